@@ -1,0 +1,190 @@
+//! One service's shared cell: its mailbox, its running core, its state and its sessions.
+//!
+//! Locking protocol (each lock guards one thing; none is held while another is taken, except
+//! `core` which the running worker holds for its whole turn):
+//! - `mailbox`: pushed by any thread, popped by the worker running the service. Its
+//!   `scheduled` flag is the single-runner guarantee: it is set when the service is handed to
+//!   the executor and cleared only by the runner when it finds the mailbox empty, so no service
+//!   is ever queued or run twice at once (G12).
+//! - `core`: tasks and life-cycle phase; only the runner touches it.
+//! - `state`: the user's state, reached through `Ctx::with_state` by the running task only.
+//! - `sessions`: this service's outstanding calls; touched by its own tasks and its turn.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+
+use super::address::{Address, Session};
+use super::error::CallError;
+use super::kind::{Args, KindDef, State};
+use super::runtime::RuntimeShared;
+use super::session::Sessions;
+use super::turn::ServiceCore;
+use super::value::Value;
+use crate::executor::{Event, ExitReason, Message, Runnable};
+
+/// The name of a command: static in the common case, so a message costs no allocation for it.
+pub(crate) type CommandName = std::borrow::Cow<'static, str>;
+
+/// Something a service's mailbox holds.
+pub(crate) enum Envelope {
+    /// A call (`session > 0`) or send (`session == 0`) from `from`.
+    Request { from: Address, session: Session, command: CommandName, args: Value },
+    /// The answer to this service's call `session`.
+    Response { session: Session, result: Result<Value, CallError> },
+    /// A waker fired for task `task` of this service.
+    Wake { task: usize },
+    /// A new task of this service.
+    Fork { task: BoxFuture<'static, ()> },
+    /// The service's init; the first envelope of every service started from a kind.
+    Init { args: Args, prelude: Option<Prelude>, notify: Option<(Address, Session)> },
+}
+
+/// Work the group layer runs before a kind's init (resolving its dependency list, G5).
+pub(crate) type Prelude = BoxFuture<'static, anyhow::Result<()>>;
+
+impl Envelope {
+    pub(crate) fn message(&self) -> Message<'_> {
+        match self {
+            Envelope::Request { from, session, command, args } => {
+                Message::Request { from: *from, session: *session, command, args }
+            }
+            Envelope::Response { session, result } => Message::Response { session: *session, ok: result.is_ok() },
+            Envelope::Wake { task } => Message::Wake { task: *task },
+            Envelope::Fork { .. } => Message::Fork,
+            Envelope::Init { .. } => Message::Init,
+        }
+    }
+}
+
+pub(crate) struct Mailbox {
+    pub(crate) queue: VecDeque<Envelope>,
+    /// Handed to the executor (or running). See the module docs.
+    pub(crate) scheduled: bool,
+    /// The service has exited: pushes bounce.
+    pub(crate) closed: bool,
+    /// Watchers (service, session) to answer when this service exits.
+    pub(crate) monitors: Vec<(Address, Session)>,
+}
+
+/// Counters an operator reads (G7, G11). Relaxed atomics: they are statistics, not sync.
+#[derive(Default)]
+pub(crate) struct ServiceCounters {
+    pub(crate) handled: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    pub(crate) dead_letters: AtomicU64,
+}
+
+pub(crate) struct ServiceCell {
+    pub(crate) address: Address,
+    pub(crate) kind: Arc<KindDef>,
+    pub(crate) runtime: Arc<RuntimeShared>,
+    /// The group layer's per-service data (its group, name cache, pending sends), if any.
+    pub(crate) membership: Option<Arc<dyn Any + Send + Sync>>,
+    pub(crate) mailbox: Mutex<Mailbox>,
+    pub(crate) core: Mutex<ServiceCore>,
+    pub(crate) state: Mutex<Option<State>>,
+    pub(crate) sessions: Mutex<Sessions>,
+    /// Set by `exit`/`kill`; the runner finalizes the service at its next check.
+    pub(crate) exit_requested: AtomicBool,
+    /// Why, once requested; the first request wins.
+    pub(crate) exit_reason: Mutex<Option<ExitReason>>,
+    /// Set when the service starts its exit; responders dropped after it report "exited".
+    pub(crate) exiting: AtomicBool,
+    pub(crate) counters: ServiceCounters,
+}
+
+impl ServiceCell {
+    pub(crate) fn new(
+        address: Address,
+        kind: Arc<KindDef>,
+        runtime: Arc<RuntimeShared>,
+        membership: Option<Arc<dyn Any + Send + Sync>>,
+        running: bool,
+    ) -> ServiceCell {
+        let mailbox = Mailbox { queue: VecDeque::new(), scheduled: false, closed: false, monitors: Vec::new() };
+        ServiceCell {
+            address,
+            kind,
+            runtime,
+            membership,
+            mailbox: Mutex::new(mailbox),
+            core: Mutex::new(ServiceCore::new(running)),
+            state: Mutex::new(None),
+            sessions: Mutex::new(Sessions::default()),
+            exit_requested: AtomicBool::new(false),
+            exit_reason: Mutex::new(None),
+            exiting: AtomicBool::new(false),
+            counters: ServiceCounters::default(),
+        }
+    }
+
+    /// The kind's name: how errors and listings name this service.
+    pub(crate) fn name(&self) -> &str {
+        &self.kind.name
+    }
+
+    /// Puts `envelope` into the mailbox, scheduling the service if it was idle. Hands the
+    /// envelope back if the service has exited.
+    pub(crate) fn push(self: &Arc<Self>, envelope: Envelope) -> Result<(), Envelope> {
+        let schedule = {
+            let mut mailbox = lock(&self.mailbox);
+            if mailbox.closed {
+                return Err(envelope);
+            }
+            if self.runtime.tracing {
+                self.runtime.trace(&Event::Deliver { to: self.address, message: envelope.message() });
+            }
+            mailbox.queue.push_back(envelope);
+            !std::mem::replace(&mut mailbox.scheduled, true)
+        };
+        if schedule {
+            self.runtime.executor.schedule(Runnable(self.clone()));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn pop(&self) -> Option<Envelope> {
+        lock(&self.mailbox).queue.pop_front()
+    }
+
+    /// Asks the service to exit at its next step (between two messages, never mid-handler).
+    pub(crate) fn request_exit(self: &Arc<Self>, reason: ExitReason) {
+        lock(&self.exit_reason).get_or_insert(reason);
+        self.exit_requested.store(true, Ordering::Release);
+        let schedule = {
+            let mut mailbox = lock(&self.mailbox);
+            !mailbox.closed && !std::mem::replace(&mut mailbox.scheduled, true)
+        };
+        if schedule {
+            self.runtime.executor.schedule(Runnable(self.clone()));
+        }
+    }
+
+    /// Ends a turn: clears `scheduled` if the mailbox is empty, else schedules again (at the
+    /// back of the run queue: fairness).
+    pub(crate) fn finish_turn(self: &Arc<Self>) {
+        let more = {
+            let mut mailbox = lock(&self.mailbox);
+            let more = !mailbox.queue.is_empty() || self.exit_requested.load(Ordering::Acquire);
+            mailbox.scheduled = more && !mailbox.closed;
+            mailbox.scheduled
+        };
+        if more {
+            self.runtime.executor.schedule(Runnable(self.clone()));
+        }
+    }
+
+    pub(crate) fn queue_len(&self) -> usize {
+        lock(&self.mailbox).queue.len()
+    }
+}
+
+/// Locks `m`, ignoring poisoning: every critical section here leaves its data consistent, and
+/// user panics are caught before they could cross one.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

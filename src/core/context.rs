@@ -1,0 +1,299 @@
+//! `Ctx`: what a service's code holds — its address, its state, and the verbs to talk to others.
+//!
+//! State is reached only through [`Ctx::with_state`], a synchronous closure. No borrow of the
+//! state can cross an `.await`, so the await boundary is visible in the code: everything inside
+//! the closure happens at once, and anything after an await may see state changed by another
+//! handler of the same service (G12). Handlers never run at the same instant, so the state needs
+//! no lock against itself; the mutex inside only proves it.
+
+use std::any::Any;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use super::address::Address;
+use super::cell::{CommandName, Envelope, ServiceCell, lock};
+use super::error::CallError;
+use super::kind::Args;
+use super::runtime::{RuntimeShared, SpawnOptions};
+use super::session::Reply;
+use super::value::Value;
+use crate::executor::ExitReason;
+
+/// A service's handle on itself, passed to its init and to every handler. Cheap to clone.
+///
+/// `S` is the service's state type (see [`with_state`](Self::with_state)).
+pub struct Ctx<S = ()> {
+    pub(crate) cell: Arc<ServiceCell>,
+    _state: PhantomData<fn() -> S>,
+}
+
+impl<S> Clone for Ctx<S> {
+    fn clone(&self) -> Self {
+        Ctx { cell: self.cell.clone(), _state: PhantomData }
+    }
+}
+
+/// Whom a call or send goes to: an [`Address`], or a name in the caller's group (`&str`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    Address(Address),
+    Name(&'a str),
+}
+
+impl From<Address> for Target<'_> {
+    fn from(a: Address) -> Self {
+        Target::Address(a)
+    }
+}
+
+impl<'a> From<&'a str> for Target<'a> {
+    fn from(n: &'a str) -> Self {
+        Target::Name(n)
+    }
+}
+
+impl<'a> From<&'a String> for Target<'a> {
+    fn from(n: &'a String) -> Self {
+        Target::Name(n)
+    }
+}
+
+impl<S: 'static> Ctx<S> {
+    pub(crate) fn new(cell: Arc<ServiceCell>) -> Ctx<S> {
+        Ctx { cell, _state: PhantomData }
+    }
+
+    pub(crate) fn typed<T>(self) -> Ctx<T> {
+        Ctx { cell: self.cell, _state: PhantomData }
+    }
+
+    pub(crate) fn runtime(&self) -> &Arc<RuntimeShared> {
+        &self.cell.runtime
+    }
+
+    /// This service's address.
+    pub fn address(&self) -> Address {
+        self.cell.address
+    }
+
+    /// This service's kind name.
+    pub fn kind(&self) -> &str {
+        self.cell.name()
+    }
+
+    /// Runs `f` on this service's state. Synchronous on purpose: see the module docs.
+    ///
+    /// # Panics
+    /// During init (there is no state until init returns), if `S` is not the kind's state
+    /// type, and if called from inside another `with_state` of the same service.
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
+        let cell = &self.cell;
+        let mut guard = match cell.state.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                panic!("with_state of service {} ({}) called inside with_state", cell.name(), cell.address)
+            }
+        };
+        let Some(state) = guard.as_mut() else {
+            panic!("service {} ({}) has no state yet: its init has not returned", cell.name(), cell.address)
+        };
+        let Some(state) = state.downcast_mut::<S>() else {
+            panic!("service {} ({}) state is not a {}", cell.name(), cell.address, std::any::type_name::<S>())
+        };
+        f(state)
+    }
+
+    /// Calls `command` on `to` (an address, or a name in this service's group) and waits for
+    /// the answer. The message is issued now, not at the first poll: a call issued after a send
+    /// to the same target is delivered after it (G6).
+    pub fn call<'a>(&self, to: impl Into<Target<'a>>, command: impl Into<CommandName>, args: impl Into<Value>) -> Call {
+        match to.into() {
+            Target::Address(address) => Call::reply(self.call_address(address, command.into(), args.into())),
+            Target::Name(name) => crate::group::call_by_name(self.cell.clone(), name, command.into(), args.into()),
+        }
+    }
+
+    /// [`call`](Self::call), failing with [`CallError::Timeout`] if no answer came within `after`.
+    /// A late answer is dropped.
+    pub fn call_timeout<'a>(
+        &self,
+        to: impl Into<Target<'a>>,
+        command: impl Into<CommandName>,
+        args: impl Into<Value>,
+        after: Duration,
+    ) -> impl Future<Output = Result<Value, CallError>> + Send + 'static {
+        let to = to.into();
+        let command = command.into();
+        let address = match to {
+            Target::Address(a) => Some(a),
+            Target::Name(_) => None,
+        };
+        let call = self.call(to, command.clone(), args);
+        let sleep = self.sleep(after);
+        async move {
+            futures::pin_mut!(sleep);
+            match futures::future::select(call, sleep).await {
+                futures::future::Either::Left((result, _)) => result,
+                futures::future::Either::Right(((), _)) => Err(CallError::Timeout {
+                    address: address.unwrap_or(Address::from_raw(0)),
+                    command: command.into_owned(),
+                    after,
+                }),
+            }
+        }
+    }
+
+    /// Sends `command` to `to` without waiting; never blocks, never fails here (G7). A send to
+    /// a name not resolved yet is queued and delivered in order once it is.
+    pub fn send<'a>(&self, to: impl Into<Target<'a>>, command: impl Into<CommandName>, args: impl Into<Value>) {
+        match to.into() {
+            Target::Address(address) => self.send_address(address, command.into(), args.into()),
+            Target::Name(name) => crate::group::send_by_name(&self.cell, name, command.into(), args.into()),
+        }
+    }
+
+    pub(crate) fn call_address(&self, to: Address, command: CommandName, args: Value) -> Reply {
+        call_address(&self.cell, to, command, args)
+    }
+
+    pub(crate) fn send_address(&self, to: Address, command: CommandName, args: Value) {
+        let request = Envelope::Request { from: self.cell.address, session: 0, command, args };
+        self.cell.runtime.deliver(to, request);
+    }
+
+    /// Starts a service of `kind` outside any group and waits for its init (core-level spawn;
+    /// group members use `newservice`).
+    pub(crate) fn spawn_with(&self, kind: &str, args: Args, options: SpawnOptions) -> Reply {
+        let session = lock(&self.cell.sessions).open(Address::from_raw(0), CommandName::Borrowed("_init"));
+        let notify = Some((self.cell.address, session));
+        if let Err(e) = self.runtime().spawn(kind, args, SpawnOptions { notify, ..options }) {
+            self.runtime().deliver(self.cell.address, Envelope::Response { session, result: Err(e) });
+        }
+        Reply::new(self.cell.clone(), session)
+    }
+
+    /// Runs `task` as a new task of this service: it interleaves with the handlers at their
+    /// awaits, never runs at the same instant as one (G12), and ends when the service exits.
+    /// A panic in it is logged and counted; the service keeps running.
+    pub fn fork(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.cell.runtime.deliver(self.cell.address, Envelope::Fork { task: task.boxed() });
+    }
+
+    /// Waits `duration` of executor time (virtual in the simulator).
+    pub fn sleep(&self, duration: Duration) -> Sleep {
+        let deadline = self.now() + duration;
+        Sleep { runtime: self.cell.runtime.clone(), deadline, registered: false }
+    }
+
+    /// Time since the runtime started (virtual in the simulator).
+    pub fn now(&self) -> Duration {
+        self.cell.runtime.executor.now()
+    }
+
+    /// Ends this service once the current step returns: pending calls to it get
+    /// [`CallError::Exited`], later messages to its address are dead letters (G9).
+    pub fn exit(&self) {
+        self.cell.request_exit(ExitReason::Stopped);
+    }
+
+    /// Stops the service at `target` (between two of its messages). False if there is none.
+    pub fn kill(&self, target: Address) -> bool {
+        self.cell.runtime.kill(target)
+    }
+
+    /// Resolves when the service at `target` exits, with why (Erlang's monitor). Resolves at
+    /// once with [`ExitReason::NoService`] if there is no such service.
+    pub fn monitor(&self, target: Address) -> impl Future<Output = ExitReason> + Send + 'static {
+        let cell = &self.cell;
+        let session = lock(&cell.sessions).open(target, CommandName::Borrowed("_monitor"));
+        let watching = cell.runtime.lookup(target).is_some_and(|t| {
+            let mut mailbox = lock(&t.mailbox);
+            !mailbox.closed && {
+                mailbox.monitors.push((cell.address, session));
+                true
+            }
+        });
+        if !watching {
+            let gone = Envelope::Response { session, result: Ok(Value::opaque(ExitReason::NoService)) };
+            cell.runtime.deliver(cell.address, gone);
+        }
+        let reply = Reply::new(cell.clone(), session);
+        async move {
+            let value = reply.await.unwrap_or_default();
+            value.downcast_ref::<ExitReason>().cloned().unwrap_or(ExitReason::NoService)
+        }
+    }
+
+    /// Starts a service of `kind` with `args` and returns its address once its init has
+    /// returned (G4, G5). Inside a group, the new service joins the caller's group and may
+    /// become the binding of `kind` (G4); outside any group it is a plain service.
+    pub fn newservice(&self, kind: &str, args: impl Any + Send) -> Call {
+        crate::group::newservice(self.cell.clone(), kind, Args::new(args))
+    }
+}
+
+pub(crate) fn call_address(cell: &Arc<ServiceCell>, to: Address, command: CommandName, args: Value) -> Reply {
+    let session = lock(&cell.sessions).open(to, command.clone());
+    cell.runtime.deliver(to, Envelope::Request { from: cell.address, session, command, args });
+    Reply::new(cell.clone(), session)
+}
+
+/// The answer of a [`Ctx::call`]: a future of the reply.
+#[must_use = "a call's answer is lost unless awaited; use `send` for one-way messages"]
+pub struct Call(CallState);
+
+enum CallState {
+    Reply(Reply),
+    Boxed(BoxFuture<'static, Result<Value, CallError>>),
+}
+
+impl Call {
+    pub(crate) fn reply(reply: Reply) -> Call {
+        Call(CallState::Reply(reply))
+    }
+
+    pub(crate) fn boxed(future: impl Future<Output = Result<Value, CallError>> + Send + 'static) -> Call {
+        Call(CallState::Boxed(future.boxed()))
+    }
+}
+
+impl Future for Call {
+    type Output = Result<Value, CallError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().0 {
+            CallState::Reply(reply) => Pin::new(reply).poll(cx),
+            CallState::Boxed(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+/// A wait on executor time, from [`Ctx::sleep`].
+pub struct Sleep {
+    runtime: Arc<RuntimeShared>,
+    deadline: Duration,
+    registered: bool,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.runtime.executor.now() >= self.deadline {
+            return Poll::Ready(());
+        }
+        if !self.registered {
+            self.registered = true;
+            self.runtime.executor.wake_at(self.deadline, cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}

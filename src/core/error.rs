@@ -1,0 +1,64 @@
+//! Errors of the core layer: what a call, a spawn or a kind definition can fail with.
+//!
+//! Every message names the service (kind and address) and the command, so a log line alone
+//! tells an operator what failed where. Group-level failures (a failed lazy start, a start-up
+//! cycle) arrive as [`CallError::Group`], defined by the group layer.
+
+use std::time::Duration;
+
+use super::address::Address;
+use crate::group::GroupError;
+
+/// Why a call (or a spawn, which is a call to the new service's init) did not return a reply.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    #[error("unknown service kind `{kind}`")]
+    UnknownKind { kind: String },
+    #[error("no service at {address} (command `{command}`): it never existed or has exited")]
+    UnknownAddress { address: Address, command: String },
+    #[error("service {service} ({address}) exited before answering `{command}`")]
+    Exited { service: String, address: Address, command: String },
+    #[error("service {service} ({address}) has no command `{command}`")]
+    UnknownCommand { service: String, address: Address, command: String },
+    #[error(
+        "command `{command}` to {service} ({address}) is reserved: names starting with `_` belong to the runtime"
+    )]
+    ReservedCommand { service: String, address: Address, command: String },
+    #[error("service {service} ({address}) failed `{command}`: {message}")]
+    Handler { service: String, address: Address, command: String, message: String },
+    #[error("service {service} ({address}) panicked in `{command}`: {message}")]
+    Panic { service: String, address: Address, command: String, message: String },
+    #[error("init of service {service} ({address}) failed: {message}")]
+    Init { service: String, address: Address, message: String },
+    #[error("call `{command}` to {address} timed out after {after:?}")]
+    Timeout { address: Address, command: String, after: Duration },
+    #[error("service {service} ({address}) dropped its responder for `{command}` without replying")]
+    NoReply { service: String, address: Address, command: String },
+    #[error("the runtime is shut down (command `{command}`)")]
+    Shutdown { command: String },
+    #[error(transparent)]
+    Group(Box<GroupError>),
+}
+
+impl From<GroupError> for CallError {
+    fn from(e: GroupError) -> CallError {
+        CallError::Group(Box::new(e))
+    }
+}
+
+/// Why a service kind could not be added to the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DefineError {
+    #[error(
+        "kind `{kind}` defines command `{command}`: names starting with `_` are reserved for the runtime"
+    )]
+    ReservedCommand { kind: String, command: String },
+    #[error("kind `{kind}` defines command `{command}` twice")]
+    DuplicateCommand { kind: String, command: String },
+    #[error("kind `{kind}` is already defined")]
+    AlreadyDefined { kind: String },
+    #[error("a kind name must not be empty")]
+    EmptyName,
+}

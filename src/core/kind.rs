@@ -1,0 +1,182 @@
+//! Service kinds: the catalog entries a service is started from (skynet's Lua service files,
+//! the seed's `group.start(config)`).
+//!
+//! A kind is an init function plus a table of command handlers, and optionally the names it
+//! depends on (resolved by the group layer before init runs, G5). Kinds are type-erased when
+//! defined, so the catalog is one map whatever each kind's state type is.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::marker::PhantomData;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use super::context::Ctx;
+use super::error::DefineError;
+use super::responder::Responder;
+use super::value::Value;
+
+/// A service's state once its init has returned, type-erased.
+pub(crate) type State = Box<dyn Any + Send>;
+type InitFn = Box<dyn Fn(Ctx, Args) -> BoxFuture<'static, anyhow::Result<State>> + Send + Sync>;
+type ReplyFn = Box<dyn Fn(Ctx, Value) -> BoxFuture<'static, anyhow::Result<Value>> + Send + Sync>;
+type DeferredFn = Box<dyn Fn(Ctx, Value, Responder) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// How a command answers.
+pub(crate) enum Handler {
+    /// The handler's return value is the reply (skynet's `skynet.ret`).
+    Reply(ReplyFn),
+    /// The handler gets a [`Responder`] and answers whenever it likes (`skynet.response`).
+    Deferred(DeferredFn),
+}
+
+/// Init arguments of any `Send + 'static` type, as `newservice` passes them.
+pub struct Args {
+    value: Box<dyn Any + Send>,
+    type_name: &'static str,
+}
+
+impl Args {
+    /// Wraps `value` as init arguments.
+    pub fn new<T: Any + Send>(value: T) -> Args {
+        Args { value: Box::new(value), type_name: std::any::type_name::<T>() }
+    }
+
+    /// No arguments (`()`), as a lazy start by name passes.
+    pub fn none() -> Args {
+        Args::new(())
+    }
+
+    fn take<T: Any>(self) -> anyhow::Result<T> {
+        match self.value.downcast::<T>() {
+            Ok(v) => Ok(*v),
+            Err(_) => anyhow::bail!(
+                "init expects arguments of type `{}`, got `{}`",
+                std::any::type_name::<T>(),
+                self.type_name
+            ),
+        }
+    }
+}
+
+/// A kind, type-erased: what the catalog holds.
+pub(crate) struct KindDef {
+    pub(crate) name: String,
+    pub(crate) depends_on: Vec<String>,
+    pub(crate) init: InitFn,
+    pub(crate) commands: BTreeMap<String, Handler>,
+    /// Definition mistakes found while building; reported by `Runtime::define`.
+    pub(crate) problems: Vec<DefineError>,
+}
+
+/// A service kind under construction, with state type `S`.
+///
+/// ```
+/// use skygroup::{ServiceKind, Value};
+/// struct Counter { n: i64 }
+/// let kind = ServiceKind::new("counter", |_ctx, start: i64| async move { Ok(Counter { n: start }) })
+///     .command("add", |ctx, by: Value| async move {
+///         let by = i64::try_from(by)?;
+///         Ok(ctx.with_state(|c: &mut Counter| { c.n += by; c.n }))
+///     });
+/// # let _ = kind;
+/// ```
+pub struct ServiceKind<S = ()> {
+    def: KindDef,
+    _state: PhantomData<fn() -> S>,
+}
+
+impl ServiceKind<()> {
+    /// A kind without state: its init accepts any arguments and ignores them.
+    pub fn stateless(name: impl Into<String>) -> ServiceKind<()> {
+        ServiceKind::from_init(name.into(), Box::new(|_, _| async { Ok(Box::new(()) as State) }.boxed()))
+    }
+}
+
+impl<S: Send + 'static> ServiceKind<S> {
+    /// A kind whose init receives the arguments given to `newservice` (of type `A`) and returns
+    /// the service's state. Messages wait until init has returned (G5); an init error or panic
+    /// fails the start (G3).
+    pub fn new<A, F, Fut>(name: impl Into<String>, init: F) -> ServiceKind<S>
+    where
+        A: Any + Send,
+        F: Fn(Ctx<S>, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<S>> + Send + 'static,
+    {
+        let init: InitFn = Box::new(move |ctx, args| match args.take::<A>() {
+            Ok(args) => init(ctx.typed(), args).map(|r| r.map(|s| Box::new(s) as State)).boxed(),
+            Err(e) => futures::future::ready(Err(e)).boxed(),
+        });
+        ServiceKind::from_init(name.into(), init)
+    }
+
+    fn from_init(name: String, init: InitFn) -> ServiceKind<S> {
+        let mut problems = Vec::new();
+        if name.is_empty() {
+            problems.push(DefineError::EmptyName);
+        }
+        let def = KindDef { name, depends_on: Vec::new(), init, commands: BTreeMap::new(), problems };
+        ServiceKind { def, _state: PhantomData }
+    }
+
+    /// Names (in the service's group) resolved, in order, before init runs (G5).
+    pub fn depends_on<N: Into<String>>(mut self, names: impl IntoIterator<Item = N>) -> Self {
+        self.def.depends_on.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a command whose handler's result is the reply (dropped after a send, G8).
+    pub fn command<R, F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        R: Into<Value>,
+        F: Fn(Ctx<S>, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<R>> + Send + 'static,
+    {
+        let handler = move |ctx: Ctx, args| handler(ctx.typed(), args).map(|r| r.map(Into::into)).boxed();
+        self.with_handler(name, Handler::Reply(Box::new(handler)), false)
+    }
+
+    /// Adds a command that answers through a [`Responder`], possibly later and from another task
+    /// of the service (skynet's `skynet.response`). Dropping the responder unanswered sends the
+    /// caller an error, so a call always gets exactly one answer.
+    pub fn command_deferred<F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Ctx<S>, Value, Responder) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler = move |ctx: Ctx, args, r| handler(ctx.typed(), args, r).boxed();
+        self.with_handler(name, Handler::Deferred(Box::new(handler)), false)
+    }
+
+    /// Like [`command_deferred`](Self::command_deferred), for the runtime's own kinds, which
+    /// may use reserved `_` names.
+    pub(crate) fn system_command<F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Ctx<S>, Value, Responder) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler = move |ctx: Ctx, args, r| handler(ctx.typed(), args, r).boxed();
+        self.with_handler(name, Handler::Deferred(Box::new(handler)), true)
+    }
+
+    fn with_handler(mut self, name: &str, handler: Handler, system: bool) -> Self {
+        let kind = self.def.name.clone();
+        if name.starts_with('_') && !system {
+            self.def.problems.push(DefineError::ReservedCommand { kind, command: name.into() });
+        } else if self.def.commands.insert(name.to_owned(), handler).is_some() {
+            self.def.problems.push(DefineError::DuplicateCommand { kind, command: name.into() });
+        }
+        self
+    }
+
+    /// The kind's name, which `newservice` and lazy starts use.
+    pub fn name(&self) -> &str {
+        &self.def.name
+    }
+
+    pub(crate) fn into_def(self) -> KindDef {
+        self.def
+    }
+}

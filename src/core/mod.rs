@@ -1,0 +1,25 @@
+//! The core runtime: services, their mailboxes and tasks, call/send, and the runtime that owns
+//! them. No group logic lives here (see `crate::group`), and no threads, clock or randomness
+//! (see `crate::executor`).
+
+mod address;
+mod cell;
+mod context;
+mod error;
+mod kind;
+mod responder;
+mod runtime;
+mod session;
+mod turn;
+mod value;
+
+pub use address::Address;
+pub use context::{Call, Ctx, Sleep, Target};
+pub use error::{CallError, DefineError};
+pub use kind::{Args, ServiceKind};
+pub use responder::Responder;
+pub use runtime::{Runtime, ServiceInfo, ServiceStats};
+pub use value::{Opaque, Value, ValueError};
+
+pub(crate) use cell::{CommandName, Envelope, ServiceCell, lock};
+pub(crate) use runtime::{RuntimeShared, SpawnOptions};

@@ -1,0 +1,415 @@
+//! The runtime: the catalog of kinds, the table of live services, and the executor.
+//!
+//! [`Runtime`] is the owner's handle, held by the embedding program; dropping it shuts
+//! everything down. Services hold the shared part (`RuntimeShared`) directly.
+
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll, Waker};
+
+use futures::FutureExt;
+
+use super::address::{Address, Session};
+use super::cell::{CommandName, Envelope, Prelude, ServiceCell, lock};
+use super::context::Ctx;
+use super::error::{CallError, DefineError};
+use super::kind::{Args, KindDef, ServiceKind};
+use super::turn::ReplyTo;
+use crate::executor::{Delivery, Event, Executor, ExitReason, Stalled};
+
+/// How a new service starts: who asked, which group it joins, what runs before its init.
+#[derive(Default)]
+pub(crate) struct SpawnOptions {
+    pub(crate) parent: Option<Address>,
+    pub(crate) membership: Option<Arc<dyn Any + Send + Sync>>,
+    pub(crate) prelude: Option<Box<dyn FnOnce(Ctx) -> Prelude + Send>>,
+    /// The (service, session) to answer with the address once init returns, or the error.
+    pub(crate) notify: Option<(Address, Session)>,
+}
+
+pub(crate) struct RuntimeShared {
+    pub(crate) executor: Arc<dyn Executor>,
+    /// Whether the executor wants events (asked once).
+    pub(crate) tracing: bool,
+    catalog: RwLock<BTreeMap<String, Arc<KindDef>>>,
+    services: RwLock<HashMap<Address, Arc<ServiceCell>>>,
+    last_address: AtomicU64,
+    dead_letters: AtomicU64,
+    /// Set by shutdown: no new services.
+    closing: AtomicBool,
+    /// Woken when the last service leaves the table (shutdown waits for it).
+    idle: Mutex<Option<Waker>>,
+    /// The group layer's list of groups.
+    pub(crate) groups: crate::group::Directory,
+}
+
+impl RuntimeShared {
+    pub(crate) fn trace(&self, event: &Event<'_>) {
+        self.executor.trace(event);
+    }
+
+    pub(crate) fn lookup(&self, address: Address) -> Option<Arc<ServiceCell>> {
+        self.services.read().unwrap_or_else(|e| e.into_inner()).get(&address).cloned()
+    }
+
+    /// Puts `envelope` into `to`'s mailbox, or holds it back for the simulator (see
+    /// `executor::capture`).
+    pub(crate) fn deliver(self: &Arc<Self>, to: Address, envelope: Envelope) {
+        if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {
+            self.deliver_now(delivery.to, delivery.envelope);
+        }
+    }
+
+    pub(crate) fn deliver_now(self: &Arc<Self>, to: Address, envelope: Envelope) {
+        let envelope = match self.lookup(to) {
+            Some(cell) => match cell.push(envelope) {
+                Ok(()) => return,
+                Err(envelope) => envelope,
+            },
+            None => envelope,
+        };
+        self.bounce(to, envelope);
+    }
+
+    /// An envelope whose target is gone: a call gets an error, a send is a dead letter (G7, G9).
+    fn bounce(self: &Arc<Self>, to: Address, envelope: Envelope) {
+        match envelope {
+            Envelope::Request { from, session: 0, command, .. } => self.dead_letter(from, to, &command),
+            Envelope::Request { from, session, command, .. } => {
+                let err = CallError::UnknownAddress { address: to, command: command.to_string() };
+                self.answer(ReplyTo { to: from, session, command }, Err(err));
+            }
+            Envelope::Init { notify: Some((from, session)), .. } => {
+                let err = CallError::Init { service: "?".into(), address: to, message: "exited before init".into() };
+                self.deliver(from, Envelope::Response { session, result: Err(err) });
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn answer(self: &Arc<Self>, reply_to: ReplyTo, result: Result<super::Value, CallError>) {
+        if reply_to.session != 0 {
+            self.deliver(reply_to.to, Envelope::Response { session: reply_to.session, result });
+        }
+    }
+
+    /// Counts a send that reached no one (G7), on the runtime and on its sender.
+    pub(crate) fn dead_letter(&self, from: Address, to: Address, command: &str) {
+        self.dead_letters.fetch_add(1, Ordering::Relaxed);
+        if let Some(sender) = self.lookup(from) {
+            sender.counters.dead_letters.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::debug!(%from, %to, command, "dead letter");
+        if self.tracing {
+            self.trace(&Event::DeadLetter { from, to, command });
+        }
+    }
+
+    pub(crate) fn kind(&self, name: &str) -> Option<Arc<KindDef>> {
+        self.catalog.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
+    }
+
+    /// Creates a service of `kind` and queues its init. The address is valid at once; messages
+    /// to it wait until init returns (G5).
+    pub(crate) fn spawn(self: &Arc<Self>, kind: &str, args: Args, options: SpawnOptions) -> Result<Address, CallError> {
+        if self.closing.load(Ordering::Acquire) {
+            return Err(CallError::Shutdown { command: format!("spawn {kind}") });
+        }
+        let kind = self.kind(kind).ok_or_else(|| CallError::UnknownKind { kind: kind.to_owned() })?;
+        let cell = self.insert(kind, options.membership, false);
+        if self.tracing {
+            self.trace(&Event::Spawn { address: cell.address, kind: cell.name(), parent: options.parent });
+        }
+        let prelude = options.prelude.map(|p| p(Ctx::new(cell.clone())));
+        self.deliver(cell.address, Envelope::Init { args, prelude, notify: options.notify });
+        Ok(cell.address)
+    }
+
+    fn insert(
+        self: &Arc<Self>,
+        kind: Arc<KindDef>,
+        membership: Option<Arc<dyn Any + Send + Sync>>,
+        running: bool,
+    ) -> Arc<ServiceCell> {
+        let address = Address::from_raw(self.last_address.fetch_add(1, Ordering::Relaxed) + 1);
+        let cell = Arc::new(ServiceCell::new(address, kind, self.clone(), membership, running));
+        self.services.write().unwrap_or_else(|e| e.into_inner()).insert(address, cell.clone());
+        cell
+    }
+
+    pub(crate) fn remove_service(&self, address: Address) {
+        let empty = {
+            let mut services = self.services.write().unwrap_or_else(|e| e.into_inner());
+            services.remove(&address);
+            services.is_empty()
+        };
+        if empty && let Some(waker) = lock(&self.idle).take() {
+            waker.wake();
+        }
+    }
+
+    pub(crate) fn kill(&self, address: Address) -> bool {
+        self.lookup(address).map(|cell| cell.request_exit(ExitReason::Killed)).is_some()
+    }
+
+    /// Live services, by address.
+    pub(crate) fn cells(&self) -> Vec<Arc<ServiceCell>> {
+        let mut cells: Vec<_> = self.services.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        cells.sort_by_key(|c| c.address);
+        cells
+    }
+
+    /// Who waits on whom: one line per outstanding call, for deadlock reports.
+    pub(crate) fn waiting_calls(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for cell in self.cells() {
+            for waiting in lock(&cell.sessions).open.values() {
+                if waiting.command.starts_with("_monitor") {
+                    continue;
+                }
+                let target = self.lookup(waiting.target);
+                let target_name = target.as_ref().map_or("?", |t| t.name());
+                lines.push(format!(
+                    "{} {} waits on {} {} for `{}`",
+                    cell.name(),
+                    cell.address,
+                    target_name,
+                    waiting.target,
+                    waiting.command
+                ));
+            }
+        }
+        lines
+    }
+}
+
+/// The runtime's owner handle: defines kinds, starts services, runs the embedding program's
+/// code inside the runtime, and shuts everything down when dropped.
+///
+/// ```
+/// use skygroup::{Runtime, ServiceKind, Value};
+/// let rt = Runtime::threaded(2);
+/// rt.define(ServiceKind::stateless("echo").command("echo", |_ctx, v: Value| async move { Ok(v) }))
+///     .unwrap();
+/// let echo = rt.spawn("echo", ()).unwrap();
+/// let reply = rt.block_on(move |ctx| async move { ctx.call(echo, "echo", "hi").await });
+/// assert_eq!(reply.unwrap(), Value::from("hi"));
+/// ```
+pub struct Runtime {
+    shared: Arc<RuntimeShared>,
+}
+
+/// A live service, as [`Runtime::services`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceInfo {
+    pub address: Address,
+    pub kind: String,
+    pub stats: ServiceStats,
+}
+
+/// Per-service counters (G7, G11).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServiceStats {
+    /// Commands handled (replied to, or run to the end for sends).
+    pub handled: u64,
+    /// Messages waiting in the mailbox.
+    pub queue_len: usize,
+    /// Sends from this service that reached no one.
+    pub dead_letters: u64,
+    /// Handler errors and panics, unknown and reserved commands.
+    pub errors: u64,
+}
+
+impl ServiceCell {
+    pub(crate) fn stats(&self) -> ServiceStats {
+        ServiceStats {
+            handled: self.counters.handled.load(Ordering::Relaxed),
+            queue_len: self.queue_len(),
+            dead_letters: self.counters.dead_letters.load(Ordering::Relaxed),
+            errors: self.counters.errors.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Runtime {
+    /// A runtime on the threaded backend with `workers` worker threads (0: one per core).
+    pub fn threaded(workers: usize) -> Runtime {
+        Runtime::new(crate::Threaded::new(workers))
+    }
+
+    /// A runtime on any executor (the simulator's, or your own).
+    pub fn new(executor: impl Executor) -> Runtime {
+        Runtime::with_executor(Arc::new(executor))
+    }
+
+    /// A runtime on a shared executor (the simulator keeps a handle to read its trace).
+    pub fn with_executor(executor: Arc<dyn Executor>) -> Runtime {
+        let shared = Arc::new(RuntimeShared {
+            tracing: executor.tracing(),
+            executor,
+            catalog: RwLock::new(BTreeMap::new()),
+            services: RwLock::new(HashMap::new()),
+            last_address: AtomicU64::new(0),
+            dead_letters: AtomicU64::new(0),
+            closing: AtomicBool::new(false),
+            idle: Mutex::new(None),
+            groups: crate::group::Directory::default(),
+        });
+        let runtime = Runtime { shared };
+        runtime.install(crate::group::registry_kind());
+        runtime.install(ServiceKind::stateless("_main"));
+        runtime
+    }
+
+    fn install<S: Send + 'static>(&self, kind: ServiceKind<S>) {
+        let def = kind.into_def();
+        self.shared.catalog.write().unwrap_or_else(|e| e.into_inner()).insert(def.name.clone(), Arc::new(def));
+    }
+
+    /// Adds a kind to the catalog. Refuses reserved (`_`) or duplicate command names and a
+    /// kind name already defined (G8).
+    pub fn define<S: Send + 'static>(&self, kind: ServiceKind<S>) -> Result<(), DefineError> {
+        let def = kind.into_def();
+        if let Some(problem) = def.problems.first() {
+            return Err(problem.clone());
+        }
+        let mut catalog = self.shared.catalog.write().unwrap_or_else(|e| e.into_inner());
+        if catalog.contains_key(&def.name) {
+            return Err(DefineError::AlreadyDefined { kind: def.name });
+        }
+        catalog.insert(def.name.clone(), Arc::new(def));
+        Ok(())
+    }
+
+    /// Starts a service of `kind` outside any group. Returns its address at once; messages
+    /// wait until its init has returned (G5). An init failure makes it exit.
+    pub fn spawn(&self, kind: &str, args: impl Any + Send) -> Result<Address, CallError> {
+        self.shared.spawn(kind, Args::new(args), SpawnOptions::default())
+    }
+
+    /// Runs `f` as the task of a fresh `main` service (skynet's bootstrap) and blocks this
+    /// thread until it returns its output. The main service exits afterwards.
+    ///
+    /// # Panics
+    /// If `f`'s future panics (the panic is passed on), and in the simulator if every service is
+    /// blocked with no timer pending: the panic message lists who waits on whom.
+    pub fn block_on<T, F, Fut>(&self, f: F) -> T
+    where
+        F: FnOnce(Ctx) -> Fut,
+        Fut: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let main = self.shared.kind("_main").expect("the main kind is built in");
+        let cell = self.shared.insert(main, None, true);
+        if self.shared.tracing {
+            self.shared.trace(&Event::Spawn { address: cell.address, kind: "_main", parent: None });
+        }
+        let ctx = Ctx::new(cell.clone());
+        let future = f(ctx.clone());
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let task = async move {
+            let output = AssertUnwindSafe(future).catch_unwind().await;
+            let _ = tx.send(output);
+            ctx.exit();
+        };
+        self.shared.deliver(cell.address, Envelope::Fork { task: task.boxed() });
+        let mut output = None;
+        let stalled = {
+            let wait = async { output = Some(rx.await) };
+            futures::pin_mut!(wait);
+            self.shared.executor.block_on(wait)
+        };
+        match (stalled, output) {
+            (Ok(()), Some(Ok(Ok(value)))) => value,
+            (Ok(()), Some(Ok(Err(panic)))) => std::panic::resume_unwind(panic),
+            (Err(Stalled), _) => panic!("{}", self.stall_report()),
+            (Ok(()), _) => panic!("the main service {} was stopped before its task returned", cell.address),
+        }
+    }
+
+    fn stall_report(&self) -> String {
+        let waiting = self.shared.waiting_calls();
+        let mut report = String::from("deadlock: every service is blocked and no timer is pending");
+        if waiting.is_empty() {
+            report.push_str("; no call is outstanding (a task waits on something that never happens)");
+        }
+        for line in waiting {
+            report.push_str("\n  ");
+            report.push_str(&line);
+        }
+        report
+    }
+
+    /// Stops the service at `address` between two of its messages. False if there is none.
+    pub fn kill(&self, address: Address) -> bool {
+        self.shared.kill(address)
+    }
+
+    /// Every live service, by address.
+    pub fn services(&self) -> Vec<ServiceInfo> {
+        let cells = self.shared.cells();
+        cells.iter().map(|c| ServiceInfo { address: c.address, kind: c.name().to_owned(), stats: c.stats() }).collect()
+    }
+
+    /// Sends that reached no one, over the runtime's life (G7).
+    pub fn dead_letters(&self) -> u64 {
+        self.shared.dead_letters.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<RuntimeShared> {
+        &self.shared
+    }
+
+    /// Stops every service (their pending calls get errors), then the executor's threads.
+    /// Idempotent; also run on drop (G14).
+    pub fn shutdown(&self) {
+        if self.shared.closing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for cell in self.shared.cells() {
+            cell.request_exit(ExitReason::Killed);
+        }
+        let drained = AllExited { shared: self.shared.clone() };
+        futures::pin_mut!(drained);
+        // A stall here is impossible (exits need only turns); if it happens, stop anyway.
+        let _ = self.shared.executor.block_on(drained);
+        self.shared.executor.shutdown();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Ready once the service table is empty.
+struct AllExited {
+    shared: Arc<RuntimeShared>,
+}
+
+impl Future for AllExited {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        *lock(&self.shared.idle) = Some(cx.waker().clone());
+        if self.shared.services.read().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Runtime>();
+    is::<Ctx<()>>();
+    let _ = CommandName::Borrowed("");
+}

@@ -1,0 +1,103 @@
+//! A service's outstanding calls, and the futures that wait for their answers.
+//!
+//! Replies travel like skynet's response messages: into the caller's mailbox, in order with
+//! everything else it receives. When the runner takes a reply out, it stores the result here and
+//! polls the task that waits for it directly (no waker round trip through the mailbox).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use super::address::{Address, Session};
+use super::cell::{CommandName, ServiceCell, lock};
+use super::error::CallError;
+use super::turn::current_task;
+use super::value::Value;
+
+/// One call waiting for its answer.
+pub(crate) struct Waiting {
+    /// Whom the call went to (for deadlock reports).
+    pub(crate) target: Address,
+    pub(crate) command: CommandName,
+    /// The task of this service to poll when the answer arrives.
+    task: Option<usize>,
+    /// For a future polled outside this service's tasks.
+    waker: Option<Waker>,
+    result: Option<Result<Value, CallError>>,
+}
+
+/// Sessions are numbered per service from 1; 0 means "send".
+#[derive(Default)]
+pub(crate) struct Sessions {
+    last: u64,
+    pub(crate) open: BTreeMap<Session, Waiting>,
+}
+
+/// Whom to wake for a completed session.
+pub(crate) enum Wake {
+    Task(usize),
+    Waker(Waker),
+    Nobody,
+}
+
+impl Sessions {
+    pub(crate) fn open(&mut self, target: Address, command: CommandName) -> Session {
+        self.last += 1;
+        let waiting = Waiting { target, command, task: None, waker: None, result: None };
+        self.open.insert(self.last, waiting);
+        self.last
+    }
+
+    /// Stores the answer of `session`; returns whom to wake. An answer to a session nobody
+    /// waits for any more (timed out, cancelled) is dropped.
+    pub(crate) fn complete(&mut self, session: Session, result: Result<Value, CallError>) -> Wake {
+        let Some(waiting) = self.open.get_mut(&session) else { return Wake::Nobody };
+        waiting.result = Some(result);
+        match (waiting.task, waiting.waker.take()) {
+            (Some(task), _) => Wake::Task(task),
+            (None, Some(waker)) => Wake::Waker(waker),
+            (None, None) => Wake::Nobody,
+        }
+    }
+}
+
+/// Resolves to the answer of one call of `cell`.
+pub(crate) struct Reply {
+    cell: Arc<ServiceCell>,
+    session: Session,
+}
+
+impl Reply {
+    pub(crate) fn new(cell: Arc<ServiceCell>, session: Session) -> Reply {
+        Reply { cell, session }
+    }
+}
+
+impl Future for Reply {
+    type Output = Result<Value, CallError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut sessions = lock(&self.cell.sessions);
+        let Some(waiting) = sessions.open.get_mut(&self.session) else {
+            // Already taken; only a poll after completion gets here.
+            return Poll::Pending;
+        };
+        if let Some(result) = waiting.result.take() {
+            sessions.open.remove(&self.session);
+            return Poll::Ready(result);
+        }
+        match current_task(&self.cell) {
+            Some(task) => waiting.task = Some(task),
+            None => waiting.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        lock(&self.cell.sessions).open.remove(&self.session);
+    }
+}

@@ -1,0 +1,404 @@
+//! A service's turn: taking messages out of its mailbox and stepping its tasks.
+//!
+//! Every handler, fork and init is a task of its service, kept in a slab. A turn pops one
+//! envelope at a time and does what it says: start a handler task, hand a reply to the task
+//! waiting for it, poll a woken task. Only the worker that holds the service's `core` lock runs
+//! a turn, so at most one task of a service runs at any instant (G12), and while one task awaits
+//! the others keep going (reentrancy). Panics are caught per task: a panicking handler answers
+//! its caller with an error and the service lives on (G8).
+
+use std::any::Any;
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Waker};
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use futures::task::ArcWake;
+use slab::Slab;
+
+use super::address::{Address, Session};
+use super::cell::{CommandName, Envelope, ServiceCell, lock};
+use super::context::Ctx;
+use super::error::CallError;
+use super::kind::{Handler, State};
+use super::responder::{Responder, ReplySlot};
+use super::session::Wake;
+use super::value::Value;
+use crate::executor::{Event, ExitReason};
+
+/// Where a call's answer goes.
+pub(crate) struct ReplyTo {
+    pub(crate) to: Address,
+    /// `0` for a send: the answer is dropped (G8).
+    pub(crate) session: Session,
+    pub(crate) command: CommandName,
+}
+
+/// What a finished task produced.
+pub(crate) enum Outcome {
+    Reply(anyhow::Result<Value>),
+    Done,
+    Init(anyhow::Result<State>),
+}
+
+/// Why a task exists, which says what to do when it finishes, panics or is cut off by exit.
+enum Origin {
+    Call(ReplyTo),
+    Deferred(Arc<ReplySlot>),
+    Fork,
+    Init(Option<(Address, Session)>),
+}
+
+struct Task {
+    future: BoxFuture<'static, Outcome>,
+    origin: Origin,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Phase {
+    /// Init has not returned: requests wait in `deferred` (G5).
+    Starting,
+    Running,
+    Exited,
+}
+
+/// The part of a service only its runner touches.
+pub(crate) struct ServiceCore {
+    tasks: Slab<Task>,
+    /// One waker per slab slot, made on first use and kept: slots are reused, and a stale wake
+    /// only causes a harmless extra poll, so handlers cost no waker allocation.
+    wakers: Vec<Waker>,
+    pub(crate) phase: Phase,
+    /// Requests that arrived while `Starting`, in arrival order.
+    deferred: VecDeque<Envelope>,
+}
+
+impl ServiceCore {
+    pub(crate) fn new(running: bool) -> ServiceCore {
+        let phase = if running { Phase::Running } else { Phase::Starting };
+        ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred: VecDeque::new() }
+    }
+}
+
+thread_local! {
+    /// (service cell pointer, task id) of the task being polled on this thread.
+    static CURRENT: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// The id of the task of `cell` being polled on this thread, if any.
+pub(crate) fn current_task(cell: &Arc<ServiceCell>) -> Option<usize> {
+    let (ptr, task) = CURRENT.get();
+    (ptr == Arc::as_ptr(cell) as usize).then_some(task)
+}
+
+struct TaskWaker {
+    cell: Weak<ServiceCell>,
+    task: usize,
+}
+
+impl ArcWake for TaskWaker {
+    fn wake_by_ref(this: &Arc<Self>) {
+        if let Some(cell) = this.cell.upgrade() {
+            cell.runtime.deliver(cell.address, Envelope::Wake { task: this.task });
+        }
+    }
+}
+
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(s), _) => (*s).to_owned(),
+        (_, Some(s)) => s.clone(),
+        _ => "non-string panic payload".to_owned(),
+    }
+}
+
+impl ServiceCell {
+    /// Runs up to `budget` envelopes, then finalizes the service if it must exit, else ends
+    /// the turn (see `finish_turn`).
+    pub(crate) fn run_turn(self: &Arc<Self>, budget: usize) {
+        let mut core = match self.core.try_lock() {
+            Ok(core) => core,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                unreachable!("service {} was run by two workers at once", self.address)
+            }
+        };
+        if core.phase == Phase::Exited {
+            return;
+        }
+        for _ in 0..budget {
+            if self.exit_requested.load(Ordering::Acquire) {
+                break;
+            }
+            let Some(envelope) = self.pop() else { break };
+            self.handle(&mut core, envelope);
+        }
+        if self.exit_requested.load(Ordering::Acquire) {
+            let reason = lock(&self.exit_reason).clone().unwrap_or(ExitReason::Killed);
+            self.finalize(&mut core, reason);
+            return;
+        }
+        drop(core);
+        self.finish_turn();
+    }
+
+    fn handle(self: &Arc<Self>, core: &mut ServiceCore, envelope: Envelope) {
+        if self.runtime.tracing && !matches!(envelope, Envelope::Request { .. } if core.phase == Phase::Starting) {
+            self.runtime.trace(&Event::Handle { at: self.address, message: envelope.message() });
+        }
+        match envelope {
+            Envelope::Request { .. } if core.phase == Phase::Starting => core.deferred.push_back(envelope),
+            Envelope::Request { from, session, command, args } => {
+                self.start_request(core, ReplyTo { to: from, session, command }, args)
+            }
+            Envelope::Response { session, result } => match lock(&self.sessions).complete(session, result) {
+                Wake::Task(task) => self.poll_task(core, task),
+                Wake::Waker(waker) => waker.wake(),
+                Wake::Nobody => {}
+            },
+            Envelope::Wake { task } => self.poll_task(core, task),
+            Envelope::Fork { task } => self.start_task(core, task.map(|()| Outcome::Done).boxed(), Origin::Fork),
+            Envelope::Init { args, prelude, notify } => {
+                let ctx = Ctx::new(self.clone());
+                let kind = self.kind.clone();
+                let future = async move {
+                    if let Some(prelude) = prelude {
+                        prelude.await?;
+                    }
+                    (kind.init)(ctx, args).await
+                };
+                self.start_task(core, future.map(Outcome::Init).boxed(), Origin::Init(notify));
+            }
+        }
+    }
+
+    fn start_request(self: &Arc<Self>, core: &mut ServiceCore, reply_to: ReplyTo, args: Value) {
+        let handler = self.kind.commands.get(reply_to.command.as_ref());
+        let handler = match handler {
+            Some(h) => h,
+            None if reply_to.command.starts_with('_') => {
+                return self.refuse(reply_to, |service, address, command| CallError::ReservedCommand {
+                    service,
+                    address,
+                    command,
+                });
+            }
+            None => {
+                return self.refuse(reply_to, |service, address, command| CallError::UnknownCommand {
+                    service,
+                    address,
+                    command,
+                });
+            }
+        };
+        let ctx = Ctx::new(self.clone());
+        match handler {
+            Handler::Reply(f) => match catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {
+                Ok(future) => self.start_task(core, future.map(Outcome::Reply).boxed(), Origin::Call(reply_to)),
+                Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
+            },
+            Handler::Deferred(f) => {
+                let slot = ReplySlot::new(reply_to);
+                let responder = Responder::new(self, slot.clone());
+                match catch_unwind(AssertUnwindSafe(|| f(ctx, args, responder))) {
+                    Ok(future) => self.start_task(core, future.map(|()| Outcome::Done).boxed(), Origin::Deferred(slot)),
+                    Err(panic) => self.task_panicked(core, Origin::Deferred(slot), &*panic),
+                }
+            }
+        }
+    }
+
+    /// Answers a request that has no handler to run (unknown or reserved command, G8).
+    fn refuse(&self, reply_to: ReplyTo, error: impl FnOnce(String, Address, String) -> CallError) {
+        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        let err = error(self.name().to_owned(), self.address, reply_to.command.to_string());
+        if reply_to.session == 0 {
+            tracing::warn!(from = %reply_to.to, "send dropped: {err}");
+        }
+        self.answer(reply_to, Err(err));
+    }
+
+    /// Sends the answer of a call; a send's answer is dropped (G8).
+    pub(crate) fn answer(&self, reply_to: ReplyTo, result: Result<Value, CallError>) {
+        if reply_to.session != 0 {
+            let response = Envelope::Response { session: reply_to.session, result };
+            self.runtime.deliver(reply_to.to, response);
+        }
+    }
+
+    fn start_task(self: &Arc<Self>, core: &mut ServiceCore, future: BoxFuture<'static, Outcome>, origin: Origin) {
+        let id = core.tasks.insert(Task { future, origin });
+        self.poll_task(core, id);
+    }
+
+    fn waker(self: &Arc<Self>, core: &mut ServiceCore, task: usize) -> Waker {
+        while core.wakers.len() <= task {
+            let waker = Arc::new(TaskWaker { cell: Arc::downgrade(self), task: core.wakers.len() });
+            core.wakers.push(futures::task::waker(waker));
+        }
+        core.wakers[task].clone()
+    }
+
+    fn poll_task(self: &Arc<Self>, core: &mut ServiceCore, id: usize) {
+        if !core.tasks.contains(id) {
+            return; // a stale wake for a finished task
+        }
+        let waker = self.waker(core, id);
+        let mut cx = Context::from_waker(&waker);
+        let task = &mut core.tasks[id];
+        let previous = CURRENT.replace((Arc::as_ptr(self) as usize, id));
+        let polled = catch_unwind(AssertUnwindSafe(|| task.future.as_mut().poll(&mut cx)));
+        CURRENT.set(previous);
+        match polled {
+            Ok(Poll::Pending) => {}
+            Ok(Poll::Ready(outcome)) => {
+                let task = core.tasks.remove(id);
+                self.task_done(core, task.origin, outcome);
+            }
+            Err(panic) => {
+                let task = core.tasks.remove(id);
+                self.task_panicked(core, task.origin, &*panic);
+            }
+        }
+    }
+
+    fn task_done(self: &Arc<Self>, core: &mut ServiceCore, origin: Origin, outcome: Outcome) {
+        match (origin, outcome) {
+            (Origin::Call(reply_to), Outcome::Reply(result)) => {
+                self.counters.handled.fetch_add(1, Ordering::Relaxed);
+                let result = result.map_err(|e| {
+                    self.counters.errors.fetch_add(1, Ordering::Relaxed);
+                    let err = CallError::Handler {
+                        service: self.name().to_owned(),
+                        address: self.address,
+                        command: reply_to.command.to_string(),
+                        message: format!("{e:#}"),
+                    };
+                    if reply_to.session == 0 {
+                        tracing::warn!("send failed: {err}");
+                    }
+                    err
+                });
+                self.answer(reply_to, result);
+            }
+            (Origin::Deferred(_), _) => {
+                self.counters.handled.fetch_add(1, Ordering::Relaxed);
+            }
+            (Origin::Init(notify), Outcome::Init(Ok(state))) => self.init_done(core, notify, state),
+            (Origin::Init(notify), Outcome::Init(Err(e))) => self.init_failed(notify, format!("{e:#}")),
+            _ => {}
+        }
+    }
+
+    fn task_panicked(self: &Arc<Self>, _core: &mut ServiceCore, origin: Origin, panic: &(dyn Any + Send)) {
+        let message = panic_message(panic);
+        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        let panic_error = |command: &str| CallError::Panic {
+            service: self.name().to_owned(),
+            address: self.address,
+            command: command.to_owned(),
+            message: message.clone(),
+        };
+        match origin {
+            Origin::Call(reply_to) => {
+                let err = panic_error(&reply_to.command);
+                tracing::warn!("{err}");
+                self.answer(reply_to, Err(err));
+            }
+            Origin::Deferred(slot) => slot.fail_with(self, |command| panic_error(command)),
+            Origin::Fork => tracing::warn!("a task of service {} ({}) panicked: {message}", self.name(), self.address),
+            Origin::Init(notify) => self.init_failed(notify, format!("panicked: {message}")),
+        }
+    }
+
+    fn init_done(self: &Arc<Self>, core: &mut ServiceCore, notify: Option<(Address, Session)>, state: State) {
+        *lock(&self.state) = Some(state);
+        core.phase = Phase::Running;
+        {
+            let mut mailbox = lock(&self.mailbox);
+            for envelope in core.deferred.drain(..).rev() {
+                mailbox.queue.push_front(envelope);
+            }
+        }
+        if let Some((to, session)) = notify {
+            let response = Envelope::Response { session, result: Ok(Value::Address(self.address)) };
+            self.runtime.deliver(to, response);
+        }
+    }
+
+    fn init_failed(self: &Arc<Self>, notify: Option<(Address, Session)>, message: String) {
+        tracing::warn!("init of service {} ({}) failed: {message}", self.name(), self.address);
+        self.notify_init_error(notify, message.clone());
+        self.request_exit(ExitReason::InitFailed(message));
+    }
+
+    pub(crate) fn notify_init_error(&self, notify: Option<(Address, Session)>, message: String) {
+        if let Some((to, session)) = notify {
+            let error = CallError::Init { service: self.name().to_owned(), address: self.address, message };
+            self.runtime.deliver(to, Envelope::Response { session, result: Err(error) });
+        }
+    }
+
+    /// The service's end (G9): close the mailbox, leave the table, fail every call it still
+    /// owes, drop its tasks and state, and tell its monitors.
+    fn finalize(self: &Arc<Self>, core: &mut ServiceCore, reason: ExitReason) {
+        core.phase = Phase::Exited;
+        self.exiting.store(true, Ordering::Release);
+        let (queue, monitors) = {
+            let mut mailbox = lock(&self.mailbox);
+            mailbox.closed = true;
+            (std::mem::take(&mut mailbox.queue), std::mem::take(&mut mailbox.monitors))
+        };
+        self.runtime.remove_service(self.address);
+        for envelope in core.deferred.drain(..).chain(queue) {
+            self.reject(envelope);
+        }
+        let tasks = std::mem::take(&mut core.tasks);
+        for (_, task) in tasks {
+            match task.origin {
+                Origin::Call(reply_to) => {
+                    let err = self.exited_error(&reply_to.command);
+                    self.answer(reply_to, Err(err));
+                }
+                Origin::Deferred(slot) => slot.fail_with(self, |command| self.exited_error(command)),
+                Origin::Init(notify) => self.notify_init_error(notify, format!("exited during init ({reason})")),
+                Origin::Fork => {}
+            }
+            drop(task.future);
+        }
+        core.wakers.clear();
+        drop(lock(&self.state).take());
+        lock(&self.sessions).open.clear();
+        let reason_value = Value::opaque(reason.clone());
+        for (watcher, session) in monitors {
+            let response = Envelope::Response { session, result: Ok(reason_value.clone()) };
+            self.runtime.deliver(watcher, response);
+        }
+        if self.runtime.tracing {
+            self.runtime.trace(&Event::Exit { address: self.address, kind: self.name(), reason: &reason });
+        }
+    }
+
+    pub(crate) fn exited_error(&self, command: &str) -> CallError {
+        CallError::Exited { service: self.name().to_owned(), address: self.address, command: command.to_owned() }
+    }
+
+    /// An envelope the service will never handle: calls get an error, sends become dead letters.
+    fn reject(&self, envelope: Envelope) {
+        match envelope {
+            Envelope::Request { from, session: 0, command, .. } => {
+                self.runtime.dead_letter(from, self.address, &command)
+            }
+            Envelope::Request { from, session, command, .. } => {
+                let err = self.exited_error(&command);
+                self.answer(ReplyTo { to: from, session, command }, Err(err));
+            }
+            Envelope::Init { notify, .. } => self.notify_init_error(notify, "exited before init ran".into()),
+            Envelope::Response { .. } | Envelope::Wake { .. } | Envelope::Fork { .. } => {}
+        }
+    }
+}

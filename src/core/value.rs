@@ -1,0 +1,321 @@
+//! The message payload: a small dynamic value, the Rust stand-in for skynet's Lua values.
+//!
+//! Why a dynamic value and not one generic message type per service: a service is addressed by
+//! name at run time (`call("db", "get", ..)`), so the caller cannot know the target's Rust type,
+//! and the same service code must run on both backends and be traced by the simulator. A small
+//! closed enum (nil, bool, int, float, string, bytes, list, map, address) covers what game
+//! services exchange, prints readably in traces, and converts from and to plain Rust values with
+//! `From` / `TryFrom`, so handlers rarely name it.
+//!
+//! The escape hatch is [`Value::opaque`]: any `Send + Sync + 'static` Rust value, shared by
+//! `Arc`, for in-process payloads (a connection handle, a large world snapshot). It is never
+//! copied and never encoded; [`Value::downcast_ref`] gets it back.
+//!
+//! ```
+//! use skygroup::Value;
+//! let v: Value = ("hello", 3).into();
+//! assert_eq!(v, Value::List(vec!["hello".into(), 3.into()]));
+//! let (s, n): (String, i64) = v.try_into().unwrap();
+//! assert_eq!((s.as_str(), n), ("hello", 3));
+//! ```
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use super::address::Address;
+
+/// A message payload or reply. See the [module docs](self) for why it is dynamic.
+#[derive(Clone, Default)]
+pub enum Value {
+    /// No value (Lua `nil`); what a handler returning `()` replies.
+    #[default]
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+    /// A service address, so services can hand each other references.
+    Address(Address),
+    /// Any in-process Rust value; see [`Value::opaque`].
+    Opaque(Opaque),
+}
+
+/// An in-process Rust value inside a [`Value`], shared and never copied.
+#[derive(Clone)]
+pub struct Opaque {
+    value: Arc<dyn Any + Send + Sync>,
+    type_name: &'static str,
+}
+
+/// A [`Value`] did not have the shape a conversion expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected {expected}, found {found}")]
+pub struct ValueError {
+    /// What the conversion wanted, e.g. `"int"`.
+    pub expected: &'static str,
+    /// What the value was, e.g. `"string"`.
+    pub found: &'static str,
+}
+
+impl Value {
+    /// Wraps any Rust value as an in-process payload.
+    pub fn opaque<T: Any + Send + Sync>(value: T) -> Value {
+        Value::Opaque(Opaque { value: Arc::new(value), type_name: std::any::type_name::<T>() })
+    }
+
+    /// The Rust value inside an [`Value::Opaque`], if it is a `T`.
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        match self {
+            Value::Opaque(o) => o.value.downcast_ref(),
+            _ => None,
+        }
+    }
+
+    /// The name of this value's variant, as used in [`ValueError`].
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Nil => "nil",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::Str(_) => "string",
+            Value::Bytes(_) => "bytes",
+            Value::List(_) => "list",
+            Value::Map(_) => "map",
+            Value::Address(_) => "address",
+            Value::Opaque(_) => "opaque",
+        }
+    }
+
+    /// The string inside, if this is a [`Value::Str`].
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer inside, if this is a [`Value::Int`].
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// Builds a [`Value::Map`] from `(key, value)` pairs.
+    pub fn map<K: Into<String>, V: Into<Value>>(pairs: impl IntoIterator<Item = (K, V)>) -> Value {
+        Value::Map(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    }
+
+    pub(crate) fn mismatch(&self, expected: &'static str) -> ValueError {
+        ValueError { expected, found: self.type_name() }
+    }
+}
+
+impl PartialEq for Value {
+    /// Structural equality; floats compare bitwise (so `NaN == NaN`, as a message log wants),
+    /// opaque values by identity.
+    fn eq(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Nil, Nil) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Int(a), Int(b)) => a == b,
+            (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
+            (Str(a), Str(b)) => a == b,
+            (Bytes(a), Bytes(b)) => a == b,
+            (List(a), List(b)) => a == b,
+            (Map(a), Map(b)) => a == b,
+            (Address(a), Address(b)) => a == b,
+            (Opaque(a), Opaque(b)) => Arc::ptr_eq(&a.value, &b.value),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A compact, Lua-like rendering used in traces: `nil`, `true`, `3`, `"hi"`, `b"\x01"`,
+/// `[1, 2]`, `{k: 1}`, `:0000000a`, `<opaque Type>`.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => f.write_str("nil"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Bytes(b) => write!(f, "b\"{}\"", b.escape_ascii()),
+            Value::List(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Map(map) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in map.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k}: {v}")?;
+                }
+                f.write_str("}")
+            }
+            Value::Address(a) => write!(f, "{a}"),
+            Value::Opaque(o) => write!(f, "<opaque {}>", o.type_name),
+        }
+    }
+}
+
+macro_rules! from_scalar {
+    ($($t:ty => $variant:ident as $conv:ty),* $(,)?) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Value {
+                Value::$variant(<$conv>::from(v))
+            }
+        }
+    )*};
+}
+
+from_scalar!(
+    bool => Bool as bool,
+    i8 => Int as i64, i16 => Int as i64, i32 => Int as i64, i64 => Int as i64,
+    u8 => Int as i64, u16 => Int as i64, u32 => Int as i64,
+    f32 => Float as f64, f64 => Float as f64,
+    String => Str as String, &str => Str as String,
+    Address => Address as Address,
+);
+
+impl From<()> for Value {
+    fn from(_: ()) -> Value {
+        Value::Nil
+    }
+}
+
+impl From<&[u8]> for Value {
+    fn from(b: &[u8]) -> Value {
+        Value::Bytes(b.to_vec())
+    }
+}
+
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    fn from(items: Vec<T>) -> Value {
+        Value::List(items.into_iter().map(Into::into).collect())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Nil, Into::into)
+    }
+}
+
+impl<V: Into<Value>> From<BTreeMap<String, V>> for Value {
+    fn from(map: BTreeMap<String, V>) -> Value {
+        Value::Map(map.into_iter().map(|(k, v)| (k, v.into())).collect())
+    }
+}
+
+macro_rules! from_tuple {
+    ($(($($name:ident),+)),* $(,)?) => {$(
+        impl<$($name: Into<Value>),+> From<($($name,)+)> for Value {
+            #[allow(non_snake_case)]
+            fn from(($($name,)+): ($($name,)+)) -> Value {
+                Value::List(vec![$($name.into()),+])
+            }
+        }
+        impl<$($name: TryFrom<Value, Error = ValueError>),+> TryFrom<Value> for ($($name,)+) {
+            type Error = ValueError;
+            #[allow(non_snake_case)]
+            fn try_from(v: Value) -> Result<Self, ValueError> {
+                const LEN: usize = [$(stringify!($name)),+].len();
+                match v {
+                    Value::List(items) if items.len() == LEN => {
+                        let mut items = items.into_iter();
+                        $(let $name = $name::try_from(items.next().unwrap_or_default())?;)+
+                        Ok(($($name,)+))
+                    }
+                    other => Err(other.mismatch("a list of matching length")),
+                }
+            }
+        }
+    )*};
+}
+
+from_tuple!((A, B), (A, B, C), (A, B, C, D));
+
+macro_rules! try_into_scalar {
+    ($($t:ty: $expected:literal, |$v:ident| $pat:pat => $out:expr);* $(;)?) => {$(
+        impl TryFrom<Value> for $t {
+            type Error = ValueError;
+            fn try_from($v: Value) -> Result<$t, ValueError> {
+                match $v {
+                    $pat => Ok($out),
+                    other => Err(other.mismatch($expected)),
+                }
+            }
+        }
+    )*};
+}
+
+try_into_scalar!(
+    bool: "bool", |v| Value::Bool(b) => b;
+    i64: "int", |v| Value::Int(i) => i;
+    f64: "float", |v| Value::Float(x) => x;
+    String: "string", |v| Value::Str(s) => s;
+    Vec<u8>: "bytes", |v| Value::Bytes(b) => b;
+    Vec<Value>: "list", |v| Value::List(items) => items;
+    BTreeMap<String, Value>: "map", |v| Value::Map(m) => m;
+    Address: "address", |v| Value::Address(a) => a;
+    (): "nil", |v| Value::Nil => ();
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_round_trip() {
+        assert_eq!(i64::try_from(Value::from(7)).unwrap(), 7);
+        assert_eq!(String::try_from(Value::from("x")).unwrap(), "x");
+        assert!(bool::try_from(Value::from(true)).unwrap());
+        assert_eq!(Value::from(Some(3)), Value::Int(3));
+        assert_eq!(Value::from(None::<i64>), Value::Nil);
+    }
+
+    #[test]
+    fn mismatch_names_both_sides() {
+        let err = i64::try_from(Value::from("x")).unwrap_err();
+        assert_eq!(err.to_string(), "expected int, found string");
+    }
+
+    #[test]
+    fn opaque_keeps_identity() {
+        let v = Value::opaque(vec![1u8, 2, 3]);
+        assert_eq!(v.downcast_ref::<Vec<u8>>(), Some(&vec![1, 2, 3]));
+        assert_eq!(v.clone(), v);
+        assert_ne!(Value::opaque(1u8), Value::opaque(1u8));
+        assert!(v.to_string().starts_with("<opaque alloc::vec::Vec<u8>"));
+    }
+
+    #[test]
+    fn display_is_compact() {
+        let v = Value::map([("a", Value::from(vec![1, 2])), ("b", Value::Nil)]);
+        assert_eq!(v.to_string(), "{a: [1, 2], b: nil}");
+    }
+}

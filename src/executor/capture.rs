@@ -1,0 +1,56 @@
+//! Holding back a step's deliveries so a simulator can interleave them (S3).
+//!
+//! In the threaded backend, two handlers running at once on two workers put their messages into
+//! a shared target's mailbox interleaved message by message. A single-threaded simulator runs
+//! those handlers one after the other; to reach the same orders it runs each under [`capture`],
+//! which keeps every mailbox push of that step in a list instead of making it, then merges the
+//! lists in a seeded order that keeps each list's own order, and delivers them. Nothing else is
+//! held back: a captured delivery is still in its sender's order, so per-sender order (G6) holds.
+
+use std::cell::RefCell;
+
+use crate::core::{Address, Envelope, RuntimeShared};
+use std::sync::Arc;
+
+thread_local! {
+    static CAPTURED: RefCell<Option<Vec<Delivery>>> = const { RefCell::new(None) };
+}
+
+/// One mailbox push held back by [`capture`].
+pub struct Delivery {
+    pub(crate) runtime: Arc<RuntimeShared>,
+    pub(crate) to: Address,
+    pub(crate) envelope: Envelope,
+}
+
+impl Delivery {
+    /// The receiving service.
+    pub fn to(&self) -> Address {
+        self.to
+    }
+
+    /// Puts the message into its target's mailbox now (or bounces it if the target is gone).
+    pub fn deliver(self) {
+        self.runtime.deliver_now(self.to, self.envelope);
+    }
+}
+
+/// Runs `f`, holding back every mailbox push it makes on this thread; returns them in order.
+/// Nested captures are not supported (the inner one would take the outer one's pushes).
+pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Delivery>) {
+    CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    let out = f();
+    let held = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    (out, held)
+}
+
+/// Keeps `delivery` back if a capture is active on this thread; otherwise hands it back.
+pub(crate) fn hold(delivery: Delivery) -> Option<Delivery> {
+    CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+        Some(held) => {
+            held.push(delivery);
+            None
+        }
+        None => Some(delivery),
+    })
+}

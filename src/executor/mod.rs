@@ -1,0 +1,91 @@
+//! The seam between the runtime core and whatever runs it.
+//!
+//! The core never touches threads, the clock or OS randomness (the determinism discipline): it
+//! asks an [`Executor`] to run services that have work, to tell the time, to wake it later, and
+//! to block the embedding thread on a future. Two executors ship: the threaded backend
+//! ([`crate::Threaded`]) and the simulator (crate `skygroup-sim`). A third party can implement
+//! the trait over tokio or anything else without touching the core.
+//!
+//! The runtime hands the executor [`Runnable`]s: a service with pending messages. Running one
+//! handles up to `budget` of its messages and, if more remain, schedules it again, skynet's
+//! fairness rule. The runtime guarantees a service is never handed out twice at once, so an
+//! executor may run different runnables on different threads freely (G12 holds by construction).
+
+pub(crate) mod capture;
+mod event;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+pub use capture::{Delivery, capture};
+pub use event::{Event, ExitReason, Message};
+
+use crate::core::{Address, ServiceCell};
+
+/// What the runtime core needs from a backend.
+pub trait Executor: Send + Sync + 'static {
+    /// `service` has work. Call [`Runnable::run`] on it soon, on any thread. The runtime calls
+    /// this at most once per runnable until that runnable has run, so a backend needs no
+    /// de-duplication. Must not run the service inline (the caller may hold its locks).
+    fn schedule(&self, service: Runnable);
+
+    /// Time since the runtime started. Monotonic. The simulator returns virtual time, which only
+    /// moves when nothing is runnable.
+    fn now(&self) -> Duration;
+
+    /// Wake `waker` once [`now`](Self::now) has reached `deadline` (immediately if it has).
+    /// Wakes for one instant may fire in any order.
+    fn wake_at(&self, deadline: Duration, waker: Waker);
+
+    /// Block the calling thread, which is not one of the executor's own, until `future`
+    /// completes, driving the services meanwhile if the backend needs that. Returns
+    /// `Err(Stalled)` if the backend can tell that `future` can never complete (the simulator:
+    /// nothing runnable, no timer pending); the threaded backend just keeps waiting.
+    fn block_on(&self, future: Pin<&mut (dyn Future<Output = ()> + Send)>) -> Result<(), Stalled>;
+
+    /// Stop every thread the executor owns and wait for them. Called once, by
+    /// `Runtime::shutdown`, after every service has exited.
+    fn shutdown(&self);
+
+    /// Record one runtime event. The simulator keeps these as its trace; the default drops
+    /// them. Only called when [`tracing`](Self::tracing) returned true at start-up.
+    fn trace(&self, event: &Event<'_>) {
+        let _ = event;
+    }
+
+    /// Whether [`trace`](Self::trace) wants events (asked once, when the runtime is built).
+    fn tracing(&self) -> bool {
+        false
+    }
+}
+
+/// `Executor::block_on` found that the future can never complete: every service is idle or
+/// waiting and no timer is pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stalled;
+
+/// A service with pending messages, handed to [`Executor::schedule`].
+pub struct Runnable(pub(crate) Arc<ServiceCell>);
+
+impl Runnable {
+    /// Handles up to `budget` (at least 1) of the service's pending messages, then schedules it
+    /// again if more remain. The threaded backend runs batches; the simulator runs one message
+    /// at a time, so it can interleave services at every step.
+    pub fn run(self, budget: usize) {
+        self.0.run_turn(budget.max(1));
+    }
+
+    /// The service's address (stable; the simulator sorts and logs by it).
+    pub fn address(&self) -> Address {
+        self.0.address
+    }
+}
+
+impl std::fmt::Debug for Runnable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Runnable({})", self.0.address)
+    }
+}

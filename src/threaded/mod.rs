@@ -1,0 +1,191 @@
+//! The threaded backend: skynet's worker model on OS threads.
+//!
+//! Services with pending messages sit in a run queue; a worker takes one, handles a bounded
+//! batch of its messages and puts it back at the end if more remain (fairness). A service a
+//! worker schedules while running goes to that worker's one-entry "next" slot instead (a LIFO
+//! slot, as in tokio): a call to an idle service is then answered on the same thread without
+//! a cross-thread wake-up. The slot yields to the shared queue after a few uses in a row, so it
+//! cannot starve other services. Idle workers sleep on a condition variable (an idle runtime
+//! uses no CPU); a timer thread fires `wake_at` deadlines.
+
+mod timers;
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::Waker;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::core::lock;
+use crate::executor::{Executor, Runnable, Stalled};
+use timers::Timers;
+
+/// Messages a worker handles from one service before it moves on.
+const BATCH: usize = 64;
+/// Turns a worker takes from its next slot in a row before it serves the shared queue.
+const NEXT_SLOT_RUNS_MAX: u32 = 16;
+
+/// The multithreaded executor. Build a runtime on it with [`Runtime::threaded`].
+///
+/// [`Runtime::threaded`]: crate::Runtime::threaded
+pub struct Threaded {
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+struct Shared {
+    queue: Mutex<RunQueue>,
+    work: Condvar,
+    stop: AtomicBool,
+    timers: Timers,
+    start: Instant,
+}
+
+struct RunQueue {
+    ready: VecDeque<Runnable>,
+    /// Workers waiting on `work`; a push notifies only when some are.
+    sleeping: usize,
+}
+
+thread_local! {
+    /// On a worker thread: its executor and its next slot.
+    static WORKER: RefCell<Option<(Arc<Shared>, Option<Runnable>)>> = const { RefCell::new(None) };
+}
+
+impl Threaded {
+    /// Starts `workers` worker threads (0: one per available core) and a timer thread.
+    pub fn new(workers: usize) -> Threaded {
+        let workers = match workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(RunQueue { ready: VecDeque::new(), sleeping: 0 }),
+            work: Condvar::new(),
+            stop: AtomicBool::new(false),
+            timers: Timers::default(),
+            start: Instant::now(),
+        });
+        let mut threads = Vec::with_capacity(workers + 1);
+        for i in 0..workers {
+            let shared = shared.clone();
+            let thread = std::thread::Builder::new().name(format!("skygroup-worker-{i}"));
+            threads.push(thread.spawn(move || worker(shared)).expect("spawn a worker thread"));
+        }
+        let timer_shared = shared.clone();
+        let thread = std::thread::Builder::new().name("skygroup-timers".into());
+        threads.push(thread.spawn(move || timer_shared.timers.run(timer_shared.start, &timer_shared.stop)).expect("spawn the timer thread"));
+        Threaded { shared, threads: Mutex::new(threads) }
+    }
+}
+
+impl Shared {
+    fn push(&self, runnable: Runnable) {
+        let mut queue = lock(&self.queue);
+        queue.ready.push_back(runnable);
+        if queue.sleeping > 0 {
+            self.work.notify_one();
+        }
+    }
+
+    /// The next runnable from the shared queue, sleeping until there is one. None: stop.
+    fn next_shared(&self) -> Option<Runnable> {
+        let mut queue = lock(&self.queue);
+        loop {
+            if self.stop.load(Ordering::Acquire) {
+                return None;
+            }
+            if let Some(runnable) = queue.ready.pop_front() {
+                return Some(runnable);
+            }
+            queue.sleeping += 1;
+            queue = self.work.wait(queue).unwrap_or_else(|e| e.into_inner());
+            queue.sleeping -= 1;
+        }
+    }
+}
+
+fn worker(shared: Arc<Shared>) {
+    WORKER.with(|w| *w.borrow_mut() = Some((shared.clone(), None)));
+    let mut next_slot_runs = 0;
+    loop {
+        let from_slot = if next_slot_runs < NEXT_SLOT_RUNS_MAX {
+            WORKER.with(|w| w.borrow_mut().as_mut().and_then(|(_, slot)| slot.take()))
+        } else {
+            // Let the shared queue go first; the slot's runnable waits its turn there.
+            if let Some(r) = WORKER.with(|w| w.borrow_mut().as_mut().and_then(|(_, slot)| slot.take())) {
+                shared.push(r);
+            }
+            None
+        };
+        let runnable = match from_slot {
+            Some(r) => {
+                next_slot_runs += 1;
+                r
+            }
+            None => {
+                next_slot_runs = 0;
+                match shared.next_shared() {
+                    Some(r) => r,
+                    None => break,
+                }
+            }
+        };
+        runnable.run(BATCH);
+    }
+    WORKER.with(|w| w.borrow_mut().take());
+}
+
+impl Executor for Threaded {
+    fn schedule(&self, service: Runnable) {
+        let displaced = WORKER.with(|w| match w.borrow_mut().as_mut() {
+            Some((shared, slot)) if Arc::ptr_eq(shared, &self.shared) => slot.replace(service),
+            _ => Some(service),
+        });
+        if let Some(runnable) = displaced {
+            self.shared.push(runnable);
+        }
+    }
+
+    fn now(&self) -> Duration {
+        self.shared.start.elapsed()
+    }
+
+    fn wake_at(&self, deadline: Duration, waker: Waker) {
+        if self.now() >= deadline {
+            waker.wake();
+        } else {
+            self.shared.timers.add(deadline, waker);
+        }
+    }
+
+    fn block_on(&self, future: Pin<&mut (dyn Future<Output = ()> + Send)>) -> Result<(), Stalled> {
+        futures::executor::block_on(future);
+        Ok(())
+    }
+
+    fn shutdown(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        {
+            let _queue = lock(&self.shared.queue);
+            self.shared.work.notify_all();
+        }
+        self.shared.timers.stop();
+        let current = std::thread::current().id();
+        for thread in lock(&self.threads).drain(..) {
+            if thread.thread().id() != current {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+impl Drop for Threaded {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
