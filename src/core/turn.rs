@@ -155,11 +155,14 @@ impl ServiceCell {
             Envelope::Request { from, session, command, args } => {
                 self.start_request(core, ReplyTo { to: from, session, command }, args)
             }
-            Envelope::Response { session, result } => match lock(&self.sessions).complete(session, result) {
-                Wake::Task(task) => self.poll_task(core, task),
-                Wake::Waker(waker) => waker.wake(),
-                Wake::Nobody => {}
-            },
+            Envelope::Response { session, result } => {
+                let wake = lock(&self.sessions).complete(session, result);
+                match wake {
+                    Wake::Task(task) => self.poll_task(core, task),
+                    Wake::Waker(waker) => waker.wake(),
+                    Wake::Nobody => {}
+                }
+            }
             Envelope::Wake { task } => self.poll_task(core, task),
             Envelope::Fork { task } => self.start_task(core, task.map(|()| Outcome::Done).boxed(), Origin::Fork),
             Envelope::Init { args, prelude, notify } => {
