@@ -174,8 +174,13 @@ impl<S: 'static> Ctx<S> {
     pub(crate) fn spawn_with(&self, kind: &str, args: Args, options: SpawnOptions) -> Reply {
         let session = lock(&self.cell.sessions).open(Address::from_raw(0), CommandName::Borrowed("_init"));
         let notify = Some((self.cell.address, session));
-        if let Err(e) = self.runtime().spawn(kind, args, SpawnOptions { notify, ..options }) {
-            self.runtime().deliver(self.cell.address, Envelope::Response { session, result: Err(e) });
+        match self.runtime().spawn(kind, args, SpawnOptions { notify, ..options }) {
+            Ok(address) => {
+                if let Some(waiting) = lock(&self.cell.sessions).open.get_mut(&session) {
+                    waiting.target = address;
+                }
+            }
+            Err(e) => self.runtime().deliver(self.cell.address, Envelope::Response { session, result: Err(e) }),
         }
         Reply::new(self.cell.clone(), session)
     }

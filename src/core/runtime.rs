@@ -327,7 +327,10 @@ impl Runtime {
         match (stalled, output) {
             (Ok(()), Some(Ok(Ok(value)))) => value,
             (Ok(()), Some(Ok(Err(panic)))) => std::panic::resume_unwind(panic),
-            (Err(Stalled), _) => panic!("{}", self.stall_report()),
+            (Err(Stalled::Deadlock), _) => panic!("{}", self.stall_report()),
+            (Err(Stalled::StepLimit(steps)), _) => {
+                panic!("runaway: {steps} steps without the main task finishing (a service never stops working?)")
+            }
             (Ok(()), _) => panic!("the main service {} was stopped before its task returned", cell.address),
         }
     }

@@ -42,7 +42,7 @@ pub trait Executor: Send + Sync + 'static {
 
     /// Block the calling thread, which is not one of the executor's own, until `future`
     /// completes, driving the services meanwhile if the backend needs that. Returns
-    /// `Err(Stalled)` if the backend can tell that `future` can never complete (the simulator:
+    /// `Err(Stalled::Deadlock)` if the backend can tell that `future` can never complete (the simulator:
     /// nothing runnable, no timer pending); the threaded backend just keeps waiting.
     fn block_on(&self, future: Pin<&mut (dyn Future<Output = ()> + Send)>) -> Result<(), Stalled>;
 
@@ -62,10 +62,14 @@ pub trait Executor: Send + Sync + 'static {
     }
 }
 
-/// `Executor::block_on` found that the future can never complete: every service is idle or
-/// waiting and no timer is pending.
+/// Why `Executor::block_on` gave up on its future.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stalled;
+pub enum Stalled {
+    /// The future can never complete: every service is idle or waiting, no timer is pending.
+    Deadlock,
+    /// The backend's step budget ran out first (a service that never stops working).
+    StepLimit(u64),
+}
 
 /// A service with pending messages, handed to [`Executor::schedule`].
 pub struct Runnable(pub(crate) Arc<ServiceCell>);

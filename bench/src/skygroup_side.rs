@@ -1,0 +1,95 @@
+//! The threaded-backend workloads. Each builds a fresh `Runtime::threaded(2)`, sets up its
+//! services untimed, and times only the work inside `block_on`.
+
+use std::time::Instant;
+
+use futures::future::join_all;
+use skygroup::{Address, ExitReason, Runtime};
+
+use crate::kinds;
+use crate::measure::Sample;
+
+/// Worker threads, the same as the tokio baseline's.
+pub const WORKERS: usize = 2;
+
+fn runtime() -> Runtime {
+    Runtime::threaded(WORKERS)
+}
+
+/// Workload 1: `n` sequential calls from the main service to an echo service.
+pub fn calls(n: u64) -> Sample {
+    let rt = runtime();
+    rt.define(kinds::echo()).expect("define echo");
+    let echo = rt.spawn("echo", ()).expect("spawn echo");
+    let elapsed = rt.block_on(move |ctx| async move {
+        let start = Instant::now();
+        kinds::ping_pong(ctx, echo, n).await;
+        start.elapsed()
+    });
+    Sample::new(n, elapsed)
+}
+
+/// Workload 2: `n` sends to a counter, then one call `get` (ordered after them).
+pub fn sends(n: u64) -> Sample {
+    let rt = runtime();
+    rt.define(kinds::counter()).expect("define counter");
+    let counter = rt.spawn("counter", ()).expect("spawn counter");
+    let elapsed = rt.block_on(move |ctx| async move {
+        let start = Instant::now();
+        for _ in 0..n {
+            ctx.send(counter, "add", ());
+        }
+        let count = ctx.call(counter, "get", ()).await.expect("counter answers");
+        assert_eq!(count.as_int(), Some(n as i64), "the counter missed sends");
+        start.elapsed()
+    });
+    Sample::new(n, elapsed)
+}
+
+/// Workload 3: `producers` services each send `each` messages to one counter, concurrently.
+pub fn fan_in(producers: u64, each: u64) -> Sample {
+    let rt = runtime();
+    rt.define(kinds::counter()).expect("define counter");
+    rt.define(kinds::producer()).expect("define producer");
+    let counter = rt.spawn("counter", ()).expect("spawn counter");
+    let senders: Vec<Address> = (0..producers).map(|_| rt.spawn("producer", ()).expect("spawn producer")).collect();
+    let total = producers * each;
+    let elapsed = rt.block_on(move |ctx| async move {
+        let start = Instant::now();
+        let runs: Vec<_> = senders.iter().map(|&p| ctx.call(p, "run", (counter, each as i64))).collect();
+        for done in join_all(runs).await {
+            done.expect("a producer failed");
+        }
+        // Every producer saw its own adds handled before replying, so all are counted now.
+        let count = ctx.call(counter, "get", ()).await.expect("counter answers");
+        assert_eq!(count.as_int(), Some(total as i64), "the counter missed sends");
+        start.elapsed()
+    });
+    Sample::new(total, elapsed)
+}
+
+/// Workload 4: start `n` services concurrently (each `newservice` returns after its init),
+/// then kill them all and wait, through monitors, until every one has exited.
+pub fn spawn_stop(n: u64) -> Sample {
+    let rt = runtime();
+    rt.define(kinds::noop()).expect("define noop");
+    let elapsed = rt.block_on(move |ctx| async move {
+        let start = Instant::now();
+        let starting: Vec<_> = (0..n).map(|_| ctx.newservice("noop", ())).collect();
+        let addresses: Vec<Address> = join_all(starting)
+            .await
+            .into_iter()
+            .map(|started| Address::try_from(started.expect("newservice")).expect("an address"))
+            .collect();
+        let exits: Vec<_> = addresses.iter().map(|&a| ctx.monitor(a)).collect();
+        for &address in &addresses {
+            assert!(ctx.kill(address), "service {address} vanished before it was killed");
+        }
+        for reason in join_all(exits).await {
+            assert_eq!(reason, ExitReason::Killed);
+        }
+        start.elapsed()
+    });
+    assert_eq!(rt.services().iter().filter(|s| s.kind == "noop").count(), 0, "noop services left");
+    Sample::new(n, elapsed)
+}

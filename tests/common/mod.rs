@@ -1,0 +1,34 @@
+//! Shared test support: `backend_test!` stamps one test body into a `threaded` and a `sim`
+//! test (S4), the way tokio's `rt_test!` does per runtime flavour.
+#![allow(dead_code, unused_macros)]
+
+/// Seeds each simulator test runs by default (override with `SKYGROUP_SEED=n`).
+pub const SIM_SEEDS: std::ops::Range<u64> = 0..16;
+
+/// `backend_test! { fn name(rt) { body } }` gives `name::threaded` (2 worker threads) and
+/// `name::sim` (each seed of `SIM_SEEDS`, replay line printed on failure).
+macro_rules! backend_test {
+    ($(#[$meta:meta])* fn $name:ident($rt:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            #[test]
+            fn threaded() {
+                let $rt = skygroup::Runtime::threaded(2);
+                $body
+            }
+
+            $(#[$meta])*
+            #[test]
+            fn sim() {
+                skygroup_sim::check(concat!(module_path!(), "::sim"), $crate::common::SIM_SEEDS, |sim| {
+                    let $rt = sim.runtime();
+                    $body
+                });
+            }
+        }
+    };
+}
+pub(crate) use backend_test;
