@@ -1,0 +1,24 @@
+# Everyday commands. `make ARGS="--seed 7" sim` passes ARGS to the simulator CLI.
+
+ARGS ?=
+
+.PHONY: run test stest bench sim lint
+
+run: ## run the main example (threaded backend, then the simulator)
+	cargo run --example pingpong
+
+test: ## all tests, both backends
+	cargo test --workspace
+
+stest: ## simulator-side tests only (test names containing "sim")
+	cargo test --workspace sim
+
+bench: ## throughput benchmarks (release build)
+	cargo run --release -p skygroup-bench
+
+sim: ## the simulator CLI (skygroup-sim), with $(ARGS)
+	cargo run -p skygroup-sim -- $(ARGS)
+
+lint: ## formatting and clippy, as CI runs them
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
