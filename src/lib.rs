@@ -12,6 +12,6 @@ pub use crate::core::{
     ServiceStats, Sleep, Target, Value, ValueError,
 };
 pub use executor::{Executor, ExitReason};
-pub use group::{Group, GroupError};
+pub use group::{Group, GroupError, Member};
 pub use threaded::Threaded;
 pub use anyhow;

@@ -31,8 +31,10 @@ pub(crate) type CommandName = std::borrow::Cow<'static, str>;
 
 /// Something a service's mailbox holds.
 pub(crate) enum Envelope {
-    /// A call (`session > 0`) or send (`session == 0`) from `from`.
-    Request { from: Address, session: Session, command: CommandName, args: Value },
+    /// A call (`session > 0`) or send (`session == 0`) from `from`. `via` is the name it was
+    /// addressed by, if any: a by-name message that bounces off a dead address is resolved
+    /// again instead of lost (G9).
+    Request { from: Address, session: Session, command: CommandName, args: Value, via: Option<Name> },
     /// The answer to this service's call `session`.
     Response { session: Session, result: Result<Value, CallError> },
     /// A waker fired for task `task` of this service.
@@ -43,13 +45,16 @@ pub(crate) enum Envelope {
     Init { args: Args, prelude: Option<Prelude>, notify: Option<(Address, Session)> },
 }
 
+/// A service name as messages carry it (shared, cheap to clone).
+pub(crate) type Name = Arc<str>;
+
 /// Work the group layer runs before a kind's init (resolving its dependency list, G5).
 pub(crate) type Prelude = BoxFuture<'static, anyhow::Result<()>>;
 
 impl Envelope {
     pub(crate) fn message(&self) -> Message<'_> {
         match self {
-            Envelope::Request { from, session, command, args } => {
+            Envelope::Request { from, session, command, args, .. } => {
                 Message::Request { from: *from, session: *session, command, args }
             }
             Envelope::Response { session, result } => Message::Response { session: *session, ok: result.is_ok() },

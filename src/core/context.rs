@@ -165,24 +165,29 @@ impl<S: 'static> Ctx<S> {
     }
 
     pub(crate) fn send_address(&self, to: Address, command: CommandName, args: Value) {
-        let request = Envelope::Request { from: self.cell.address, session: 0, command, args };
+        let request = Envelope::Request { from: self.cell.address, session: 0, command, args, via: None };
         self.cell.runtime.deliver(to, request);
     }
 
-    /// Starts a service of `kind` outside any group and waits for its init (core-level spawn;
-    /// group members use `newservice`).
-    pub(crate) fn spawn_with(&self, kind: &str, args: Args, options: SpawnOptions) -> Reply {
+    /// Starts a service of `kind`: its address at once (or why it could not be created), and
+    /// the future of its init's end, which resolves to the address again or the init error.
+    pub(crate) fn start(&self, kind: &str, args: Args, options: SpawnOptions) -> (Result<Address, CallError>, Reply) {
         let session = lock(&self.cell.sessions).open(Address::from_raw(0), CommandName::Borrowed("_init"));
         let notify = Some((self.cell.address, session));
-        match self.runtime().spawn(kind, args, SpawnOptions { notify, ..options }) {
+        let options = SpawnOptions { notify, parent: Some(self.cell.address), ..options };
+        let started = self.runtime().spawn(kind, args, options);
+        match &started {
             Ok(address) => {
                 if let Some(waiting) = lock(&self.cell.sessions).open.get_mut(&session) {
-                    waiting.target = address;
+                    waiting.target = *address;
                 }
             }
-            Err(e) => self.runtime().deliver(self.cell.address, Envelope::Response { session, result: Err(e) }),
+            Err(e) => {
+                let response = Envelope::Response { session, result: Err(e.clone()) };
+                self.runtime().deliver(self.cell.address, response);
+            }
         }
-        Reply::new(self.cell.clone(), session)
+        (started, Reply::new(self.cell.clone(), session))
     }
 
     /// Runs `task` as a new task of this service: it interleaves with the handlers at their
@@ -247,7 +252,7 @@ impl<S: 'static> Ctx<S> {
 
 pub(crate) fn call_address(cell: &Arc<ServiceCell>, to: Address, command: CommandName, args: Value) -> Reply {
     let session = lock(&cell.sessions).open(to, command.clone());
-    cell.runtime.deliver(to, Envelope::Request { from: cell.address, session, command, args });
+    cell.runtime.deliver(to, Envelope::Request { from: cell.address, session, command, args, via: None });
     Reply::new(cell.clone(), session)
 }
 

@@ -21,5 +21,7 @@ pub use responder::Responder;
 pub use runtime::{Runtime, ServiceInfo, ServiceStats};
 pub use value::{Opaque, Value, ValueError};
 
-pub(crate) use cell::{CommandName, Envelope, ServiceCell, lock};
+pub(crate) use cell::{CommandName, Envelope, Name, Prelude, ServiceCell, lock};
+pub(crate) use context::call_address;
+pub(crate) use session::Reply;
 pub(crate) use runtime::{RuntimeShared, SpawnOptions};

@@ -45,11 +45,18 @@ pub struct Responder {
     /// Strong: an answer must be possible as long as the responder lives. No leak: a service's
     /// state and tasks, where responders live, are dropped when it exits.
     cell: Arc<ServiceCell>,
+    caller: super::Address,
 }
 
 impl Responder {
     pub(crate) fn new(cell: &Arc<ServiceCell>, slot: Arc<ReplySlot>) -> Responder {
-        Responder { slot, cell: cell.clone() }
+        let caller = lock(&slot.reply_to).as_ref().map_or(super::Address::from_raw(0), |r| r.to);
+        Responder { slot, cell: cell.clone(), caller }
+    }
+
+    /// The service that sent the message being answered.
+    pub fn caller(&self) -> super::Address {
+        self.caller
     }
 
     /// Answers the call with a handler result: `Ok` is the reply, `Err` a handler error.

@@ -78,6 +78,15 @@ impl RuntimeShared {
 
     /// An envelope whose target is gone: a call gets an error, a send is a dead letter (G7, G9).
     fn bounce(self: &Arc<Self>, to: Address, envelope: Envelope) {
+        let envelope = match envelope {
+            Envelope::Request { via: Some(name), from, session, command, args } => {
+                match crate::group::reroute(self, from, to, name, session, command, args) {
+                    None => return,
+                    Some(envelope) => envelope,
+                }
+            }
+            other => other,
+        };
         match envelope {
             Envelope::Request { from, session: 0, command, .. } => self.dead_letter(from, to, &command),
             Envelope::Request { from, session, command, .. } => {
@@ -289,7 +298,8 @@ impl Runtime {
     /// Starts a service of `kind` outside any group. Returns its address at once; messages
     /// wait until its init has returned (G5). An init failure makes it exit.
     pub fn spawn(&self, kind: &str, args: impl Any + Send) -> Result<Address, CallError> {
-        self.shared.spawn(kind, Args::new(args), SpawnOptions::default())
+        let prelude = Some(Box::new(crate::group::resolve_dependencies) as _);
+        self.shared.spawn(kind, Args::new(args), SpawnOptions { prelude, ..SpawnOptions::default() })
     }
 
     /// Runs `f` as the task of a fresh `main` service (skynet's bootstrap) and blocks this

@@ -152,7 +152,7 @@ impl ServiceCell {
         }
         match envelope {
             Envelope::Request { .. } if core.phase == Phase::Starting => core.deferred.push_back(envelope),
-            Envelope::Request { from, session, command, args } => {
+            Envelope::Request { from, session, command, args, .. } => {
                 self.start_request(core, ReplyTo { to: from, session, command }, args)
             }
             Envelope::Response { session, result } => {

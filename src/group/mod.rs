@@ -1,25 +1,113 @@
-//! Groups (stub while the core lands).
-use std::sync::Arc;
-use crate::core::{Args, Call, CommandName, ServiceCell, ServiceKind, Value, CallError, Ctx, SpawnOptions};
+//! Groups: one name registry per game server, so many game servers share one process and their
+//! services never see each other's names (G1).
+//!
+//! Built entirely on the core, as the seed built `groupd` on skynet:
+//! - each group has a **registry** service (`registry.rs`) holding its bindings (name ->
+//!   address), its pending lazy starts with their waiters (parked as deferred replies), and its
+//!   listing of live services, which it learns through monitors;
+//! - each member service carries a **name table** (`names.rs`): its cache of resolved names
+//!   and, per name not resolved yet, the messages it sent meanwhile, flushed in order once the
+//!   registry answers (G6, G7);
+//! - starting services in a group, resolving dependency lists before init (G5), and the
+//!   `Group` handle a manager holds (`start.rs`, `handle.rs`).
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum GroupError {
-    #[error("service {service} ({address}) is not in a group: it cannot resolve `{name}`")]
-    NotInGroup { service: String, address: crate::Address, name: String },
+mod error;
+mod handle;
+mod names;
+mod registry;
+mod start;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::core::{Address, ServiceCell, lock};
+
+pub use error::GroupError;
+pub use handle::{Group, Member};
+pub(crate) use names::{call_by_name, reroute, send_by_name};
+pub(crate) use registry::registry_kind;
+pub(crate) use start::{newservice, resolve_dependencies};
+
+/// What every part of a group shares: its identity, its registry's address, and the listing
+/// the registry keeps (read by `Group` handles without a round trip).
+pub(crate) struct GroupShared {
+    pub(crate) id: u64,
+    pub(crate) label: String,
+    /// Set once, right after the registry is spawned.
+    pub(crate) registry: std::sync::OnceLock<Address>,
+    /// Written by the registry only.
+    pub(crate) listing: Mutex<Listing>,
+    /// Set by shutdown: no new starts in this group.
+    pub(crate) closed: AtomicBool,
 }
 
+/// A group's live services and bindings, as its registry last recorded them.
 #[derive(Default)]
-pub(crate) struct Directory;
-pub struct Group;
-
-pub(crate) fn registry_kind() -> ServiceKind<()> { ServiceKind::stateless("_registry") }
-
-pub(crate) fn call_by_name(cell: Arc<ServiceCell>, name: &str, _c: CommandName, _a: Value) -> Call {
-    let e: CallError = GroupError::NotInGroup { service: cell.name().into(), address: cell.address, name: name.into() }.into();
-    Call::boxed(async move { Err(e) })
+pub(crate) struct Listing {
+    /// Every live member: address -> name (its kind).
+    pub(crate) members: BTreeMap<Address, String>,
+    /// name -> the address that name resolves to (G4).
+    pub(crate) bindings: BTreeMap<String, Address>,
 }
-pub(crate) fn send_by_name(_cell: &Arc<ServiceCell>, _name: &str, _c: CommandName, _a: Value) {}
-pub(crate) fn newservice(cell: Arc<ServiceCell>, kind: &str, args: Args) -> Call {
-    let ctx: Ctx = Ctx::new(cell);
-    Call::reply(ctx.spawn_with(kind, args, SpawnOptions { parent: Some(ctx.address()), ..Default::default() }))
+
+impl GroupShared {
+    pub(crate) fn registry(&self) -> Address {
+        *self.registry.get().expect("a group's registry is spawned with the group")
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn listing(&self) -> std::sync::MutexGuard<'_, Listing> {
+        lock(&self.listing)
+    }
+}
+
+/// The runtime's groups, by creation order.
+#[derive(Default)]
+pub(crate) struct Directory {
+    groups: Mutex<BTreeMap<u64, Arc<GroupShared>>>,
+    last_id: AtomicU64,
+}
+
+impl Directory {
+    fn create(&self, label: &str) -> Arc<GroupShared> {
+        let id = self.last_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let group = Arc::new(GroupShared {
+            id,
+            label: label.to_owned(),
+            registry: std::sync::OnceLock::new(),
+            listing: Mutex::new(Listing::default()),
+            closed: AtomicBool::new(false),
+        });
+        lock(&self.groups).insert(id, group.clone());
+        group
+    }
+
+    fn remove(&self, id: u64) {
+        lock(&self.groups).remove(&id);
+    }
+
+    fn all(&self) -> Vec<Arc<GroupShared>> {
+        lock(&self.groups).values().cloned().collect()
+    }
+}
+
+/// A member service's group data, kept in its cell.
+pub(crate) struct Membership {
+    pub(crate) group: Arc<GroupShared>,
+    pub(crate) names: Mutex<names::NameTable>,
+}
+
+impl Membership {
+    pub(crate) fn new(group: Arc<GroupShared>) -> Arc<dyn std::any::Any + Send + Sync> {
+        Arc::new(Membership { group, names: Mutex::new(names::NameTable::default()) })
+    }
+}
+
+/// The group data of `cell`, if it is a group member.
+pub(crate) fn membership(cell: &ServiceCell) -> Option<&Membership> {
+    cell.membership.as_ref()?.downcast_ref::<Membership>()
 }

@@ -1,0 +1,191 @@
+//! A member's name table: its cache of resolved names and its pending sends.
+//!
+//! A call or send by name goes straight to the cached address when there is one and nothing is
+//! pending for that name. Otherwise it joins the name's pending queue; the first message to
+//! queue forks a resolver task that asks the group's registry, then sends the whole queue to
+//! the answer in the order it was issued (G6), or turns it into errors and dead letters (G3,
+//! G7). A by-name message that bounces off a dead cached address comes back here (`reroute`)
+//! and is queued again, so a name never points at the dead (G9).
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::sync::Arc;
+
+use super::{GroupError, membership};
+use crate::core::{
+    Address, Call, CallError, CommandName, Envelope, Name, Reply, RuntimeShared, ServiceCell, Value, call_address,
+    lock,
+};
+
+/// One message waiting for its name to resolve; `session == 0` for a send.
+struct Queued {
+    session: u64,
+    command: CommandName,
+    args: Value,
+}
+
+#[derive(Default)]
+pub(crate) struct NameTable {
+    /// name -> (address, the shared name carried in messages).
+    resolved: HashMap<String, (Address, Name)>,
+    /// name -> messages issued while it was being resolved, in issue order.
+    pending: HashMap<String, VecDeque<Queued>>,
+}
+
+/// Where a by-name message goes now.
+enum Route {
+    /// Straight to the resolved address; the message is handed back.
+    Direct(Address, Name, Queued),
+    /// Queued behind the name's resolution.
+    Queued,
+}
+
+/// Sends the message now if `name` is resolved and nothing waits before it; else queues it
+/// behind the name's pending messages, starting a resolver if none runs.
+fn route(cell: &Arc<ServiceCell>, name: &str, message: Queued) -> Result<Route, CallError> {
+    let Some(member) = membership(cell) else {
+        let (service, address) = (cell.name().to_owned(), cell.address);
+        return Err(GroupError::NotInGroup { service, address, name: name.to_owned() }.into());
+    };
+    let mut names = lock(&member.names);
+    if let Some(queue) = names.pending.get_mut(name) {
+        queue.push_back(message);
+        return Ok(Route::Queued);
+    }
+    if let Some((address, via)) = names.resolved.get(name) {
+        return Ok(Route::Direct(*address, via.clone(), message));
+    }
+    names.pending.insert(name.to_owned(), VecDeque::from([message]));
+    drop(names);
+    start_resolver(cell, name.to_owned());
+    Ok(Route::Queued)
+}
+
+fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued) {
+    let Queued { session, command, args } = message;
+    let request = Envelope::Request { from: cell.address, session, command, args, via: Some(via) };
+    cell.runtime.deliver(to, request);
+}
+
+pub(crate) fn call_by_name(cell: Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
+    let session = lock(&cell.sessions).open(Address::from_raw(0), command.clone());
+    let reply = Reply::new(cell.clone(), session);
+    match route(&cell, name, Queued { session, command, args }) {
+        Err(e) => {
+            drop(reply);
+            Call::boxed(async move { Err(e) })
+        }
+        Ok(Route::Direct(address, via, message)) => {
+            if let Some(waiting) = lock(&cell.sessions).open.get_mut(&session) {
+                waiting.target = address;
+            }
+            send_direct(&cell, address, via, message);
+            Call::reply(reply)
+        }
+        Ok(Route::Queued) => Call::reply(reply),
+    }
+}
+
+pub(crate) fn send_by_name(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) {
+    match route(cell, name, Queued { session: 0, command: command.clone(), args }) {
+        Err(e) => {
+            tracing::warn!("send `{command}` dropped: {e}");
+            cell.runtime.dead_letter(cell.address, Address::from_raw(0), &command);
+        }
+        Ok(Route::Direct(address, via, message)) => send_direct(cell, address, via, message),
+        Ok(Route::Queued) => {}
+    }
+}
+
+/// A by-name request bounced off `dead`: forget that binding and queue the request again.
+/// Returns the envelope if it cannot be rerouted (the sender is gone or not a member).
+pub(crate) fn reroute(
+    runtime: &Arc<RuntimeShared>,
+    from: Address,
+    dead: Address,
+    name: Name,
+    session: u64,
+    command: CommandName,
+    args: Value,
+) -> Option<Envelope> {
+    let envelope = || Envelope::Request { from, session, command: command.clone(), args: args.clone(), via: None };
+    let Some(sender) = runtime.lookup(from) else { return Some(envelope()) };
+    let Some(member) = membership(&sender) else { return Some(envelope()) };
+    let mut names = lock(&member.names);
+    if names.resolved.get(&*name).is_some_and(|(a, _)| *a == dead) {
+        names.resolved.remove(&*name);
+    }
+    let message = Queued { session, command, args };
+    if let Some(queue) = names.pending.get_mut(&*name) {
+        queue.push_back(message);
+        return None;
+    }
+    names.pending.insert(name.to_string(), VecDeque::from([message]));
+    drop(names);
+    start_resolver(&sender, name.to_string());
+    None
+}
+
+fn start_resolver(cell: &Arc<ServiceCell>, name: String) {
+    let task = resolve(cell.clone(), name);
+    cell.runtime.deliver(cell.address, Envelope::Fork { task: Box::pin(task) });
+}
+
+/// Asks the registry for `name`, then flushes the name's queue in order.
+async fn resolve(cell: Arc<ServiceCell>, name: String) {
+    let result = ask_registry(&cell, &name).await;
+    let Some(member) = membership(&cell) else { return };
+    let via: Name = Name::from(name.as_str());
+    let queue = {
+        let mut names = lock(&member.names);
+        if let Ok(address) = result {
+            names.resolved.insert(name.clone(), (address, via.clone()));
+        }
+        names.pending.remove(&name).unwrap_or_default()
+    };
+    for Queued { session, command, args } in queue {
+        match &result {
+            Ok(address) => {
+                let request = Envelope::Request { from: cell.address, session, command, args, via: Some(via.clone()) };
+                cell.runtime.deliver(*address, request);
+            }
+            Err(_) if session == 0 => cell.runtime.dead_letter(cell.address, Address::from_raw(0), &command),
+            Err(e) => cell.runtime.deliver(cell.address, Envelope::Response { session, result: Err(e.clone()) }),
+        }
+    }
+}
+
+async fn ask_registry(cell: &Arc<ServiceCell>, name: &str) -> Result<Address, CallError> {
+    let Some(member) = membership(cell) else {
+        let (service, address) = (cell.name().to_owned(), cell.address);
+        return Err(GroupError::NotInGroup { service, address, name: name.to_owned() }.into());
+    };
+    let registry = member.group.registry();
+    let reply = call_address(cell, registry, CommandName::Borrowed("_query"), Value::from(name)).await?;
+    Address::try_from(reply).map_err(|e| CallError::Handler {
+        service: "_registry".into(),
+        address: registry,
+        command: "_query".into(),
+        message: e.to_string(),
+    })
+}
+
+/// The address of `name` in `cell`'s group, starting it if needed (G2). A cached address is
+/// used only while its service lives (G9).
+pub(crate) fn query(cell: Arc<ServiceCell>, name: &str) -> impl Future<Output = Result<Address, CallError>> + Send + 'static {
+    let cached = membership(&cell).and_then(|m| lock(&m.names).resolved.get(name).map(|(a, _)| *a));
+    let cached = cached.filter(|a| cell.runtime.lookup(*a).is_some());
+    let name = name.to_owned();
+    async move {
+        if let Some(address) = cached {
+            return Ok(address);
+        }
+        let address = ask_registry(&cell, &name).await?;
+        if let Some(member) = membership(&cell) {
+            let mut names = lock(&member.names);
+            let via = Name::from(name.as_str());
+            names.resolved.insert(name, (address, via));
+        }
+        Ok(address)
+    }
+}

@@ -1,0 +1,228 @@
+//! A group's registry: the one service that decides what each name in the group means.
+//!
+//! It is an ordinary service (the seed's `groupd`), so its state needs no lock and every
+//! decision about a name is made in one place, in one order:
+//! - `_query name`: answer the binding; or park the asker (a deferred reply) behind the start
+//!   already pending for that name; or start one instance and park the asker. Exactly one start
+//!   per unbound name, however many race (G2); all waiters get the same answer (G3).
+//! - `_member addr name` / `_register name addr`: a `newservice` instance joined the group, and
+//!   later finished its init; it becomes the binding only if the name is unbound and no start
+//!   of it is pending (G4).
+//! - a monitor per member removes it from the listing and its binding when it exits (G9).
+//! - `_shutdown`: close the group, stop every member, answer once all have exited (G14).
+//!
+//! Start-up cycles (G13): while a start is pending, the registry knows its instance's address.
+//! When that instance asks for a name, the registry records "this start waits on that name";
+//! a request that closes a ring of such waits is answered with the cycle instead of parked, and
+//! the failure unwinds every start in the ring, so nothing hangs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::start::group_options;
+use super::{GroupError, GroupShared};
+use crate::core::{Address, Args, CallError, Ctx, Responder, ServiceKind, Value};
+
+/// The registry's state.
+pub(crate) struct Registry {
+    group: Arc<GroupShared>,
+    /// Pending lazy starts, by name.
+    starts: BTreeMap<String, Start>,
+    /// Instance address -> the name it is being started for.
+    starting: BTreeMap<Address, String>,
+    /// Shutdown callers, answered when the last member has exited.
+    shutdown_waiters: Vec<Responder>,
+}
+
+struct Start {
+    waiters: Vec<Responder>,
+    /// Names this start's instance asked for and has not got yet.
+    waits_on: BTreeSet<String>,
+}
+
+pub(crate) fn registry_kind() -> ServiceKind<Registry> {
+    ServiceKind::new("_registry", |_ctx, group: Arc<GroupShared>| async move {
+        Ok(Registry { group, starts: BTreeMap::new(), starting: BTreeMap::new(), shutdown_waiters: Vec::new() })
+    })
+    .system_command("_query", query)
+    .system_command("_member", |ctx, args, _r| async move { member(ctx, args) })
+    .system_command("_register", |ctx, args, _r| async move { register(ctx, args) })
+    .system_command("_shutdown", shutdown)
+}
+
+async fn query(ctx: Ctx<Registry>, args: Value, responder: Responder) {
+    let name = match String::try_from(args) {
+        Ok(name) => name,
+        Err(e) => return responder.reply(Err::<(), _>(e.into())),
+    };
+    let alive = |a: Address| ctx.cell.runtime.lookup(a).is_some();
+    let Some(responder) = ctx.with_state(|r| r.answer_or_park(&name, responder, alive)) else { return };
+    let (instance, init) = ctx.start(&name, Args::none(), group_options(&ctx.with_state(|r| r.group.clone())));
+    let instance = match instance {
+        Ok(instance) => instance,
+        Err(cause) => return responder.fail(ctx.with_state(|r| r.start_failed(&name, cause))),
+    };
+    ctx.with_state(|r| r.begin_start(&name, instance, responder));
+    watch(&ctx, instance);
+    let result = init.await;
+    ctx.with_state(|r| r.finish_start(&name, instance, result));
+}
+
+/// Removes `member` from the listing once it exits.
+fn watch(ctx: &Ctx<Registry>, member: Address) {
+    let watcher = ctx.clone();
+    ctx.fork(async move {
+        watcher.monitor(member).await;
+        watcher.with_state(|r| r.member_exited(member));
+    });
+}
+
+fn member(ctx: Ctx<Registry>, args: Value) {
+    let Ok((address, name)) = <(Address, String)>::try_from(args) else { return };
+    let closed = ctx.with_state(|r| {
+        r.group.listing().members.insert(address, name);
+        r.group.is_closed()
+    });
+    if closed {
+        ctx.kill(address);
+    }
+    watch(&ctx, address);
+}
+
+fn register(ctx: Ctx<Registry>, args: Value) {
+    let Ok((name, address)) = <(String, Address)>::try_from(args) else { return };
+    ctx.with_state(|r| {
+        let mut listing = r.group.listing();
+        let free = !listing.bindings.contains_key(&name) && !r.starts.contains_key(&name);
+        if free && !r.group.is_closed() && listing.members.contains_key(&address) {
+            listing.bindings.insert(name, address);
+        }
+    });
+}
+
+async fn shutdown(ctx: Ctx<Registry>, _args: Value, responder: Responder) {
+    let members = ctx.with_state(|r| {
+        r.group.closed.store(true, std::sync::atomic::Ordering::Release);
+        let mut listing = r.group.listing();
+        listing.bindings.clear();
+        let members: Vec<Address> = listing.members.keys().copied().collect();
+        if members.is_empty() {
+            responder.ok(());
+        } else {
+            r.shutdown_waiters.push(responder);
+        }
+        members
+    });
+    for member in members {
+        ctx.kill(member);
+    }
+}
+
+impl Registry {
+    /// Answers a query from the binding, or parks it behind a pending start (or refuses it as a
+    /// cycle). Hands the responder back when the caller must start the name.
+    fn answer_or_park(&mut self, name: &str, responder: Responder, alive: impl Fn(Address) -> bool) -> Option<Responder> {
+        if self.group.is_closed() {
+            responder.fail(GroupError::ShutDown { group: self.group.label.clone(), name: name.into() }.into());
+            return None;
+        }
+        let bound = self.group.listing().bindings.get(name).copied();
+        match bound {
+            Some(address) if alive(address) => {
+                responder.ok(address);
+                return None;
+            }
+            Some(_) => {
+                self.group.listing().bindings.remove(name);
+            }
+            None => {}
+        }
+        if let Some(asking_for) = self.starting.get(&responder.caller()).cloned() {
+            if let Some(start) = self.starts.get_mut(&asking_for) {
+                start.waits_on.insert(name.to_owned());
+            }
+            if let Some(cycle) = self.cycle_through(&asking_for) {
+                if let Some(start) = self.starts.get_mut(&asking_for) {
+                    start.waits_on.remove(name);
+                }
+                let group = self.group.label.clone();
+                responder.fail(GroupError::StartCycle { group, cycle }.into());
+                return None;
+            }
+        }
+        match self.starts.get_mut(name) {
+            Some(start) => {
+                start.waiters.push(responder);
+                None
+            }
+            None => Some(responder),
+        }
+    }
+
+    /// A ring of waits through the start of `name`, as `[name, .., name]`, if there is one.
+    fn cycle_through(&self, name: &str) -> Option<Vec<String>> {
+        let mut path = vec![name.to_owned()];
+        let mut seen = BTreeSet::new();
+        self.find_path(name, name, &mut path, &mut seen).then_some(path)
+    }
+
+    fn find_path(&self, from: &str, goal: &str, path: &mut Vec<String>, seen: &mut BTreeSet<String>) -> bool {
+        let Some(start) = self.starts.get(from) else { return false };
+        for next in &start.waits_on {
+            path.push(next.clone());
+            if next == goal || (seen.insert(next.clone()) && self.find_path(next, goal, path, seen)) {
+                return true;
+            }
+            path.pop();
+        }
+        false
+    }
+
+    fn start_failed(&self, name: &str, cause: CallError) -> CallError {
+        let group = self.group.label.clone();
+        GroupError::StartFailed { group, name: name.to_owned(), cause: Box::new(cause) }.into()
+    }
+
+    fn begin_start(&mut self, name: &str, instance: Address, responder: Responder) {
+        self.starts.insert(name.to_owned(), Start { waiters: vec![responder], waits_on: BTreeSet::new() });
+        self.starting.insert(instance, name.to_owned());
+        self.group.listing().members.insert(instance, name.to_owned());
+    }
+
+    /// Binds the started instance and answers every waiter the same (G2, G3).
+    fn finish_start(&mut self, name: &str, instance: Address, result: Result<Value, CallError>) {
+        self.starting.remove(&instance);
+        let Some(start) = self.starts.remove(name) else { return };
+        for other in self.starts.values_mut() {
+            other.waits_on.remove(name);
+        }
+        match result {
+            Ok(_) if !self.group.is_closed() => {
+                self.group.listing().bindings.insert(name.to_owned(), instance);
+                start.waiters.into_iter().for_each(|w| w.ok(instance));
+            }
+            Ok(_) => {
+                let closed = GroupError::ShutDown { group: self.group.label.clone(), name: name.to_owned() };
+                start.waiters.into_iter().for_each(|w| w.fail(closed.clone().into()));
+            }
+            Err(cause) => {
+                let error = self.start_failed(name, cause);
+                start.waiters.into_iter().for_each(|w| w.fail(error.clone()));
+            }
+        }
+    }
+
+    fn member_exited(&mut self, member: Address) {
+        let mut listing = self.group.listing();
+        if let Some(name) = listing.members.remove(&member)
+            && listing.bindings.get(&name) == Some(&member)
+        {
+            listing.bindings.remove(&name);
+        }
+        let empty = listing.members.is_empty();
+        drop(listing);
+        if empty && self.group.is_closed() {
+            self.shutdown_waiters.drain(..).for_each(|w| w.ok(()));
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Starting services in a group: `newservice`, and the dependency list resolved before init.
+
+use std::sync::Arc;
+
+use futures::FutureExt;
+
+use super::{GroupError, GroupShared, Membership, membership};
+use crate::core::{Args, Call, Ctx, SpawnOptions, Value};
+
+/// Options for a service joining `group`: its name table, and its dependencies resolved
+/// before its init (G5).
+pub(crate) fn group_options(group: &Arc<GroupShared>) -> SpawnOptions {
+    SpawnOptions {
+        membership: Some(Membership::new(group.clone())),
+        prelude: Some(Box::new(resolve_dependencies)),
+        ..SpawnOptions::default()
+    }
+}
+
+/// Resolves every name of the kind's dependency list, in order, in the new service's group.
+/// Runs as the first part of its init, so a failure is an init failure naming the dependency.
+pub(crate) fn resolve_dependencies(ctx: Ctx) -> crate::core::Prelude {
+    let names = ctx.cell.kind.depends_on.clone();
+    async move {
+        for name in names {
+            if let Err(e) = ctx.query(&name).await {
+                anyhow::bail!("dependency `{name}` failed: {e}");
+            }
+        }
+        Ok(())
+    }
+    .boxed()
+}
+
+/// `newservice` for a service in a group (the new one joins it and may become the binding,
+/// G4) or outside any (a plain service).
+pub(crate) fn newservice(cell: Arc<crate::core::ServiceCell>, kind: &str, args: Args) -> Call {
+    let ctx: Ctx = Ctx::new(cell);
+    let Some(group) = membership(&ctx.cell).map(|m| m.group.clone()) else {
+        let options = SpawnOptions { prelude: Some(Box::new(resolve_dependencies)), ..SpawnOptions::default() };
+        return Call::reply(ctx.start(kind, args, options).1);
+    };
+    if group.is_closed() {
+        let error = GroupError::ShutDown { group: group.label.clone(), name: kind.to_owned() };
+        return Call::boxed(async move { Err(error.into()) });
+    }
+    let (instance, init) = ctx.start(kind, args, group_options(&group));
+    let Ok(instance) = instance else { return Call::reply(init) };
+    let registry = group.registry();
+    let kind = kind.to_owned();
+    ctx.send(registry, "_member", (instance, kind.as_str()));
+    Call::boxed(async move {
+        let address = init.await?;
+        ctx.send(registry, "_register", (kind, instance));
+        Ok::<Value, _>(address)
+    })
+}
