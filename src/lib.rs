@@ -8,7 +8,7 @@ mod group;
 mod threaded;
 
 pub use crate::core::{
-    Address, Args, Call, CallError, Ctx, DefineError, Opaque, Responder, Runtime, ServiceInfo, ServiceKind,
+    Address, Args, Call, CallError, Ctx, DefineError, FromValue, Opaque, Responder, Runtime, ServiceInfo, ServiceKind,
     ServiceStats, Sleep, Target, Value, ValueError,
 };
 pub use executor::{Executor, ExitReason};

@@ -19,7 +19,7 @@ pub use error::{CallError, DefineError};
 pub use kind::{Args, ServiceKind};
 pub use responder::Responder;
 pub use runtime::{Runtime, ServiceInfo, ServiceStats};
-pub use value::{Opaque, Value, ValueError};
+pub use value::{FromValue, Opaque, Value, ValueError};
 
 pub(crate) use cell::{CommandName, Envelope, Name, Prelude, ServiceCell, lock};
 pub(crate) use context::call_address;

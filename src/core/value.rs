@@ -239,7 +239,7 @@ macro_rules! from_tuple {
                 Value::List(vec![$($name.into()),+])
             }
         }
-        impl<$($name: TryFrom<Value, Error = ValueError>),+> TryFrom<Value> for ($($name,)+) {
+        impl<$($name: FromValue),+> TryFrom<Value> for ($($name,)+) {
             type Error = ValueError;
             #[allow(non_snake_case)]
             fn try_from(v: Value) -> Result<Self, ValueError> {
@@ -247,7 +247,7 @@ macro_rules! from_tuple {
                 match v {
                     Value::List(items) if items.len() == LEN => {
                         let mut items = items.into_iter();
-                        $(let $name = $name::try_from(items.next().unwrap_or_default())?;)+
+                        $(let $name = $name::from_value(items.next().unwrap_or_default())?;)+
                         Ok(($($name,)+))
                     }
                     other => Err(other.mismatch("a list of matching length")),
@@ -259,6 +259,19 @@ macro_rules! from_tuple {
 
 from_tuple!((A, B), (A, B, C), (A, B, C, D));
 
+/// Conversion out of a [`Value`] for the element types of tuples (`let (a, b): (String, i64) =
+/// v.try_into()?`). Implemented for every type with a `TryFrom<Value>` here, and for `Value`.
+pub trait FromValue: Sized {
+    /// Converts, or says what was expected and found.
+    fn from_value(v: Value) -> Result<Self, ValueError>;
+}
+
+impl FromValue for Value {
+    fn from_value(v: Value) -> Result<Value, ValueError> {
+        Ok(v)
+    }
+}
+
 macro_rules! try_into_scalar {
     ($($t:ty: $expected:literal, |$v:ident| $pat:pat => $out:expr);* $(;)?) => {$(
         impl TryFrom<Value> for $t {
@@ -268,6 +281,11 @@ macro_rules! try_into_scalar {
                     $pat => Ok($out),
                     other => Err(other.mismatch($expected)),
                 }
+            }
+        }
+        impl FromValue for $t {
+            fn from_value(v: Value) -> Result<$t, ValueError> {
+                <$t>::try_from(v)
             }
         }
     )*};

@@ -32,3 +32,5 @@ macro_rules! backend_test {
     };
 }
 pub(crate) use backend_test;
+
+pub mod groups;
