@@ -1,5 +1,71 @@
 //! skygroup: skynet-style services with a name registry per group, on a threaded backend or a
 //! seeded deterministic simulator.
+//!
+//! Many single-threaded services live in one process and talk by `call` (request/response) and
+//! `send` (one-way). Each service belongs to a **group**, one name registry per game server, so
+//! one process hosts many game servers whose services never see each other's names. The rules
+//! the runtime keeps are numbered G1–G14 and S1–S4 in the project's SEMANTICS.md; tests name
+//! the rule they check.
+//!
+//! # A race, on real threads
+//!
+//! Two players log in at once; both make the first use of the `db` name of their server, which
+//! is not started yet. skygroup starts `db` exactly once and hands both the same address (G2):
+//!
+//! ```
+//! use skygroup::{Runtime, ServiceKind, Value};
+//!
+//! let rt = Runtime::threaded(2);
+//! rt.define(ServiceKind::stateless("boot")).unwrap();
+//! rt.define(ServiceKind::stateless("db")).unwrap();
+//! rt.define(ServiceKind::stateless("login").command("login", |ctx, _player: Value| async move {
+//!     Ok(ctx.query("db").await?) // first use of `db` in this group: a lazy start
+//! }))
+//! .unwrap();
+//! let server = rt.newgroup("server-1", "boot", ()).unwrap();
+//! let (a, b) = rt.block_on(move |ctx| async move {
+//!     let login = server.query(&ctx, "login").await.unwrap();
+//!     let (a, b) = futures::join!(ctx.call(login, "login", "ana"), ctx.call(login, "login", "bo"));
+//!     (a.unwrap(), b.unwrap())
+//! });
+//! assert_eq!(a, b);
+//! ```
+//!
+//! # The same test, in the simulator
+//!
+//! A passing threaded run proves little: the scheduler may never have tried the bad order.
+//! `skygroup-sim` runs the same code on one thread with every scheduling choice drawn from a
+//! seed, over many seeds, and prints the seed and a replay command on failure (S1, S2):
+//!
+//! ```
+//! # use skygroup::{ServiceKind, Value};
+//! skygroup_sim::check("lib_docs::race", 0..50, |sim| {
+//!     let rt = sim.runtime();
+//!     rt.define(ServiceKind::stateless("boot")).unwrap();
+//!     rt.define(ServiceKind::stateless("db")).unwrap();
+//!     rt.define(ServiceKind::stateless("login").command("login", |ctx, _p: Value| async move {
+//!         Ok(ctx.query("db").await?)
+//!     }))
+//!     .unwrap();
+//!     let server = rt.newgroup("server-1", "boot", ()).unwrap();
+//!     let (a, b) = rt.block_on(move |ctx| async move {
+//!         let login = server.query(&ctx, "login").await.unwrap();
+//!         futures::join!(ctx.call(login, "login", "ana"), ctx.call(login, "login", "bo"))
+//!     });
+//!     assert_eq!(a.unwrap(), b.unwrap());
+//! });
+//! ```
+//!
+//! Had a seed failed, the output would end with the seed, the end of its trace and a line like
+//! `replay: SKYGROUP_SEED=17 cargo test --test lib_docs -- --exact race`, which reruns exactly
+//! that interleaving.
+//!
+//! # Map
+//!
+//! - core runtime (`core`): [`Runtime`], [`ServiceKind`], [`Ctx`], [`Value`], [`CallError`];
+//! - group module (`group`): [`Group`], `Ctx::query`, `Ctx::newservice`, `Ctx::newgroup`;
+//! - backends: the [`Executor`] trait, the [`Threaded`] backend, and the simulator in the
+//!   `skygroup-sim` crate.
 #![forbid(unsafe_code)]
 
 mod core;
@@ -14,4 +80,7 @@ pub use crate::core::{
 pub use executor::{Executor, ExitReason};
 pub use group::{Group, GroupError, Member};
 pub use threaded::Threaded;
+
+/// Handlers and inits return `anyhow::Result`; re-exported so `?` and `bail!` need no extra
+/// dependency.
 pub use anyhow;

@@ -9,7 +9,13 @@
 //!
 //! The escape hatch is [`Value::opaque`]: any `Send + Sync + 'static` Rust value, shared by
 //! `Arc`, for in-process payloads (a connection handle, a large world snapshot). It is never
-//! copied and never encoded; [`Value::downcast_ref`] gets it back.
+//! copied and never encoded; [`Value::downcast_ref`] gets it back. A payload that cannot cross
+//! threads cannot become a value, so it can never reach the threaded backend:
+//!
+//! ```compile_fail
+//! let not_send = std::rc::Rc::new(1);
+//! let _ = skygroup::Value::opaque(not_send);
+//! ```
 //!
 //! ```
 //! use skygroup::Value;
