@@ -35,7 +35,8 @@ fn define(rt: &Runtime) {
 fn run(rt: &Runtime) {
     define(rt);
     let booted = rt.block_on(|ctx| async move {
-        let boots = [("GROUPA", 1i64), ("GROUPB", 2), ("GROUPC", 3)].map(|(label, arg)| ctx.newgroup(label, "group_start", arg));
+        let boots = [("GROUPA", 1i64), ("GROUPB", 2), ("GROUPC", 3)]
+            .map(|(label, arg)| ctx.newgroup(label, "group_start", arg));
         join_all(boots).await
     });
     for result in booted {

@@ -37,9 +37,7 @@ async fn on_play(ctx: Ctx<Address>, rounds: Value) -> anyhow::Result<Vec<String>
     let mut lines = Vec::new();
     for round in 1..=i64::try_from(rounds)? {
         let count = ctx.call(pong, "ping", round).await?;
-        lines.push(format!(
-            "round {round}: ping -> pong, pong's counter is {count}"
-        ));
+        lines.push(format!("round {round}: ping -> pong, pong's counter is {count}"));
     }
     ctx.send(pong, "note", "sent one-way, no reply");
     let notes = ctx.call(pong, "notes", ()).await?;
@@ -53,16 +51,11 @@ fn run(rt: &Runtime) {
         ServiceKind::new("pong", |_ctx, (): ()| async { Ok(Pong::default()) })
             .command("ping", on_ping)
             .command("note", on_note)
-            .command("notes", |ctx: Ctx<Pong>, _v| async move {
-                Ok(ctx.with_state(|p| p.notes.clone()))
-            }),
+            .command("notes", |ctx: Ctx<Pong>, _v| async move { Ok(ctx.with_state(|p| p.notes.clone())) }),
     )
     .unwrap();
-    rt.define(
-        ServiceKind::new("ping", |_ctx, pong: Address| async move { Ok(pong) })
-            .command("play", on_play),
-    )
-    .unwrap();
+    rt.define(ServiceKind::new("ping", |_ctx, pong: Address| async move { Ok(pong) }).command("play", on_play))
+        .unwrap();
 
     let pong = rt.spawn("pong", ()).unwrap();
     let ping = rt.spawn("ping", pong).unwrap();
@@ -75,10 +68,7 @@ fn run(rt: &Runtime) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let seed: u64 = match args.iter().position(|a| a == "--seed") {
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|s| s.parse().ok())
-            .expect("usage: --seed N"),
+        Some(i) => args.get(i + 1).and_then(|s| s.parse().ok()).expect("usage: --seed N"),
         None => 1,
     };
 

@@ -46,9 +46,7 @@ fn define_kinds(rt: &Runtime) {
                 ctx.with_state(|c| c.seen.push(n));
                 Ok(())
             })
-            .command("seen", |ctx: Ctx<Counter>, _v: Value| async move {
-                Ok(ctx.with_state(|c| c.seen.clone()))
-            }),
+            .command("seen", |ctx: Ctx<Counter>, _v: Value| async move { Ok(ctx.with_state(|c| c.seen.clone())) }),
     )
     .unwrap();
     rt.define(

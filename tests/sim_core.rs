@@ -10,10 +10,18 @@ use skygroup_sim::{Sim, check_determinism};
 fn ping_pong(sim: &Sim) -> Vec<Value> {
     let rt = sim.runtime();
     rt.define(ServiceKind::stateless("echo").command("echo", |_c, v: Value| async move { Ok(v) })).unwrap();
-    rt.define(ServiceKind::new("log", |_c, (): ()| async { Ok(Vec::<Value>::new()) })
-        .command("add", |ctx: skygroup::Ctx<Vec<Value>>, v: Value| async move { ctx.with_state(|l| l.push(v)); Ok(()) })
-        .command("all", |ctx: skygroup::Ctx<Vec<Value>>, _v: Value| async move { Ok(ctx.with_state(|l| l.clone())) }))
-        .unwrap();
+    rt.define(
+        ServiceKind::new("log", |_c, (): ()| async { Ok(Vec::<Value>::new()) })
+            .command("add", |ctx: skygroup::Ctx<Vec<Value>>, v: Value| async move {
+                ctx.with_state(|l| l.push(v));
+                Ok(())
+            })
+            .command(
+                "all",
+                |ctx: skygroup::Ctx<Vec<Value>>, _v: Value| async move { Ok(ctx.with_state(|l| l.clone())) },
+            ),
+    )
+    .unwrap();
     rt.define(ServiceKind::stateless("writer").command("go", |ctx, v: Value| async move {
         let (log, tag): (Address, i64) = v.try_into()?;
         for i in 0..3 {
@@ -83,15 +91,18 @@ fn virtual_time_jumps() {
 fn deadlock_is_reported() {
     let sim = Sim::new(3);
     let rt = sim.runtime();
-    rt.define(ServiceKind::new("a", |ctx, b: Address| async move {
-        ctx.call(b, "go", ctx.address()).await?;
-        Ok(())
-    })
-    .command("ping", |_c, _v: Value| async move { Ok(()) }))
+    rt.define(
+        ServiceKind::new("a", |ctx, b: Address| async move {
+            ctx.call(b, "go", ctx.address()).await?;
+            Ok(())
+        })
+        .command("ping", |_c, _v: Value| async move { Ok(()) }),
+    )
     .unwrap();
-    rt.define(ServiceKind::stateless("b").command("go", |ctx, a: Value| async move {
-        Ok(ctx.call(Address::try_from(a)?, "ping", ()).await?)
-    }))
+    rt.define(
+        ServiceKind::stateless("b")
+            .command("go", |ctx, a: Value| async move { Ok(ctx.call(Address::try_from(a)?, "ping", ()).await?) }),
+    )
     .unwrap();
     let b = rt.spawn("b", ()).unwrap();
     let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

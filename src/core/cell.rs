@@ -24,7 +24,7 @@ use super::runtime::RuntimeShared;
 use super::session::Sessions;
 use super::turn::ServiceCore;
 use super::value::Value;
-use crate::executor::{Event, ExitReason, Message, Runnable};
+use crate::executor::{Event, ExitReason, Message, Runnable, To};
 
 /// The name of a command: static in the common case, so a message costs no allocation for it.
 pub(crate) type CommandName = std::borrow::Cow<'static, str>;
@@ -54,8 +54,8 @@ pub(crate) type Prelude = BoxFuture<'static, anyhow::Result<()>>;
 impl Envelope {
     pub(crate) fn message(&self) -> Message<'_> {
         match self {
-            Envelope::Request { from, session, command, args, .. } => {
-                Message::Request { from: *from, session: *session, command, args }
+            Envelope::Request { from, session, command, args, via } => {
+                Message::Request { from: *from, session: *session, command, args, via: via.as_deref() }
             }
             Envelope::Response { session, result } => Message::Response { session: *session, ok: result.is_ok() },
             Envelope::Wake { task } => Message::Wake { task: *task },
@@ -150,6 +150,13 @@ impl ServiceCell {
             self.runtime.executor.schedule(Runnable(self.clone()));
         }
         Ok(())
+    }
+
+    /// Records that this service issued a message (before any queueing by name).
+    pub(crate) fn trace_issue(&self, to: To<'_>, session: Session, command: &str, args: &Value) {
+        if self.runtime.tracing {
+            self.runtime.trace(&Event::Issue { from: self.address, to, session, command, args });
+        }
     }
 
     pub(crate) fn pop(&self) -> Option<Envelope> {

@@ -24,7 +24,7 @@ use super::kind::Args;
 use super::runtime::{RuntimeShared, SpawnOptions};
 use super::session::Reply;
 use super::value::Value;
-use crate::executor::ExitReason;
+use crate::executor::{ExitReason, To};
 
 /// A service's handle on itself, passed to its init and to every handler. Cheap to clone.
 ///
@@ -165,6 +165,7 @@ impl<S: 'static> Ctx<S> {
     }
 
     pub(crate) fn send_address(&self, to: Address, command: CommandName, args: Value) {
+        self.cell.trace_issue(To::Address(to), 0, &command, &args);
         let request = Envelope::Request { from: self.cell.address, session: 0, command, args, via: None };
         self.cell.runtime.deliver(to, request);
     }
@@ -252,6 +253,7 @@ impl<S: 'static> Ctx<S> {
 
 pub(crate) fn call_address(cell: &Arc<ServiceCell>, to: Address, command: CommandName, args: Value) -> Reply {
     let session = lock(&cell.sessions).open(to, command.clone());
+    cell.trace_issue(To::Address(to), session, &command, &args);
     cell.runtime.deliver(to, Envelope::Request { from: cell.address, session, command, args, via: None });
     Reply::new(cell.clone(), session)
 }

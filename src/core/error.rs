@@ -21,9 +21,7 @@ pub enum CallError {
     Exited { service: String, address: Address, command: String },
     #[error("service {service} ({address}) has no command `{command}`")]
     UnknownCommand { service: String, address: Address, command: String },
-    #[error(
-        "command `{command}` to {service} ({address}) is reserved: names starting with `_` belong to the runtime"
-    )]
+    #[error("command `{command}` to {service} ({address}) is reserved: names starting with `_` belong to the runtime")]
     ReservedCommand { service: String, address: Address, command: String },
     #[error("service {service} ({address}) failed `{command}`: {message}")]
     Handler { service: String, address: Address, command: String, message: String },
@@ -51,9 +49,7 @@ impl From<GroupError> for CallError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DefineError {
-    #[error(
-        "kind `{kind}` defines command `{command}`: names starting with `_` are reserved for the runtime"
-    )]
+    #[error("kind `{kind}` defines command `{command}`: names starting with `_` are reserved for the runtime")]
     ReservedCommand { kind: String, command: String },
     #[error("kind `{kind}` defines command `{command}` twice")]
     DuplicateCommand { kind: String, command: String },

@@ -23,5 +23,5 @@ pub use value::{FromValue, Opaque, Value, ValueError};
 
 pub(crate) use cell::{CommandName, Envelope, Name, Prelude, ServiceCell, lock};
 pub(crate) use context::call_address;
-pub(crate) use session::Reply;
 pub(crate) use runtime::{RuntimeShared, SpawnOptions};
+pub(crate) use session::Reply;

@@ -93,7 +93,11 @@ impl Drop for Responder {
             if cell.exiting.load(Ordering::Acquire) {
                 cell.exited_error(command)
             } else {
-                CallError::NoReply { service: cell.name().to_owned(), address: cell.address, command: command.to_owned() }
+                CallError::NoReply {
+                    service: cell.name().to_owned(),
+                    address: cell.address,
+                    command: command.to_owned(),
+                }
             }
         });
     }

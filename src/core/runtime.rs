@@ -27,6 +27,8 @@ use crate::executor::{Delivery, Event, Executor, ExitReason, Stalled};
 pub(crate) struct SpawnOptions {
     pub(crate) parent: Option<Address>,
     pub(crate) membership: Option<Arc<dyn Any + Send + Sync>>,
+    /// The id of the group it joins (for the trace).
+    pub(crate) group: Option<u64>,
     pub(crate) prelude: Option<Box<dyn FnOnce(Ctx) -> Prelude + Send>>,
     /// The (service, session) to answer with the address once init returns, or the error.
     pub(crate) notify: Option<(Address, Session)>,
@@ -132,7 +134,8 @@ impl RuntimeShared {
         let kind = self.kind(kind).ok_or_else(|| CallError::UnknownKind { kind: kind.to_owned() })?;
         let cell = self.insert(kind, options.membership, false);
         if self.tracing {
-            self.trace(&Event::Spawn { address: cell.address, kind: cell.name(), parent: options.parent });
+            let (address, kind, parent, group) = (cell.address, cell.name(), options.parent, options.group);
+            self.trace(&Event::Spawn { address, kind, parent, group });
         }
         let prelude = options.prelude.map(|p| p(Ctx::new(cell.clone())));
         self.deliver(cell.address, Envelope::Init { args, prelude, notify: options.notify });
@@ -317,7 +320,7 @@ impl Runtime {
         let main = self.shared.kind("_main").expect("the main kind is built in");
         let cell = self.shared.insert(main, None, true);
         if self.shared.tracing {
-            self.shared.trace(&Event::Spawn { address: cell.address, kind: "_main", parent: None });
+            self.shared.trace(&Event::Spawn { address: cell.address, kind: "_main", parent: None, group: None });
         }
         let ctx = Ctx::new(cell.clone());
         let future = f(ctx.clone());

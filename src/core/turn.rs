@@ -25,7 +25,7 @@ use super::cell::{CommandName, Envelope, ServiceCell, lock};
 use super::context::Ctx;
 use super::error::CallError;
 use super::kind::{Handler, State};
-use super::responder::{Responder, ReplySlot};
+use super::responder::{ReplySlot, Responder};
 use super::session::Wake;
 use super::value::Value;
 use crate::executor::{Event, ExitReason};

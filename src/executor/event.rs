@@ -1,4 +1,5 @@
-//! Runtime events, as the simulator records them in its trace (one line each).
+//! Runtime events, as the simulator records them: a text line each for people, and the same
+//! events as data for the trace checker (the oracle).
 
 use std::fmt;
 
@@ -14,6 +15,8 @@ pub enum ExitReason {
     Killed,
     /// Its init returned an error or panicked; the message says which.
     InitFailed(String),
+    /// The simulator injected a crash after one of its steps.
+    Crashed,
     /// There was no such service when a monitor asked (Erlang's `noproc`).
     NoService,
 }
@@ -24,6 +27,7 @@ impl fmt::Display for ExitReason {
             ExitReason::Stopped => f.write_str("stopped"),
             ExitReason::Killed => f.write_str("killed"),
             ExitReason::InitFailed(m) => write!(f, "init failed: {m}"),
+            ExitReason::Crashed => f.write_str("crashed (injected)"),
             ExitReason::NoService => f.write_str("no such service"),
         }
     }
@@ -32,8 +36,8 @@ impl fmt::Display for ExitReason {
 /// A message as it enters a mailbox or starts being handled.
 #[derive(Debug, Clone, Copy)]
 pub enum Message<'a> {
-    /// A call (`session > 0`) or a send (`session == 0`).
-    Request { from: Address, session: u64, command: &'a str, args: &'a Value },
+    /// A call (`session > 0`) or a send (`session == 0`); `via` is the name it was sent by.
+    Request { from: Address, session: u64, command: &'a str, args: &'a Value, via: Option<&'a str> },
     /// A reply to the receiver's call `session`.
     Response { session: u64, ok: bool },
     /// A task of the receiver was woken (timer, channel).
@@ -44,12 +48,21 @@ pub enum Message<'a> {
     Init,
 }
 
+/// Whom a message was addressed to when it was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum To<'a> {
+    Address(Address),
+    Name(&'a str),
+}
+
 /// One thing that happened in the runtime.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum Event<'a> {
-    /// A service was created.
-    Spawn { address: Address, kind: &'a str, parent: Option<Address> },
+    /// A service was created, in group `group` (by id) if any.
+    Spawn { address: Address, kind: &'a str, parent: Option<Address>, group: Option<u64> },
+    /// A service issued a call or send (before any queueing by name).
+    Issue { from: Address, to: To<'a>, session: u64, command: &'a str, args: &'a Value },
     /// A message entered `to`'s mailbox.
     Deliver { to: Address, message: Message<'a> },
     /// `at` started handling a message (a handler or task step begins).
@@ -58,14 +71,36 @@ pub enum Event<'a> {
     Exit { address: Address, kind: &'a str, reason: &'a ExitReason },
     /// A message could not be delivered: its target is gone or its start failed (G7).
     DeadLetter { from: Address, to: Address, command: &'a str },
+    /// A registry decision about a name of group `group`.
+    Registry { group: u64, name: &'a str, what: Registry },
+}
+
+/// What a group registry decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registry {
+    /// A lazy start of the name began; `instance` is the new service.
+    StartBegin { instance: Address },
+    /// That start ended; on success the name is now bound to `instance`.
+    StartEnd { instance: Address, ok: bool },
+    /// The name now resolves to `address` (a lazy start or a `newservice`, G4).
+    Bind { address: Address },
+    /// The binding to `address` was dropped (its service exited, or the group shut down).
+    Unbind { address: Address },
+    /// A query for the name was answered with `address` (or an error if `None`).
+    Answer { asker: Address, address: Option<Address> },
+    /// A query closed a ring of starts waiting on each other; it was refused (G13).
+    Cycle { asker: Address },
 }
 
 impl fmt::Display for Message<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let via = |via: &Option<&str>| via.map(|n| format!(" via {n}")).unwrap_or_default();
         match self {
-            Message::Request { from, session: 0, command, args } => write!(f, "send {from} {command} {args}"),
-            Message::Request { from, session, command, args } => {
-                write!(f, "call {from}#{session} {command} {args}")
+            Message::Request { from, session: 0, command, args, via: v } => {
+                write!(f, "send {from} {command} {args}{}", via(v))
+            }
+            Message::Request { from, session, command, args, via: v } => {
+                write!(f, "call {from}#{session} {command} {args}{}", via(v))
             }
             Message::Response { session, ok: true } => write!(f, "reply #{session} ok"),
             Message::Response { session, ok: false } => write!(f, "reply #{session} err"),
@@ -76,16 +111,55 @@ impl fmt::Display for Message<'_> {
     }
 }
 
+impl fmt::Display for To<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            To::Address(a) => write!(f, "{a}"),
+            To::Name(n) => write!(f, "{n}"),
+        }
+    }
+}
+
 /// Compact, column-friendly: `deliver :00000002 <- call :00000001#1 echo "hi"`.
 impl fmt::Display for Event<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Event::Spawn { address, kind, parent: Some(p) } => write!(f, "spawn   {address} {kind} by {p}"),
-            Event::Spawn { address, kind, parent: None } => write!(f, "spawn   {address} {kind}"),
+            Event::Spawn { address, kind, parent, group } => {
+                write!(f, "spawn   {address} {kind}")?;
+                if let Some(p) = parent {
+                    write!(f, " by {p}")?;
+                }
+                if let Some(g) = group {
+                    write!(f, " in group#{g}")?;
+                }
+                Ok(())
+            }
+            Event::Issue { from, to, session: 0, command, args } => {
+                write!(f, "issue   {from} send {to} {command} {args}")
+            }
+            Event::Issue { from, to, session, command, args } => {
+                write!(f, "issue   {from}#{session} call {to} {command} {args}")
+            }
             Event::Deliver { to, message } => write!(f, "deliver {to} <- {message}"),
             Event::Handle { at, message } => write!(f, "handle  {at} {message}"),
             Event::Exit { address, kind, reason } => write!(f, "exit    {address} {kind} ({reason})"),
             Event::DeadLetter { from, to, command } => write!(f, "dead    {to} <- {from} {command}"),
+            Event::Registry { group, name, what } => write!(f, "group#{group} {name}: {what}"),
+        }
+    }
+}
+
+impl fmt::Display for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Registry::StartBegin { instance } => write!(f, "start {instance}"),
+            Registry::StartEnd { instance, ok: true } => write!(f, "started {instance}"),
+            Registry::StartEnd { instance, ok: false } => write!(f, "start of {instance} failed"),
+            Registry::Bind { address } => write!(f, "bind {address}"),
+            Registry::Unbind { address } => write!(f, "unbind {address}"),
+            Registry::Answer { asker, address: Some(a) } => write!(f, "answer {asker} -> {a}"),
+            Registry::Answer { asker, address: None } => write!(f, "answer {asker} -> error"),
+            Registry::Cycle { asker } => write!(f, "cycle refused for {asker}"),
         }
     }
 }

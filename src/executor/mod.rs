@@ -21,7 +21,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 pub use capture::{Delivery, capture};
-pub use event::{Event, ExitReason, Message};
+pub use event::{Event, ExitReason, Message, Registry, To};
 
 use crate::core::{Address, ServiceCell};
 

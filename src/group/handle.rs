@@ -52,7 +52,11 @@ impl Group {
 
     /// The address of `name` inside this group, starting it if needed, asked from outside the
     /// group by `ctx` (the seed's `group.query(group, name)`).
-    pub fn query<S: 'static>(&self, ctx: &Ctx<S>, name: &str) -> impl Future<Output = Result<Address, CallError>> + Send + 'static {
+    pub fn query<S: 'static>(
+        &self,
+        ctx: &Ctx<S>,
+        name: &str,
+    ) -> impl Future<Output = Result<Address, CallError>> + Send + 'static {
         let call = ctx.call(self.shared.registry(), "_query", name);
         async move { Ok(Address::try_from(call.await?).expect("the registry answers addresses")) }
     }

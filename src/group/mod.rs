@@ -102,7 +102,7 @@ pub(crate) struct Membership {
 }
 
 impl Membership {
-    pub(crate) fn new(group: Arc<GroupShared>) -> Arc<dyn std::any::Any + Send + Sync> {
+    pub(crate) fn for_group(group: Arc<GroupShared>) -> Arc<dyn std::any::Any + Send + Sync> {
         Arc::new(Membership { group, names: Mutex::new(names::NameTable::default()) })
     }
 }

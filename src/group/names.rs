@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use super::{GroupError, membership};
 use crate::core::{
-    Address, Call, CallError, CommandName, Envelope, Name, Reply, RuntimeShared, ServiceCell, Value, call_address,
-    lock,
+    Address, Call, CallError, CommandName, Envelope, Name, Reply, RuntimeShared, ServiceCell, Value, call_address, lock,
 };
+use crate::executor::To;
 
 /// One message waiting for its name to resolve; `session == 0` for a send.
 struct Queued {
@@ -70,6 +70,7 @@ fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued)
 pub(crate) fn call_by_name(cell: Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
     let session = lock(&cell.sessions).open(Address::from_raw(0), command.clone());
     let reply = Reply::new(cell.clone(), session);
+    cell.trace_issue(To::Name(name), session, &command, &args);
     match route(&cell, name, Queued { session, command, args }) {
         Err(e) => {
             drop(reply);
@@ -87,6 +88,7 @@ pub(crate) fn call_by_name(cell: Arc<ServiceCell>, name: &str, command: CommandN
 }
 
 pub(crate) fn send_by_name(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) {
+    cell.trace_issue(To::Name(name), 0, &command, &args);
     match route(cell, name, Queued { session: 0, command: command.clone(), args }) {
         Err(e) => {
             tracing::warn!("send `{command}` dropped: {e}");
@@ -172,7 +174,10 @@ async fn ask_registry(cell: &Arc<ServiceCell>, name: &str) -> Result<Address, Ca
 
 /// The address of `name` in `cell`'s group, starting it if needed (G2). A cached address is
 /// used only while its service lives (G9).
-pub(crate) fn query(cell: Arc<ServiceCell>, name: &str) -> impl Future<Output = Result<Address, CallError>> + Send + 'static {
+pub(crate) fn query(
+    cell: Arc<ServiceCell>,
+    name: &str,
+) -> impl Future<Output = Result<Address, CallError>> + Send + 'static {
     let cached = membership(&cell).and_then(|m| lock(&m.names).resolved.get(name).map(|(a, _)| *a));
     let cached = cached.filter(|a| cell.runtime.lookup(*a).is_some());
     let name = name.to_owned();

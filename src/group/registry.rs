@@ -121,7 +121,12 @@ async fn shutdown(ctx: Ctx<Registry>, _args: Value, responder: Responder) {
 impl Registry {
     /// Answers a query from the binding, or parks it behind a pending start (or refuses it as a
     /// cycle). Hands the responder back when the caller must start the name.
-    fn answer_or_park(&mut self, name: &str, responder: Responder, alive: impl Fn(Address) -> bool) -> Option<Responder> {
+    fn answer_or_park(
+        &mut self,
+        name: &str,
+        responder: Responder,
+        alive: impl Fn(Address) -> bool,
+    ) -> Option<Responder> {
         if self.group.is_closed() {
             responder.fail(GroupError::ShutDown { group: self.group.label.clone(), name: name.into() }.into());
             return None;

@@ -11,7 +11,8 @@ use crate::core::{Args, Call, Ctx, SpawnOptions, Value};
 /// before its init (G5).
 pub(crate) fn group_options(group: &Arc<GroupShared>) -> SpawnOptions {
     SpawnOptions {
-        membership: Some(Membership::new(group.clone())),
+        membership: Some(Membership::for_group(group.clone())),
+        group: Some(group.id),
         prelude: Some(Box::new(resolve_dependencies)),
         ..SpawnOptions::default()
     }

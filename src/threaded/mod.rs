@@ -78,7 +78,11 @@ impl Threaded {
         }
         let timer_shared = shared.clone();
         let thread = std::thread::Builder::new().name("skygroup-timers".into());
-        threads.push(thread.spawn(move || timer_shared.timers.run(timer_shared.start, &timer_shared.stop)).expect("spawn the timer thread"));
+        threads.push(
+            thread
+                .spawn(move || timer_shared.timers.run(timer_shared.start, &timer_shared.stop))
+                .expect("spawn the timer thread"),
+        );
         Threaded { shared, threads: Mutex::new(threads) }
     }
 }

@@ -49,7 +49,8 @@ pub fn define_group_kinds(rt: &Runtime) -> Arc<AtomicUsize> {
             .command("seen", |ctx: Ctx<Vec<i64>>, _v: Value| async move { Ok(ctx.with_state(|s| s.clone())) }),
     )
     .unwrap();
-    rt.define(ServiceKind::new("bad", |_ctx, (): ()| async { anyhow::bail!("disk full") as anyhow::Result<()> })).unwrap();
+    rt.define(ServiceKind::new("bad", |_ctx, (): ()| async { anyhow::bail!("disk full") as anyhow::Result<()> }))
+        .unwrap();
     rt.define(ServiceKind::stateless("needs_bad").depends_on(["bad"])).unwrap();
     rt.define(
         ServiceKind::new("login", |ctx, (): ()| async move {
@@ -87,7 +88,9 @@ fn driver() -> ServiceKind<()> {
             let results = join_all((0..n).map(|_| ctx.query(&name))).await;
             Ok(results.into_iter().map(|r| outcome(r.map(Value::Address))).collect::<Vec<_>>())
         })
-        .command("query", |ctx, v: Value| async move { Ok(outcome(ctx.query(&String::try_from(v)?).await.map(Value::Address))) })
+        .command("query", |ctx, v: Value| async move {
+            Ok(outcome(ctx.query(&String::try_from(v)?).await.map(Value::Address)))
+        })
         .command("call", |ctx, v: Value| async move {
             let (name, command, args): (String, String, Value) = v.try_into()?;
             Ok(outcome(ctx.call(&name, command, args).await))

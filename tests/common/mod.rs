@@ -31,6 +31,7 @@ macro_rules! backend_test {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use backend_test;
 
 pub mod groups;
