@@ -71,6 +71,7 @@
 mod core;
 pub mod executor;
 mod group;
+pub mod mutants;
 mod threaded;
 
 pub use crate::core::{

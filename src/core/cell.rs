@@ -25,6 +25,7 @@ use super::session::Sessions;
 use super::turn::ServiceCore;
 use super::value::Value;
 use crate::executor::{Event, ExitReason, Message, Runnable, To};
+use crate::mutants::{self, Mutant};
 
 /// The name of a command: static in the common case, so a message costs no allocation for it.
 pub(crate) type CommandName = std::borrow::Cow<'static, str>;
@@ -144,7 +145,7 @@ impl ServiceCell {
                 self.runtime.trace(&Event::Deliver { to: self.address, message: envelope.message() });
             }
             mailbox.queue.push_back(envelope);
-            !std::mem::replace(&mut mailbox.scheduled, true)
+            !std::mem::replace(&mut mailbox.scheduled, true) || mutants::active(Mutant::OverlappingHandlers)
         };
         if schedule {
             self.runtime.executor.schedule(Runnable(self.clone()));

@@ -20,7 +20,7 @@ use super::context::Ctx;
 use super::error::{CallError, DefineError};
 use super::kind::{Args, KindDef, ServiceKind};
 use super::turn::ReplyTo;
-use crate::executor::{Delivery, Event, Executor, ExitReason, Stalled};
+use crate::executor::{Delivery, Event, Executor, ExitReason, FaultSite, Stalled};
 
 /// How a new service starts: who asked, which group it joins, what runs before its init.
 #[derive(Default)]
@@ -38,6 +38,8 @@ pub(crate) struct RuntimeShared {
     pub(crate) executor: Arc<dyn Executor>,
     /// Whether the executor wants events (asked once).
     pub(crate) tracing: bool,
+    /// Whether the executor injects faults (asked once).
+    faults: bool,
     catalog: RwLock<BTreeMap<String, Arc<KindDef>>>,
     services: RwLock<HashMap<Address, Arc<ServiceCell>>>,
     last_address: AtomicU64,
@@ -53,6 +55,15 @@ pub(crate) struct RuntimeShared {
 impl RuntimeShared {
     pub(crate) fn trace(&self, event: &Event<'_>) {
         self.executor.trace(event);
+    }
+
+    /// Whether a fault fires at `site`; the runtime's own services (`_registry`, `_main`) are
+    /// never faulted.
+    pub(crate) fn inject(&self, site: FaultSite<'_>) -> bool {
+        let kind = match site {
+            FaultSite::Init { kind, .. } | FaultSite::Handler { kind, .. } | FaultSite::Crash { kind, .. } => kind,
+        };
+        self.faults && !kind.starts_with('_') && self.executor.inject(site)
     }
 
     pub(crate) fn lookup(&self, address: Address) -> Option<Arc<ServiceCell>> {
@@ -263,6 +274,7 @@ impl Runtime {
     pub fn with_executor(executor: Arc<dyn Executor>) -> Runtime {
         let shared = Arc::new(RuntimeShared {
             tracing: executor.tracing(),
+            faults: executor.faults(),
             executor,
             catalog: RwLock::new(BTreeMap::new()),
             services: RwLock::new(HashMap::new()),

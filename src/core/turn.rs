@@ -28,7 +28,8 @@ use super::kind::{Handler, State};
 use super::responder::{ReplySlot, Responder};
 use super::session::Wake;
 use super::value::Value;
-use crate::executor::{Event, ExitReason};
+use crate::executor::{Event, ExitReason, FaultSite};
+use crate::mutants::{self, Mutant};
 
 /// Where a call's answer goes.
 pub(crate) struct ReplyTo {
@@ -123,6 +124,7 @@ impl ServiceCell {
         let mut core = match self.core.try_lock() {
             Ok(core) => core,
             Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) if mutants::active(Mutant::OverlappingHandlers) => return,
             Err(std::sync::TryLockError::WouldBlock) => {
                 unreachable!("service {} was run by two workers at once", self.address)
             }
@@ -136,6 +138,9 @@ impl ServiceCell {
             }
             let Some(envelope) = self.pop() else { break };
             self.handle(&mut core, envelope);
+            if self.runtime.inject(FaultSite::Crash { address: self.address, kind: self.name() }) {
+                self.request_exit(ExitReason::Crashed);
+            }
         }
         if self.exit_requested.load(Ordering::Acquire) {
             let reason = lock(&self.exit_reason).clone().unwrap_or(ExitReason::Killed);
@@ -168,7 +173,9 @@ impl ServiceCell {
             Envelope::Init { args, prelude, notify } => {
                 let ctx = Ctx::new(self.clone());
                 let kind = self.kind.clone();
+                let injected = self.runtime.inject(FaultSite::Init { address: self.address, kind: self.name() });
                 let future = async move {
+                    anyhow::ensure!(!injected, "injected init failure");
                     if let Some(prelude) = prelude {
                         prelude.await?;
                     }
@@ -198,6 +205,14 @@ impl ServiceCell {
                 });
             }
         };
+        let site = FaultSite::Handler { address: self.address, kind: self.name(), command: &reply_to.command };
+        if self.runtime.inject(site) {
+            let origin = match handler {
+                Handler::Reply(_) => Origin::Call(reply_to),
+                Handler::Deferred(_) => Origin::Deferred(ReplySlot::new(reply_to)),
+            };
+            return self.task_panicked(core, origin, &"injected handler panic");
+        }
         let ctx = Ctx::new(self.clone());
         match handler {
             Handler::Reply(f) => match catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {

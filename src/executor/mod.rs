@@ -60,6 +60,29 @@ pub trait Executor: Send + Sync + 'static {
     fn tracing(&self) -> bool {
         false
     }
+
+    /// Whether a fault fires at `site` (the simulator's fault injection). Only asked when
+    /// [`faults`](Self::faults) returned true at start-up; never for the runtime's own services.
+    fn inject(&self, site: FaultSite<'_>) -> bool {
+        let _ = site;
+        false
+    }
+
+    /// Whether [`inject`](Self::inject) should be asked (asked once, when the runtime is built).
+    fn faults(&self) -> bool {
+        false
+    }
+}
+
+/// A point where the simulator may inject a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultSite<'a> {
+    /// The init of a new service fails instead of running.
+    Init { address: Address, kind: &'a str },
+    /// The handler for `command` panics instead of running.
+    Handler { address: Address, kind: &'a str, command: &'a str },
+    /// The service crashes right after a step.
+    Crash { address: Address, kind: &'a str },
 }
 
 /// Why `Executor::block_on` gave up on its future.

@@ -16,6 +16,7 @@ use crate::core::{
     Address, Call, CallError, CommandName, Envelope, Name, Reply, RuntimeShared, ServiceCell, Value, call_address, lock,
 };
 use crate::executor::To;
+use crate::mutants::{self, Mutant};
 
 /// One message waiting for its name to resolve; `session == 0` for a send.
 struct Queued {
@@ -48,6 +49,18 @@ fn route(cell: &Arc<ServiceCell>, name: &str, message: Queued) -> Result<Route, 
         return Err(GroupError::NotInGroup { service, address, name: name.to_owned() }.into());
     };
     let mut names = lock(&member.names);
+    if message.session != 0 && mutants::active(Mutant::CallOvertakesQueuedSend) && names.pending.contains_key(name) {
+        // The Lua original: the call resolves on its own and goes straight out.
+        drop(names);
+        let (owner, name) = (cell.clone(), name.to_owned());
+        let task = async move {
+            if let Ok(address) = ask_registry(&owner, &name).await {
+                send_direct(&owner, address, Name::from(name.as_str()), message);
+            }
+        };
+        cell.runtime.deliver(cell.address, Envelope::Fork { task: Box::pin(task) });
+        return Ok(Route::Queued);
+    }
     if let Some(queue) = names.pending.get_mut(name) {
         queue.push_back(message);
         return Ok(Route::Queued);
@@ -145,6 +158,17 @@ async fn resolve(cell: Arc<ServiceCell>, name: String) {
         }
         names.pending.remove(&name).unwrap_or_default()
     };
+    if mutants::active(Mutant::CallOvertakesQueuedSend) {
+        // The Lua original flushes queued sends from a new coroutine, later.
+        let flush = flush(cell.clone(), result, via, queue);
+        cell.runtime.deliver(cell.address, Envelope::Fork { task: Box::pin(flush) });
+        return;
+    }
+    flush(cell, result, via, queue).await;
+}
+
+/// Sends a name's queue to its address in order, or fails it (G3, G7).
+async fn flush(cell: Arc<ServiceCell>, result: Result<Address, CallError>, via: Name, queue: VecDeque<Queued>) {
     for Queued { session, command, args } in queue {
         match &result {
             Ok(address) => {

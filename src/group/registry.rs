@@ -21,11 +21,15 @@ use std::sync::Arc;
 
 use super::start::group_options;
 use super::{GroupError, GroupShared};
-use crate::core::{Address, Args, CallError, Ctx, Responder, ServiceKind, Value};
+use crate::core::{Address, Args, CallError, Ctx, Responder, RuntimeShared, ServiceKind, Value};
+use crate::executor::{Event, Registry as Decision};
+use crate::mutants::{self, Mutant};
 
 /// The registry's state.
 pub(crate) struct Registry {
     group: Arc<GroupShared>,
+    /// For tracing its decisions.
+    runtime: Arc<RuntimeShared>,
     /// Pending lazy starts, by name.
     starts: BTreeMap<String, Start>,
     /// Instance address -> the name it is being started for.
@@ -41,8 +45,15 @@ struct Start {
 }
 
 pub(crate) fn registry_kind() -> ServiceKind<Registry> {
-    ServiceKind::new("_registry", |_ctx, group: Arc<GroupShared>| async move {
-        Ok(Registry { group, starts: BTreeMap::new(), starting: BTreeMap::new(), shutdown_waiters: Vec::new() })
+    ServiceKind::new("_registry", |ctx: Ctx<Registry>, group: Arc<GroupShared>| async move {
+        let runtime = ctx.cell.runtime.clone();
+        Ok(Registry {
+            group,
+            runtime,
+            starts: BTreeMap::new(),
+            starting: BTreeMap::new(),
+            shutdown_waiters: Vec::new(),
+        })
     })
     .system_command("_query", query)
     .system_command("_member", |ctx, args, _r| async move { member(ctx, args) })
@@ -60,7 +71,12 @@ async fn query(ctx: Ctx<Registry>, args: Value, responder: Responder) {
     let (instance, init) = ctx.start(&name, Args::none(), group_options(&ctx.with_state(|r| r.group.clone())));
     let instance = match instance {
         Ok(instance) => instance,
-        Err(cause) => return responder.fail(ctx.with_state(|r| r.start_failed(&name, cause))),
+        Err(cause) => {
+            return ctx.with_state(|r| {
+                let error = r.start_failed(&name, cause);
+                r.answer(&name, responder, Err(error));
+            });
+        }
     };
     ctx.with_state(|r| r.begin_start(&name, instance, responder));
     watch(&ctx, instance);
@@ -95,6 +111,7 @@ fn register(ctx: Ctx<Registry>, args: Value) {
         let mut listing = r.group.listing();
         let free = !listing.bindings.contains_key(&name) && !r.starts.contains_key(&name);
         if free && !r.group.is_closed() && listing.members.contains_key(&address) {
+            r.note(&name, Decision::Bind { address });
             listing.bindings.insert(name, address);
         }
     });
@@ -104,6 +121,9 @@ async fn shutdown(ctx: Ctx<Registry>, _args: Value, responder: Responder) {
     let members = ctx.with_state(|r| {
         r.group.closed.store(true, std::sync::atomic::Ordering::Release);
         let mut listing = r.group.listing();
+        for (name, &address) in &listing.bindings {
+            r.note(name, Decision::Unbind { address });
+        }
         listing.bindings.clear();
         let members: Vec<Address> = listing.members.keys().copied().collect();
         if members.is_empty() {
@@ -128,16 +148,18 @@ impl Registry {
         alive: impl Fn(Address) -> bool,
     ) -> Option<Responder> {
         if self.group.is_closed() {
-            responder.fail(GroupError::ShutDown { group: self.group.label.clone(), name: name.into() }.into());
+            let closed = GroupError::ShutDown { group: self.group.label.clone(), name: name.into() };
+            self.answer(name, responder, Err(closed.into()));
             return None;
         }
         let bound = self.group.listing().bindings.get(name).copied();
         match bound {
-            Some(address) if alive(address) => {
-                responder.ok(address);
+            Some(address) if alive(address) || mutants::active(Mutant::StaleBinding) => {
+                self.answer(name, responder, Ok(address));
                 return None;
             }
-            Some(_) => {
+            Some(address) => {
+                self.note(name, Decision::Unbind { address });
                 self.group.listing().bindings.remove(name);
             }
             None => {}
@@ -151,11 +173,13 @@ impl Registry {
                     start.waits_on.remove(name);
                 }
                 let group = self.group.label.clone();
-                responder.fail(GroupError::StartCycle { group, cycle }.into());
+                self.note(name, Decision::Cycle { asker: responder.caller() });
+                self.answer(name, responder, Err(GroupError::StartCycle { group, cycle }.into()));
                 return None;
             }
         }
         match self.starts.get_mut(name) {
+            Some(_) if mutants::active(Mutant::DoubleStart) => Some(responder),
             Some(start) => {
                 start.waiters.push(responder);
                 None
@@ -188,7 +212,25 @@ impl Registry {
         GroupError::StartFailed { group, name: name.to_owned(), cause: Box::new(cause) }.into()
     }
 
+    /// Records a decision in the trace (the simulator's oracle reads these).
+    fn note(&self, name: &str, what: Decision) {
+        if self.runtime.tracing {
+            self.runtime.trace(&Event::Registry { group: self.group.id, name, what });
+        }
+    }
+
+    /// Answers one query, and records the answer.
+    fn answer(&self, name: &str, responder: Responder, result: Result<Address, CallError>) {
+        let address = result.as_ref().ok().copied();
+        self.note(name, Decision::Answer { asker: responder.caller(), address });
+        match result {
+            Ok(address) => responder.ok(address),
+            Err(error) => responder.fail(error),
+        }
+    }
+
     fn begin_start(&mut self, name: &str, instance: Address, responder: Responder) {
+        self.note(name, Decision::StartBegin { instance });
         self.starts.insert(name.to_owned(), Start { waiters: vec![responder], waits_on: BTreeSet::new() });
         self.starting.insert(instance, name.to_owned());
         self.group.listing().members.insert(instance, name.to_owned());
@@ -201,19 +243,22 @@ impl Registry {
         for other in self.starts.values_mut() {
             other.waits_on.remove(name);
         }
-        match result {
+        self.note(name, Decision::StartEnd { instance, ok: result.is_ok() });
+        let answer = match result {
             Ok(_) if !self.group.is_closed() => {
+                self.note(name, Decision::Bind { address: instance });
                 self.group.listing().bindings.insert(name.to_owned(), instance);
-                start.waiters.into_iter().for_each(|w| w.ok(instance));
+                Ok(instance)
             }
-            Ok(_) => {
-                let closed = GroupError::ShutDown { group: self.group.label.clone(), name: name.to_owned() };
-                start.waiters.into_iter().for_each(|w| w.fail(closed.clone().into()));
+            Ok(_) => Err(GroupError::ShutDown { group: self.group.label.clone(), name: name.to_owned() }.into()),
+            Err(cause) => Err(self.start_failed(name, cause)),
+        };
+        for (i, waiter) in start.waiters.into_iter().enumerate() {
+            if i == 0 && answer.is_err() && mutants::active(Mutant::HangingWaiter) {
+                std::mem::forget(waiter);
+                continue;
             }
-            Err(cause) => {
-                let error = self.start_failed(name, cause);
-                start.waiters.into_iter().for_each(|w| w.fail(error.clone()));
-            }
+            self.answer(name, waiter, answer.clone());
         }
     }
 
@@ -221,7 +266,9 @@ impl Registry {
         let mut listing = self.group.listing();
         if let Some(name) = listing.members.remove(&member)
             && listing.bindings.get(&name) == Some(&member)
+            && !mutants::active(Mutant::StaleBinding)
         {
+            self.note(&name, Decision::Unbind { address: member });
             listing.bindings.remove(&name);
         }
         let empty = listing.members.is_empty();

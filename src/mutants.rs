@@ -1,0 +1,69 @@
+//! Known bug classes, re-created on purpose, so the simulator can prove it catches each one
+//! (the mutation score in BENCHMARKS.md).
+//!
+//! They are compiled in only with `--cfg skygroup_mutants` in `RUSTFLAGS`, which only
+//! `make mutants` sets: an ordinary build, a dependent crate or a release cannot turn one on,
+//! and without the cfg [`active`] is a constant `false` the compiler removes. With the cfg, one
+//! mutant at a time is switched on process-wide by `skygroup::mutants::set` (a test-only global:
+//! the mutation runs are single-threaded simulator runs).
+
+/// A bug class the explorer must find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Mutant {
+    /// The Lua original's ordering: a call to a name can overtake an earlier queued send (G6).
+    CallOvertakesQueuedSend = 1,
+    /// Two starts for one name under a first-use race (G2).
+    DoubleStart = 2,
+    /// A binding kept after its service exits (G9).
+    StaleBinding = 3,
+    /// A waiter left hanging when a start fails (G3).
+    HangingWaiter = 4,
+    /// A service run by two workers at once: one handler runs mid-step of another (G12).
+    OverlappingHandlers = 5,
+}
+
+impl Mutant {
+    /// Every mutant, in table order.
+    pub const ALL: [Mutant; 5] = [
+        Mutant::CallOvertakesQueuedSend,
+        Mutant::DoubleStart,
+        Mutant::StaleBinding,
+        Mutant::HangingWaiter,
+        Mutant::OverlappingHandlers,
+    ];
+
+    /// The contract rule the mutant breaks.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Mutant::CallOvertakesQueuedSend => "G6",
+            Mutant::DoubleStart => "G2",
+            Mutant::StaleBinding => "G9",
+            Mutant::HangingWaiter => "G3",
+            Mutant::OverlappingHandlers => "G12",
+        }
+    }
+}
+
+#[cfg(skygroup_mutants)]
+static ACTIVE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Switches `mutant` on (or all off with `None`) for the whole process.
+#[cfg(skygroup_mutants)]
+pub fn set(mutant: Option<Mutant>) {
+    ACTIVE.store(mutant.map_or(0, |m| m as u8), std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether `mutant` is on. Always false without `--cfg skygroup_mutants`.
+#[inline(always)]
+pub fn active(mutant: Mutant) -> bool {
+    #[cfg(skygroup_mutants)]
+    {
+        ACTIVE.load(std::sync::atomic::Ordering::Relaxed) == mutant as u8
+    }
+    #[cfg(not(skygroup_mutants))]
+    {
+        let _ = mutant;
+        false
+    }
+}
