@@ -115,3 +115,40 @@ fn deadlock_is_reported() {
     assert!(message.contains(&format!("b {b} waits on a :00000003 for `ping`")), "{message}");
     assert!(message.contains("_main :00000002 waits on a :00000003 for `_init`"), "{message}");
 }
+
+#[test]
+// Injected faults (init failures, handler panics, crashes, late timers) turn into errors for
+// the callers, never into hangs; the same seed injects the same faults (S1).
+fn injected_faults_become_errors() {
+    let (mut faulted_runs, mut failed_calls) = (0, 0);
+    for seed in 0..100 {
+        let run = || {
+            let sim = Sim::builder(seed).faults(true).build();
+            let rt = sim.runtime();
+            rt.define(ServiceKind::stateless("echo").command("echo", |ctx, v: Value| async move {
+                ctx.sleep(Duration::from_millis(1)).await;
+                Ok(v)
+            }))
+            .unwrap();
+            let results = rt.block_on(|ctx| async move {
+                let mut results = Vec::new();
+                for i in 0..10 {
+                    let echo = ctx.newservice("echo", ()).await;
+                    let reply = match echo {
+                        Ok(v) => ctx.call(Address::try_from(v).unwrap(), "echo", i).await,
+                        Err(e) => Err(e),
+                    };
+                    results.push(reply.is_ok());
+                }
+                results
+            });
+            (results, sim.trace())
+        };
+        let (results, trace) = run();
+        assert_eq!((results.clone(), trace.clone()), run(), "seed {seed} is not deterministic with faults");
+        faulted_runs += usize::from(trace.iter().any(|l| l.contains("fault ")));
+        failed_calls += results.iter().filter(|ok| !**ok).count();
+    }
+    assert!(faulted_runs >= 10, "only {faulted_runs} of 100 runs injected a fault");
+    assert!(failed_calls > 0, "faults never reached a caller as an error");
+}

@@ -11,7 +11,6 @@
 //! - If neither is possible, the run is stalled: whoever waits, waits forever.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,9 +18,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use skygroup::executor::{Delivery, Event, Executor, Runnable, Stalled, capture};
+use skygroup::executor::{Delivery, Event, Executor, FaultSite, Runnable, Stalled, capture};
 
 use crate::chooser::Chooser;
+use crate::faults::Faults;
+use crate::record::{Happening, Record, stamp};
 
 /// Steps after which a run is stopped as runaway (a service that never stops working).
 pub const STEPS_MAX: u64 = 5_000_000;
@@ -40,9 +41,12 @@ struct State {
     /// Every choice made with more than one option: (options, chosen).
     decisions: Vec<(u32, u32)>,
     trace: Vec<String>,
+    records: Vec<Record>,
     steps: u64,
     delivered: u64,
     tracing: bool,
+    /// Present when the run injects faults.
+    faults: Option<Faults>,
 }
 
 /// What one run did, for reports and benchmarks.
@@ -59,7 +63,7 @@ pub struct RunStats {
 }
 
 impl SimExecutor {
-    pub(crate) fn new(chooser: Box<dyn Chooser>, workers: usize, tracing: bool) -> SimExecutor {
+    pub(crate) fn new(chooser: Box<dyn Chooser>, workers: usize, tracing: bool, faults: Option<Faults>) -> SimExecutor {
         let state = State {
             now: Duration::ZERO,
             ready: Vec::new(),
@@ -68,9 +72,11 @@ impl SimExecutor {
             chooser,
             decisions: Vec::new(),
             trace: Vec::new(),
+            records: Vec::new(),
             steps: 0,
             delivered: 0,
             tracing,
+            faults,
         };
         SimExecutor { state: Mutex::new(state), workers: workers.max(1) }
     }
@@ -81,6 +87,10 @@ impl SimExecutor {
 
     pub(crate) fn trace_lines(&self) -> Vec<String> {
         self.state().trace.clone()
+    }
+
+    pub(crate) fn records(&self) -> Vec<Record> {
+        self.state().records.clone()
     }
 
     pub(crate) fn decisions(&self) -> Vec<(u32, u32)> {
@@ -117,6 +127,11 @@ impl SimExecutor {
                 state.ready.remove(i)
             })
             .collect();
+        if picked.len() > 1 && state.tracing {
+            let services: Vec<_> = picked.iter().map(Runnable::address).collect();
+            let names: Vec<String> = services.iter().map(ToString::to_string).collect();
+            state.log(Happening::Round { services }, format!("round   {}", names.join(" ")));
+        }
         drop(state);
         let mut held: Vec<std::collections::VecDeque<Delivery>> =
             picked.into_iter().map(|r| capture(|| r.run(1)).1.into()).collect();
@@ -160,18 +175,17 @@ impl State {
             ordered.push(due.remove(i));
         }
         if self.tracing {
-            let line = format!("{} timer   {} due", stamp(self.now), ordered.len());
-            self.trace.push(line);
+            let fired = ordered.len();
+            self.log(Happening::Timers { fired }, format!("timer   {fired} due"));
         }
         ordered
     }
-}
 
-fn stamp(t: Duration) -> String {
-    let micros = t.as_micros();
-    let mut s = String::with_capacity(16);
-    let _ = write!(s, "{:>6}.{:06}s", micros / 1_000_000, micros % 1_000_000);
-    s
+    /// Keeps one event, as data and as a text line.
+    fn log(&mut self, event: Happening, line: String) {
+        self.trace.push(format!("{} {line}", stamp(self.now)));
+        self.records.push(Record { time: self.now, event });
+    }
 }
 
 impl Executor for SimExecutor {
@@ -185,6 +199,8 @@ impl Executor for SimExecutor {
 
     fn wake_at(&self, deadline: Duration, waker: Waker) {
         let mut state = self.state();
+        let late = state.faults.as_mut().map_or(Duration::ZERO, Faults::timer_delay);
+        let deadline = deadline + late;
         if deadline <= state.now {
             drop(state);
             waker.wake();
@@ -219,13 +235,25 @@ impl Executor for SimExecutor {
             state.delivered += 1;
         }
         if state.tracing {
-            let line = format!("{} {event}", stamp(state.now));
-            state.trace.push(line);
+            state.log(Happening::from_event(event), event.to_string());
         }
     }
 
     fn tracing(&self) -> bool {
         true
+    }
+
+    fn inject(&self, site: FaultSite<'_>) -> bool {
+        let mut state = self.state();
+        let Some(fault) = state.faults.as_mut().and_then(|f| f.inject(&site)) else { return false };
+        if state.tracing {
+            state.log(Happening::Fault { site: fault.clone() }, format!("fault   {fault}"));
+        }
+        true
+    }
+
+    fn faults(&self) -> bool {
+        self.state().faults.is_some()
     }
 }
 

@@ -21,7 +21,9 @@
 
 pub mod chooser;
 mod executor;
+pub mod faults;
 mod harness;
+pub mod record;
 
 use std::sync::Arc;
 
@@ -30,6 +32,7 @@ use skygroup::Runtime;
 pub use chooser::{Chooser, SeededChooser};
 pub use executor::{RunStats, STEPS_MAX};
 pub use harness::{SEED_ENV, check, check_determinism, replay_line, seeds_from_env};
+pub use record::{Dest, Happening, Msg, Record};
 
 use executor::SimExecutor;
 
@@ -50,7 +53,7 @@ impl Sim {
 
     /// Options beyond the seed.
     pub fn builder(seed: u64) -> SimBuilder {
-        SimBuilder { seed, workers: WORKERS_DEFAULT, trace: true, chooser: None }
+        SimBuilder { seed, workers: WORKERS_DEFAULT, trace: true, chooser: None, faults: false }
     }
 
     /// A runtime on this simulator. Make one per `Sim`.
@@ -66,6 +69,11 @@ impl Sim {
     /// The trace so far: one line per event, virtual time first.
     pub fn trace(&self) -> Vec<String> {
         self.executor.trace_lines()
+    }
+
+    /// The trace so far as data (what the oracle checks).
+    pub fn records(&self) -> Vec<Record> {
+        self.executor.records()
     }
 
     /// The decision log so far: for each choice, (options, chosen).
@@ -85,6 +93,7 @@ pub struct SimBuilder {
     workers: usize,
     trace: bool,
     chooser: Option<Box<dyn Chooser>>,
+    faults: bool,
 }
 
 impl SimBuilder {
@@ -100,6 +109,12 @@ impl SimBuilder {
         self
     }
 
+    /// Injects faults drawn from the seed (see [`faults`](crate::faults)). Off by default.
+    pub fn faults(mut self, on: bool) -> Self {
+        self.faults = on;
+        self
+    }
+
     /// Replaces the seeded chooser (replay, exploration strategies, fuzzers).
     pub fn chooser(mut self, chooser: impl Chooser + 'static) -> Self {
         self.chooser = Some(Box::new(chooser));
@@ -109,6 +124,7 @@ impl SimBuilder {
     /// The simulator.
     pub fn build(self) -> Sim {
         let chooser = self.chooser.unwrap_or_else(|| Box::new(SeededChooser::new(self.seed)));
-        Sim { seed: self.seed, executor: Arc::new(SimExecutor::new(chooser, self.workers, self.trace)) }
+        let faults = self.faults.then(|| faults::Faults::new(self.seed));
+        Sim { seed: self.seed, executor: Arc::new(SimExecutor::new(chooser, self.workers, self.trace, faults)) }
     }
 }

@@ -76,6 +76,7 @@ pub trait Executor: Send + Sync + 'static {
 
 /// A point where the simulator may inject a fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FaultSite<'a> {
     /// The init of a new service fails instead of running.
     Init { address: Address, kind: &'a str },
