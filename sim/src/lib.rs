@@ -23,7 +23,9 @@ pub mod chooser;
 mod executor;
 pub mod faults;
 mod harness;
+pub mod oracle;
 pub mod record;
+pub mod scenario;
 
 use std::sync::Arc;
 
@@ -116,8 +118,13 @@ impl SimBuilder {
     }
 
     /// Replaces the seeded chooser (replay, exploration strategies, fuzzers).
-    pub fn chooser(mut self, chooser: impl Chooser + 'static) -> Self {
-        self.chooser = Some(Box::new(chooser));
+    pub fn chooser(self, chooser: impl Chooser + 'static) -> Self {
+        self.chooser_boxed(Box::new(chooser))
+    }
+
+    /// [`chooser`](Self::chooser), boxed already.
+    pub fn chooser_boxed(mut self, chooser: Box<dyn Chooser>) -> Self {
+        self.chooser = Some(chooser);
         self
     }
 
