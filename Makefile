@@ -4,14 +4,14 @@ ARGS ?=
 
 .PHONY: run test stest bench sim lint
 
-run: ## run the main example (threaded backend, then the simulator)
-	cargo run --example pingpong
+run: ## run the main example (three groups, threaded backend)
+	cargo run --example groupmain
 
-test: ## all tests, both backends
-	cargo test --workspace
+test: ## all tests, both backends (default members: the benchmark crate is not built)
+	cargo test
 
 stest: ## simulator-side tests only (test names containing "sim")
-	cargo test --workspace sim
+	cargo test sim
 
 bench: ## throughput benchmarks (release build)
 	cargo run --release -p skygroup-bench
