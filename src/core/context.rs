@@ -132,9 +132,9 @@ impl<S: 'static> Ctx<S> {
     ) -> impl Future<Output = Result<Value, CallError>> + Send + 'static {
         let to = to.into();
         let command = command.into();
-        let address = match to {
-            Target::Address(a) => Some(a),
-            Target::Name(_) => None,
+        let target = match to {
+            Target::Address(a) => a.to_string(),
+            Target::Name(n) => n.to_owned(),
         };
         let call = self.call(to, command.clone(), args);
         let sleep = self.sleep(after);
@@ -142,11 +142,9 @@ impl<S: 'static> Ctx<S> {
             futures::pin_mut!(sleep);
             match futures::future::select(call, sleep).await {
                 futures::future::Either::Left((result, _)) => result,
-                futures::future::Either::Right(((), _)) => Err(CallError::Timeout {
-                    address: address.unwrap_or(Address::from_raw(0)),
-                    command: command.into_owned(),
-                    after,
-                }),
+                futures::future::Either::Right(((), _)) => {
+                    Err(CallError::Timeout { target, command: command.into_owned(), after })
+                }
             }
         }
     }

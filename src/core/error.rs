@@ -29,8 +29,9 @@ pub enum CallError {
     Panic { service: String, address: Address, command: String, message: String },
     #[error("init of service {service} ({address}) failed: {message}")]
     Init { service: String, address: Address, message: String },
-    #[error("call `{command}` to {address} timed out after {after:?}")]
-    Timeout { address: Address, command: String, after: Duration },
+    /// `target` is the name or address the call was made to.
+    #[error("call `{command}` to {target} timed out after {after:?}")]
+    Timeout { target: String, command: String, after: Duration },
     #[error("service {service} ({address}) dropped its responder for `{command}` without replying")]
     NoReply { service: String, address: Address, command: String },
     #[error("the runtime is shut down (command `{command}`)")]
