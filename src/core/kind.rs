@@ -16,13 +16,15 @@ use futures::future::BoxFuture;
 use super::context::Ctx;
 use super::error::DefineError;
 use super::responder::Responder;
+use super::turn::Outcome;
 use super::value::Value;
 
 /// A service's state once its init has returned, type-erased.
 pub(crate) type State = Box<dyn Any + Send>;
 type InitFn = Box<dyn Fn(Ctx, Args) -> BoxFuture<'static, anyhow::Result<State>> + Send + Sync>;
-type ReplyFn = Box<dyn Fn(Ctx, Value) -> BoxFuture<'static, anyhow::Result<Value>> + Send + Sync>;
-type DeferredFn = Box<dyn Fn(Ctx, Value, Responder) -> BoxFuture<'static, ()> + Send + Sync>;
+// Handlers return the turn's `Outcome` directly, so a message costs one future allocation.
+type ReplyFn = Box<dyn Fn(Ctx, Value) -> BoxFuture<'static, Outcome> + Send + Sync>;
+type DeferredFn = Box<dyn Fn(Ctx, Value, Responder) -> BoxFuture<'static, Outcome> + Send + Sync>;
 
 /// How a command answers.
 pub(crate) enum Handler {
@@ -134,7 +136,8 @@ impl<S: Send + 'static> ServiceKind<S> {
         F: Fn(Ctx<S>, Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<R>> + Send + 'static,
     {
-        let handler = move |ctx: Ctx, args| handler(ctx.typed(), args).map(|r| r.map(Into::into)).boxed();
+        let handler =
+            move |ctx: Ctx, args| handler(ctx.typed(), args).map(|r| Outcome::Reply(r.map(Into::into))).boxed();
         self.with_handler(name, Handler::Reply(Box::new(handler)), false)
     }
 
@@ -146,7 +149,7 @@ impl<S: Send + 'static> ServiceKind<S> {
         F: Fn(Ctx<S>, Value, Responder) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handler = move |ctx: Ctx, args, r| handler(ctx.typed(), args, r).boxed();
+        let handler = move |ctx: Ctx, args, r| handler(ctx.typed(), args, r).map(|()| Outcome::Done).boxed();
         self.with_handler(name, Handler::Deferred(Box::new(handler)), false)
     }
 
@@ -157,7 +160,7 @@ impl<S: Send + 'static> ServiceKind<S> {
         F: Fn(Ctx<S>, Value, Responder) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handler = move |ctx: Ctx, args, r| handler(ctx.typed(), args, r).boxed();
+        let handler = move |ctx: Ctx, args, r| handler(ctx.typed(), args, r).map(|()| Outcome::Done).boxed();
         self.with_handler(name, Handler::Deferred(Box::new(handler)), true)
     }
 

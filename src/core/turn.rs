@@ -216,14 +216,14 @@ impl ServiceCell {
         let ctx = Ctx::new(self.clone());
         match handler {
             Handler::Reply(f) => match catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {
-                Ok(future) => self.start_task(core, future.map(Outcome::Reply).boxed(), Origin::Call(reply_to)),
+                Ok(future) => self.start_task(core, future, Origin::Call(reply_to)),
                 Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
             },
             Handler::Deferred(f) => {
                 let slot = ReplySlot::new(reply_to);
                 let responder = Responder::new(self, slot.clone());
                 match catch_unwind(AssertUnwindSafe(|| f(ctx, args, responder))) {
-                    Ok(future) => self.start_task(core, future.map(|()| Outcome::Done).boxed(), Origin::Deferred(slot)),
+                    Ok(future) => self.start_task(core, future, Origin::Deferred(slot)),
                     Err(panic) => self.task_panicked(core, Origin::Deferred(slot), &*panic),
                 }
             }
