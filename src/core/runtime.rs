@@ -339,7 +339,9 @@ impl Runtime {
         let (tx, rx) = futures::channel::oneshot::channel();
         let task = async move {
             let output = AssertUnwindSafe(future).catch_unwind().await;
-            let _ = tx.send(output);
+            // Handed over when the main service's state is dropped, i.e. once it has left the
+            // service table: when block_on returns, the main service is gone.
+            *lock(&ctx.cell.state) = Some(Box::new(HandOver { tx: Some(tx), output: Some(output) }));
             ctx.exit();
         };
         self.shared.deliver(cell.address, Envelope::Fork { task: task.boxed() });
@@ -413,6 +415,20 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Sends the main task's output when dropped (see `Runtime::block_on`).
+struct HandOver<T> {
+    tx: Option<futures::channel::oneshot::Sender<T>>,
+    output: Option<T>,
+}
+
+impl<T> Drop for HandOver<T> {
+    fn drop(&mut self) {
+        if let (Some(tx), Some(output)) = (self.tx.take(), self.output.take()) {
+            let _ = tx.send(output);
+        }
     }
 }
 
