@@ -2,7 +2,7 @@
 
 ARGS ?=
 
-.PHONY: run test stest bench sim lint
+.PHONY: run test stest bench sim lint mutants
 
 run: ## run the main example (three groups, threaded backend)
 	cargo run --example groupmain
@@ -22,3 +22,6 @@ sim: ## the simulator CLI (skygroup-sim), with $(ARGS)
 lint: ## formatting and clippy, as CI runs them
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+mutants: ## the mutation score: each known bug class must be caught by the explorer (prints the table)
+	RUSTFLAGS="--cfg skygroup_mutants" CARGO_TARGET_DIR=target/mutants cargo test -p skygroup-sim --test mutants -- --nocapture

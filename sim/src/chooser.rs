@@ -2,14 +2,49 @@
 //!
 //! The default draws from one ChaCha stream seeded by the run's seed and records each answer in
 //! the decision log, so a run is fully described by its seed (S1) and also by its log (S2).
+//! Exploration strategies (`crate::strategy`) are other choosers; they see what each decision
+//! is about through [`Decision`], so a strategy can, say, prefer one service over another.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use skygroup::Address;
 
 /// Picks one of `n` options at each decision point of a run.
 pub trait Chooser: Send {
     /// A number in `0..n` (`n >= 2`; single-option points are not asked).
     fn choose(&mut self, n: usize) -> usize;
+
+    /// [`choose`](Self::choose), told what the decision is about. The executor calls this one;
+    /// the default ignores the detail. Option 0 is always the default order (see
+    /// [`DecisionKind`]), which shrinking and bounded search count deviations from.
+    fn decide(&mut self, decision: &Decision<'_>) -> usize {
+        self.choose(decision.options)
+    }
+}
+
+/// The three kinds of choice the executor makes (timer order counts as a fourth, rarer one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DecisionKind {
+    /// How many services run "at once" this step: option `i` runs `i + 1` (default: one).
+    AtOnce,
+    /// Which ready service runs next, oldest scheduled first (default: the oldest, FIFO).
+    Pick,
+    /// Whose held-back delivery enters its mailbox next, among services that ran at once, in
+    /// the order they ran (default: the first one's deliveries first).
+    Interleave,
+    /// Which timer due at this instant fires next, earliest set first (default: that one).
+    Timer,
+}
+
+/// One decision point, as the chooser sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Decision<'a> {
+    pub kind: DecisionKind,
+    /// How many options (at least 2).
+    pub options: usize,
+    /// For [`DecisionKind::Pick`] and [`DecisionKind::Interleave`], the service behind each
+    /// option; empty otherwise.
+    pub services: &'a [Address],
 }
 
 /// Uniform choices from a seeded ChaCha8 stream.
@@ -37,10 +72,17 @@ impl Chooser for SeededChooser {
 pub const SCHEDULE_STREAM: u64 = 1;
 /// The ChaCha stream number for faults and scenario data.
 pub const DATA_STREAM: u64 = 2;
+/// The ChaCha stream number for a strategy's own randomness (PCT priorities).
+pub const STRATEGY_STREAM: u64 = 3;
 
 /// A data stream for `seed`, independent of the scheduling stream.
 pub fn data_rng(seed: u64) -> ChaCha8Rng {
+    stream_rng(seed, DATA_STREAM)
+}
+
+/// Stream `stream` of `seed`.
+pub fn stream_rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(DATA_STREAM);
+    rng.set_stream(stream);
     rng
 }

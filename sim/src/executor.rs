@@ -9,6 +9,11 @@
 //! - Otherwise virtual time jumps to the earliest timer, and every timer due at that instant
 //!   fires, in a chosen order.
 //! - If neither is possible, the run is stalled: whoever waits, waits forever.
+//!
+//! Besides the trace, it keeps two cheap facts for exploration: a fingerprint of the order in
+//! which messages entered each mailbox (two runs with the same fingerprint are the same
+//! interleaving as far as services can tell), and any service it was handed twice in one step
+//! (run by two workers at once, which breaks G12).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -20,8 +25,12 @@ use std::time::Duration;
 
 use skygroup::executor::{Delivery, Event, Executor, FaultSite, Runnable, Stalled, capture};
 
-use crate::chooser::Chooser;
+use skygroup::Address;
+use skygroup::executor::Message;
+
+use crate::chooser::{Chooser, Decision, DecisionKind};
 use crate::faults::Faults;
+use crate::oracle::Violation;
 use crate::record::{Happening, Record, stamp};
 
 /// Steps after which a run is stopped as runaway (a service that never stops working).
@@ -43,10 +52,28 @@ struct State {
     trace: Vec<String>,
     records: Vec<Record>,
     steps: u64,
+    /// Stop as runaway after this many steps.
+    steps_max: u64,
     delivered: u64,
+    /// Keep records (and text lines if `text`).
     tracing: bool,
+    text: bool,
     /// Present when the run injects faults.
     faults: Option<Faults>,
+    /// Per mailbox (indexed by raw address), a hash of the messages it received, in order.
+    mailboxes: Vec<u64>,
+    /// Services handed out twice in one step (G12), found by the executor itself.
+    overlaps: Vec<Violation>,
+    /// The services behind the options of the decision being made (reused buffer).
+    options: Vec<Address>,
+}
+
+/// How a [`SimExecutor`] runs, besides its chooser.
+pub(crate) struct Settings {
+    pub(crate) workers: usize,
+    pub(crate) tracing: bool,
+    pub(crate) text: bool,
+    pub(crate) steps_max: u64,
 }
 
 /// What one run did, for reports and benchmarks.
@@ -63,7 +90,7 @@ pub struct RunStats {
 }
 
 impl SimExecutor {
-    pub(crate) fn new(chooser: Box<dyn Chooser>, workers: usize, tracing: bool, faults: Option<Faults>) -> SimExecutor {
+    pub(crate) fn new(chooser: Box<dyn Chooser>, settings: Settings, faults: Option<Faults>) -> SimExecutor {
         let state = State {
             now: Duration::ZERO,
             ready: Vec::new(),
@@ -74,11 +101,16 @@ impl SimExecutor {
             trace: Vec::new(),
             records: Vec::new(),
             steps: 0,
+            steps_max: settings.steps_max,
             delivered: 0,
-            tracing,
+            tracing: settings.tracing,
+            text: settings.tracing && settings.text,
             faults,
+            mailboxes: Vec::new(),
+            overlaps: Vec::new(),
+            options: Vec::new(),
         };
-        SimExecutor { state: Mutex::new(state), workers: workers.max(1) }
+        SimExecutor { state: Mutex::new(state), workers: settings.workers.max(1) }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -93,6 +125,12 @@ impl SimExecutor {
         self.state().records.clone()
     }
 
+    /// Moves the trace and the records out (the run is over; saves a copy per run).
+    pub(crate) fn take_trace(&self) -> (Vec<String>, Vec<Record>) {
+        let mut s = self.state();
+        (std::mem::take(&mut s.trace), std::mem::take(&mut s.records))
+    }
+
     pub(crate) fn decisions(&self) -> Vec<(u32, u32)> {
         self.state().decisions.clone()
     }
@@ -102,12 +140,23 @@ impl SimExecutor {
         RunStats { steps: s.steps, delivered: s.delivered, decisions: s.decisions.len() as u64, virtual_time: s.now }
     }
 
+    /// A fingerprint of the order messages entered each mailbox (mixed the per-mailbox
+    /// hashes, by address): equal for runs no service could tell apart by what it received.
+    pub(crate) fn interleaving(&self) -> u64 {
+        let s = self.state();
+        s.mailboxes.iter().enumerate().fold(MIX_START, |h, (i, m)| mix(mix(h, i as u64), *m))
+    }
+
+    pub(crate) fn overlaps(&self) -> Vec<Violation> {
+        self.state().overlaps.clone()
+    }
+
     /// One step (see the module docs).
     fn step(&self) -> Result<(), Stalled> {
         let mut state = self.state();
         state.steps += 1;
-        if state.steps > STEPS_MAX {
-            return Err(Stalled::StepLimit(STEPS_MAX));
+        if state.steps > state.steps_max {
+            return Err(Stalled::StepLimit(state.steps_max));
         }
         if state.ready.is_empty() {
             let wakers = state.fire_timers();
@@ -118,28 +167,20 @@ impl SimExecutor {
             wakers.into_iter().for_each(Waker::wake);
             return Ok(());
         }
-        let limit = self.workers.min(state.ready.len());
-        let at_once = 1 + state.choose(limit);
-        let picked: Vec<Runnable> = (0..at_once)
-            .map(|_| {
-                let n = state.ready.len();
-                let i = state.choose(n);
-                state.ready.remove(i)
-            })
-            .collect();
-        if picked.len() > 1 && state.tracing {
-            let services: Vec<_> = picked.iter().map(Runnable::address).collect();
-            let names: Vec<String> = services.iter().map(ToString::to_string).collect();
-            state.log(Happening::Round { services }, format!("round   {}", names.join(" ")));
-        }
+        let picked = state.pick(self.workers);
         drop(state);
-        let mut held: Vec<std::collections::VecDeque<Delivery>> =
-            picked.into_iter().map(|r| capture(|| r.run(1)).1.into()).collect();
-        held.retain(|h| !h.is_empty());
+        let mut held: Vec<(Address, std::collections::VecDeque<Delivery>)> =
+            picked.into_iter().map(|r| (r.address(), capture(|| r.run(1)).1.into())).collect();
+        held.retain(|(_, h)| !h.is_empty());
         while !held.is_empty() {
-            let i = self.state().choose(held.len());
-            let delivery = held[i].pop_front().expect("non-empty");
-            if held[i].is_empty() {
+            let i = {
+                let mut state = self.state();
+                state.options.clear();
+                state.options.extend(held.iter().map(|(a, _)| *a));
+                state.choose(DecisionKind::Interleave, held.len())
+            };
+            let delivery = held[i].1.pop_front().expect("non-empty");
+            if held[i].1.is_empty() {
                 held.remove(i);
             }
             delivery.deliver();
@@ -149,13 +190,68 @@ impl SimExecutor {
 }
 
 impl State {
-    fn choose(&mut self, n: usize) -> usize {
+    /// Chooses one of `n` options of `kind`; `self.options` names the services behind them
+    /// for picks and interleavings.
+    fn choose(&mut self, kind: DecisionKind, n: usize) -> usize {
         if n <= 1 {
             return 0;
         }
-        let chosen = self.chooser.choose(n).min(n - 1);
+        let services =
+            if matches!(kind, DecisionKind::Pick | DecisionKind::Interleave) { &self.options[..] } else { &[] };
+        let chosen = self.chooser.decide(&Decision { kind, options: n, services }).min(n - 1);
         self.decisions.push((n as u32, chosen as u32));
         chosen
+    }
+
+    /// Chooses how many services run at once and which, and notes a round of several.
+    fn pick(&mut self, workers: usize) -> Vec<Runnable> {
+        let limit = workers.min(self.ready.len());
+        let at_once = 1 + self.choose(DecisionKind::AtOnce, limit);
+        let picked: Vec<Runnable> = (0..at_once)
+            .map(|_| {
+                self.options.clear();
+                let ready = self.ready.iter().map(Runnable::address);
+                self.options.extend(ready);
+                let i = self.choose(DecisionKind::Pick, self.ready.len());
+                self.ready.remove(i)
+            })
+            .collect();
+        if picked.len() > 1 {
+            let services: Vec<_> = picked.iter().map(Runnable::address).collect();
+            self.check_overlap(&services);
+            if self.tracing {
+                let names: Vec<String> = services.iter().map(ToString::to_string).collect();
+                self.log(Happening::Round { services }, || format!("round   {}", names.join(" ")));
+            }
+        }
+        picked
+    }
+
+    /// A service picked twice for one step would run on two workers at once (G12).
+    fn check_overlap(&mut self, services: &[Address]) {
+        let mut sorted = services.to_vec();
+        sorted.sort_unstable();
+        if let Some(pair) = sorted.windows(2).find(|w| w[0] == w[1]) {
+            let message = format!("service {} was handed to two workers in one step: two handlers at once", pair[0]);
+            self.overlaps.push(Violation { rule: "G12", at: self.records.len(), message });
+        }
+    }
+
+    /// Folds one delivery into its mailbox's hash.
+    fn note_delivery(&mut self, to: Address, message: &Message<'_>) {
+        let i = to.raw() as usize;
+        if self.mailboxes.len() <= i {
+            self.mailboxes.resize(i + 1, MIX_START);
+        }
+        self.mailboxes[i] = match *message {
+            Message::Request { from, session, command, .. } => {
+                command.bytes().fold(mix(mix(mix(self.mailboxes[i], 1), from.raw()), session), |h, b| mix(h, b.into()))
+            }
+            Message::Response { session, ok } => mix(mix(mix(self.mailboxes[i], 2), session), ok.into()),
+            Message::Wake { task } => mix(mix(self.mailboxes[i], 3), task as u64),
+            Message::Fork => mix(self.mailboxes[i], 4),
+            Message::Init => mix(self.mailboxes[i], 5),
+        };
     }
 
     /// Jumps to the earliest deadline and takes every timer due then, in a chosen order.
@@ -171,21 +267,32 @@ impl State {
         }
         let mut ordered = Vec::with_capacity(due.len());
         while !due.is_empty() {
-            let i = self.choose(due.len());
+            let i = self.choose(DecisionKind::Timer, due.len());
             ordered.push(due.remove(i));
         }
         if self.tracing {
             let fired = ordered.len();
-            self.log(Happening::Timers { fired }, format!("timer   {fired} due"));
+            self.log(Happening::Timers { fired }, || format!("timer   {fired} due"));
         }
         ordered
     }
 
-    /// Keeps one event, as data and as a text line.
-    fn log(&mut self, event: Happening, line: String) {
-        self.trace.push(format!("{} {line}", stamp(self.now)));
+    /// Keeps one event, as data and (if text is on) as a text line.
+    fn log(&mut self, event: Happening, line: impl FnOnce() -> String) {
+        if self.text {
+            self.trace.push(format!("{} {}", stamp(self.now), line()));
+        }
         self.records.push(Record { time: self.now, event });
     }
+}
+
+const MIX_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Folds `word` into the hash `h` (a multiply-xorshift step: stable across machines and Rust
+/// versions, unlike std's hasher).
+fn mix(h: u64, word: u64) -> u64 {
+    let x = (h ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^ (x >> 29)
 }
 
 impl Executor for SimExecutor {
@@ -231,11 +338,12 @@ impl Executor for SimExecutor {
 
     fn trace(&self, event: &Event<'_>) {
         let mut state = self.state();
-        if let Event::Deliver { .. } = event {
+        if let Event::Deliver { to, message } = event {
             state.delivered += 1;
+            state.note_delivery(*to, message);
         }
         if state.tracing {
-            state.log(Happening::from_event(event), event.to_string());
+            state.log(Happening::from_event(event), || event.to_string());
         }
     }
 
@@ -247,7 +355,7 @@ impl Executor for SimExecutor {
         let mut state = self.state();
         let Some(fault) = state.faults.as_mut().and_then(|f| f.inject(&site)) else { return false };
         if state.tracing {
-            state.log(Happening::Fault { site: fault.clone() }, format!("fault   {fault}"));
+            state.log(Happening::Fault { site: fault.clone() }, || format!("fault   {fault}"));
         }
         true
     }

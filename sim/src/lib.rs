@@ -19,24 +19,34 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod chooser;
+pub mod cli;
+pub mod deadlock;
 mod executor;
+pub mod explore;
 pub mod faults;
 mod harness;
+pub mod log;
 pub mod oracle;
 pub mod record;
+pub mod render;
+pub mod replay;
+pub mod report;
 pub mod scenario;
+pub mod shrink;
+pub mod strategy;
 
 use std::sync::Arc;
 
 use skygroup::Runtime;
 
-pub use chooser::{Chooser, SeededChooser};
+pub use chooser::{Chooser, Decision, DecisionKind, SeededChooser};
 pub use executor::{RunStats, STEPS_MAX};
 pub use harness::{SEED_ENV, check, check_determinism, replay_line, seeds_from_env};
 pub use record::{Dest, Happening, Msg, Record};
 
-use executor::SimExecutor;
+use executor::{Settings, SimExecutor};
 
 /// Default number of virtual workers: the threaded backend's count on a 2-core machine.
 pub const WORKERS_DEFAULT: usize = 2;
@@ -55,7 +65,15 @@ impl Sim {
 
     /// Options beyond the seed.
     pub fn builder(seed: u64) -> SimBuilder {
-        SimBuilder { seed, workers: WORKERS_DEFAULT, trace: true, chooser: None, faults: false }
+        SimBuilder {
+            seed,
+            workers: WORKERS_DEFAULT,
+            trace: true,
+            text: true,
+            steps_max: STEPS_MAX,
+            chooser: None,
+            faults: false,
+        }
     }
 
     /// A runtime on this simulator. Make one per `Sim`.
@@ -78,6 +96,11 @@ impl Sim {
         self.executor.records()
     }
 
+    /// Moves the text trace and the records out, leaving both empty (for a finished run).
+    pub(crate) fn take_trace(&self) -> (Vec<String>, Vec<Record>) {
+        self.executor.take_trace()
+    }
+
     /// The decision log so far: for each choice, (options, chosen).
     pub fn decisions(&self) -> Vec<(u32, u32)> {
         self.executor.decisions()
@@ -87,6 +110,17 @@ impl Sim {
     pub fn stats(&self) -> RunStats {
         self.executor.stats()
     }
+
+    /// A fingerprint of the order in which messages entered each mailbox: two runs with the
+    /// same fingerprint are one interleaving as far as any service can tell.
+    pub fn interleaving(&self) -> u64 {
+        self.executor.interleaving()
+    }
+
+    /// Services the executor was handed twice for one step (two handlers at once, G12).
+    pub fn overlaps(&self) -> Vec<oracle::Violation> {
+        self.executor.overlaps()
+    }
 }
 
 /// Builds a [`Sim`].
@@ -94,6 +128,8 @@ pub struct SimBuilder {
     seed: u64,
     workers: usize,
     trace: bool,
+    text: bool,
+    steps_max: u64,
     chooser: Option<Box<dyn Chooser>>,
     faults: bool,
 }
@@ -108,6 +144,20 @@ impl SimBuilder {
     /// Whether to record the text trace (off for speed in benchmarks).
     pub fn trace(mut self, on: bool) -> Self {
         self.trace = on;
+        self
+    }
+
+    /// Whether to keep the text lines of the trace when tracing (the records are kept
+    /// either way): exploration runs without text and re-runs a failing seed with it.
+    pub fn text(mut self, on: bool) -> Self {
+        self.text = on;
+        self
+    }
+
+    /// Steps after which the run stops as runaway ([`STEPS_MAX`] by default): a scenario that
+    /// knows its size catches livelocks sooner.
+    pub fn steps_max(mut self, steps: u64) -> Self {
+        self.steps_max = steps;
         self
     }
 
@@ -132,6 +182,8 @@ impl SimBuilder {
     pub fn build(self) -> Sim {
         let chooser = self.chooser.unwrap_or_else(|| Box::new(SeededChooser::new(self.seed)));
         let faults = self.faults.then(|| faults::Faults::new(self.seed));
-        Sim { seed: self.seed, executor: Arc::new(SimExecutor::new(chooser, self.workers, self.trace, faults)) }
+        let settings =
+            Settings { workers: self.workers, tracing: self.trace, text: self.text, steps_max: self.steps_max };
+        Sim { seed: self.seed, executor: Arc::new(SimExecutor::new(chooser, settings, faults)) }
     }
 }

@@ -5,6 +5,21 @@
 //! `rt.block_on`); it returns `Err` when one of its own assertions fails, and may mark
 //! outcomes with [`Marks::sometimes`] so an exploration can assert that some interleaving
 //! reached them at least once.
+//!
+//! The built-in scenarios (one file each, listed by [`builtin`]) are the explorer's targets:
+//! each exercises one corner of the group contract and asserts its own outcomes, so a broken
+//! runtime fails them even before the oracle reads the trace.
+
+mod groupmain;
+mod kit;
+mod lazy_query;
+mod pending_flush;
+mod startup_race;
+
+pub use groupmain::GroupMain;
+pub use lazy_query::LazyQuery;
+pub use pending_flush::PendingFlush;
+pub use startup_race::StartupRace;
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -14,7 +29,7 @@ use skygroup::Runtime;
 use crate::chooser::Chooser;
 use crate::oracle::{self, Violation};
 use crate::record::Record;
-use crate::{RunStats, Sim};
+use crate::{RunStats, STEPS_MAX, Sim};
 
 /// A program to run under the simulator.
 pub trait Scenario: Send + Sync {
@@ -31,6 +46,27 @@ pub trait Scenario: Send + Sync {
     fn faults(&self) -> bool {
         false
     }
+
+    /// The program when faults are injected: the same program, with only the assertions that
+    /// faults cannot break (nothing hangs, answers stay consistent). Defaults to [`run`](Self::run).
+    fn run_with_faults(&self, rt: &Runtime, marks: &mut Marks) -> Result<(), String> {
+        self.run(rt, marks)
+    }
+
+    /// Steps after which a run is stopped as runaway: a livelock shows as a failure this soon.
+    fn steps_max(&self) -> u64 {
+        STEPS_MAX
+    }
+}
+
+/// The built-in scenarios, in the order `list` prints them.
+pub fn builtin() -> Vec<Box<dyn Scenario>> {
+    vec![Box::new(LazyQuery::default()), Box::new(StartupRace), Box::new(PendingFlush::default()), Box::new(GroupMain)]
+}
+
+/// The built-in scenario called `name`.
+pub fn by_name(name: &str) -> Option<Box<dyn Scenario>> {
+    builtin().into_iter().find(|s| s.name() == name)
 }
 
 /// "Sometimes" assertions: outcomes a scenario wants to see reached in at least one run.
@@ -66,12 +102,15 @@ pub struct RunConfig {
     pub faults: bool,
     /// Replaces the seeded chooser (strategies, replay, fuzzing).
     pub chooser: Option<Box<dyn Chooser>>,
+    /// Whether to keep the text trace (the records are always kept). Exploration runs
+    /// without it and re-runs a failing run with it.
+    pub text: bool,
 }
 
 impl RunConfig {
-    /// The seed's own choices, default workers, no faults.
+    /// The seed's own choices, default workers, no faults, text trace on.
     pub fn seed(seed: u64) -> RunConfig {
-        RunConfig { seed, workers: crate::WORKERS_DEFAULT, faults: false, chooser: None }
+        RunConfig { seed, workers: crate::WORKERS_DEFAULT, faults: false, chooser: None, text: true }
     }
 }
 
@@ -111,12 +150,18 @@ pub struct RunReport {
     pub decisions: Vec<(u32, u32)>,
     pub marks: Marks,
     pub stats: RunStats,
+    /// Fingerprint of the order messages entered each mailbox (see [`Sim::interleaving`]).
+    pub interleaving: u64,
     pub outcome: Result<(), Failure>,
 }
 
 /// Runs `scenario` once and checks its trace with the oracle.
 pub fn run_once(scenario: &dyn Scenario, config: RunConfig) -> RunReport {
-    let mut builder = Sim::builder(config.seed).workers(config.workers).faults(config.faults);
+    let mut builder = Sim::builder(config.seed)
+        .workers(config.workers)
+        .faults(config.faults)
+        .text(config.text)
+        .steps_max(scenario.steps_max());
     if let Some(chooser) = config.chooser {
         builder = builder.chooser_boxed(chooser);
     }
@@ -124,28 +169,37 @@ pub fn run_once(scenario: &dyn Scenario, config: RunConfig) -> RunReport {
     let mut marks = Marks::default();
     let ran = catch_unwind(AssertUnwindSafe(|| {
         let rt = sim.runtime();
-        let result = scenario.run(&rt, &mut marks);
+        let result =
+            if config.faults { scenario.run_with_faults(&rt, &mut marks) } else { scenario.run(&rt, &mut marks) };
         drop(rt);
         result
     }));
-    let records = sim.records();
+    let (trace, records) = sim.take_trace();
     let outcome = match ran {
         Err(panic) => Err(Failure::Panic(skygroup_panic_message(&*panic))),
         Ok(Err(message)) => Err(Failure::Assertion(message)),
-        Ok(Ok(())) => match oracle::check(&records) {
-            violations if violations.is_empty() => Ok(()),
-            violations => Err(Failure::Violations(violations)),
-        },
+        Ok(Ok(())) => check(&sim, &records),
     };
     RunReport {
         seed: config.seed,
-        trace: sim.trace(),
+        trace,
         records,
         decisions: sim.decisions(),
         marks,
         stats: sim.stats(),
+        interleaving: sim.interleaving(),
         outcome,
     }
+}
+
+/// The oracle's verdict, plus services the executor itself saw run twice at once (G12) if the
+/// oracle did not flag those already.
+fn check(sim: &Sim, records: &[Record]) -> Result<(), Failure> {
+    let mut violations = oracle::check(records);
+    if !violations.iter().any(|v| v.rule == "G12") {
+        violations.extend(sim.overlaps());
+    }
+    if violations.is_empty() { Ok(()) } else { Err(Failure::Violations(violations)) }
 }
 
 fn skygroup_panic_message(panic: &(dyn std::any::Any + Send)) -> String {

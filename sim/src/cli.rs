@@ -1,0 +1,395 @@
+//! The `skygroup-sim` command line. It lives in the library so tests drive it with
+//! [`run`]; `main.rs` only parses and exits with the status it returns.
+//!
+//! Status: 0 when everything passed, 1 when a run failed (a violation), 2 for bad input.
+
+use std::io::Write;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::explore::{ExploreConfig, explore, log_of, replay_run};
+use crate::log::{DecisionLog, Tail};
+use crate::render::{self, Format};
+use crate::report::{FailureReport, replay_command};
+use crate::scenario::{self, RunConfig, Scenario, run_once};
+use crate::shrink::shrink;
+use crate::strategy::{StrategyKind, exhaustive, pct};
+
+/// Exit status when a run failed.
+pub const STATUS_VIOLATION: i32 = 1;
+/// Exit status for bad input (unknown scenario, unreadable log).
+pub const STATUS_USAGE: i32 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "skygroup-sim", about = "Explore, replay, shrink and draw simulated skygroup runs")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the built-in scenarios.
+    List,
+    /// Run a scenario many times under a strategy; print a summary.
+    Explore(ExploreArgs),
+    /// Re-run one run from its seed or its decision log.
+    Replay(ReplayArgs),
+    /// Shrink a failing decision log to fewer deviations.
+    Shrink(ShrinkArgs),
+    /// Draw one run as a sequence diagram.
+    Trace(TraceArgs),
+    /// Runs/s and messages/s per scenario, single-threaded.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    Random,
+    Pct,
+    Exhaustive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Mermaid,
+    Svg,
+}
+
+#[derive(Debug, Args)]
+pub struct ExploreArgs {
+    #[arg(long)]
+    pub scenario: String,
+    /// Runs to make (exhaustive stops earlier once every schedule within the cap has run).
+    #[arg(long, default_value_t = 1000)]
+    pub seeds: u64,
+    #[arg(long, value_enum, default_value_t = StrategyArg::Random)]
+    pub strategy: StrategyArg,
+    /// Virtual workers: services run "at once" per step.
+    #[arg(long, default_value_t = crate::WORKERS_DEFAULT)]
+    pub workers: usize,
+    /// Inject faults (init failures, handler panics, crashes, late timers).
+    #[arg(long)]
+    pub faults: bool,
+    #[arg(long, default_value_t = 0)]
+    pub first_seed: u64,
+    /// PCT: the bug depth d (d - 1 priority change points).
+    #[arg(long, default_value_t = pct::DEPTH_DEFAULT)]
+    pub depth: usize,
+    /// Exhaustive: at most this many deviations from the default order per schedule.
+    #[arg(long, default_value_t = exhaustive::CAP_DEFAULT)]
+    pub cap: usize,
+    /// Stop at the first failing run.
+    #[arg(long)]
+    pub stop: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "source", required = true, multiple = false, args = ["seed", "log"])]
+pub struct RunSource {
+    /// The seed's own choices.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// A decision log (`v1:...`), as a failure printed it.
+    #[arg(long)]
+    pub log: Option<String>,
+    /// Virtual workers (with --seed; a log carries its own).
+    #[arg(long, default_value_t = crate::WORKERS_DEFAULT)]
+    pub workers: usize,
+    /// Inject faults (with --seed; a log carries its own).
+    #[arg(long)]
+    pub faults: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[arg(long)]
+    pub scenario: String,
+    #[command(flatten)]
+    pub source: RunSource,
+    /// Print the whole trace, not only its end.
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShrinkArgs {
+    #[arg(long)]
+    pub scenario: String,
+    #[arg(long)]
+    pub log: String,
+    /// Give up after this many runs.
+    #[arg(long, default_value_t = 2000)]
+    pub runs_max: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    #[arg(long)]
+    pub scenario: String,
+    #[command(flatten)]
+    pub source: RunSource,
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+    /// Write to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Runs per scenario.
+    #[arg(long, default_value_t = 5000)]
+    pub runs: u64,
+    /// Only this scenario.
+    #[arg(long)]
+    pub scenario: Option<String>,
+}
+
+/// Parses `args` (program name first) and runs the command, printing to `out`.
+pub fn run_from<I: IntoIterator<Item = String>>(args: I, out: &mut dyn Write) -> i32 {
+    match Cli::try_parse_from(args) {
+        Ok(cli) => run(cli, out),
+        Err(e) => {
+            let _ = write!(out, "{e}");
+            if e.use_stderr() { STATUS_USAGE } else { 0 }
+        }
+    }
+}
+
+/// Runs one command, printing to `out`; returns the exit status.
+pub fn run(cli: Cli, out: &mut dyn Write) -> i32 {
+    let result = match cli.command {
+        Command::List => list(out),
+        Command::Explore(args) => explore_cmd(&args, out),
+        Command::Replay(args) => replay_cmd(&args, out),
+        Command::Shrink(args) => shrink_cmd(&args, out),
+        Command::Trace(args) => trace_cmd(&args, out),
+        Command::Bench(args) => bench_cmd(&args, out),
+    };
+    result.unwrap_or_else(|message| {
+        let _ = writeln!(out, "error: {message}");
+        STATUS_USAGE
+    })
+}
+
+type Status = Result<i32, String>;
+
+fn find(name: &str) -> Result<Box<dyn Scenario>, String> {
+    scenario::by_name(name).ok_or_else(|| {
+        let names: Vec<String> = scenario::builtin().iter().map(|s| s.name().to_owned()).collect();
+        format!("no scenario `{name}`; there are: {}", names.join(", "))
+    })
+}
+
+fn list(out: &mut dyn Write) -> Status {
+    for s in scenario::builtin() {
+        let faults = if s.faults() { " [faults on]" } else { "" };
+        writeln!(out, "{:<14} {}{faults}", s.name(), s.description()).map_err(|e| e.to_string())?;
+    }
+    Ok(0)
+}
+
+fn explore_cmd(args: &ExploreArgs, out: &mut dyn Write) -> Status {
+    let scenario = find(&args.scenario)?;
+    let strategy = match args.strategy {
+        StrategyArg::Random => StrategyKind::Random,
+        StrategyArg::Pct => StrategyKind::Pct { depth: args.depth },
+        StrategyArg::Exhaustive => StrategyKind::Exhaustive { cap: args.cap },
+    };
+    let config = ExploreConfig {
+        strategy,
+        runs: args.seeds,
+        workers: args.workers,
+        faults: args.faults,
+        first_seed: args.first_seed,
+        stop_at_first: args.stop,
+    };
+    let bar = progress_bar(args.seeds, args.quiet);
+    let summary = explore(&*scenario, &config, &mut |done, failed| {
+        bar.set_position(done);
+        bar.set_message(format!("{failed} failing"));
+    });
+    bar.finish_and_clear();
+    let failed = summary.failed_runs > 0;
+    writeln!(out, "{summary}").map_err(|e| e.to_string())?;
+    if let Some((run, report)) = &summary.first_failure {
+        writeln!(out, "\nfirst failure at run {run}:\n{report}").map_err(|e| e.to_string())?;
+    }
+    Ok(if failed { STATUS_VIOLATION } else { 0 })
+}
+
+fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} runs · {per_sec} · {msg} · eta {eta}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// The log a `--seed` or `--log` source names.
+fn source_log(source: &RunSource) -> Result<DecisionLog, String> {
+    match (&source.log, source.seed) {
+        (Some(text), _) => DecisionLog::decode(text).map_err(|e| e.to_string()),
+        (None, Some(seed)) => {
+            let (workers, faults) = (source.workers, source.faults);
+            Ok(DecisionLog { seed, workers, faults, tail: Tail::Seed, decisions: Vec::new() })
+        }
+        (None, None) => Err("give --seed or --log".to_owned()),
+    }
+}
+
+/// Runs a source: a seed runs with its own chooser, a log through the replayer.
+fn run_source(scenario: &dyn Scenario, source: &RunSource) -> Result<(FailureReport, bool), String> {
+    let log = source_log(source)?;
+    if source.log.is_none() {
+        let config = RunConfig { workers: log.workers, faults: log.faults, ..RunConfig::seed(log.seed) };
+        let report = run_once(scenario, config);
+        let full = log_of(&report, log.workers, log.faults, Tail::Seed);
+        let passed = report.outcome.is_ok();
+        let failure = report.outcome.err().unwrap_or(scenario::Failure::Assertion(String::new()));
+        let origin = format!("seed {}", log.seed);
+        let report = FailureReport {
+            scenario: scenario.name().to_owned(),
+            origin,
+            seed: log.seed,
+            log: full,
+            failure,
+            trace: report.trace,
+            divergence: None,
+        };
+        return Ok((report, passed));
+    }
+    let (report, replayer) = replay_run(scenario, &log);
+    let passed = report.outcome.is_ok();
+    let failure = report.outcome.err().unwrap_or(scenario::Failure::Assertion(String::new()));
+    let full = DecisionLog { decisions: report.decisions, ..log.clone() };
+    let origin = "replayed log".to_owned();
+    let divergence = replayer.divergence();
+    let report = FailureReport {
+        scenario: scenario.name().to_owned(),
+        origin,
+        seed: log.seed,
+        log: full,
+        failure,
+        trace: report.trace,
+        divergence,
+    };
+    Ok((report, passed))
+}
+
+fn replay_cmd(args: &ReplayArgs, out: &mut dyn Write) -> Status {
+    let scenario = find(&args.scenario)?;
+    let (report, passed) = run_source(&*scenario, &args.source)?;
+    let io = |e: std::io::Error| e.to_string();
+    if args.full {
+        for line in &report.trace {
+            writeln!(out, "{line}").map_err(io)?;
+        }
+    }
+    if !passed {
+        writeln!(out, "{report}").map_err(io)?;
+        return Ok(STATUS_VIOLATION);
+    }
+    if let Some(divergence) = &report.divergence {
+        writeln!(out, "replay: {divergence}; continued with the log's tail choices").map_err(io)?;
+    }
+    let log = &report.log;
+    writeln!(
+        out,
+        "scenario {} passed ({}): {} trace lines, {} decisions",
+        report.scenario,
+        report.origin,
+        report.trace.len(),
+        log.decisions.len()
+    )
+    .map_err(io)?;
+    writeln!(out, "log:    {log}").map_err(io)?;
+    writeln!(out, "replay: {}", replay_command(&report.scenario, log)).map_err(io)?;
+    Ok(0)
+}
+
+fn shrink_cmd(args: &ShrinkArgs, out: &mut dyn Write) -> Status {
+    let scenario = find(&args.scenario)?;
+    let log = DecisionLog::decode(&args.log).map_err(|e| e.to_string())?;
+    let shrunk = shrink(&*scenario, &log, args.runs_max).map_err(|e| e.to_string())?;
+    let io = |e: std::io::Error| e.to_string();
+    writeln!(
+        out,
+        "shrunk in {} runs: {} -> {} deviations, {} -> {} decisions logged, log {} -> {} characters",
+        shrunk.runs,
+        shrunk.deviations_before,
+        shrunk.deviations_after,
+        log.decisions.len(),
+        shrunk.log.decisions.len(),
+        args.log.trim().len(),
+        shrunk.log.encode().len()
+    )
+    .map_err(io)?;
+    let (report, replayer) = replay_run(&*scenario, &shrunk.log);
+    let kinds = replayer.kinds();
+    writeln!(out, "deviations from the default order:").map_err(io)?;
+    for (step, (n, c)) in shrunk.log.decisions.iter().enumerate().filter(|(_, (_, c))| *c != 0) {
+        let kind = kinds.get(step).map_or("?".to_owned(), |k| format!("{k:?}"));
+        writeln!(out, "  step {step:>4} {kind:<10} chose option {c} of {n}").map_err(io)?;
+    }
+    writeln!(out, "shrunk trace ({} lines):", report.trace.len()).map_err(io)?;
+    for line in &report.trace {
+        writeln!(out, "  {line}").map_err(io)?;
+    }
+    let failure = FailureReport {
+        scenario: scenario.name().to_owned(),
+        origin: "shrunk".to_owned(),
+        seed: shrunk.log.seed,
+        log: shrunk.log.clone(),
+        failure: shrunk.failure,
+        trace: Vec::new(),
+        divergence: None,
+    };
+    writeln!(out, "{failure}").map_err(io)?;
+    Ok(STATUS_VIOLATION)
+}
+
+fn trace_cmd(args: &TraceArgs, out: &mut dyn Write) -> Status {
+    let scenario = find(&args.scenario)?;
+    let log = source_log(&args.source)?;
+    let report = if args.source.log.is_some() {
+        replay_run(&*scenario, &log).0
+    } else {
+        run_once(&*scenario, RunConfig { workers: log.workers, faults: log.faults, ..RunConfig::seed(log.seed) })
+    };
+    let format = match args.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Mermaid => Format::Mermaid,
+        FormatArg::Svg => Format::Svg,
+    };
+    let verdict = match &report.outcome {
+        Ok(()) => "passed".to_owned(),
+        Err(f) => format!("FAILED: {}", f.to_string().lines().next().unwrap_or_default()),
+    };
+    let title = format!("{} · seed {} · {verdict}", scenario.name(), log.seed);
+    let picture = render::render(format, &title, &report.records, &report.trace);
+    match &args.out {
+        Some(path) => std::fs::write(path, picture).map_err(|e| format!("{}: {e}", path.display()))?,
+        None => out.write_all(picture.as_bytes()).map_err(|e| e.to_string())?,
+    }
+    Ok(if report.outcome.is_ok() { 0 } else { STATUS_VIOLATION })
+}
+
+fn bench_cmd(args: &BenchArgs, out: &mut dyn Write) -> Status {
+    let scenarios = match &args.scenario {
+        Some(name) => vec![find(name)?],
+        None => scenario::builtin(),
+    };
+    let rows = crate::bench::bench(&scenarios, args.runs);
+    write!(out, "{}", crate::bench::table(&rows)).map_err(|e| e.to_string())?;
+    Ok(0)
+}

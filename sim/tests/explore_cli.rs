@@ -1,0 +1,66 @@
+//! Smoke tests of the `skygroup-sim` command line through its library entry point.
+
+use skygroup_sim::cli::{STATUS_USAGE, run_from};
+
+fn cli(args: &str) -> (i32, String) {
+    let mut out = Vec::new();
+    let args = std::iter::once("skygroup-sim".to_owned()).chain(args.split_whitespace().map(str::to_owned));
+    let status = run_from(args, &mut out);
+    (status, String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn list_names_every_builtin_scenario() {
+    let (status, out) = cli("list");
+    assert_eq!(status, 0);
+    for name in ["lazy-query", "startup-race", "pending-flush", "groupmain"] {
+        assert!(out.contains(name), "{out}");
+    }
+}
+
+#[test]
+fn explore_prints_a_summary() {
+    for strategy in ["random", "pct", "exhaustive"] {
+        let (status, out) = cli(&format!("explore --scenario groupmain --seeds 30 --quiet --strategy {strategy}"));
+        assert_eq!(status, 0, "{out}");
+        assert!(out.contains("runs:                   30"), "{out}");
+        assert!(out.contains("distinct interleavings:") && out.contains("runs/s:") && out.contains("violations:"));
+    }
+}
+
+#[test]
+fn replay_by_seed_then_by_its_log() {
+    let (status, out) = cli("replay --scenario pending-flush --seed 9");
+    assert_eq!(status, 0, "{out}");
+    let log = out.lines().find_map(|l| l.strip_prefix("log:    ")).unwrap().to_owned();
+    let (status, again) = cli(&format!("replay --scenario pending-flush --log {log}"));
+    assert_eq!(status, 0, "{again}");
+    assert!(again.lines().last().unwrap().ends_with(&format!("replay --scenario pending-flush --log {log}")));
+}
+
+#[test]
+fn trace_draws_every_format() {
+    let (status, text) = cli("trace --scenario groupmain --seed 1 --format text");
+    assert_eq!(status, 0);
+    assert!(text.lines().any(|l| l.contains("spawn") && l.contains("echoserver")), "{text}");
+    let (_, mermaid) = cli("trace --scenario groupmain --seed 1 --format mermaid");
+    assert!(mermaid.starts_with("sequenceDiagram") && mermaid.contains("participant") && mermaid.contains("->>"));
+    let (_, svg) = cli("trace --scenario groupmain --seed 1 --format svg");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>") && svg.contains("echoserver"));
+}
+
+#[test]
+fn bad_input_is_a_usage_error() {
+    assert_eq!(cli("explore --scenario nope --seeds 1").0, STATUS_USAGE);
+    assert_eq!(cli("replay --scenario groupmain --log v9:xyz").0, STATUS_USAGE);
+    let (status, out) = cli("shrink --scenario groupmain --log v1:AAIA");
+    assert_eq!(status, STATUS_USAGE);
+    assert!(out.contains("does not fail"), "{out}");
+}
+
+#[test]
+fn bench_prints_a_table() {
+    let (status, out) = cli("bench --runs 20 --scenario groupmain");
+    assert_eq!(status, 0);
+    assert!(out.starts_with("| scenario | runs | runs/s |") && out.contains("| groupmain | 20 |"), "{out}");
+}

@@ -1,0 +1,77 @@
+//! Mutation score: with each known bug class of `skygroup::mutants` switched on, each
+//! strategy explores the scenario that exercises it until a run fails (at most 1,000 runs),
+//! and at least one strategy must catch each mutant. Also counts how many of the first
+//! [`RATE_RUNS`] runs fail, a finer measure than the first catch. Prints the table for
+//! BENCHMARKS.md.
+//!
+//! Needs the mutants compiled in: `make mutants`, i.e.
+//! `RUSTFLAGS="--cfg skygroup_mutants" CARGO_TARGET_DIR=target/mutants
+//! cargo test -p skygroup-sim --test mutants -- --nocapture`.
+#![cfg(skygroup_mutants)]
+
+use skygroup::mutants::{self, Mutant};
+use skygroup_sim::explore::{ExploreConfig, explore};
+use skygroup_sim::scenario::by_name;
+use skygroup_sim::strategy::StrategyKind;
+
+const RUNS_MAX: u64 = 1_000;
+/// Runs over which the failure rate is counted.
+const RATE_RUNS: u64 = 200;
+
+/// The built-in scenario whose own assertions (or a hang) expose `mutant`.
+fn scenario_for(mutant: Mutant) -> &'static str {
+    match mutant {
+        Mutant::CallOvertakesQueuedSend => "pending-flush",
+        Mutant::DoubleStart | Mutant::StaleBinding => "lazy-query",
+        Mutant::HangingWaiter => "startup-race",
+        Mutant::OverlappingHandlers => "groupmain",
+    }
+}
+
+/// Runs `strategy` on `scenario` until a run fails: the failing run's number and its failure.
+fn runs_to_catch(scenario: &str, strategy: StrategyKind) -> Option<(u64, String)> {
+    let scenario = by_name(scenario).expect("a built-in scenario");
+    let config = ExploreConfig { stop_at_first: true, ..ExploreConfig::new(strategy, RUNS_MAX) };
+    let summary = explore(&*scenario, &config, &mut |_, _| {});
+    summary.first_failure.map(|(run, report)| (run, report.failure.to_string().lines().next().unwrap_or("").to_owned()))
+}
+
+/// How many of the first [`RATE_RUNS`] runs of `strategy` fail.
+fn failing_runs(scenario: &str, strategy: StrategyKind) -> u64 {
+    let scenario = by_name(scenario).expect("a built-in scenario");
+    explore(&*scenario, &ExploreConfig::new(strategy, RATE_RUNS), &mut |_, _| {}).failed_runs
+}
+
+/// One table cell: runs to the first catch, and failing runs of the first [`RATE_RUNS`].
+fn cell(caught: &Option<(u64, String)>, failing: u64) -> String {
+    match caught {
+        Some((run, _)) => format!("{run} ({failing}/{RATE_RUNS})"),
+        None => format!("not in {RUNS_MAX}"),
+    }
+}
+
+// checks G2, G3, G6, G9, G12 (each mutant breaks one)
+#[test]
+fn every_mutant_is_caught_within_1000_runs() {
+    std::panic::set_hook(Box::new(|_| {})); // failing runs panic on purpose
+    let mut table = String::from("| mutant | rule | scenario | random | pct | exhaustive | how it shows |\n");
+    table.push_str("|---|---|---|---:|---:|---:|---|\n");
+    let mut missed = Vec::new();
+    for mutant in Mutant::ALL {
+        mutants::set(Some(mutant));
+        let scenario = scenario_for(mutant);
+        let results: Vec<Option<(u64, String)>> =
+            StrategyKind::all().into_iter().map(|s| runs_to_catch(scenario, s)).collect();
+        let rates: Vec<u64> = StrategyKind::all().into_iter().map(|s| failing_runs(scenario, s)).collect();
+        mutants::set(None);
+        let cells: Vec<String> = results.iter().zip(rates).map(|(r, f)| cell(r, f)).collect();
+        let how = results.iter().flatten().next().map_or("-".to_owned(), |(_, f)| f.replace('|', "/"));
+        table.push_str(&format!("| {mutant:?} | {} | {scenario} | {} | {how} |\n", mutant.rule(), cells.join(" | ")));
+        if results.iter().all(Option::is_none) {
+            missed.push(mutant);
+        }
+    }
+    let _ = std::panic::take_hook();
+    println!("{table}");
+    assert!(missed.is_empty(), "no strategy caught {missed:?} within {RUNS_MAX} runs\n{table}");
+}
