@@ -247,73 +247,49 @@ fn source_log(source: &RunSource) -> Result<DecisionLog, String> {
     }
 }
 
+/// A run made from a `--seed` or `--log` source, with its complete log.
+struct Sourced {
+    run: crate::scenario::RunReport,
+    log: DecisionLog,
+    divergence: Option<crate::replay::Divergence>,
+    origin: String,
+}
+
 /// Runs a source: a seed runs with its own chooser, a log through the replayer.
-fn run_source(scenario: &dyn Scenario, source: &RunSource) -> Result<(FailureReport, bool), String> {
+fn run_source(scenario: &dyn Scenario, source: &RunSource) -> Result<Sourced, String> {
     let log = source_log(source)?;
     if source.log.is_none() {
         let config = RunConfig { workers: log.workers, faults: log.faults, ..RunConfig::seed(log.seed) };
-        let report = run_once(scenario, config);
-        let full = log_of(&report, log.workers, log.faults, Tail::Seed);
-        let passed = report.outcome.is_ok();
-        let failure = report.outcome.err().unwrap_or(scenario::Failure::Assertion(String::new()));
-        let origin = format!("seed {}", log.seed);
-        let report = FailureReport {
-            scenario: scenario.name().to_owned(),
-            origin,
-            seed: log.seed,
-            log: full,
-            failure,
-            trace: report.trace,
-            divergence: None,
-        };
-        return Ok((report, passed));
+        let run = run_once(scenario, config);
+        let full = log_of(&run, log.workers, log.faults, Tail::Seed);
+        return Ok(Sourced { run, log: full, divergence: None, origin: format!("seed {}", log.seed) });
     }
-    let (report, replayer) = replay_run(scenario, &log);
-    let passed = report.outcome.is_ok();
-    let failure = report.outcome.err().unwrap_or(scenario::Failure::Assertion(String::new()));
-    let full = DecisionLog { decisions: report.decisions, ..log.clone() };
-    let origin = "replayed log".to_owned();
-    let divergence = replayer.divergence();
-    let report = FailureReport {
-        scenario: scenario.name().to_owned(),
-        origin,
-        seed: log.seed,
-        log: full,
-        failure,
-        trace: report.trace,
-        divergence,
-    };
-    Ok((report, passed))
+    let (run, replayer) = replay_run(scenario, &log);
+    let full = DecisionLog { decisions: run.decisions.clone(), ..log };
+    Ok(Sourced { run, log: full, divergence: replayer.divergence(), origin: "replayed log".to_owned() })
 }
 
 fn replay_cmd(args: &ReplayArgs, out: &mut dyn Write) -> Status {
     let scenario = find(&args.scenario)?;
-    let (report, passed) = run_source(&*scenario, &args.source)?;
+    let Sourced { run, log, divergence, origin } = run_source(&*scenario, &args.source)?;
     let io = |e: std::io::Error| e.to_string();
     if args.full {
-        for line in &report.trace {
+        for line in &run.trace {
             writeln!(out, "{line}").map_err(io)?;
         }
     }
-    if !passed {
+    if run.outcome.is_err() {
+        let report = FailureReport::new(scenario.name(), origin, log, run, divergence);
         writeln!(out, "{report}").map_err(io)?;
         return Ok(STATUS_VIOLATION);
     }
-    if let Some(divergence) = &report.divergence {
+    if let Some(divergence) = &divergence {
         writeln!(out, "replay: {divergence}; continued with the log's tail choices").map_err(io)?;
     }
-    let log = &report.log;
-    writeln!(
-        out,
-        "scenario {} passed ({}): {} trace lines, {} decisions",
-        report.scenario,
-        report.origin,
-        report.trace.len(),
-        log.decisions.len()
-    )
-    .map_err(io)?;
+    let (name, lines, decisions) = (scenario.name(), run.trace.len(), log.decisions.len());
+    writeln!(out, "scenario {name} passed ({origin}): {lines} trace lines, {decisions} decisions").map_err(io)?;
     writeln!(out, "log:    {log}").map_err(io)?;
-    writeln!(out, "replay: {}", replay_command(&report.scenario, log)).map_err(io)?;
+    writeln!(out, "replay: {}", replay_command(name, &log)).map_err(io)?;
     Ok(0)
 }
 
@@ -341,19 +317,13 @@ fn shrink_cmd(args: &ShrinkArgs, out: &mut dyn Write) -> Status {
         let kind = kinds.get(step).map_or("?".to_owned(), |k| format!("{k:?}"));
         writeln!(out, "  step {step:>4} {kind:<10} chose option {c} of {n}").map_err(io)?;
     }
-    writeln!(out, "shrunk trace ({} lines):", report.trace.len()).map_err(io)?;
-    for line in &report.trace {
+    let end = report.program_end.min(report.trace.len());
+    writeln!(out, "shrunk trace ({end} lines, up to the runtime's shutdown):").map_err(io)?;
+    for line in &report.trace[..end] {
         writeln!(out, "  {line}").map_err(io)?;
     }
-    let failure = FailureReport {
-        scenario: scenario.name().to_owned(),
-        origin: "shrunk".to_owned(),
-        seed: shrunk.log.seed,
-        log: shrunk.log.clone(),
-        failure: shrunk.failure,
-        trace: Vec::new(),
-        divergence: None,
-    };
+    let mut failure = FailureReport::new(scenario.name(), "shrunk".to_owned(), shrunk.log.clone(), report, None);
+    failure.trace.clear(); // printed in full above
     writeln!(out, "{failure}").map_err(io)?;
     Ok(STATUS_VIOLATION)
 }

@@ -125,6 +125,10 @@ impl SimExecutor {
         self.state().records.clone()
     }
 
+    pub(crate) fn trace_len(&self) -> usize {
+        self.state().trace.len()
+    }
+
     /// Moves the trace and the records out (the run is over; saves a copy per run).
     pub(crate) fn take_trace(&self) -> (Vec<String>, Vec<Record>) {
         let mut s = self.state();

@@ -159,23 +159,13 @@ pub fn replay_run(scenario: &dyn Scenario, log: &DecisionLog) -> (RunReport, Rep
 /// Replays a failing run's log into a printable report. If the replay passes, the run did
 /// not reproduce: that breaks S1 and is reported as such.
 pub fn replay(scenario: &dyn Scenario, log: &DecisionLog, origin: String) -> FailureReport {
-    let (report, replayer) = replay_run(scenario, log);
-    let failure = report.outcome.err().unwrap_or_else(|| {
-        crate::scenario::Failure::Panic("S1: the failing run passed when replayed from its log".to_owned())
-    });
-    FailureReport {
-        scenario: scenario.name().to_owned(),
-        origin,
-        seed: log.seed,
-        log: log_of_replay(log, &report.decisions),
-        failure,
-        trace: report.trace,
-        divergence: replayer.divergence(),
+    let (mut report, replayer) = replay_run(scenario, log);
+    if report.outcome.is_ok() {
+        let message = "S1: the failing run passed when replayed from its log".to_owned();
+        report.outcome = Err(crate::scenario::Failure::Panic(message));
     }
-}
-
-fn log_of_replay(log: &DecisionLog, decisions: &[(u32, u32)]) -> DecisionLog {
-    DecisionLog { decisions: decisions.to_vec(), ..log.clone() }
+    let log = DecisionLog { decisions: report.decisions.clone(), ..log.clone() };
+    FailureReport::new(scenario.name(), origin, log, report, replayer.divergence())
 }
 
 /// Sizes a scenario for PCT: services started and pick decisions in the default schedule.

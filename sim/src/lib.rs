@@ -96,6 +96,11 @@ impl Sim {
         self.executor.records()
     }
 
+    /// Text trace lines so far.
+    pub(crate) fn trace_len(&self) -> usize {
+        self.executor.trace_len()
+    }
+
     /// Moves the text trace and the records out, leaving both empty (for a finished run).
     pub(crate) fn take_trace(&self) -> (Vec<String>, Vec<Record>) {
         self.executor.take_trace()

@@ -6,7 +6,7 @@ use std::fmt;
 use crate::deadlock;
 use crate::log::DecisionLog;
 use crate::replay::Divergence;
-use crate::scenario::Failure;
+use crate::scenario::{Failure, RunReport};
 
 /// Trace lines shown before the reproduction lines.
 pub const TRACE_TAIL: usize = 30;
@@ -22,8 +22,44 @@ pub struct FailureReport {
     pub failure: Failure,
     /// The run's text trace.
     pub trace: Vec<String>,
+    /// Lines of `trace` written before the runtime shut down (the tail shown ends there).
+    pub program_end: usize,
     /// Where a replayed log stopped matching the code, if it did.
     pub divergence: Option<Divergence>,
+}
+
+impl FailureReport {
+    /// The report of `run`, a failed run of `scenario` whose decisions `log` holds.
+    pub fn new(
+        scenario: &str,
+        origin: String,
+        log: DecisionLog,
+        run: RunReport,
+        divergence: Option<Divergence>,
+    ) -> Self {
+        let failure = run.outcome.err().unwrap_or_else(|| Failure::Assertion("the run passed".to_owned()));
+        let (seed, trace, program_end) = (log.seed, run.trace, run.program_end);
+        FailureReport { scenario: scenario.to_owned(), origin, seed, log, failure, trace, program_end, divergence }
+    }
+}
+
+impl FailureReport {
+    /// The last trace lines before the runtime shut down (nothing if there is no trace).
+    fn write_tail(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.trace.is_empty() {
+            return Ok(());
+        }
+        let end = self.program_end.min(self.trace.len());
+        let tail = &self.trace[end.saturating_sub(TRACE_TAIL)..end];
+        writeln!(f, "last {} of {} trace lines before shutdown:", tail.len(), end)?;
+        for line in tail {
+            writeln!(f, "  {line}")?;
+        }
+        if end < self.trace.len() {
+            writeln!(f, "  ({} more lines: the runtime shutting down)", self.trace.len() - end)?;
+        }
+        Ok(())
+    }
 }
 
 /// The command that replays `log` in `scenario`.
@@ -55,11 +91,7 @@ impl fmt::Display for FailureReport {
         if let Some(divergence) = &self.divergence {
             writeln!(f, "replay: {divergence}; continued with the log's tail choices")?;
         }
-        let tail = &self.trace[self.trace.len().saturating_sub(TRACE_TAIL)..];
-        writeln!(f, "last {} of {} trace lines:", tail.len(), self.trace.len())?;
-        for line in tail {
-            writeln!(f, "  {line}")?;
-        }
+        self.write_tail(f)?;
         let log = &self.log;
         writeln!(f, "seed:   {}", self.seed)?;
         writeln!(f, "log:    {log} ({} decisions, {} deviations)", log.decisions.len(), log.deviations())?;

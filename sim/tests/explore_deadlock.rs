@@ -13,3 +13,20 @@ fn an_init_deadlock_reads_as_a_cycle_of_calls() {
     };
     assert_eq!(waiting_cycles(&failure), ["db.call(login) -> login.call(db)"]);
 }
+
+#[test]
+fn the_failure_printout_names_the_cycle_and_ends_with_the_replay_command() {
+    use skygroup_sim::explore::{ExploreConfig, explore};
+    use skygroup_sim::strategy::StrategyKind;
+    let config = ExploreConfig { stop_at_first: true, ..ExploreConfig::new(StrategyKind::Random, 5) };
+    let (run, report) = explore(&toys::InitDeadlock, &config, &mut |_, _| {}).first_failure.expect("it deadlocks");
+    assert_eq!(run, 1);
+    let text = report.to_string();
+    assert!(text.contains("waiting: db.call(login) -> login.call(db)"), "{text}");
+    assert!(text.contains("trace lines before shutdown"), "{text}");
+    let last = text.lines().last().unwrap();
+    assert_eq!(
+        last,
+        format!("replay: cargo run -p skygroup-sim -- replay --scenario init-deadlock --log {}", report.log)
+    );
+}

@@ -123,9 +123,13 @@ impl Builder {
                 self.arrow(*from, to, arrow, label);
             }
             Msg::Response { session, ok } => {
-                let from = self.calls.remove(&(to, *session)).unwrap_or(to);
+                let label = format!("reply #{session} {}", if *ok { "ok" } else { "err" });
                 let arrow = if *ok { Arrow::Reply } else { Arrow::ErrorReply };
-                self.arrow(from, to, arrow, format!("reply #{session} {}", if *ok { "ok" } else { "err" }));
+                match self.calls.remove(&(to, *session)) {
+                    Some(from) => self.arrow(from, to, arrow, label),
+                    // The answer to a start or a monitor: no request arrow to draw it back along.
+                    None => self.note(to, format!("got {label} (start or monitor)")),
+                }
             }
             _ => {}
         }

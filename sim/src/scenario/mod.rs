@@ -145,6 +145,8 @@ impl std::fmt::Display for Failure {
 pub struct RunReport {
     pub seed: u64,
     pub trace: Vec<String>,
+    /// Text trace lines written before the runtime shut down (the rest is the shutdown).
+    pub program_end: usize,
     pub records: Vec<Record>,
     /// (options, chosen) for each choice with more than one option.
     pub decisions: Vec<(u32, u32)>,
@@ -167,22 +169,23 @@ pub fn run_once(scenario: &dyn Scenario, config: RunConfig) -> RunReport {
     }
     let sim = builder.build();
     let mut marks = Marks::default();
+    let rt = sim.runtime();
     let ran = catch_unwind(AssertUnwindSafe(|| {
-        let rt = sim.runtime();
-        let result =
-            if config.faults { scenario.run_with_faults(&rt, &mut marks) } else { scenario.run(&rt, &mut marks) };
-        drop(rt);
-        result
+        if config.faults { scenario.run_with_faults(&rt, &mut marks) } else { scenario.run(&rt, &mut marks) }
     }));
+    let program_end = sim.trace_len();
+    let shutdown = catch_unwind(AssertUnwindSafe(move || drop(rt)));
     let (trace, records) = sim.take_trace();
-    let outcome = match ran {
-        Err(panic) => Err(Failure::Panic(skygroup_panic_message(&*panic))),
-        Ok(Err(message)) => Err(Failure::Assertion(message)),
-        Ok(Ok(())) => check(&sim, &records),
+    let outcome = match (ran, shutdown) {
+        (Err(panic), _) => Err(Failure::Panic(skygroup_panic_message(&*panic))),
+        (Ok(Err(message)), _) => Err(Failure::Assertion(message)),
+        (Ok(Ok(())), Err(panic)) => Err(Failure::Panic(format!("shutdown: {}", skygroup_panic_message(&*panic)))),
+        (Ok(Ok(())), Ok(())) => check(&sim, &records),
     };
     RunReport {
         seed: config.seed,
         trace,
+        program_end,
         records,
         decisions: sim.decisions(),
         marks,

@@ -120,7 +120,8 @@ fn racer_kind(name: &str, journal: Journal<(String, Value)>) -> ServiceKind<()> 
             });
             // Collected first: `join_all` over an iterator of unknown length uses
             // `FuturesOrdered`, whose children the runtime's direct reply polling never wakes
-            // (a runtime bug this scenario found; see the simulator section of the README).
+            // (a runtime bug this scenario found: a reply polls the waiting task directly and
+            // never wakes the waker the child future registered).
             join_all(tasks.collect::<Vec<_>>()).await;
             Ok(())
         }
