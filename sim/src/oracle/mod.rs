@@ -1,8 +1,34 @@
 //! The oracle: reads a run's records and checks the contract against a small reference model
 //! of the group registry. Separate from the runtime's code on purpose: it shares no logic with
-//! what it checks.
+//! what it checks, only the trace.
+//!
+//! It checks G1–G9, G12 and G13 (see `SEMANTICS.md`), each in one file:
+//! - `registry.rs`: the registry's decisions replayed on the reference model (`model.rs`): one
+//!   start per name (G2), failed starts and waiters (G3), stable bindings (G4), answers never
+//!   naming the dead (G9), start-up cycles (G13), and group membership of everything a
+//!   registry hands out (G1);
+//! - `service.rs`: per service: by-name requests stay in the group (G1), init first (G5),
+//!   reserved commands (G8), no delivery to the dead (G9), one run per round (G12);
+//! - `order.rs`: per-sender order (G6);
+//! - `delivery.rs`: no send lost silently (G7).
+//!
+//! Precision comes first: a check that cannot tell a loss or a reordering for sure from the
+//! trace stays silent (each file says where), so a flagged run always broke the contract. The
+//! checks accept a trace cut at any step boundary (a run stopped early), not only a finished
+//! run. `facts.rs` indexes what they share: services, exits, registries, steps.
+
+mod delivery;
+mod facts;
+mod model;
+mod order;
+mod registry;
+mod service;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
+
+pub use registry::DEAD_INSTANCE;
 
 use crate::record::Record;
 
@@ -23,8 +49,16 @@ impl fmt::Display for Violation {
     }
 }
 
-/// Every violation in `records` (empty: the run kept the contract).
+/// Every violation in `records` (empty: the run kept the contract), in trace order.
 pub fn check(records: &[Record]) -> Vec<Violation> {
-    let _ = records;
-    Vec::new()
+    let facts = facts::Facts::new(records);
+    let mut violations = registry::check(&facts);
+    violations.extend(service::check(&facts));
+    violations.extend(order::check(&facts));
+    violations.extend(delivery::check(&facts));
+    violations.sort_by_key(|v| v.at);
+    violations
 }
+
+/// The rules [`check`] checks.
+pub const RULES: [&str; 11] = ["G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9", "G12", "G13"];
