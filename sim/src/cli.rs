@@ -8,6 +8,7 @@ use std::io::Write;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::chooser::DecisionKind;
 use crate::explore::{ExploreConfig, explore, log_of, replay_run};
 use crate::log::{DecisionLog, Tail};
 use crate::render::{self, Format};
@@ -311,12 +312,7 @@ fn shrink_cmd(args: &ShrinkArgs, out: &mut dyn Write) -> Status {
     )
     .map_err(io)?;
     let (report, replayer) = replay_run(&*scenario, &shrunk.log);
-    let kinds = replayer.kinds();
-    writeln!(out, "deviations from the default order:").map_err(io)?;
-    for (step, (n, c)) in shrunk.log.decisions.iter().enumerate().filter(|(_, (_, c))| *c != 0) {
-        let kind = kinds.get(step).map_or("?".to_owned(), |k| format!("{k:?}"));
-        writeln!(out, "  step {step:>4} {kind:<10} chose option {c} of {n}").map_err(io)?;
-    }
+    write_deviations(out, &shrunk.log, &replayer.kinds()).map_err(io)?;
     let end = report.program_end.min(report.trace.len());
     writeln!(out, "shrunk trace ({end} lines, up to the runtime's shutdown):").map_err(io)?;
     for line in &report.trace[..end] {
@@ -326,6 +322,16 @@ fn shrink_cmd(args: &ShrinkArgs, out: &mut dyn Write) -> Status {
     failure.trace.clear(); // printed in full above
     writeln!(out, "{failure}").map_err(io)?;
     Ok(STATUS_VIOLATION)
+}
+
+/// Each non-default choice of `log`, with what the decision was about.
+fn write_deviations(out: &mut dyn Write, log: &DecisionLog, kinds: &[DecisionKind]) -> std::io::Result<()> {
+    writeln!(out, "deviations from the default order:")?;
+    for (step, (n, c)) in log.decisions.iter().enumerate().filter(|(_, (_, c))| *c != 0) {
+        let kind = kinds.get(step).map_or("?".to_owned(), |k| format!("{k:?}"));
+        writeln!(out, "  step {step:>4} {kind:<10} chose option {c} of {n}")?;
+    }
+    Ok(())
 }
 
 fn trace_cmd(args: &TraceArgs, out: &mut dyn Write) -> Status {

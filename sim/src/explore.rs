@@ -95,47 +95,53 @@ pub fn explore(scenario: &dyn Scenario, config: &ExploreConfig, progress: &mut d
         _ => Calibration { services: 0, steps: 0 },
     };
     let mut strategy = strategy::make(config.strategy, config.first_seed, calibration);
+    let mut summary = Summary::new(scenario.name(), config.strategy);
     let mut seen = BTreeSet::new();
-    let mut summary = Summary {
-        scenario: scenario.name().to_owned(),
-        strategy: config.strategy,
-        runs: 0,
-        failed_runs: 0,
-        interleavings: 0,
-        delivered: 0,
-        elapsed: Duration::ZERO,
-        marks: Marks::default(),
-        strategy_note: String::new(),
-        first_failure: None,
-    };
     let start = Instant::now();
-    while summary.runs < config.runs {
+    while summary.runs < config.runs && !(config.stop_at_first && summary.failed_runs > 0) {
         let Some(plan) = strategy.next_plan() else { break };
         let run =
             RunConfig { seed: plan.seed, workers: config.workers, faults, chooser: Some(plan.chooser), text: false };
         let report = run_once(scenario, run);
         strategy.finished(&report.decisions);
-        summary.runs += 1;
-        summary.delivered += report.stats.delivered;
-        summary.marks.merge(&report.marks);
         seen.insert(report.interleaving);
-        if report.outcome.is_err() {
-            summary.failed_runs += 1;
-            if summary.first_failure.is_none() {
-                let log = log_of(&report, config.workers, faults, plan.tail);
-                let origin = format!("{}, run {}", config.strategy.name(), summary.runs);
-                summary.first_failure = Some((summary.runs, replay(scenario, &log, origin)));
-            }
+        summary.count(&report);
+        if report.outcome.is_err() && summary.first_failure.is_none() {
+            let log = log_of(&report, config.workers, faults, plan.tail);
+            let origin = format!("{}, run {}", config.strategy.name(), summary.runs);
+            summary.first_failure = Some((summary.runs, replay(scenario, &log, origin)));
         }
         progress(summary.runs, summary.failed_runs);
-        if config.stop_at_first && summary.failed_runs > 0 {
-            break;
-        }
     }
     summary.elapsed = start.elapsed();
     summary.interleavings = seen.len();
     summary.strategy_note = strategy.describe();
     summary
+}
+
+impl Summary {
+    fn new(scenario: &str, strategy: StrategyKind) -> Summary {
+        Summary {
+            scenario: scenario.to_owned(),
+            strategy,
+            runs: 0,
+            failed_runs: 0,
+            interleavings: 0,
+            delivered: 0,
+            elapsed: Duration::ZERO,
+            marks: Marks::default(),
+            strategy_note: String::new(),
+            first_failure: None,
+        }
+    }
+
+    /// Adds one finished run.
+    fn count(&mut self, report: &RunReport) {
+        self.runs += 1;
+        self.failed_runs += u64::from(report.outcome.is_err());
+        self.delivered += report.stats.delivered;
+        self.marks.merge(&report.marks);
+    }
 }
 
 /// The decision log of a finished run.

@@ -9,7 +9,10 @@
 //! cargo test -p skygroup-sim --test mutants -- --nocapture`.
 #![cfg(skygroup_mutants)]
 
+use std::sync::Mutex;
+
 use skygroup::mutants::{self, Mutant};
+use skygroup_sim::cli::{STATUS_VIOLATION, run_from};
 use skygroup_sim::explore::{ExploreConfig, explore};
 use skygroup_sim::scenario::by_name;
 use skygroup_sim::strategy::StrategyKind;
@@ -17,6 +20,9 @@ use skygroup_sim::strategy::StrategyKind;
 const RUNS_MAX: u64 = 1_000;
 /// Runs over which the failure rate is counted.
 const RATE_RUNS: u64 = 200;
+
+/// The mutant switch is process-wide: tests here take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
 
 /// The built-in scenario whose own assertions (or a hang) expose `mutant`.
 fn scenario_for(mutant: Mutant) -> &'static str {
@@ -53,6 +59,7 @@ fn cell(caught: &Option<(u64, String)>, failing: u64) -> String {
 // checks G2, G3, G6, G9, G12 (each mutant breaks one)
 #[test]
 fn every_mutant_is_caught_within_1000_runs() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     std::panic::set_hook(Box::new(|_| {})); // failing runs panic on purpose
     let mut table = String::from("| mutant | rule | scenario | random | pct | exhaustive | how it shows |\n");
     table.push_str("|---|---|---|---:|---:|---:|---|\n");
@@ -74,4 +81,32 @@ fn every_mutant_is_caught_within_1000_runs() {
     let _ = std::panic::take_hook();
     println!("{table}");
     assert!(missed.is_empty(), "no strategy caught {missed:?} within {RUNS_MAX} runs\n{table}");
+}
+
+fn cli(args: &[&str]) -> (i32, String) {
+    let mut out = Vec::new();
+    let args = std::iter::once("skygroup-sim").chain(args.iter().copied()).map(str::to_owned);
+    let status = run_from(args, &mut out);
+    (status, String::from_utf8(out).unwrap())
+}
+
+// checks S2: a caught failure replays and shrinks from its printed log
+#[test]
+fn a_caught_mutant_replays_and_shrinks_from_the_command_line() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    mutants::set(Some(Mutant::CallOvertakesQueuedSend));
+    let scenario = by_name("pending-flush").unwrap();
+    let config = ExploreConfig { stop_at_first: true, first_seed: 7, ..ExploreConfig::new(StrategyKind::Random, 50) };
+    let (_, failure) = explore(&*scenario, &config, &mut |_, _| {}).first_failure.expect("caught");
+    let log = failure.log.to_string();
+    let (status, replayed) = cli(&["replay", "--scenario", "pending-flush", "--log", &log]);
+    let (shrink_status, shrunk) = cli(&["shrink", "--scenario", "pending-flush", "--log", &log]);
+    mutants::set(None);
+    assert_eq!(status, STATUS_VIOLATION, "{replayed}");
+    assert!(replayed.contains("G6: sender"), "{replayed}");
+    assert!(replayed.trim_end().ends_with(&format!("replay --scenario pending-flush --log {log}")));
+    assert_eq!(shrink_status, STATUS_VIOLATION, "{shrunk}");
+    assert!(shrunk.starts_with("shrunk in ") && shrunk.contains("shrunk trace ("), "{shrunk}");
+    let last = shrunk.lines().last().unwrap();
+    assert!(last.starts_with("replay: cargo run -p skygroup-sim -- replay --scenario pending-flush --log v1:"));
 }
