@@ -23,7 +23,6 @@ fn exercise(mutant: Mutant) -> &'static str {
         Mutant::StaleBinding => "n0 counter, q0 counter; x0 counter; q0 counter, r0 counter 2",
         Mutant::HangingWaiter => "r0 flaky 3, r1 bad 2",
         Mutant::OverlappingHandlers => "f0 counter 3, r0 slow 3, s0 counter, s0 counter",
-        _ => "q0 counter",
     }
 }
 

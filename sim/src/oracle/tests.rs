@@ -1,1 +1,308 @@
+//! The oracle on hand-built record lists: for each rule, a list that breaks it is flagged with
+//! that rule, and the same story told correctly is accepted.
+//!
+//! The cast: `main` (the embedding program), `reg` (group 1's registry), `drv` (a member of
+//! group 1 that asks for names; `reg` and `drv` have run their init), `db` and `db2` (instances in group 1), `far` (a member of
+//! group 2).
 
+use skygroup::executor::Registry as D;
+use skygroup::{Address, ServiceKind};
+
+use super::check;
+use crate::Sim;
+use crate::record::{Dest, Happening, Msg, Record};
+
+/// Real addresses (the runtime hands out no others): 1..=n.
+fn addresses(n: usize) -> Vec<Address> {
+    let sim = Sim::new(0);
+    let rt = sim.runtime();
+    rt.define(ServiceKind::stateless("x")).unwrap();
+    (0..n).map(|_| rt.spawn("x", ()).unwrap()).collect()
+}
+
+#[derive(Clone, Copy)]
+struct Cast {
+    main: Address,
+    reg: Address,
+    drv: Address,
+    db: Address,
+    db2: Address,
+    far: Address,
+}
+
+#[derive(Clone)]
+struct Trace {
+    records: Vec<Record>,
+    c: Cast,
+}
+
+fn req(from: Address, session: u64, command: &str, args: &str, via: Option<&str>) -> Msg {
+    let (command, args, via) = (command.to_owned(), args.to_owned(), via.map(str::to_owned));
+    Msg::Request { from, session, command, args, via }
+}
+
+impl Trace {
+    /// Everyone spawned, `drv` running.
+    fn new() -> Trace {
+        let a = addresses(6);
+        let c = Cast { main: a[0], reg: a[1], drv: a[2], db: a[3], db2: a[4], far: a[5] };
+        let mut t = Trace { records: Vec::new(), c };
+        let (main, reg) = (t.c.main, t.c.reg);
+        t.spawn(main, "_main", None).spawn(reg, "_registry", None);
+        let members = [(t.c.drv, "driver", 1), (t.c.db, "db", 1), (t.c.db2, "db", 1), (t.c.far, "db", 2)];
+        for (address, kind, group) in members {
+            t.spawn(address, kind, Some(group));
+        }
+        let (reg, drv) = (t.c.reg, t.c.drv);
+        t.handle(reg, Msg::Init).handle(drv, Msg::Init);
+        t
+    }
+
+    fn push(&mut self, event: Happening) -> &mut Trace {
+        self.records.push(Record { time: std::time::Duration::ZERO, event });
+        self
+    }
+
+    fn spawn(&mut self, address: Address, kind: &str, group: Option<u64>) -> &mut Trace {
+        self.push(Happening::Spawn { address, kind: kind.into(), parent: None, group })
+    }
+
+    fn handle(&mut self, at: Address, message: Msg) -> &mut Trace {
+        self.push(Happening::Handle { at, message })
+    }
+
+    fn deliver(&mut self, to: Address, message: Msg) -> &mut Trace {
+        self.push(Happening::Deliver { to, message })
+    }
+
+    fn issue(&mut self, from: Address, to: Dest, session: u64, command: &str, args: &str) -> &mut Trace {
+        self.push(Happening::Issue { from, to, session, command: command.into(), args: args.into() })
+    }
+
+    fn reg(&mut self, name: &str, what: D) -> &mut Trace {
+        self.push(Happening::Registry { group: 1, name: name.into(), what })
+    }
+
+    fn exit(&mut self, address: Address) -> &mut Trace {
+        self.push(Happening::Exit { address, kind: "db".into(), reason: "stopped".into() })
+    }
+
+    /// The registry handles `asker`'s query for `db` (session `s`).
+    fn query(&mut self, asker: Address, s: u64) -> &mut Trace {
+        let reg = self.c.reg;
+        self.handle(reg, req(asker, s, "_query", "\"db\"", None))
+    }
+
+    /// The registry learns the end of `instance`'s init (its reply #9).
+    fn init_reply(&mut self, ok: bool) -> &mut Trace {
+        let reg = self.c.reg;
+        self.deliver(reg, Msg::Response { session: 9, ok }).handle(reg, Msg::Response { session: 9, ok })
+    }
+
+    /// `drv` asks for `db`, which starts as `db` and binds.
+    fn started(&mut self) -> &mut Trace {
+        let (drv, db) = (self.c.drv, self.c.db);
+        self.query(drv, 1).reg("db", D::StartBegin { instance: db }).handle(db, Msg::Init).init_reply(true);
+        self.reg("db", D::StartEnd { instance: db, ok: true }).reg("db", D::Bind { address: db });
+        self.reg("db", D::Answer { asker: drv, address: Some(db) })
+    }
+
+    fn rules(&self) -> Vec<&'static str> {
+        check(&self.records).iter().map(|v| v.rule).collect()
+    }
+}
+
+#[test]
+fn a_plain_lazy_start_is_accepted() {
+    assert_eq!(Trace::new().started().rules(), Vec::<&str>::new());
+}
+
+#[test]
+fn g1_an_instance_of_another_group() {
+    let mut t = Trace::new();
+    let (drv, far) = (t.c.drv, t.c.far);
+    t.query(drv, 1).reg("db", D::StartBegin { instance: far });
+    assert_eq!(t.rules(), ["G1"]);
+    let mut t = Trace::new();
+    let drv = t.c.drv;
+    t.started().deliver(far, req(drv, 0, "push", "1", Some("db")));
+    assert_eq!(t.rules(), ["G1"]);
+}
+
+#[test]
+fn g2_a_second_start_while_one_is_pending() {
+    let mut t = Trace::new();
+    let (main, drv, db, db2) = (t.c.main, t.c.drv, t.c.db, t.c.db2);
+    t.query(drv, 1).reg("db", D::StartBegin { instance: db }).query(main, 1);
+    assert_eq!(t.rules(), Vec::<&str>::new(), "the second asker is parked");
+    t.query(main, 2).reg("db", D::StartBegin { instance: db2 });
+    assert_eq!(t.rules(), ["G2"]);
+}
+
+#[test]
+fn g2_waiters_of_one_start_get_one_answer() {
+    let mut t = Trace::new();
+    let (main, drv, db, db2) = (t.c.main, t.c.drv, t.c.db, t.c.db2);
+    t.query(drv, 1).reg("db", D::StartBegin { instance: db }).query(main, 1).init_reply(true);
+    t.reg("db", D::StartEnd { instance: db, ok: true }).reg("db", D::Bind { address: db });
+    t.reg("db", D::Answer { asker: drv, address: Some(db) });
+    let mut bad = t.clone();
+    t.reg("db", D::Answer { asker: main, address: Some(db) });
+    assert_eq!(t.rules(), Vec::<&str>::new());
+    bad.reg("db", D::Answer { asker: main, address: Some(db2) });
+    assert_eq!(bad.rules(), ["G2"]);
+}
+
+#[test]
+fn g3_a_failed_start_answers_every_waiter_with_an_error() {
+    let mut t = Trace::new();
+    let (main, drv, db) = (t.c.main, t.c.drv, t.c.db);
+    t.query(drv, 1).reg("db", D::StartBegin { instance: db }).query(main, 1).init_reply(false);
+    t.reg("db", D::StartEnd { instance: db, ok: false }).reg("db", D::Answer { asker: drv, address: None });
+    let mut hanging = t.clone();
+    t.reg("db", D::Answer { asker: main, address: None });
+    assert_eq!(t.rules(), Vec::<&str>::new());
+    assert_eq!(hanging.handle(main, Msg::Fork).rules(), ["G3"], "main is never answered");
+}
+
+#[test]
+fn g3_a_query_neither_answered_nor_parked() {
+    let mut t = Trace::new();
+    let drv = t.c.drv;
+    t.started().query(drv, 2);
+    assert_eq!(t.rules(), ["G3"]);
+}
+
+#[test]
+fn g4_binding_a_bound_name() {
+    let mut t = Trace::new();
+    let db2 = t.c.db2;
+    t.started().reg("db", D::Bind { address: db2 });
+    assert_eq!(t.rules(), ["G4"]);
+    let mut t = Trace::new();
+    let db = t.c.db;
+    t.started().reg("db", D::Unbind { address: db }).reg("db", D::Bind { address: db2 });
+    assert_eq!(t.rules(), Vec::<&str>::new());
+}
+
+#[test]
+fn g5_a_request_handled_during_init() {
+    let mut t = Trace::new();
+    let (drv, db) = (t.c.drv, t.c.db);
+    t.query(drv, 1).reg("db", D::StartBegin { instance: db }).handle(db, Msg::Init);
+    t.handle(db, req(drv, 0, "push", "1", None)).init_reply(true);
+    t.reg("db", D::StartEnd { instance: db, ok: true }).reg("db", D::Answer { asker: drv, address: None });
+    assert_eq!(t.rules(), ["G5"]);
+    let mut t = Trace::new();
+    t.started().handle(db, req(drv, 0, "push", "1", None));
+    assert_eq!(t.rules(), Vec::<&str>::new());
+}
+
+#[test]
+fn g6_a_later_message_handled_first() {
+    let mut t = Trace::new();
+    let (drv, db) = (t.c.drv, t.c.db);
+    let name = || Dest::Name("db".into());
+    t.started().issue(drv, name(), 0, "push", "1").issue(drv, name(), 5, "seen", "nil");
+    t.deliver(db, req(drv, 0, "push", "1", Some("db")));
+    let mut swapped = t.clone();
+    t.handle(db, req(drv, 0, "push", "1", Some("db"))).handle(db, req(drv, 5, "seen", "nil", Some("db")));
+    assert_eq!(t.rules(), Vec::<&str>::new());
+    swapped.handle(db, req(drv, 5, "seen", "nil", Some("db"))).handle(db, req(drv, 0, "push", "1", Some("db")));
+    assert_eq!(swapped.rules(), ["G6"]);
+}
+
+#[test]
+fn g7_a_send_lost_in_a_mailbox() {
+    let mut t = Trace::new();
+    let (drv, db) = (t.c.drv, t.c.db);
+    t.started().deliver(db, req(drv, 0, "push", "1", None));
+    let mut counted = t.clone();
+    t.exit(db);
+    assert_eq!(t.rules(), ["G7"]);
+    counted.exit(db).push(Happening::DeadLetter { from: drv, to: db, command: "push".into() });
+    assert_eq!(counted.rules(), Vec::<&str>::new());
+}
+
+#[test]
+fn g7_a_send_by_address_that_went_nowhere() {
+    let mut t = Trace::new();
+    let (drv, db) = (t.c.drv, t.c.db);
+    t.started().issue(drv, Dest::Address(db), 0, "push", "1");
+    assert_eq!(t.rules(), ["G7"]);
+    t.deliver(db, req(drv, 0, "push", "1", None));
+    assert_eq!(t.rules(), Vec::<&str>::new());
+}
+
+#[test]
+fn g8_a_reserved_command_succeeds() {
+    let mut t = Trace::new();
+    let (drv, db) = (t.c.drv, t.c.db);
+    t.started().handle(db, req(drv, 3, "_link", "nil", None));
+    let mut refused = t.clone();
+    t.deliver(drv, Msg::Response { session: 3, ok: true });
+    assert_eq!(t.rules(), ["G8"]);
+    refused.deliver(drv, Msg::Response { session: 3, ok: false });
+    assert_eq!(refused.rules(), Vec::<&str>::new());
+}
+
+#[test]
+fn g9_a_dead_binding_answered() {
+    let mut t = Trace::new();
+    let (main, db) = (t.c.main, t.c.db);
+    t.started().exit(db);
+    let mut unbound = t.clone();
+    t.query(main, 1).reg("db", D::Answer { asker: main, address: Some(db) });
+    assert_eq!(t.rules(), ["G9"]);
+    unbound.query(main, 1).reg("db", D::Unbind { address: db });
+    unbound.reg("db", D::StartBegin { instance: t.c.db2 });
+    assert_eq!(unbound.rules(), Vec::<&str>::new());
+}
+
+#[test]
+fn g9_a_delivery_to_the_dead() {
+    let mut t = Trace::new();
+    let (drv, db) = (t.c.drv, t.c.db);
+    t.started().exit(db).deliver(db, req(drv, 0, "push", "1", None));
+    assert!(t.rules().contains(&"G9"), "{:?}", t.rules());
+}
+
+#[test]
+fn g12_one_service_twice_in_a_round() {
+    let mut t = Trace::new();
+    let (drv, db) = (t.c.drv, t.c.db);
+    t.push(Happening::Round { services: vec![drv, db] });
+    assert_eq!(t.rules(), Vec::<&str>::new());
+    t.push(Happening::Round { services: vec![db, db] });
+    assert_eq!(t.rules(), ["G12"]);
+}
+
+/// `db`'s instance (`db`) starts and asks for `dep`, whose instance (`db2`) asks for `db`.
+fn ring_pending() -> Trace {
+    let mut t = Trace::new();
+    let (reg, drv, db, db2) = (t.c.reg, t.c.drv, t.c.db, t.c.db2);
+    t.query(drv, 1).reg("db", D::StartBegin { instance: db });
+    t.handle(reg, req(db, 1, "_query", "\"dep\"", None)).reg("dep", D::StartBegin { instance: db2 });
+    t.handle(reg, req(db2, 1, "_query", "\"db\"", None));
+    t
+}
+
+#[test]
+fn g13_a_ring_of_starts_not_refused() {
+    assert_eq!(ring_pending().rules(), ["G13"]);
+}
+
+#[test]
+fn g13_a_refused_cycle_must_be_a_ring() {
+    let mut t = Trace::new();
+    let (reg, drv, db, db2) = (t.c.reg, t.c.drv, t.c.db, t.c.db2);
+    t.query(drv, 1).reg("db", D::StartBegin { instance: db });
+    t.handle(reg, req(db, 1, "_query", "\"dep\"", None)).reg("dep", D::StartBegin { instance: db2 });
+    let mut ring = t.clone();
+    t.handle(reg, req(db2, 1, "_query", "\"other\"", None)).reg("other", D::Cycle { asker: db2 });
+    t.reg("other", D::Answer { asker: db2, address: None });
+    assert_eq!(t.rules(), ["G13"], "`other` is not pending: no ring");
+    ring.handle(reg, req(db2, 1, "_query", "\"db\"", None)).reg("db", D::Cycle { asker: db2 });
+    ring.reg("db", D::Answer { asker: db2, address: None });
+    assert_eq!(ring.rules(), Vec::<&str>::new());
+}
