@@ -20,21 +20,24 @@ use workloads::{Sizes, Workload};
 /// Measured runs per side, after one warm-up run.
 const RUNS: usize = 5;
 
-const USAGE: &str = "usage: skygroup-bench [--quick] [FILTER]
-  --quick   small sizes, for a smoke test
-  FILTER    run only workloads whose key contains it:
-            calls, sends, fan-in, spawn, sim-msgs, sim-seeds";
+const USAGE: &str = "usage: skygroup-bench [--quick] [--no-baseline] [FILTER]
+  --quick        small sizes, for a smoke test
+  --no-baseline  skip the tokio runs (to profile skygroup alone)
+  FILTER         run only workloads whose key contains it:
+                 calls, sends, fan-in, spawn, sim-msgs, sim-seeds";
 
 struct Options {
     quick: bool,
+    baseline: bool,
     filter: Option<String>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
-    let mut options = Options { quick: false, filter: None };
+    let mut options = Options { quick: false, baseline: true, filter: None };
     for arg in args {
         match arg.as_str() {
             "--quick" => options.quick = true,
+            "--no-baseline" => options.baseline = false,
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
             _ if options.filter.is_some() => return Err("at most one filter".to_owned()),
@@ -64,8 +67,8 @@ fn size_name(options: &Options) -> &'static str {
     if options.quick { "quick (smoke test, not comparable)" } else { "full" }
 }
 
-fn measure(workload: &Workload) -> Row {
-    let baseline = workload.baseline.as_deref();
+fn measure(workload: &Workload, with_baseline: bool) -> Row {
+    let baseline = workload.baseline.as_deref().filter(|_| with_baseline);
     let (ours, theirs) = measure::compare(RUNS, &*workload.skygroup, baseline);
     println!("{}", report::runs_line(workload.key, "skygroup", &ours));
     if let Some(theirs) = &theirs {
@@ -98,7 +101,7 @@ fn main() -> ExitCode {
     }
     header(&options);
     println!("```");
-    let rows: Vec<Row> = selected.iter().map(measure).collect();
+    let rows: Vec<Row> = selected.iter().map(|w| measure(w, options.baseline)).collect();
     println!("```");
     println!();
     print!("{}", report::table(&rows));

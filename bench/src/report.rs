@@ -94,12 +94,8 @@ pub fn table(rows: &[Row]) -> String {
     for row in rows {
         let theirs = row.theirs.as_ref().map_or("-".to_owned(), |t| thousands(t.median()));
         let ratio = row.ratio.map_or("-".to_owned(), |r| format!("{r:.2}x"));
-        let line = format!(
-            "| {} | {} | {theirs} | {ratio} | {} |\n",
-            row.label,
-            thousands(row.ours.median()),
-            row.verdict()
-        );
+        let line =
+            format!("| {} | {} | {theirs} | {ratio} | {} |\n", row.label, thousands(row.ours.median()), row.verdict());
         out.push_str(&line);
     }
     out
@@ -119,13 +115,8 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        let row = |ratio, target| Row {
-            label: "x".into(),
-            ours: Rates(vec![6e6]),
-            theirs: None,
-            ratio: Some(ratio),
-            target,
-        };
+        let row =
+            |ratio, target| Row { label: "x".into(), ours: Rates(vec![6e6]), theirs: None, ratio: Some(ratio), target };
         assert_eq!(row(1.3, Target::Ratio(1.2)).met(), Some(true));
         assert_eq!(row(0.6, Target::Ratio(1.2)).verdict(), ">= 1.2x tokio: **missed** (0.50 of target)");
         assert_eq!(row(0.0, Target::Rate(5e6)).verdict(), ">= 5M/s: met");

@@ -70,23 +70,27 @@ pub fn fan_in(producers: u64, each: u64) -> Sample {
 
 /// Workload 4: start `n` services concurrently (each `newservice` returns after its init),
 /// then kill them all and wait, through monitors, until every one has exited.
+///
+/// All starts (and all monitors) are issued before the first await, so awaiting them one
+/// after another keeps them all in flight. Not `join_all`: past 30 futures it polls through
+/// `FuturesUnordered`, whose per-future wakers a skygroup reply never wakes (it re-polls the
+/// service's task instead), and the run hangs. See BENCHMARKS.md.
 pub fn spawn_stop(n: u64) -> Sample {
     let rt = runtime();
     rt.define(kinds::noop()).expect("define noop");
     let elapsed = rt.block_on(move |ctx| async move {
         let start = Instant::now();
         let starting: Vec<_> = (0..n).map(|_| ctx.newservice("noop", ())).collect();
-        let addresses: Vec<Address> = join_all(starting)
-            .await
-            .into_iter()
-            .map(|started| Address::try_from(started.expect("newservice")).expect("an address"))
-            .collect();
+        let mut addresses = Vec::with_capacity(starting.len());
+        for started in starting {
+            addresses.push(Address::try_from(started.await.expect("newservice")).expect("an address"));
+        }
         let exits: Vec<_> = addresses.iter().map(|&a| ctx.monitor(a)).collect();
         for &address in &addresses {
             assert!(ctx.kill(address), "service {address} vanished before it was killed");
         }
-        for reason in join_all(exits).await {
-            assert_eq!(reason, ExitReason::Killed);
+        for exit in exits {
+            assert_eq!(exit.await, ExitReason::Killed);
         }
         start.elapsed()
     });

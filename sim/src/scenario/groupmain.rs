@@ -27,7 +27,7 @@ impl Scenario for GroupMain {
     }
 
     fn steps_max(&self) -> u64 {
-        20_000
+        10_000
     }
 
     fn run(&self, rt: &Runtime, marks: &mut Marks) -> Result<(), String> {

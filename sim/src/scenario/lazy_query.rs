@@ -41,7 +41,7 @@ impl Scenario for LazyQuery {
     }
 
     fn steps_max(&self) -> u64 {
-        50_000
+        10_000
     }
 
     fn run(&self, rt: &Runtime, marks: &mut Marks) -> Result<(), String> {

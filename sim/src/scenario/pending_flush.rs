@@ -36,7 +36,7 @@ impl Scenario for PendingFlush {
     }
 
     fn steps_max(&self) -> u64 {
-        50_000
+        10_000
     }
 
     fn run(&self, rt: &Runtime, marks: &mut Marks) -> Result<(), String> {

@@ -44,7 +44,7 @@ impl Scenario for StartupRace {
     }
 
     fn steps_max(&self) -> u64 {
-        100_000
+        20_000
     }
 
     fn run(&self, rt: &Runtime, marks: &mut Marks) -> Result<(), String> {
