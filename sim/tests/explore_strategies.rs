@@ -48,12 +48,17 @@ fn exhaustive_runs(scenario: &dyn Scenario, cap: usize) -> (u64, String) {
 fn exhaustive_enumerates_exactly_the_schedules_within_the_cap() {
     let all = brute_force(&toys::Tiny, 3, 5);
     let deviations = |s: &Vec<(u32, u32)>| s.iter().filter(|(_, c)| *c != 0).count();
+    let mut wants = Vec::new();
     for cap in [0, 1, 2, 10] {
         let want = all.iter().filter(|s| deviations(s) <= cap).count() as u64;
         let (runs, note) = exhaustive_runs(&toys::Tiny, cap);
         assert_eq!(runs, want, "cap {cap}");
         assert!(note.contains(&format!("{want} distinct schedules within {cap} deviation(s); ran all")), "{note}");
+        wants.push(want);
     }
+    // The space is not trivial: one default schedule, more with each deviation allowed.
+    assert!(wants[0] == 1 && wants[1] > 1 && wants[3] > wants[1], "{wants:?}");
+    println!("schedules of tiny within 0, 1, 2, 10 deviations: {wants:?}");
 }
 
 #[test]
