@@ -290,3 +290,24 @@ fn definitions_refuse_reserved_names() {
     rt.define(ServiceKind::stateless("ok")).unwrap();
     assert!(rt.define(ServiceKind::stateless("ok")).is_err());
 }
+
+backend_test! {
+    // checks G12: many calls in flight from one task, awaited through combinators that poll
+    // their children selectively, all complete.
+    fn calls_under_selective_combinators(rt) {
+        define_kinds(&rt);
+        let echo = rt.spawn("echo", ()).unwrap();
+        let (sum, unordered) = rt.block_on(move |ctx| async move {
+            let all = futures::future::join_all((0..100i64).map(|i| ctx.call(echo, "echo", i))).await;
+            let sum: i64 = all.into_iter().map(|r| i64::try_from(r.unwrap()).unwrap()).sum();
+            let mut pending: futures::stream::FuturesUnordered<_> = (0..50i64).map(|i| ctx.call(echo, "echo", i)).collect();
+            let mut unordered = 0;
+            while let Some(r) = futures::StreamExt::next(&mut pending).await {
+                unordered += i64::try_from(r.unwrap()).unwrap();
+            }
+            (sum, unordered)
+        });
+        assert_eq!(sum, (0..100).sum::<i64>());
+        assert_eq!(unordered, (0..50).sum::<i64>());
+    }
+}

@@ -2,7 +2,10 @@
 //!
 //! Replies travel like skynet's response messages: into the caller's mailbox, in order with
 //! everything else it receives. When the runner takes a reply out, it stores the result here and
-//! polls the task that waits for it directly (no waker round trip through the mailbox).
+//! wakes whoever polled the reply future last. When that was the task itself (a plain `.await`),
+//! the runner polls the task at once instead of a waker round trip through the mailbox; under a
+//! combinator that polls its children selectively (`FuturesUnordered`, `join_all` of many), the
+//! combinator's own waker is woken, so it knows which child to poll.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -21,9 +24,9 @@ pub(crate) struct Waiting {
     /// Whom the call went to (for deadlock reports).
     pub(crate) target: Address,
     pub(crate) command: CommandName,
-    /// The task of this service to poll when the answer arrives.
+    /// The task of this service that last polled the reply, if any.
     task: Option<usize>,
-    /// For a future polled outside this service's tasks.
+    /// The waker of that poll.
     waker: Option<Waker>,
     result: Option<Result<Value, CallError>>,
 }
@@ -35,9 +38,9 @@ pub(crate) struct Sessions {
     pub(crate) open: BTreeMap<Session, Waiting>,
 }
 
-/// Whom to wake for a completed session.
+/// Whom to wake for a completed session: the waker of the last poll, and the task it ran in.
 pub(crate) enum Wake {
-    Task(usize),
+    Task(usize, Waker),
     Waker(Waker),
     Nobody,
 }
@@ -56,9 +59,9 @@ impl Sessions {
         let Some(waiting) = self.open.get_mut(&session) else { return Wake::Nobody };
         waiting.result = Some(result);
         match (waiting.task, waiting.waker.take()) {
-            (Some(task), _) => Wake::Task(task),
+            (Some(task), Some(waker)) => Wake::Task(task, waker),
             (None, Some(waker)) => Wake::Waker(waker),
-            (None, None) => Wake::Nobody,
+            (_, None) => Wake::Nobody,
         }
     }
 }
@@ -88,9 +91,10 @@ impl Future for Reply {
             sessions.open.remove(&self.session);
             return Poll::Ready(result);
         }
-        match current_task(&self.cell) {
-            Some(task) => waiting.task = Some(task),
-            None => waiting.waker = Some(cx.waker().clone()),
+        waiting.task = current_task(&self.cell);
+        match &waiting.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => waiting.waker = Some(cx.waker().clone()),
         }
         Poll::Pending
     }

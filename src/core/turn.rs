@@ -163,8 +163,11 @@ impl ServiceCell {
             Envelope::Response { session, result } => {
                 let wake = lock(&self.sessions).complete(session, result);
                 match wake {
-                    Wake::Task(task) => self.poll_task(core, task),
-                    Wake::Waker(waker) => waker.wake(),
+                    // Polled by the task itself: poll it now, skipping the mailbox.
+                    Wake::Task(task, waker) if core.wakers.get(task).is_some_and(|w| w.will_wake(&waker)) => {
+                        self.poll_task(core, task)
+                    }
+                    Wake::Task(_, waker) | Wake::Waker(waker) => waker.wake(),
                     Wake::Nobody => {}
                 }
             }
