@@ -266,8 +266,11 @@ fn run_source(scenario: &dyn Scenario, source: &RunSource) -> Result<Sourced, St
         return Ok(Sourced { run, log: full, divergence: None, origin: format!("seed {}", log.seed) });
     }
     let (run, replayer) = replay_run(scenario, &log);
-    let full = DecisionLog { decisions: run.decisions.clone(), ..log };
-    Ok(Sourced { run, log: full, divergence: replayer.divergence(), origin: "replayed log".to_owned() })
+    let divergence = replayer.divergence();
+    // A log that still matches reproduces the run as given (and may be the compact shrunk
+    // form); one that diverged is replaced by what this run actually chose.
+    let log = if divergence.is_some() { DecisionLog { decisions: run.decisions.clone(), ..log } } else { log };
+    Ok(Sourced { run, log, divergence, origin: "replayed log".to_owned() })
 }
 
 fn replay_cmd(args: &ReplayArgs, out: &mut dyn Write) -> Status {
