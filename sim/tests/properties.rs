@@ -50,3 +50,84 @@ proptest! {
         prop_assert!(run.ok(), "{}", failure_report(&program, setup, &run));
     }
 }
+
+/// The long false-alarm sweep: every test program and every built-in scenario, seeds
+/// `0..SWEEP_SEEDS` (default 300), 1 to 3 workers, faults on and off; prints each rule the
+/// oracle flagged with how often, and fails on anything but the known runtime bug.
+/// `cargo test --release -p skygroup-sim --test properties -- --ignored --nocapture`
+#[test]
+#[ignore = "long: thousands of runs"]
+fn false_alarm_sweep() {
+    use skygroup_sim::scenario::{Failure, RunConfig, builtin, run_once};
+    use support::{PROGRAMS, named};
+    let seeds: u64 = std::env::var("SWEEP_SEEDS").map_or(300, |s| s.parse().expect("SWEEP_SEEDS is a number"));
+    let mut tally: std::collections::BTreeMap<String, (usize, String)> = Default::default();
+    let mut note = |what: String, run: String| tally.entry(what).or_insert((0, run)).0 += 1;
+    let mut runs = 0;
+    for seed in 0..seeds {
+        for (workers, faults) in [1, 2, 3].into_iter().flat_map(|w| [(w, false), (w, true)]) {
+            let setup = Setup { seed, workers, faults };
+            for scenario in builtin() {
+                runs += 1;
+                let report = run_once(&*scenario, RunConfig { workers, faults, ..RunConfig::seed(seed) });
+                let found = match report.outcome {
+                    Ok(()) => Vec::new(),
+                    Err(Failure::Violations(v)) => {
+                        v.iter().map(|v| (v.rule.to_owned(), support::known_bug(v))).collect()
+                    }
+                    Err(other) => vec![(format!("other: {other}"), false)],
+                };
+                for (what, known) in found {
+                    note(
+                        format!("{what}{}", if known { " (known bug)" } else { "" }),
+                        format!("{} {setup:?}", scenario.name()),
+                    );
+                }
+            }
+            for (name, _) in PROGRAMS {
+                runs += 1;
+                let run = run_checked(&named(name), setup, None);
+                for v in &run.violations {
+                    let known = if support::known_bug(v) { " (known bug)" } else { "" };
+                    note(format!("{}{known}", v.rule), format!("{name} {setup:?}"));
+                }
+                if let Some(panic) = run.panic {
+                    note(format!("panic: {panic}"), format!("{name} {setup:?}"));
+                }
+            }
+        }
+    }
+    println!("{runs} runs");
+    for (what, (n, first)) in &tally {
+        println!("{n:6} {what}   first: {first}");
+    }
+    let unknown: Vec<_> = tally.keys().filter(|k| !k.ends_with("(known bug)")).collect();
+    assert!(unknown.is_empty(), "violations beyond the known bug: {unknown:?}");
+}
+
+/// KNOWN RUNTIME BUG (see `support::known_bug`), reproduced without faults: a kind whose init
+/// forks a task that stops the service. With seed 0 and one worker the instance exits before
+/// the registry handles its init's reply; the registry still binds it and answers the query
+/// with its dead address (`Group::query` returns `Ok(:00000005)`, exited). The oracle flags
+/// it as G9; this test only requires that nothing else is flagged, so it stays green once the
+/// runtime is fixed (then the G9 line disappears from its output).
+#[test]
+fn known_bug_start_answers_an_instance_that_exited() {
+    use skygroup::ServiceKind;
+    use skygroup_sim::{Sim, oracle};
+    let sim = Sim::builder(0).workers(1).build();
+    let rt = sim.runtime();
+    rt.define(ServiceKind::stateless("boot")).unwrap();
+    rt.define(ServiceKind::new("shortlived", |ctx, (): ()| async move {
+        let me = ctx.clone();
+        ctx.fork(async move { me.exit() });
+        Ok(())
+    }))
+    .unwrap();
+    let group = rt.newgroup("A", "boot", ()).unwrap();
+    let answer = rt.block_on(move |ctx| async move { group.query(&ctx, "shortlived").await });
+    drop(rt);
+    let violations = oracle::check(&sim.records());
+    println!("query answered {answer:?}; oracle: {violations:?}");
+    assert!(violations.iter().all(support::known_bug), "seed 0, 1 worker: {violations:?}");
+}

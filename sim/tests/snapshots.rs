@@ -7,6 +7,8 @@
 
 mod support;
 
+use skygroup_sim::log::{DecisionLog, Tail};
+use skygroup_sim::report::replay_command;
 use skygroup_sim::scenario::{RunConfig, builtin, run_once};
 use support::{PROGRAMS, Setup, failure_report, named, run_checked};
 
@@ -32,7 +34,11 @@ fn builtin_scenario_traces() {
     for scenario in builtin() {
         for seed in SEEDS {
             let report = run_once(&*scenario, RunConfig::seed(seed));
-            assert!(report.outcome.is_ok(), "{} seed {seed}: {:?}", scenario.name(), report.outcome);
+            if let Err(failure) = &report.outcome {
+                let (seed, workers) = (seed, skygroup_sim::WORKERS_DEFAULT);
+                let log = DecisionLog { seed, workers, faults: false, tail: Tail::Seed, decisions: report.decisions };
+                panic!("{} seed {seed}: {failure}\nreplay: {}", scenario.name(), replay_command(scenario.name(), &log));
+            }
             let header =
                 format!("scenario {}\nseed {seed}, {} workers\n", scenario.name(), skygroup_sim::WORKERS_DEFAULT);
             snapshot(&format!("scenario-{}-seed{seed}", scenario.name()), header + &report.trace.join("\n"));

@@ -25,6 +25,8 @@ mod registry;
 mod service;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_real;
 
 use std::fmt;
 
