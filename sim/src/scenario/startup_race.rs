@@ -118,11 +118,9 @@ fn racer_kind(name: &str, journal: Journal<(String, Value)>) -> ServiceKind<()> 
                 let (query, journal) = (ctx.query(name), journal.clone());
                 async move { journal.push((name.to_owned(), outcome(query.await.map(Value::from)))) }
             });
-            // Collected first: `join_all` over an iterator of unknown length uses
-            // `FuturesOrdered`, whose children the runtime's direct reply polling never wakes
-            // (a runtime bug this scenario found: a reply polls the waiting task directly and
-            // never wakes the waker the child future registered).
-            join_all(tasks.collect::<Vec<_>>()).await;
+            // An iterator of unknown length: `join_all` uses `FuturesOrdered`, whose children
+            // are polled only when their own wakers fire (this once hung; fixed in 42c10f2).
+            join_all(tasks).await;
             Ok(())
         }
     })
