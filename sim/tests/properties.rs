@@ -53,7 +53,7 @@ proptest! {
 
 /// The long false-alarm sweep: every test program and every built-in scenario, seeds
 /// `0..SWEEP_SEEDS` (default 300), 1 to 3 workers, faults on and off; prints each rule the
-/// oracle flagged with how often, and fails on anything but the known runtime bug.
+/// oracle flagged with how often, and fails on any violation.
 /// `cargo test --release -p skygroup-sim --test properties -- --ignored --nocapture`
 #[test]
 #[ignore = "long: thousands of runs"]
@@ -72,24 +72,18 @@ fn false_alarm_sweep() {
                 let report = run_once(&*scenario, RunConfig { workers, faults, ..RunConfig::seed(seed) });
                 let found = match report.outcome {
                     Ok(()) => Vec::new(),
-                    Err(Failure::Violations(v)) => {
-                        v.iter().map(|v| (v.rule.to_owned(), support::known_bug(v))).collect()
-                    }
-                    Err(other) => vec![(format!("other: {other}"), false)],
+                    Err(Failure::Violations(v)) => v.iter().map(|v| v.rule.to_owned()).collect(),
+                    Err(other) => vec![format!("other: {other}")],
                 };
-                for (what, known) in found {
-                    note(
-                        format!("{what}{}", if known { " (known bug)" } else { "" }),
-                        format!("{} {setup:?}", scenario.name()),
-                    );
+                for what in found {
+                    note(what, format!("{} {setup:?}", scenario.name()));
                 }
             }
             for (name, _) in PROGRAMS {
                 runs += 1;
                 let run = run_checked(&named(name), setup, None);
                 for v in &run.violations {
-                    let known = if support::known_bug(v) { " (known bug)" } else { "" };
-                    note(format!("{}{known}", v.rule), format!("{name} {setup:?}"));
+                    note(v.rule.to_owned(), format!("{name} {setup:?}"));
                 }
                 if let Some(panic) = run.panic {
                     note(format!("panic: {panic}"), format!("{name} {setup:?}"));
@@ -101,18 +95,14 @@ fn false_alarm_sweep() {
     for (what, (n, first)) in &tally {
         println!("{n:6} {what}   first: {first}");
     }
-    let unknown: Vec<_> = tally.keys().filter(|k| !k.ends_with("(known bug)")).collect();
-    assert!(unknown.is_empty(), "violations beyond the known bug: {unknown:?}");
+    assert!(tally.is_empty(), "violations: {:?}", tally.keys().collect::<Vec<_>>());
 }
 
-/// KNOWN RUNTIME BUG (see `support::known_bug`), reproduced without faults: a kind whose init
-/// forks a task that stops the service. With seed 0 and one worker the instance exits before
-/// the registry handles its init's reply; the registry still binds it and answers the query
-/// with its dead address (`Group::query` returns `Ok(:00000005)`, exited). The oracle flags
-/// it as G9; this test only requires that nothing else is flagged, so it stays green once the
-/// runtime is fixed (then the G9 line disappears from its output).
+/// Regression (G9): a kind whose init forks a task that stops the service. With seed 0 and one
+/// worker the instance exits before the registry handles its init's reply. The registry used to
+/// bind it anyway and answer the query with its dead address; now the start fails.
 #[test]
-fn known_bug_start_answers_an_instance_that_exited() {
+fn start_of_an_instance_that_exits_at_once_fails() {
     use skygroup::ServiceKind;
     use skygroup_sim::{Sim, oracle};
     let sim = Sim::builder(0).workers(1).build();
@@ -128,6 +118,7 @@ fn known_bug_start_answers_an_instance_that_exited() {
     let answer = rt.block_on(move |ctx| async move { group.query(&ctx, "shortlived").await });
     drop(rt);
     let violations = oracle::check(&sim.records());
-    println!("query answered {answer:?}; oracle: {violations:?}");
-    assert!(violations.iter().all(support::known_bug), "seed 0, 1 worker: {violations:?}");
+    assert!(violations.is_empty(), "seed 0, 1 worker: {violations:?}");
+    let error = answer.expect_err("the instance exited before its start ended").to_string();
+    assert!(error.contains("service `shortlived` in group A failed to start"), "{error}");
 }

@@ -243,6 +243,12 @@ impl Registry {
         for other in self.starts.values_mut() {
             other.waits_on.remove(name);
         }
+        // An instance that already exited (right after its init) must not become the binding
+        // (G9): its start counts as failed, and the next first use tries again.
+        let result = result.and_then(|ok| match self.runtime.lookup(instance) {
+            Some(_) => Ok(ok),
+            None => Err(CallError::Exited { service: name.to_owned(), address: instance, command: "init".into() }),
+        });
         self.note(name, Decision::StartEnd { instance, ok: result.is_ok() });
         let answer = match result {
             Ok(_) if !self.group.is_closed() => {

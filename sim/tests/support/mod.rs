@@ -51,20 +51,10 @@ pub struct Run {
 }
 
 impl Run {
-    /// No violation (but the known runtime bug below) and no panic.
+    /// No violation and no panic.
     pub fn ok(&self) -> bool {
-        self.violations.iter().all(known_bug) && self.panic.is_none()
+        self.violations.is_empty() && self.panic.is_none()
     }
-}
-
-/// KNOWN RUNTIME BUG (reported, not fixed here): a lazily started instance that exits after its
-/// init returned but before the registry handled that news (e.g. an injected crash after its
-/// init step) is still bound, and every waiter of the start is answered with its dead address
-/// (`src/group/registry.rs` `finish_start` never checks that the instance lives, unlike the
-/// bound-name path of `answer_or_park`). The oracle flags it as G9; runs showing only this are
-/// excluded from failing here until the runtime is fixed. Only runs with faults reach it.
-pub fn known_bug(v: &Violation) -> bool {
-    v.rule == "G9" && v.message.contains(oracle::DEAD_INSTANCE)
 }
 
 /// Runs `program` under `setup` (and `chooser`, if given) and checks it with the oracle twice:
