@@ -10,6 +10,7 @@ mod kind;
 mod responder;
 mod runtime;
 mod session;
+mod table;
 mod turn;
 mod value;
 

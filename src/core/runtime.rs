@@ -4,7 +4,7 @@
 //! everything down. Services hold the shared part (`RuntimeShared`) directly.
 
 use std::any::Any;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -19,6 +19,7 @@ use super::cell::{CommandName, Envelope, Prelude, ServiceCell, lock};
 use super::context::Ctx;
 use super::error::{CallError, DefineError};
 use super::kind::{Args, KindDef, ServiceKind};
+use super::table::ServiceTable;
 use super::turn::ReplyTo;
 use crate::executor::{Delivery, Event, Executor, ExitReason, FaultSite, Stalled};
 
@@ -41,7 +42,7 @@ pub(crate) struct RuntimeShared {
     /// Whether the executor injects faults (asked once).
     faults: bool,
     catalog: RwLock<BTreeMap<String, Arc<KindDef>>>,
-    services: RwLock<HashMap<Address, Arc<ServiceCell>>>,
+    services: ServiceTable,
     last_address: AtomicU64,
     dead_letters: AtomicU64,
     /// Set by shutdown: no new services.
@@ -67,12 +68,15 @@ impl RuntimeShared {
     }
 
     pub(crate) fn lookup(&self, address: Address) -> Option<Arc<ServiceCell>> {
-        self.services.read().unwrap_or_else(|e| e.into_inner()).get(&address).cloned()
+        self.services.get(address)
     }
 
     /// Puts `envelope` into `to`'s mailbox, or holds it back for the simulator (see
     /// `executor::capture`).
     pub(crate) fn deliver(self: &Arc<Self>, to: Address, envelope: Envelope) {
+        if !crate::executor::capture::active() {
+            return self.deliver_now(to, envelope);
+        }
         if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {
             self.deliver_now(delivery.to, delivery.envelope);
         }
@@ -161,16 +165,12 @@ impl RuntimeShared {
     ) -> Arc<ServiceCell> {
         let address = Address::from_raw(self.last_address.fetch_add(1, Ordering::Relaxed) + 1);
         let cell = Arc::new(ServiceCell::new(address, kind, self.clone(), membership, running));
-        self.services.write().unwrap_or_else(|e| e.into_inner()).insert(address, cell.clone());
+        self.services.insert(cell.clone());
         cell
     }
 
     pub(crate) fn remove_service(&self, address: Address) {
-        let empty = {
-            let mut services = self.services.write().unwrap_or_else(|e| e.into_inner());
-            services.remove(&address);
-            services.is_empty()
-        };
+        let empty = self.services.remove(address);
         if empty && let Some(waker) = lock(&self.idle).take() {
             waker.wake();
         }
@@ -182,16 +182,17 @@ impl RuntimeShared {
 
     /// Live services, by address.
     pub(crate) fn cells(&self) -> Vec<Arc<ServiceCell>> {
-        let mut cells: Vec<_> = self.services.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-        cells.sort_by_key(|c| c.address);
-        cells
+        self.services.all()
     }
 
     /// Who waits on whom: one line per outstanding call, for deadlock reports.
     pub(crate) fn waiting_calls(&self) -> Vec<String> {
         let mut lines = Vec::new();
         for cell in self.cells() {
-            for waiting in lock(&cell.sessions).open.values() {
+            let sessions = lock(&cell.sessions);
+            let mut open: Vec<_> = sessions.open.iter().collect();
+            open.sort_by_key(|(session, _)| **session);
+            for (_, waiting) in open {
                 if waiting.command.starts_with("_monitor") {
                     continue;
                 }
@@ -277,7 +278,7 @@ impl Runtime {
             faults: executor.faults(),
             executor,
             catalog: RwLock::new(BTreeMap::new()),
-            services: RwLock::new(HashMap::new()),
+            services: ServiceTable::default(),
             last_address: AtomicU64::new(0),
             dead_letters: AtomicU64::new(0),
             closing: AtomicBool::new(false),
@@ -442,11 +443,7 @@ impl Future for AllExited {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         *lock(&self.shared.idle) = Some(cx.waker().clone());
-        if self.shared.services.read().unwrap_or_else(|e| e.into_inner()).is_empty() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
+        if self.shared.services.len() == 0 { Poll::Ready(()) } else { Poll::Pending }
     }
 }
 

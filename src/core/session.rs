@@ -7,7 +7,6 @@
 //! combinator that polls its children selectively (`FuturesUnordered`, `join_all` of many), the
 //! combinator's own waker is woken, so it knows which child to poll.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,6 +15,7 @@ use std::task::{Context, Poll, Waker};
 use super::address::{Address, Session};
 use super::cell::{CommandName, ServiceCell, lock};
 use super::error::CallError;
+use super::table::NumberMap;
 use super::turn::current_task;
 use super::value::Value;
 
@@ -35,7 +35,7 @@ pub(crate) struct Waiting {
 #[derive(Default)]
 pub(crate) struct Sessions {
     last: u64,
-    pub(crate) open: BTreeMap<Session, Waiting>,
+    pub(crate) open: NumberMap<Session, Waiting>,
 }
 
 /// Whom to wake for a completed session: the waker of the last poll, and the task it ran in.

@@ -7,13 +7,15 @@
 //! lists in a seeded order that keeps each list's own order, and delivers them. Nothing else is
 //! held back: a captured delivery is still in its sender's order, so per-sender order (G6) holds.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use crate::core::{Address, Envelope, RuntimeShared};
 use std::sync::Arc;
 
 thread_local! {
     static CAPTURED: RefCell<Option<Vec<Delivery>>> = const { RefCell::new(None) };
+    /// Whether a capture runs on this thread: one cheap read on every delivery.
+    static CAPTURING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// One mailbox push held back by [`capture`].
@@ -38,10 +40,25 @@ impl Delivery {
 /// Runs `f`, holding back every mailbox push it makes on this thread; returns them in order.
 /// Nested captures are not supported (the inner one would take the outer one's pushes).
 pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Delivery>) {
+    /// Ends the capture even if `f` panics.
+    struct Stop;
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            CAPTURING.set(false);
+        }
+    }
     CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    CAPTURING.set(true);
+    let stop = Stop;
     let out = f();
+    drop(stop);
     let held = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
     (out, held)
+}
+
+/// Whether a capture is active on this thread.
+pub(crate) fn active() -> bool {
+    CAPTURING.get()
 }
 
 /// Keeps `delivery` back if a capture is active on this thread; otherwise hands it back.
