@@ -160,8 +160,11 @@ impl ServiceCell {
         }
     }
 
-    pub(crate) fn pop(&self) -> Option<Envelope> {
-        lock(&self.mailbox).queue.pop_front()
+    /// Moves up to `budget` envelopes from the mailbox to `batch`, under one lock.
+    pub(crate) fn take_batch(&self, batch: &mut VecDeque<Envelope>, budget: usize) {
+        let mut mailbox = lock(&self.mailbox);
+        let n = budget.min(mailbox.queue.len());
+        batch.extend(mailbox.queue.drain(..n));
     }
 
     /// Asks the service to exit at its next step (between two messages, never mid-handler).

@@ -76,12 +76,16 @@ pub(crate) struct ServiceCore {
     pub(crate) phase: Phase,
     /// Requests that arrived while `Starting`, in arrival order.
     deferred: VecDeque<Envelope>,
+    /// Envelopes taken out of the mailbox for this turn (one lock per batch, not per message),
+    /// still to handle; they come after `deferred` and before the mailbox.
+    batch: VecDeque<Envelope>,
 }
 
 impl ServiceCore {
     pub(crate) fn new(running: bool) -> ServiceCore {
         let phase = if running { Phase::Running } else { Phase::Starting };
-        ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred: VecDeque::new() }
+        let (deferred, batch) = (VecDeque::new(), VecDeque::new());
+        ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred, batch }
     }
 }
 
@@ -132,11 +136,12 @@ impl ServiceCell {
         if core.phase == Phase::Exited {
             return;
         }
+        self.take_batch(&mut core.batch, budget);
         for _ in 0..budget {
             if self.exit_requested.load(Ordering::Acquire) {
                 break;
             }
-            let Some(envelope) = self.pop() else { break };
+            let Some(envelope) = core.batch.pop_front() else { break };
             self.handle(&mut core, envelope);
             if self.runtime.inject(FaultSite::Crash { address: self.address, kind: self.name() }) {
                 self.request_exit(ExitReason::Crashed);
@@ -146,6 +151,14 @@ impl ServiceCell {
             let reason = lock(&self.exit_reason).clone().unwrap_or(ExitReason::Killed);
             self.finalize(&mut core, reason);
             return;
+        }
+        if !core.batch.is_empty() {
+            // Left when init returned mid-batch (its deferred requests go first) and the budget
+            // ran out: back to the front of the mailbox, in order.
+            let mut mailbox = lock(&self.mailbox);
+            for envelope in core.batch.drain(..).rev() {
+                mailbox.queue.push_front(envelope);
+            }
         }
         drop(core);
         self.finish_turn();
@@ -339,11 +352,8 @@ impl ServiceCell {
     fn init_done(self: &Arc<Self>, core: &mut ServiceCore, notify: Option<(Address, Session)>, state: State) {
         *lock(&self.state) = Some(state);
         core.phase = Phase::Running;
-        {
-            let mut mailbox = lock(&self.mailbox);
-            for envelope in core.deferred.drain(..).rev() {
-                mailbox.queue.push_front(envelope);
-            }
+        for envelope in core.deferred.drain(..).rev() {
+            core.batch.push_front(envelope);
         }
         if let Some((to, session)) = notify {
             let response = Envelope::Response { session, result: Ok(Value::Address(self.address)) };
@@ -375,7 +385,8 @@ impl ServiceCell {
             (std::mem::take(&mut mailbox.queue), std::mem::take(&mut mailbox.monitors))
         };
         self.runtime.remove_service(self.address);
-        for envelope in core.deferred.drain(..).chain(queue) {
+        let unhandled: Vec<Envelope> = core.deferred.drain(..).chain(core.batch.drain(..)).chain(queue).collect();
+        for envelope in unhandled {
             self.reject(envelope);
         }
         let tasks = std::mem::take(&mut core.tasks);
