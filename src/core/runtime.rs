@@ -152,7 +152,8 @@ impl RuntimeShared {
             let (address, kind, parent, group) = (cell.address, cell.name(), options.parent, options.group);
             self.trace(&Event::Spawn { address, kind, parent, group });
         }
-        let prelude = options.prelude.map(|p| p(Ctx::new(cell.clone())));
+        // The prelude resolves the dependency list: nothing to run (or allocate) without one.
+        let prelude = options.prelude.filter(|_| !cell.kind.depends_on.is_empty()).map(|p| p(Ctx::new(cell.clone())));
         self.deliver(cell.address, Envelope::Init { args, prelude, notify: options.notify });
         Ok(cell.address)
     }

@@ -264,29 +264,49 @@ impl ServiceCell {
         }
     }
 
-    fn start_task(self: &Arc<Self>, core: &mut ServiceCore, future: BoxFuture<'static, Outcome>, origin: Origin) {
-        let id = core.tasks.insert(Task { future, origin });
-        self.poll_task(core, id);
+    /// Polls a new task once before it is stored: most handlers finish on their first poll, and
+    /// then the task never enters the slab. It is polled as the slab's next free slot, where it
+    /// is stored if it has to wait.
+    fn start_task(self: &Arc<Self>, core: &mut ServiceCore, mut future: BoxFuture<'static, Outcome>, origin: Origin) {
+        let id = core.tasks.vacant_key();
+        self.ensure_waker(core, id);
+        match self.poll_future(&mut future, id, &core.wakers[id]) {
+            Ok(Poll::Pending) => {
+                let stored = core.tasks.insert(Task { future, origin });
+                debug_assert_eq!(stored, id, "nothing takes a slot while a task is polled");
+            }
+            Ok(Poll::Ready(outcome)) => self.task_done(core, origin, outcome),
+            Err(panic) => self.task_panicked(core, origin, &*panic),
+        }
     }
 
-    fn waker(self: &Arc<Self>, core: &mut ServiceCore, task: usize) -> Waker {
+    fn ensure_waker(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
         while core.wakers.len() <= task {
             let waker = Arc::new(TaskWaker { cell: Arc::downgrade(self), task: core.wakers.len() });
             core.wakers.push(futures::task::waker(waker));
         }
-        core.wakers[task].clone()
+    }
+
+    /// Polls one task future as task `id`, catching a panic.
+    fn poll_future(
+        self: &Arc<Self>,
+        future: &mut BoxFuture<'static, Outcome>,
+        id: usize,
+        waker: &Waker,
+    ) -> std::thread::Result<Poll<Outcome>> {
+        let mut cx = Context::from_waker(waker);
+        let previous = CURRENT.replace((Arc::as_ptr(self) as usize, id));
+        let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        CURRENT.set(previous);
+        polled
     }
 
     fn poll_task(self: &Arc<Self>, core: &mut ServiceCore, id: usize) {
         if !core.tasks.contains(id) {
             return; // a stale wake for a finished task
         }
-        let waker = self.waker(core, id);
-        let mut cx = Context::from_waker(&waker);
-        let task = &mut core.tasks[id];
-        let previous = CURRENT.replace((Arc::as_ptr(self) as usize, id));
-        let polled = catch_unwind(AssertUnwindSafe(|| task.future.as_mut().poll(&mut cx)));
-        CURRENT.set(previous);
+        self.ensure_waker(core, id);
+        let polled = self.poll_future(&mut core.tasks[id].future, id, &core.wakers[id]);
         match polled {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(outcome)) => {
