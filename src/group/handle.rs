@@ -21,8 +21,11 @@ pub struct Group {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub address: Address,
-    /// The name it was started as (its kind).
+    /// The name it was started as: `newservice(name)` and lazy starts of `name` start the kind
+    /// called `name`, so this is also its kind.
     pub name: String,
+    /// Its kind (the same as `name` for every service a group starts).
+    pub kind: String,
     /// Whether the group's binding of `name` is this service.
     pub bound: bool,
     pub stats: ServiceStats,
@@ -45,7 +48,7 @@ impl Group {
         let members = listing.members.iter().filter_map(|(&address, name)| {
             let cell = self.runtime.lookup(address)?;
             let bound = listing.bindings.get(name) == Some(&address);
-            Some(Member { address, name: name.clone(), bound, stats: cell.stats() })
+            Some(Member { address, name: name.clone(), kind: cell.name().to_owned(), bound, stats: cell.stats() })
         });
         members.collect()
     }
