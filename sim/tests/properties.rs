@@ -8,7 +8,7 @@
 mod support;
 
 use proptest::prelude::*;
-use support::kinds::{NAMES, NEW_KINDS};
+use support::kinds::{COMMANDS, NAMES, NEW_KINDS};
 use support::{Op, Program, Setup, failure_report, run_checked};
 
 fn name() -> impl Strategy<Value = String> {
@@ -17,7 +17,7 @@ fn name() -> impl Strategy<Value = String> {
 
 fn op() -> impl Strategy<Value = Op> {
     let g = 0..2usize;
-    let command = proptest::sample::select(vec!["echo", "seen", "bogus", "_link"]).prop_map(str::to_owned);
+    let command = proptest::sample::select(COMMANDS.to_vec()).prop_map(str::to_owned);
     prop_oneof![
         3 => (g.clone(), name()).prop_map(|(g, n)| Op::Query(g, n)),
         2 => (g.clone(), name(), 2..5u8).prop_map(|(g, n, k)| Op::Race(g, n, k)),

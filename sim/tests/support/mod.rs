@@ -1,20 +1,16 @@
-//! Shared code of the simulator's property, snapshot, corpus and determinism tests: kinds,
-//! programs of group operations, a runner that checks every run with the oracle, and replay.
+//! Shared code of the simulator's property, snapshot, corpus and determinism tests: the
+//! named programs of group operations (the model and its checked runner are
+//! `skygroup_sim::program`), failure reports and the corpus format.
 #![allow(dead_code)]
 
-pub mod kinds;
-pub mod program;
 pub mod replay;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
-use skygroup_sim::oracle::{self, Violation};
-use skygroup_sim::{Chooser, Sim};
-
-#[allow(unused_imports)]
-pub use program::{Op, Program, program};
 #[allow(unused_imports)]
 pub use replay::Entry;
+// The program model and its runner live in the library (`skygroup_sim::program`), shared with
+// the `group_ops` fuzzer; tests keep reaching them through `support`.
+#[allow(unused_imports)]
+pub use skygroup_sim::program::{Op, Program, Run, Setup, kinds, program, run_checked};
 
 /// The test programs with a name: snapshots, determinism and corpus runs use them.
 pub const PROGRAMS: [(&str, &str); 7] = [
@@ -31,64 +27,6 @@ pub const PROGRAMS: [(&str, &str); 7] = [
 pub fn named(name: &str) -> Program {
     let (_, text) = PROGRAMS.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("no program `{name}`"));
     program(text)
-}
-
-/// How to run a program once.
-#[derive(Debug, Clone, Copy)]
-pub struct Setup {
-    pub seed: u64,
-    pub workers: usize,
-    pub faults: bool,
-}
-
-/// What one checked run produced.
-pub struct Run {
-    pub trace: Vec<String>,
-    pub decisions: Vec<(u32, u32)>,
-    /// The oracle's verdict on the trace cut when the program returned, then on the whole run.
-    pub violations: Vec<Violation>,
-    pub panic: Option<String>,
-}
-
-impl Run {
-    /// No violation and no panic.
-    pub fn ok(&self) -> bool {
-        self.violations.is_empty() && self.panic.is_none()
-    }
-}
-
-/// Runs `program` under `setup` (and `chooser`, if given) and checks it with the oracle twice:
-/// on the trace as the program returned (a cut at a step boundary) and after shutdown.
-pub fn run_checked(program: &Program, setup: Setup, chooser: Option<Box<dyn Chooser>>) -> Run {
-    let mut builder = Sim::builder(setup.seed).workers(setup.workers).faults(setup.faults);
-    if let Some(chooser) = chooser {
-        builder = builder.chooser_boxed(chooser);
-    }
-    let sim = builder.build();
-    let mut cut = Vec::new();
-    let ran = catch_unwind(AssertUnwindSafe(|| {
-        let rt = sim.runtime();
-        kinds::define_kinds(&rt);
-        program.run(&rt);
-        cut = oracle::check(&sim.records());
-        drop(rt);
-    }));
-    let mut violations = cut;
-    for v in oracle::check(&sim.records()) {
-        if !violations.contains(&v) {
-            violations.push(v);
-        }
-    }
-    let panic = ran.err().map(|p| panic_text(&*p));
-    Run { trace: sim.trace(), decisions: sim.decisions(), violations, panic }
-}
-
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
-        (Some(s), _) => (*s).to_owned(),
-        (_, Some(s)) => s.clone(),
-        _ => "non-string panic payload".to_owned(),
-    }
 }
 
 /// What to print when a run fails: the program, the setup, the violations, the decision log

@@ -1,22 +1,41 @@
-//! Programs of group operations: what proptest generates, the corpus stores and the snapshots
-//! show. A program is a list of steps run one after the other; the ops of one step run at the
-//! same time (the main service issues them all, then awaits them all), so the simulator has
-//! races to interleave.
+//! Programs of group operations: what proptest generates, the `group_ops` fuzzer decodes from
+//! bytes, the test corpus stores and the snapshots show. It lives in the library so all of
+//! them share one model: a failure found by the fuzzer is a program the tests can run as text.
+//!
+//! A program is a list of steps run one after the other; the ops of one step run at the same
+//! time (the main service issues them all, then awaits them all), so the simulator has races
+//! to interleave. Groups 0 and 1 are booted first, each with a `driver` service that issues
+//! the ops inside its group (see [`kinds`]).
 //!
 //! Text form, one step per `;`, ops by `,` (group 0 or 1 after the op letter):
 //! `q0 slow` query, `r1 slow 3` race of 3 queries, `c0 counter echo` call, `s0 counter` send
 //! (a distinct `push`), `f0 counter 3` sends then a call (pending flush), `n1 flaky`
 //! newservice, `x0 counter` exit (call `quit`), `k1` shut group 1 down, `g+` / `g-` a new group
 //! whose boot succeeds / fails, `main` the seed's groupmain (3 groups booted by `group_start`).
+//!
+//! ```
+//! use skygroup_sim::program::{Setup, program, run_checked};
+//!
+//! let p = program("r0 slow 3, q1 slow; c0 slow echo");
+//! assert_eq!(p.to_string(), "r0 slow 3, q1 slow; c0 slow echo");
+//! let run = run_checked(&p, Setup { seed: 7, workers: 2, faults: false }, None);
+//! assert!(run.ok(), "{:?}", run.violations);
+//! ```
 
-use std::fmt;
-use std::str::FromStr;
+mod check;
+pub mod kinds;
+mod text;
+
+pub use check::{Limits, Run, Setup, run_checked, run_with};
+pub use text::program;
 
 use futures::future::{BoxFuture, FutureExt, join_all};
 use skygroup::{Address, Ctx, Group, Runtime, Value};
 
-use super::kinds::outcome;
+use kinds::outcome;
 
+/// One group operation. `usize` fields are the group (0 or 1); names and kinds are strings
+/// so a program can name what no kind defines (`dragon`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     Query(usize, String),
@@ -31,6 +50,7 @@ pub enum Op {
     GroupMain,
 }
 
+/// Steps of ops; the ops of one step run at the same time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Program {
     pub steps: Vec<Vec<Op>>,
@@ -108,73 +128,4 @@ impl World {
             }
         }
     }
-}
-
-impl fmt::Display for Op {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Op::Query(g, n) => write!(f, "q{g} {n}"),
-            Op::Race(g, n, k) => write!(f, "r{g} {n} {k}"),
-            Op::Call(g, n, c) => write!(f, "c{g} {n} {c}"),
-            Op::Send(g, n) => write!(f, "s{g} {n}"),
-            Op::Flush(g, n, k) => write!(f, "f{g} {n} {k}"),
-            Op::NewService(g, k) => write!(f, "n{g} {k}"),
-            Op::Exit(g, n) => write!(f, "x{g} {n}"),
-            Op::Shutdown(g) => write!(f, "k{g}"),
-            Op::NewGroup(true) => f.write_str("g+"),
-            Op::NewGroup(false) => f.write_str("g-"),
-            Op::GroupMain => f.write_str("main"),
-        }
-    }
-}
-
-impl fmt::Display for Program {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let steps: Vec<String> =
-            self.steps.iter().map(|s| s.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")).collect();
-        f.write_str(&steps.join("; "))
-    }
-}
-
-impl FromStr for Op {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Op, String> {
-        let words: Vec<&str> = s.split_whitespace().collect();
-        let bad = || format!("cannot read op `{s}`");
-        let (head, rest) = words.split_first().ok_or_else(bad)?;
-        let (letter, group) = head.split_at(1);
-        let g = || group.parse::<usize>().ok().filter(|g| *g < 2).ok_or_else(bad);
-        let word = |i: usize| rest.get(i).map(|w| (*w).to_owned()).ok_or_else(bad);
-        let count = || rest.get(1).and_then(|w| w.parse::<u8>().ok()).ok_or_else(bad);
-        match (*head, letter) {
-            ("main", _) => Ok(Op::GroupMain),
-            ("g+", _) => Ok(Op::NewGroup(true)),
-            ("g-", _) => Ok(Op::NewGroup(false)),
-            (_, "q") => Ok(Op::Query(g()?, word(0)?)),
-            (_, "r") => Ok(Op::Race(g()?, word(0)?, count()?)),
-            (_, "c") => Ok(Op::Call(g()?, word(0)?, word(1)?)),
-            (_, "s") => Ok(Op::Send(g()?, word(0)?)),
-            (_, "f") => Ok(Op::Flush(g()?, word(0)?, count()?)),
-            (_, "n") => Ok(Op::NewService(g()?, word(0)?)),
-            (_, "x") => Ok(Op::Exit(g()?, word(0)?)),
-            (_, "k") => Ok(Op::Shutdown(g()?)),
-            _ => Err(bad()),
-        }
-    }
-}
-
-impl FromStr for Program {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Program, String> {
-        let step = |text: &str| text.split(',').map(|op| op.trim().parse()).collect::<Result<Vec<Op>, _>>();
-        let steps = s.split(';').filter(|t| !t.trim().is_empty()).map(step).collect::<Result<_, _>>()?;
-        Ok(Program { steps })
-    }
-}
-
-/// Parses a program written in the text form (panics on a typo: programs in tests are fixed).
-pub fn program(text: &str) -> Program {
-    text.parse().unwrap_or_else(|e| panic!("{e}"))
 }

@@ -1,7 +1,10 @@
-//! The service kinds test programs use. Every user kind answers `echo`, `push`, `seen` and
-//! `quit`, so any op can target any name; they differ in how they start:
-//! `counter` at once, `slow` after sleeping, `bad` never, `flaky` only from its second init,
-//! `needs_slow` / `needs_bad` after a dependency, `cyc_a` / `cyc_b` never (a start-up cycle).
+//! The service kinds programs of group operations use. Tests, proptest and the `group_ops`
+//! fuzzer define the same ones, so a failure found by one replays in the others.
+//!
+//! Every user kind answers `echo`, `push`, `seen` and `quit`, so any op can target any name;
+//! they differ in how they start: `counter` at once, `slow` after sleeping, `bad` never,
+//! `flaky` only from its second init, `needs_slow` / `needs_bad` after a dependency, `cyc_a` /
+//! `cyc_b` never (a start-up cycle).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +17,8 @@ use skygroup::{CallError, Ctx, Runtime, ServiceKind, Value, anyhow};
 pub const NAMES: [&str; 8] = ["counter", "slow", "bad", "flaky", "needs_slow", "needs_bad", "cyc_a", "dragon"];
 /// Kinds `newservice` ops pick from.
 pub const NEW_KINDS: [&str; 4] = ["counter", "slow", "bad", "flaky"];
+/// Commands `call` ops pick from: two real ones, an unknown one and a reserved one (G8).
+pub const COMMANDS: [&str; 4] = ["echo", "seen", "bogus", "_link"];
 
 /// An error as a value, so drivers can return outcomes.
 pub fn outcome(r: Result<Value, CallError>) -> Value {
