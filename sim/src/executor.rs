@@ -207,8 +207,34 @@ impl State {
         chosen
     }
 
-    /// Chooses how many services run at once and which, and notes a round of several.
+    /// Chooses how many services run at once and which, and notes a round of several. Services
+    /// whose deliveries a fault delays sit this step out (while others can run).
     fn pick(&mut self, workers: usize) -> Vec<Runnable> {
+        let delayed = self.delayed();
+        let picked = self.pick_among_ready(workers);
+        for (i, runnable) in delayed {
+            let i = i.min(self.ready.len()); // picked services left; keep the rest's order
+            self.ready.insert(i, runnable);
+        }
+        picked
+    }
+
+    /// Takes out of `ready` the runnables a "slow delivery" fault holds back this step, with
+    /// their positions; never all of them. Legal (S3): a real worker pool may leave any runnable
+    /// service waiting while others run.
+    fn delayed(&mut self) -> Vec<(usize, Runnable)> {
+        let Some(faults) = self.faults.as_mut() else { return Vec::new() };
+        if self.ready.len() < 2 {
+            return Vec::new();
+        }
+        let held: Vec<usize> = (0..self.ready.len()).filter(|&i| faults.delay(self.ready[i].address())).collect();
+        if held.len() == self.ready.len() {
+            return Vec::new();
+        }
+        held.into_iter().rev().map(|i| (i, self.ready.remove(i))).collect::<Vec<_>>().into_iter().rev().collect()
+    }
+
+    fn pick_among_ready(&mut self, workers: usize) -> Vec<Runnable> {
         let limit = workers.min(self.ready.len());
         let at_once = 1 + self.choose(DecisionKind::AtOnce, limit);
         let picked: Vec<Runnable> = (0..at_once)

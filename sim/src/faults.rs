@@ -6,7 +6,8 @@
 //! [`SITE_ON_PROBABILITY`] the first time it is reached; a site that is on then fires with
 //! probability [`FIRE_PROBABILITY`] each time. Most runs thus see a few sites misbehave often
 //! rather than every site misbehave rarely, which is what finds recovery bugs. Timers can also
-//! fire late (by up to [`TIMER_DELAY_MAX`]).
+//! fire late (by up to [`TIMER_DELAY_MAX`]), and deliveries to a service can be slow: it is
+//! left out of a step's scheduling while other services run (a legal order, S3).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -49,6 +50,11 @@ impl Faults {
             _ => return None,
         };
         self.fires(name)
+    }
+
+    /// Whether deliveries to `service` are slow this step (it is not scheduled).
+    pub(crate) fn delay(&mut self, service: skygroup::Address) -> bool {
+        self.fires(format!("deliveries to {service} are slow")).is_some()
     }
 
     /// Extra lateness for a timer.
