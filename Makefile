@@ -2,7 +2,7 @@
 
 ARGS ?=
 
-.PHONY: run test stest bench sim lint mutants
+.PHONY: run test stest bench bench-peers sim lint mutants
 
 run: ## run the main example (three groups, threaded backend)
 	cargo run --example groupmain
@@ -15,6 +15,9 @@ stest: ## simulator-side tests only (test names containing "sim")
 
 bench: ## throughput benchmarks (release build)
 	cargo run --release -p skygroup-bench
+
+bench-peers: ## skygroup side by side with ractor, kameo, actix and tokio, one process (BENCHMARKS.md "Against peers")
+	cargo run --release -p skygroup-bench -- peers
 
 sim: ## the simulator CLI (skygroup-sim), with $(ARGS)
 	cargo run -p skygroup-sim -- $(ARGS)

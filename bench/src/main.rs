@@ -3,9 +3,13 @@
 //!
 //! Usage: `skygroup-bench [--quick] [FILTER]`. FILTER runs only the workloads whose key
 //! contains it (calls, sends, fan-in, spawn, sim-msgs, sim-seeds).
+//!
+//! `skygroup-bench peers [--quick] [FILTER]` compares skygroup with ractor, kameo, actix and
+//! the tokio baseline instead (see `peers/mod.rs`).
 
 mod kinds;
 mod measure;
+mod peers;
 mod report;
 mod sim_side;
 mod skygroup_side;
@@ -21,6 +25,7 @@ use workloads::{Sizes, Workload};
 const RUNS: usize = 5;
 
 const USAGE: &str = "usage: skygroup-bench [--quick] [--no-baseline] [FILTER]
+       skygroup-bench peers [--quick] [FILTER]   (against ractor, kameo, actix; see --help there)
   --quick        small sizes, for a smoke test
   --no-baseline  skip the tokio runs (to profile skygroup alone)
   FILTER         run only workloads whose key contains it:
@@ -80,6 +85,9 @@ fn measure(workload: &Workload, with_baseline: bool) -> Row {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("peers") {
+        return peers::main(&args[1..]);
+    }
     let options = match parse(&args) {
         Ok(options) => options,
         Err(problem) => {
