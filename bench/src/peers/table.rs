@@ -191,10 +191,11 @@ fn skynet_ratio(row: &Row, skynet: f64) -> f64 {
     row.median(Peer::Skygroup).map_or(f64::NAN, |m| m / skynet)
 }
 
-/// The targets table: each target, the measured ratio, and met or by how much it is missed.
+/// The targets table: each target of a workload that ran, the measured ratio, and met or by how
+/// much it is missed.
 pub fn targets(targets: &[Target], rows: &[Row]) -> String {
     let mut out = String::from("| workload | target | measured | verdict |\n|---|---|---:|---|\n");
-    for target in targets {
+    for target in targets.iter().filter(|t| rows.iter().any(|r| r.key == t.row)) {
         let (measured, verdict) = match target.measured(rows) {
             None => ("-".to_owned(), "not measured".to_owned()),
             Some(r) if r >= target.min => (format!("{r:.2}x"), "met".to_owned()),
