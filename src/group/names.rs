@@ -5,7 +5,9 @@
 //! queue forks a resolver task that asks the group's registry, then sends the whole queue to
 //! the answer in the order it was issued (G6), or turns it into errors and dead letters (G3,
 //! G7). A by-name message that bounces off a dead cached address comes back here (`reroute`)
-//! and is queued again, so a name never points at the dead (G9).
+//! and is queued again, so a name never points at the dead (G9). A `query` for a name being
+//! resolved joins the same queue, so a thousand concurrent queries of one member cost one
+//! registry round trip.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -18,11 +20,19 @@ use crate::core::{
 use crate::executor::To;
 use crate::mutants::{self, Mutant};
 
-/// One message waiting for its name to resolve; `session == 0` for a send.
+/// One message waiting for its name to resolve; `session == 0` for a send. A query is answered
+/// to its own service (session `session`) with the address instead of being sent.
 struct Queued {
     session: u64,
     command: CommandName,
     args: Value,
+    query: bool,
+}
+
+impl Queued {
+    fn request(session: u64, command: CommandName, args: Value) -> Queued {
+        Queued { session, command, args, query: false }
+    }
 }
 
 #[derive(Default)]
@@ -49,7 +59,8 @@ fn route(cell: &Arc<ServiceCell>, name: &str, message: Queued) -> Result<Route, 
         return Err(GroupError::NotInGroup { service, address, name: name.to_owned() }.into());
     };
     let mut names = lock(&member.names);
-    if message.session != 0 && mutants::active(Mutant::CallOvertakesQueuedSend) && names.pending.contains_key(name) {
+    let overtakes = message.session != 0 && !message.query && mutants::active(Mutant::CallOvertakesQueuedSend);
+    if overtakes && names.pending.contains_key(name) {
         // The Lua original: the call resolves on its own and goes straight out.
         drop(names);
         let (owner, name) = (cell.clone(), name.to_owned());
@@ -75,7 +86,7 @@ fn route(cell: &Arc<ServiceCell>, name: &str, message: Queued) -> Result<Route, 
 }
 
 fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued) {
-    let Queued { session, command, args } = message;
+    let Queued { session, command, args, .. } = message;
     let request = Envelope::Request { from: cell.address, session, command, args, via: Some(via) };
     cell.runtime.deliver(to, request);
 }
@@ -84,7 +95,7 @@ pub(crate) fn call_by_name(cell: Arc<ServiceCell>, name: &str, command: CommandN
     let session = lock(&cell.sessions).open(Address::from_raw(0), command.clone());
     let reply = Reply::new(cell.clone(), session);
     cell.trace_issue(To::Name(name), session, &command, &args);
-    match route(&cell, name, Queued { session, command, args }) {
+    match route(&cell, name, Queued::request(session, command, args)) {
         Err(e) => {
             drop(reply);
             Call::boxed(async move { Err(e) })
@@ -102,7 +113,7 @@ pub(crate) fn call_by_name(cell: Arc<ServiceCell>, name: &str, command: CommandN
 
 pub(crate) fn send_by_name(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) {
     cell.trace_issue(To::Name(name), 0, &command, &args);
-    match route(cell, name, Queued { session: 0, command: command.clone(), args }) {
+    match route(cell, name, Queued::request(0, command.clone(), args)) {
         Err(e) => {
             tracing::warn!("send `{command}` dropped: {e}");
             cell.runtime.dead_letter(cell.address, Address::from_raw(0), &command);
@@ -130,7 +141,7 @@ pub(crate) fn reroute(
     if names.resolved.get(&*name).is_some_and(|(a, _)| *a == dead) {
         names.resolved.remove(&*name);
     }
-    let message = Queued { session, command, args };
+    let message = Queued::request(session, command, args);
     if let Some(queue) = names.pending.get_mut(&*name) {
         queue.push_back(message);
         return None;
@@ -169,7 +180,12 @@ async fn resolve(cell: Arc<ServiceCell>, name: String) {
 
 /// Sends a name's queue to its address in order, or fails it (G3, G7).
 async fn flush(cell: Arc<ServiceCell>, result: Result<Address, CallError>, via: Name, queue: VecDeque<Queued>) {
-    for Queued { session, command, args } in queue {
+    for Queued { session, command, args, query } in queue {
+        if query {
+            let answer = result.clone().map(Value::Address);
+            cell.runtime.deliver(cell.address, Envelope::Response { session, result: answer });
+            continue;
+        }
         match &result {
             Ok(address) => {
                 let request = Envelope::Request { from: cell.address, session, command, args, via: Some(via.clone()) };
@@ -202,19 +218,39 @@ pub(crate) fn query(
     cell: Arc<ServiceCell>,
     name: &str,
 ) -> impl Future<Output = Result<Address, CallError>> + Send + 'static {
-    let cached = membership(&cell).and_then(|m| lock(&m.names).resolved.get(name).map(|(a, _)| *a));
-    let cached = cached.filter(|a| cell.runtime.lookup(*a).is_some());
-    let name = name.to_owned();
+    let cached = membership(&cell).and_then(|m| {
+        let mut names = lock(&m.names);
+        let (address, _) = names.resolved.get(name)?;
+        if cell.runtime.lookup(*address).is_some() {
+            return Some(*address);
+        }
+        names.resolved.remove(name); // dead: resolve again
+        None
+    });
+    enum Answer {
+        Now(Result<Address, CallError>),
+        Later(Reply),
+    }
+    let answer = match cached {
+        Some(address) => Answer::Now(Ok(address)),
+        None => {
+            let session = lock(&cell.sessions).open(Address::from_raw(0), CommandName::Borrowed("_query"));
+            let message = Queued { session, command: CommandName::Borrowed("_query"), args: Value::Nil, query: true };
+            let reply = Reply::new(cell.clone(), session);
+            match route(&cell, name, message) {
+                Ok(Route::Queued) => Answer::Later(reply),
+                Ok(Route::Direct(address, ..)) => Answer::Now(Ok(address)),
+                Err(e) => Answer::Now(Err(e)),
+            }
+        }
+    };
     async move {
-        if let Some(address) = cached {
-            return Ok(address);
+        match answer {
+            Answer::Now(result) => result,
+            Answer::Later(reply) => {
+                let address = reply.await?;
+                Ok(Address::try_from(address).expect("a query is answered with an address"))
+            }
         }
-        let address = ask_registry(&cell, &name).await?;
-        if let Some(member) = membership(&cell) {
-            let mut names = lock(&member.names);
-            let via = Name::from(name.as_str());
-            names.resolved.insert(name, (address, via));
-        }
-        Ok(address)
     }
 }
