@@ -11,7 +11,7 @@ use std::any::Any;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 
@@ -72,7 +72,7 @@ pub(crate) struct ServiceCore {
     tasks: Slab<Task>,
     /// One waker per slab slot, made on first use and kept: slots are reused, and a stale wake
     /// only causes a harmless extra poll, so handlers cost no waker allocation.
-    wakers: Vec<Waker>,
+    wakers: Vec<(Arc<TaskWaker>, Waker)>,
     pub(crate) phase: Phase,
     /// Requests that arrived while `Starting`, in arrival order.
     deferred: VecDeque<Envelope>,
@@ -103,10 +103,16 @@ pub(crate) fn current_task(cell: &Arc<ServiceCell>) -> Option<usize> {
 struct TaskWaker {
     cell: Weak<ServiceCell>,
     task: usize,
+    /// A `Wake` for this slot is in the mailbox and not yet handled: further wakes add nothing
+    /// (a thousand children of one `join_all` finishing at once cost one poll, not a thousand).
+    notified: AtomicBool,
 }
 
 impl ArcWake for TaskWaker {
     fn wake_by_ref(this: &Arc<Self>) {
+        if this.notified.swap(true, Ordering::AcqRel) {
+            return;
+        }
         if let Some(cell) = this.cell.upgrade() {
             cell.runtime.deliver(cell.address, Envelope::Wake { task: this.task });
         }
@@ -177,7 +183,7 @@ impl ServiceCell {
                 let wake = lock(&self.sessions).complete(session, result);
                 match wake {
                     // Polled by the task itself: poll it now, skipping the mailbox.
-                    Wake::Task(task, waker) if core.wakers.get(task).is_some_and(|w| w.will_wake(&waker)) => {
+                    Wake::Task(task, waker) if core.wakers.get(task).is_some_and(|(_, w)| w.will_wake(&waker)) => {
                         self.poll_task(core, task)
                     }
                     Wake::Task(_, waker) | Wake::Waker(waker) => waker.wake(),
@@ -270,7 +276,7 @@ impl ServiceCell {
     fn start_task(self: &Arc<Self>, core: &mut ServiceCore, mut future: BoxFuture<'static, Outcome>, origin: Origin) {
         let id = core.tasks.vacant_key();
         self.ensure_waker(core, id);
-        match self.poll_future(&mut future, id, &core.wakers[id]) {
+        match self.poll_future(&mut future, id, &core.wakers[id].1) {
             Ok(Poll::Pending) => {
                 let stored = core.tasks.insert(Task { future, origin });
                 debug_assert_eq!(stored, id, "nothing takes a slot while a task is polled");
@@ -282,8 +288,9 @@ impl ServiceCell {
 
     fn ensure_waker(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
         while core.wakers.len() <= task {
-            let waker = Arc::new(TaskWaker { cell: Arc::downgrade(self), task: core.wakers.len() });
-            core.wakers.push(futures::task::waker(waker));
+            let task = core.wakers.len();
+            let waker = Arc::new(TaskWaker { cell: Arc::downgrade(self), task, notified: AtomicBool::new(false) });
+            core.wakers.push((waker.clone(), futures::task::waker(waker)));
         }
     }
 
@@ -302,11 +309,14 @@ impl ServiceCell {
     }
 
     fn poll_task(self: &Arc<Self>, core: &mut ServiceCore, id: usize) {
+        if let Some((slot, _)) = core.wakers.get(id) {
+            slot.notified.store(false, Ordering::Release); // wakes from now on count again
+        }
         if !core.tasks.contains(id) {
             return; // a stale wake for a finished task
         }
         self.ensure_waker(core, id);
-        let polled = self.poll_future(&mut core.tasks[id].future, id, &core.wakers[id]);
+        let polled = self.poll_future(&mut core.tasks[id].future, id, &core.wakers[id].1);
         match polled {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(outcome)) => {
