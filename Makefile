@@ -28,3 +28,14 @@ lint: ## formatting and clippy, as CI runs them
 
 mutants: ## the mutation score: each known bug class must be caught by the explorer (prints the table)
 	RUSTFLAGS="--cfg skygroup_mutants" CARGO_TARGET_DIR=target/mutants cargo test -p skygroup-sim --test mutants -- --nocapture
+
+.PHONY: fuzz fuzz-corpus fuzz-mutants
+
+fuzz: ## every cargo-fuzz target for $(FUZZ_SECONDS) s each (default 60; installs cargo-fuzz if missing; see fuzz/README.md)
+	fuzz/fuzz.sh run $(FUZZ_TARGETS)
+
+fuzz-corpus: ## minimise what `make fuzz` found into the committed corpus, fuzz/corpus/<target>
+	fuzz/fuzz.sh corpus $(FUZZ_TARGETS)
+
+fuzz-mutants: ## executions the schedule fuzzer needs to catch each mutant (BENCHMARKS.md "Mutation score")
+	fuzz/fuzz.sh mutants

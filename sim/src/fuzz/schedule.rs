@@ -54,32 +54,37 @@ fn scenarios() -> &'static [Box<dyn Scenario>] {
     SCENARIOS.get_or_init(builtin)
 }
 
-/// The scenario `input` runs: its own, or the one a pinned mutant is measured in.
-fn scenario_of(input: &ScheduleInput) -> &'static dyn Scenario {
-    #[cfg(skygroup_mutants)]
-    if let Some(mutant) = super::mutant::pinned() {
-        let name = super::mutant::scenario_for(mutant);
-        return &**scenarios().iter().find(|s| s.name() == name).expect("a built-in scenario");
-    }
-    &*scenarios()[input.scenario]
-}
-
 /// Runs the scenario `data` picks under the schedule `data` spells; panics with the failure
 /// report (scenario, failure, trace tail, replay command) if the run fails: an oracle
 /// violation, a scenario assertion, a deadlock or a runaway.
 pub fn schedule(data: &[u8]) {
     let input = ScheduleInput::decode(data);
-    let scenario = scenario_of(&input);
-    let run = quietly(|| run_once(scenario, input.config(false)));
-    if run.outcome.is_err() {
-        panic!("{}", failure_report(scenario, &input));
+    if input.run(false).outcome.is_err() {
+        panic!("{}", failure_report(&input));
+    }
+}
+
+impl ScheduleInput {
+    /// The scenario this input runs: its own, or the one a pinned mutant is measured in.
+    pub fn scenario(&self) -> &'static dyn Scenario {
+        #[cfg(skygroup_mutants)]
+        if let Some(mutant) = super::mutant::pinned() {
+            let name = super::mutant::scenario_for(mutant);
+            return &**scenarios().iter().find(|s| s.name() == name).expect("a built-in scenario");
+        }
+        &*scenarios()[self.scenario]
+    }
+
+    /// One run of it (with the text trace if `text`), checked by the oracle.
+    pub fn run(&self, text: bool) -> RunReport {
+        quietly(|| run_once(self.scenario(), self.config(text)))
     }
 }
 
 /// Re-runs the failing `input` with the text trace on, for its report.
-fn failure_report(scenario: &dyn Scenario, input: &ScheduleInput) -> FailureReport {
-    let run: RunReport = quietly(|| run_once(scenario, input.config(true)));
+fn failure_report(input: &ScheduleInput) -> FailureReport {
+    let run = input.run(true);
     let (seed, workers, faults) = (input.seed, input.workers, input.faults);
     let log = DecisionLog { seed, workers, faults, tail: Tail::Default, decisions: run.decisions.clone() };
-    FailureReport::new(scenario.name(), "fuzz target schedule".to_owned(), log, run, None)
+    FailureReport::new(input.scenario().name(), "fuzz target schedule".to_owned(), log, run, None)
 }
