@@ -302,12 +302,37 @@ try_into_scalar!(
     i64: "int", |v| Value::Int(i) => i;
     f64: "float", |v| Value::Float(x) => x;
     String: "string", |v| Value::Str(s) => s;
-    Vec<u8>: "bytes", |v| Value::Bytes(b) => b;
     Vec<Value>: "list", |v| Value::List(items) => items;
     BTreeMap<String, Value>: "map", |v| Value::Map(m) => m;
     Address: "address", |v| Value::Address(a) => a;
     (): "nil", |v| Value::Nil => ();
 );
+
+/// Bytes come back from [`Value::Bytes`], and also from a list of ints in `0..=255`, which is
+/// what `Value::from(Vec<u8>)` makes (it goes through the generic `From<Vec<T>>`), so a byte
+/// vector round-trips either way.
+impl TryFrom<Value> for Vec<u8> {
+    type Error = ValueError;
+    fn try_from(v: Value) -> Result<Vec<u8>, ValueError> {
+        match v {
+            Value::Bytes(b) => Ok(b),
+            Value::List(items) => {
+                let byte = |item: &Value| item.as_int().and_then(|i| u8::try_from(i).ok());
+                items.iter().map(byte).collect::<Option<Vec<u8>>>().ok_or(ValueError {
+                    expected: "bytes (or a list of ints 0..=255)",
+                    found: "a list with other items",
+                })
+            }
+            other => Err(other.mismatch("bytes")),
+        }
+    }
+}
+
+impl FromValue for Vec<u8> {
+    fn from_value(v: Value) -> Result<Vec<u8>, ValueError> {
+        Vec::<u8>::try_from(v)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -320,6 +345,14 @@ mod tests {
         assert!(bool::try_from(Value::from(true)).unwrap());
         assert_eq!(Value::from(Some(3)), Value::Int(3));
         assert_eq!(Value::from(None::<i64>), Value::Nil);
+    }
+
+    #[test]
+    fn byte_vectors_round_trip() {
+        let bytes = vec![0u8, 1, 255];
+        assert_eq!(Vec::<u8>::try_from(Value::from(bytes.clone())), Ok(bytes.clone()));
+        assert_eq!(Vec::<u8>::try_from(Value::Bytes(bytes.clone())), Ok(bytes));
+        assert!(Vec::<u8>::try_from(Value::from(vec![256])).is_err());
     }
 
     #[test]
