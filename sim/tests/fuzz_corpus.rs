@@ -87,17 +87,6 @@ fn pseudo_random_inputs_pass() {
     }
 }
 
-/// Known bug in `src/core/value.rs`, excluded until it is fixed there (the `payload` target
-/// leaves this round trip out for the same reason): `Value::from(Vec<u8>)` goes through the
-/// generic `From<Vec<T>>` and makes a list of ints, while `TryFrom<Value> for Vec<u8>` wants
-/// `Value::Bytes`, so a byte vector does not come back ("expected bytes, found list").
-#[test]
-#[ignore = "bug in src/core/value.rs: Vec<u8> -> Value -> Vec<u8> fails (list of ints vs bytes)"]
-fn byte_vectors_round_trip() {
-    let bytes = vec![0u8, 1, 255];
-    assert_eq!(Vec::<u8>::try_from(skygroup::Value::from(bytes.clone())), Ok(bytes));
-}
-
 /// What the `schedule` corpus covers, per scenario: "sometimes" marks reached of those
 /// declared, and distinct interleavings (`--nocapture` prints them; BENCHMARKS.md quotes
 /// them). Every built-in scenario is in it, and every scenario reaches some mark.
