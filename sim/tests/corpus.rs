@@ -5,7 +5,7 @@
 //! runtime changes its event order a log stops matching: the replay then says where it
 //! diverged and goes on with the seed's own choices, still checked, so a stale entry never
 //! passes unchecked; regenerate the stock entries with
-//! `cargo test -p skygroup-sim --test corpus -- --ignored write_corpus`.
+//! `SKYGROUP_WRITE_CORPUS=1 cargo test -p skygroup-sim --test corpus stock_corpus_entries_exist`.
 
 mod support;
 
