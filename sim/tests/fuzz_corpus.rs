@@ -89,9 +89,12 @@ fn pseudo_random_inputs_pass() {
 
 /// What the `schedule` corpus covers, per scenario: "sometimes" marks reached of those
 /// declared, and distinct interleavings (`--nocapture` prints them; BENCHMARKS.md quotes
-/// them). Every built-in scenario is in it, and every scenario reaches some mark.
+/// them). Every built-in scenario is in it and every mark is reached, among them
+/// startup-race's two, which 20,000 random-walk runs never reach (they need one racer held
+/// back for most of the run). `make fuzz-corpus` minimises by code edges, not marks: if it
+/// drops a mark, copy an input that reaches it from `fuzz/corpus-work/schedule/`.
 #[test]
-fn schedule_corpus_covers_every_scenario() {
+fn schedule_corpus_reaches_every_mark() {
     let reached = schedule_corpus_marks();
     for scenario in skygroup_sim::scenario::builtin() {
         let (marks, interleavings) = reached.get(scenario.name()).expect("every scenario is in the corpus");
@@ -102,7 +105,7 @@ fn schedule_corpus_covers_every_scenario() {
             declared - missed.len(),
             interleavings.len()
         );
-        assert!(missed.len() < declared, "{}: no mark reached", scenario.name());
+        assert!(missed.is_empty(), "{}: the corpus never reaches {missed:?}", scenario.name());
     }
 }
 
