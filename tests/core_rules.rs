@@ -81,7 +81,8 @@ fn call(rt: &Runtime, to: Address, command: &'static str, args: impl Into<Value>
 }
 
 backend_test! {
-    // checks G8: a call returns the handler's result.
+    // checks G8, S4: a call returns the handler's result; like every `backend_test!`, the same
+    // service code runs unchanged on the threaded backend and in the simulator.
     fn call_returns_handler_result(rt) {
         define_kinds(&rt);
         let echo = rt.spawn("echo", ()).unwrap();
