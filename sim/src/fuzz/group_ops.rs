@@ -116,3 +116,33 @@ fn failure_report(input: &GroupOpsInput, run: &Run) -> String {
     }
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_empty_input_is_one_query_on_two_workers() {
+        let input = GroupOpsInput::decode(&[]);
+        assert_eq!(input.program.to_string(), "q0 counter");
+        assert_eq!(input.setup, Setup { seed: 0, workers: 2, faults: false });
+    }
+
+    #[test]
+    fn options_seed_program_then_decisions() {
+        // options 3: 2 workers, faults; seed 9; 2 steps: [race 3 of slow in group 1], [main]
+        let input = GroupOpsInput::decode(&[3, 9, 1, 0, 3, 1, 1, 1, 0, 19, 7, 7]);
+        assert_eq!(input.setup, Setup { seed: 9, workers: 2, faults: true });
+        assert_eq!(input.program.to_string(), "r1 slow 3; main");
+        assert_eq!(input.decisions, [7, 7]);
+    }
+
+    #[test]
+    fn decoded_programs_print_as_text_that_parses_back() {
+        for seed in 0..200u32 {
+            let data: Vec<u8> = (0..40).map(|i| (seed.wrapping_mul(2_654_435_761) >> (i % 24)) as u8 ^ i).collect();
+            let program = GroupOpsInput::decode(&data).program;
+            assert_eq!(program.to_string().parse::<Program>(), Ok(program));
+        }
+    }
+}

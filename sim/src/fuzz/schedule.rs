@@ -88,3 +88,18 @@ fn failure_report(input: &ScheduleInput) -> FailureReport {
     let log = DecisionLog { seed, workers, faults, tail: Tail::Default, decisions: run.decisions.clone() };
     FailureReport::new(input.scenario().name(), "fuzz target schedule".to_owned(), log, run, None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_options_byte_picks_scenario_workers_and_faults() {
+        let plain = ScheduleInput::decode(&[]);
+        assert_eq!((plain.scenario, plain.workers, plain.faults, plain.decisions.len()), (0, 2, false, 0));
+        // 1 + 4 * (1 + 3): startup-race, 1 worker, faults; then seed 5; then decisions
+        let input = ScheduleInput::decode(&[17, 5, 1, 2]);
+        assert_eq!(input.scenario().name(), "startup-race");
+        assert_eq!((input.workers, input.faults, input.seed, input.decisions), (1, true, 5, vec![1, 2]));
+    }
+}
