@@ -101,20 +101,22 @@ fn failure_report(input: &GroupOpsInput, run: &Run) -> String {
     let mut report =
         format!("group_ops: program `{}`, seed {seed}, {workers} workers, faults {faults}\n", input.program);
     for v in &run.violations {
-        report.push_str(&format!("  {v}\n"));
+        report += &format!("  {v}\n");
     }
     if let Some(panic) = &run.panic {
-        report.push_str(&format!("  panicked: {panic}\n"));
+        report += &format!("  panicked: {panic}\n");
     }
     let log = DecisionLog { seed, workers, faults, tail: Tail::Default, decisions: run.decisions.clone() };
-    report.push_str("replay it: save these 3 lines as sim/tests/corpus/<name>.log (`cargo test --test corpus`)\n");
-    report.push_str(&format!("# found by the group_ops fuzzer\nprogram {}\nlog {log}\n", input.program));
-    let tail = &run.trace[run.trace.len().saturating_sub(40)..];
-    report.push_str(&format!("last {} of {} trace lines:\n", tail.len(), run.trace.len()));
-    for line in tail {
-        report.push_str(&format!("  {line}\n"));
-    }
-    report
+    report += "replay it: save these 3 lines as sim/tests/corpus/<name>.log (the corpus test replays them)\n";
+    report += &format!("# found by the group_ops fuzzer\nprogram {}\nlog {log}\n", input.program);
+    report + &trace_tail(&run.trace)
+}
+
+/// The last 40 lines of a trace, indented.
+fn trace_tail(trace: &[String]) -> String {
+    let tail = &trace[trace.len().saturating_sub(40)..];
+    let lines: String = tail.iter().map(|line| format!("  {line}\n")).collect();
+    format!("last {} of {} trace lines:\n{lines}", tail.len(), trace.len())
 }
 
 #[cfg(test)]

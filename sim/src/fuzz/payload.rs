@@ -39,8 +39,8 @@ fn check_value(v: &Value) {
     assert_eq!(Value::from_value(v.clone()).as_ref(), Ok(v), "FromValue for Value is the identity");
     assert_eq!(v.as_str().is_some(), v.type_name() == "string", "{shown}");
     assert_eq!(v.as_int().is_some(), v.type_name() == "int", "{shown}");
-    let opaque_u8 = v.downcast_ref::<u8>().is_some() || v.downcast_ref::<String>().is_some();
-    assert_eq!(opaque_u8, v.type_name() == "opaque", "{shown}");
+    let downcasts = v.downcast_ref::<u8>().is_some() || v.downcast_ref::<String>().is_some();
+    assert_eq!(downcasts, v.type_name() == "opaque", "{shown}");
     check_try_from_any(v);
 }
 
