@@ -320,7 +320,7 @@ impl TryFrom<Value> for Vec<u8> {
                 let byte = |item: &Value| item.as_int().and_then(|i| u8::try_from(i).ok());
                 items.iter().map(byte).collect::<Option<Vec<u8>>>().ok_or(ValueError {
                     expected: "bytes (or a list of ints 0..=255)",
-                    found: "a list with other items",
+                    found: "list",
                 })
             }
             other => Err(other.mismatch("bytes")),
