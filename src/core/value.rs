@@ -318,10 +318,11 @@ impl TryFrom<Value> for Vec<u8> {
             Value::Bytes(b) => Ok(b),
             Value::List(items) => {
                 let byte = |item: &Value| item.as_int().and_then(|i| u8::try_from(i).ok());
-                items.iter().map(byte).collect::<Option<Vec<u8>>>().ok_or(ValueError {
-                    expected: "bytes (or a list of ints 0..=255)",
-                    found: "list",
-                })
+                items
+                    .iter()
+                    .map(byte)
+                    .collect::<Option<Vec<u8>>>()
+                    .ok_or(ValueError { expected: "bytes (or a list of ints 0..=255)", found: "list" })
             }
             other => Err(other.mismatch("bytes")),
         }
