@@ -49,8 +49,7 @@ pub struct Responder {
 }
 
 impl Responder {
-    pub(crate) fn new(cell: &Arc<ServiceCell>, slot: Arc<ReplySlot>) -> Responder {
-        let caller = lock(&slot.reply_to).as_ref().map_or(super::Address::from_raw(0), |r| r.to);
+    pub(crate) fn new(cell: &Arc<ServiceCell>, slot: Arc<ReplySlot>, caller: super::Address) -> Responder {
         Responder { slot, cell: cell.clone(), caller }
     }
 

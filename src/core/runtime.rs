@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 use futures::FutureExt;
 
 use super::address::{Address, Session};
-use super::cell::{CommandName, Envelope, Prelude, ServiceCell, lock};
+use super::cell::{Envelope, Prelude, ServiceCell, lock};
 use super::context::Ctx;
 use super::error::{CallError, DefineError};
 use super::kind::{Args, KindDef, ServiceKind};
@@ -453,5 +453,4 @@ fn _assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<Runtime>();
     is::<Ctx<()>>();
-    let _ = CommandName::Borrowed("");
 }

@@ -242,8 +242,9 @@ impl ServiceCell {
                 Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
             },
             Handler::Deferred(f) => {
+                let caller = reply_to.to;
                 let slot = ReplySlot::new(reply_to);
-                let responder = Responder::new(self, slot.clone());
+                let responder = Responder::new(self, slot.clone(), caller);
                 match catch_unwind(AssertUnwindSafe(|| f(ctx, args, responder))) {
                     Ok(future) => self.start_task(core, future, Origin::Deferred(slot)),
                     Err(panic) => self.task_panicked(core, Origin::Deferred(slot), &*panic),
