@@ -26,3 +26,4 @@ pub(crate) use cell::{CommandName, Envelope, Name, Prelude, ServiceCell, lock};
 pub(crate) use context::call_address;
 pub(crate) use runtime::{RuntimeShared, SpawnOptions};
 pub(crate) use session::Reply;
+pub(crate) use table::NumberHasher;

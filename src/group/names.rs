@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use super::{GroupError, membership};
@@ -35,12 +36,15 @@ impl Queued {
     }
 }
 
+/// Names are chosen by the program, not by an attacker: hashed a word at a time, not SipHash.
+type NameMap<V> = HashMap<String, V, BuildHasherDefault<crate::core::NumberHasher>>;
+
 #[derive(Default)]
 pub(crate) struct NameTable {
     /// name -> (address, the shared name carried in messages).
-    resolved: HashMap<String, (Address, Name)>,
+    resolved: NameMap<(Address, Name)>,
     /// name -> messages issued while it was being resolved, in issue order.
-    pending: HashMap<String, VecDeque<Queued>>,
+    pending: NameMap<VecDeque<Queued>>,
 }
 
 /// Where a by-name message goes now.
@@ -85,6 +89,15 @@ fn route(cell: &Arc<ServiceCell>, name: &str, message: Queued) -> Result<Route, 
     Ok(Route::Queued)
 }
 
+/// The cached address of `name`, if nothing is queued before a message to it.
+fn cached(cell: &ServiceCell, name: &str) -> Option<(Address, Name)> {
+    let names = lock(&membership(cell)?.names);
+    if names.pending.contains_key(name) {
+        return None;
+    }
+    names.resolved.get(name).map(|(address, via)| (*address, via.clone()))
+}
+
 fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued) {
     let Queued { session, command, args, .. } = message;
     let request = Envelope::Request { from: cell.address, session, command, args, via: Some(via) };
@@ -92,6 +105,13 @@ fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued)
 }
 
 pub(crate) fn call_by_name(cell: Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
+    if let Some((address, via)) = cached(&cell, name) {
+        // The common case, kept to one lock of each table: the session opens with its target.
+        let session = lock(&cell.sessions).open(address, command.clone());
+        cell.trace_issue(To::Name(name), session, &command, &args);
+        send_direct(&cell, address, via, Queued::request(session, command, args));
+        return Call::reply(Reply::new(cell, session));
+    }
     let session = lock(&cell.sessions).open(Address::from_raw(0), command.clone());
     let reply = Reply::new(cell.clone(), session);
     cell.trace_issue(To::Name(name), session, &command, &args);
@@ -179,11 +199,14 @@ async fn resolve(cell: Arc<ServiceCell>, name: String) {
 }
 
 /// Sends a name's queue to its address in order, or fails it (G3, G7).
+///
+/// Queries are this member's own sessions: they are completed in place, all under one lock,
+/// instead of one answer message each through the mailbox.
 async fn flush(cell: Arc<ServiceCell>, result: Result<Address, CallError>, via: Name, queue: VecDeque<Queued>) {
+    let mut answered = Vec::new();
     for Queued { session, command, args, query } in queue {
         if query {
-            let answer = result.clone().map(Value::Address);
-            cell.runtime.deliver(cell.address, Envelope::Response { session, result: answer });
+            answered.push((session, result.clone().map(Value::Address)));
             continue;
         }
         match &result {
@@ -195,6 +218,7 @@ async fn flush(cell: Arc<ServiceCell>, result: Result<Address, CallError>, via: 
             Err(e) => cell.runtime.deliver(cell.address, Envelope::Response { session, result: Err(e.clone()) }),
         }
     }
+    cell.complete_own(answered);
 }
 
 async fn ask_registry(cell: &Arc<ServiceCell>, name: &str) -> Result<Address, CallError> {
@@ -214,24 +238,21 @@ async fn ask_registry(cell: &Arc<ServiceCell>, name: &str) -> Result<Address, Ca
 
 /// The address of `name` in `cell`'s group, starting it if needed (G2). A cached address is
 /// used only while its service lives (G9).
+///
+/// Answered without a message when it can be: from the member's cache, else from the group's
+/// listing, whose bindings the registry writes only once a start has finished (so a binding read
+/// there is what the registry itself would answer). Only a name with no live binding, or one
+/// this member is already resolving, costs a registry round trip, shared by every query of the
+/// name until it is answered.
 pub(crate) fn query(
     cell: Arc<ServiceCell>,
     name: &str,
 ) -> impl Future<Output = Result<Address, CallError>> + Send + 'static {
-    let cached = membership(&cell).and_then(|m| {
-        let mut names = lock(&m.names);
-        let (address, _) = names.resolved.get(name)?;
-        if cell.runtime.lookup(*address).is_some() {
-            return Some(*address);
-        }
-        names.resolved.remove(name); // dead: resolve again
-        None
-    });
     enum Answer {
-        Now(Result<Address, CallError>),
+        Now(Result<Address, Box<CallError>>),
         Later(Reply),
     }
-    let answer = match cached {
+    let answer = match known_binding(&cell, name) {
         Some(address) => Answer::Now(Ok(address)),
         None => {
             let session = lock(&cell.sessions).open(Address::from_raw(0), CommandName::Borrowed("_query"));
@@ -240,17 +261,42 @@ pub(crate) fn query(
             match route(&cell, name, message) {
                 Ok(Route::Queued) => Answer::Later(reply),
                 Ok(Route::Direct(address, ..)) => Answer::Now(Ok(address)),
-                Err(e) => Answer::Now(Err(e)),
+                Err(e) => Answer::Now(Err(Box::new(e))),
             }
         }
     };
     async move {
         match answer {
-            Answer::Now(result) => result,
+            Answer::Now(result) => result.map_err(|e| *e),
             Answer::Later(reply) => {
                 let address = reply.await?;
                 Ok(Address::try_from(address).expect("a query is answered with an address"))
             }
         }
     }
+}
+
+/// A live address for `name` known without asking the registry: the member's cache, else the
+/// group's binding (then cached). None while this member resolves the name (a query must not
+/// overtake the resolution it would join), in a closed group, or if the binding's service is
+/// dead (the registry unbinds it and starts a fresh instance, G9).
+fn known_binding(cell: &Arc<ServiceCell>, name: &str) -> Option<Address> {
+    let member = membership(cell)?;
+    let mut names = lock(&member.names);
+    if names.pending.contains_key(name) {
+        return None;
+    }
+    if let Some((address, _)) = names.resolved.get(name) {
+        if cell.runtime.lookup(*address).is_some() {
+            return Some(*address);
+        }
+        names.resolved.remove(name); // dead: resolve again
+    }
+    if member.group.is_closed() {
+        return None;
+    }
+    let bound = member.group.listing().bindings.get(name).copied()?;
+    cell.runtime.lookup(bound)?;
+    names.resolved.insert(name.to_owned(), (bound, Name::from(name)));
+    Some(bound)
 }
