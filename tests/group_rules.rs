@@ -226,3 +226,31 @@ backend_test! {
         assert!(rt.services().is_empty());
     }
 }
+
+backend_test! {
+    // checks G2, G9: a member whose cache is empty gets a bound name from the group's binding
+    // without a registry round trip; once that service is dead it gets a fresh instance, never
+    // the dead address.
+    fn a_bound_name_is_answered_without_the_registry(rt) {
+        define_group_kinds(&rt);
+        let (_group, driver) = group_with_driver(&rt, "G");
+        let db = drive(&rt, driver, "query", "db");
+        let second = Address::try_from(drive(&rt, driver, "newservice_unit", "driver")).unwrap();
+        // A registry round trip from `driver`, after its `_member`/`_register` sends (G6): the
+        // registry has handled everything addressed to it so far.
+        assert!(matches!(drive(&rt, driver, "query", "login"), Value::Address(_)));
+        let registry_handled = || {
+            let registry = rt.services().into_iter().find(|s| s.kind == "_registry").unwrap();
+            registry.stats.handled
+        };
+        let before = registry_handled();
+        assert_eq!(drive(&rt, second, "query", "db"), db);
+        assert_eq!(registry_handled(), before, "the query went to the registry");
+        let db_address = Address::try_from(db.clone()).unwrap();
+        assert!(rt.kill(db_address));
+        rt.block_on(move |ctx| ctx.monitor(db_address));
+        let fresh = drive(&rt, second, "query", "db");
+        assert!(matches!(fresh, Value::Address(_)), "{fresh:?}");
+        assert_ne!(fresh, db, "a dead binding was answered");
+    }
+}

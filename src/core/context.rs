@@ -220,7 +220,7 @@ impl<S: 'static> Ctx<S> {
 
     /// Resolves when the service at `target` exits, with why (Erlang's monitor). Resolves at
     /// once with [`ExitReason::NoService`] if there is no such service.
-    pub fn monitor(&self, target: Address) -> impl Future<Output = ExitReason> + Send + 'static {
+    pub fn monitor(&self, target: Address) -> impl Future<Output = ExitReason> + Send + 'static + use<S> {
         let cell = &self.cell;
         let session = lock(&cell.sessions).open(target, CommandName::Borrowed("_monitor"));
         let watching = cell.runtime.lookup(target).is_some_and(|t| {

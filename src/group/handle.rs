@@ -59,14 +59,14 @@ impl Group {
         &self,
         ctx: &Ctx<S>,
         name: &str,
-    ) -> impl Future<Output = Result<Address, CallError>> + Send + 'static {
+    ) -> impl Future<Output = Result<Address, CallError>> + Send + 'static + use<S> {
         let call = ctx.call(self.shared.registry(), "_query", name);
         async move { Ok(Address::try_from(call.await?).expect("the registry answers addresses")) }
     }
 
     /// Stops every service of this group and its registry; resolves once all have exited. No
     /// other group is touched (G14).
-    pub fn shutdown<S: 'static>(&self, ctx: &Ctx<S>) -> impl Future<Output = ()> + Send + 'static {
+    pub fn shutdown<S: 'static>(&self, ctx: &Ctx<S>) -> impl Future<Output = ()> + Send + 'static + use<S> {
         let (registry, runtime, id) = (self.shared.registry(), self.runtime.clone(), self.shared.id);
         let closing = ctx.call(registry, "_shutdown", ());
         let ctx: Ctx = Ctx::new(ctx.cell.clone());
@@ -90,7 +90,7 @@ impl<S: 'static> Ctx<S> {
     /// The address of `name` in this service's group, starting one instance (no args) if none
     /// is bound: exactly one start however many race (G2); a failed start is an error for
     /// every waiter and leaves the name unbound (G3).
-    pub fn query(&self, name: &str) -> impl Future<Output = Result<Address, CallError>> + Send + 'static {
+    pub fn query(&self, name: &str) -> impl Future<Output = Result<Address, CallError>> + Send + 'static + use<S> {
         names::query(self.cell.clone(), name)
     }
 

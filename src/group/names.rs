@@ -247,7 +247,7 @@ async fn ask_registry(cell: &Arc<ServiceCell>, name: &str) -> Result<Address, Ca
 pub(crate) fn query(
     cell: Arc<ServiceCell>,
     name: &str,
-) -> impl Future<Output = Result<Address, CallError>> + Send + 'static {
+) -> impl Future<Output = Result<Address, CallError>> + Send + 'static + use<> {
     enum Answer {
         Now(Result<Address, Box<CallError>>),
         Later(Reply),
