@@ -66,27 +66,6 @@ impl Sessions {
     }
 }
 
-impl ServiceCell {
-    /// Completes sessions of this service's own making (answers it produced itself, such as
-    /// queries a resolver settles) under one lock, then wakes their waiters: no answer message
-    /// goes through the mailbox.
-    pub(crate) fn complete_own(&self, answers: Vec<(Session, Result<Value, CallError>)>) {
-        if answers.is_empty() {
-            return;
-        }
-        let wakes: Vec<Wake> = {
-            let mut sessions = lock(&self.sessions);
-            answers.into_iter().map(|(session, result)| sessions.complete(session, result)).collect()
-        };
-        for wake in wakes {
-            match wake {
-                Wake::Task(_, waker) | Wake::Waker(waker) => waker.wake(),
-                Wake::Nobody => {}
-            }
-        }
-    }
-}
-
 /// Resolves to the answer of one call of `cell`.
 pub(crate) struct Reply {
     cell: Arc<ServiceCell>,

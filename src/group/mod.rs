@@ -15,6 +15,7 @@ mod error;
 mod handle;
 mod names;
 mod registry;
+mod resolution;
 mod start;
 
 use std::collections::BTreeMap;

@@ -14,25 +14,24 @@ use std::future::Future;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use super::{GroupError, membership};
+use super::resolution::{Awaiting, Resolution};
+use super::{GroupError, Membership, membership};
 use crate::core::{
     Address, Call, CallError, CommandName, Envelope, Name, Reply, RuntimeShared, ServiceCell, Value, call_address, lock,
 };
 use crate::executor::To;
 use crate::mutants::{self, Mutant};
 
-/// One message waiting for its name to resolve; `session == 0` for a send. A query is answered
-/// to its own service (session `session`) with the address instead of being sent.
+/// One message waiting for its name to resolve; `session == 0` for a send.
 struct Queued {
     session: u64,
     command: CommandName,
     args: Value,
-    query: bool,
 }
 
 impl Queued {
     fn request(session: u64, command: CommandName, args: Value) -> Queued {
-        Queued { session, command, args, query: false }
+        Queued { session, command, args }
     }
 }
 
@@ -43,8 +42,11 @@ type NameMap<V> = HashMap<String, V, BuildHasherDefault<crate::core::NumberHashe
 pub(crate) struct NameTable {
     /// name -> (address, the shared name carried in messages).
     resolved: NameMap<(Address, Name)>,
-    /// name -> messages issued while it was being resolved, in issue order.
+    /// name -> messages issued while it was being resolved, in issue order. A name is being
+    /// resolved exactly while it has an entry here (its resolver task runs).
     pending: NameMap<VecDeque<Queued>>,
+    /// name -> what the queries of a name being resolved wait on.
+    queries: NameMap<Arc<Resolution>>,
 }
 
 /// Where a by-name message goes now.
@@ -63,7 +65,7 @@ fn route(cell: &Arc<ServiceCell>, name: &str, message: Queued) -> Result<Route, 
         return Err(GroupError::NotInGroup { service, address, name: name.to_owned() }.into());
     };
     let mut names = lock(&member.names);
-    let overtakes = message.session != 0 && !message.query && mutants::active(Mutant::CallOvertakesQueuedSend);
+    let overtakes = message.session != 0 && mutants::active(Mutant::CallOvertakesQueuedSend);
     if overtakes && names.pending.contains_key(name) {
         // The Lua original: the call resolves on its own and goes straight out.
         drop(names);
@@ -179,16 +181,22 @@ fn start_resolver(cell: &Arc<ServiceCell>, name: String) {
 
 /// Asks the registry for `name`, then flushes the name's queue in order.
 async fn resolve(cell: Arc<ServiceCell>, name: String) {
+    let mut unsettled = Unsettled { cell: cell.clone(), name: &name, armed: true };
     let result = ask_registry(&cell, &name).await;
+    unsettled.armed = false;
+    drop(unsettled);
     let Some(member) = membership(&cell) else { return };
     let via: Name = Name::from(name.as_str());
-    let queue = {
+    let (queue, queries) = {
         let mut names = lock(&member.names);
         if let Ok(address) = result {
             names.resolved.insert(name.clone(), (address, via.clone()));
         }
-        names.pending.remove(&name).unwrap_or_default()
+        (names.pending.remove(&name).unwrap_or_default(), names.queries.remove(&name))
     };
+    if let Some(queries) = queries {
+        queries.settle(result.clone());
+    }
     if mutants::active(Mutant::CallOvertakesQueuedSend) {
         // The Lua original flushes queued sends from a new coroutine, later.
         let flush = flush(cell.clone(), result, via, queue);
@@ -198,17 +206,28 @@ async fn resolve(cell: Arc<ServiceCell>, name: String) {
     flush(cell, result, via, queue).await;
 }
 
-/// Sends a name's queue to its address in order, or fails it (G3, G7).
-///
-/// Queries are this member's own sessions: they are completed in place, all under one lock,
-/// instead of one answer message each through the mailbox.
-async fn flush(cell: Arc<ServiceCell>, result: Result<Address, CallError>, via: Name, queue: VecDeque<Queued>) {
-    let mut answered = Vec::new();
-    for Queued { session, command, args, query } in queue {
-        if query {
-            answered.push((session, result.clone().map(Value::Address)));
-            continue;
+/// Fails the queries waiting on a resolver that is dropped before the registry answers (its
+/// service is exiting), so none waits forever. While a resolver waits, its name stays pending,
+/// so the waiting queries are its own.
+struct Unsettled<'a> {
+    cell: Arc<ServiceCell>,
+    name: &'a str,
+    armed: bool,
+}
+
+impl Drop for Unsettled<'_> {
+    fn drop(&mut self) {
+        let Some(member) = membership(&self.cell).filter(|_| self.armed) else { return };
+        let queries = lock(&member.names).queries.remove(self.name);
+        if let Some(queries) = queries {
+            queries.settle(Err(self.cell.exited_error("_query")));
         }
+    }
+}
+
+/// Sends a name's queue to its address in order, or fails it (G3, G7).
+async fn flush(cell: Arc<ServiceCell>, result: Result<Address, CallError>, via: Name, queue: VecDeque<Queued>) {
+    for Queued { session, command, args } in queue {
         match &result {
             Ok(address) => {
                 let request = Envelope::Request { from: cell.address, session, command, args, via: Some(via.clone()) };
@@ -218,7 +237,6 @@ async fn flush(cell: Arc<ServiceCell>, result: Result<Address, CallError>, via: 
             Err(e) => cell.runtime.deliver(cell.address, Envelope::Response { session, result: Err(e.clone()) }),
         }
     }
-    cell.complete_own(answered);
 }
 
 async fn ask_registry(cell: &Arc<ServiceCell>, name: &str) -> Result<Address, CallError> {
@@ -241,62 +259,60 @@ async fn ask_registry(cell: &Arc<ServiceCell>, name: &str) -> Result<Address, Ca
 ///
 /// Answered without a message when it can be: from the member's cache, else from the group's
 /// listing, whose bindings the registry writes only once a start has finished (so a binding read
-/// there is what the registry itself would answer). Only a name with no live binding, or one
-/// this member is already resolving, costs a registry round trip, shared by every query of the
-/// name until it is answered.
+/// there is what the registry itself would answer). Only a name with no live binding costs a
+/// registry round trip, and every query of the name shares it (see `resolution.rs`).
 pub(crate) fn query(
     cell: Arc<ServiceCell>,
     name: &str,
 ) -> impl Future<Output = Result<Address, CallError>> + Send + 'static + use<> {
     enum Answer {
         Now(Result<Address, Box<CallError>>),
-        Later(Reply),
+        Later(Awaiting),
     }
-    let answer = match known_binding(&cell, name) {
-        Some(address) => Answer::Now(Ok(address)),
+    let answer = match membership(&cell) {
         None => {
-            let session = lock(&cell.sessions).open(Address::from_raw(0), CommandName::Borrowed("_query"));
-            let message = Queued { session, command: CommandName::Borrowed("_query"), args: Value::Nil, query: true };
-            let reply = Reply::new(cell.clone(), session);
-            match route(&cell, name, message) {
-                Ok(Route::Queued) => Answer::Later(reply),
-                Ok(Route::Direct(address, ..)) => Answer::Now(Ok(address)),
-                Err(e) => Answer::Now(Err(Box::new(e))),
-            }
+            let (service, address) = (cell.name().to_owned(), cell.address);
+            let error = GroupError::NotInGroup { service, address, name: name.to_owned() };
+            Answer::Now(Err(Box::new(error.into())))
         }
+        Some(member) => match known_or_resolving(&cell, member, name) {
+            Ok(address) => Answer::Now(Ok(address)),
+            Err(resolution) => Answer::Later(Awaiting(resolution)),
+        },
     };
     async move {
         match answer {
             Answer::Now(result) => result.map_err(|e| *e),
-            Answer::Later(reply) => {
-                let address = reply.await?;
-                Ok(Address::try_from(address).expect("a query is answered with an address"))
-            }
+            Answer::Later(awaiting) => awaiting.await,
         }
     }
 }
 
-/// A live address for `name` known without asking the registry: the member's cache, else the
-/// group's binding (then cached). None while this member resolves the name (a query must not
-/// overtake the resolution it would join), in a closed group, or if the binding's service is
-/// dead (the registry unbinds it and starts a fresh instance, G9).
-fn known_binding(cell: &Arc<ServiceCell>, name: &str) -> Option<Address> {
-    let member = membership(cell)?;
+/// A live address for `name` known without asking the registry (the member's cache, else the
+/// group's binding, then cached), or the resolution to wait on, started if none runs. A name
+/// this member is resolving is always waited on: a query must not overtake the resolution it
+/// would join. A closed group, or a binding whose service is dead, goes to the registry, which
+/// answers the error or unbinds the dead and starts a fresh instance (G9).
+fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) -> Result<Address, Arc<Resolution>> {
     let mut names = lock(&member.names);
-    if names.pending.contains_key(name) {
-        return None;
-    }
-    if let Some((address, _)) = names.resolved.get(name) {
-        if cell.runtime.lookup(*address).is_some() {
-            return Some(*address);
+    if !names.pending.contains_key(name) {
+        if let Some((address, _)) = names.resolved.get(name) {
+            if cell.runtime.lookup(*address).is_some() {
+                return Ok(*address);
+            }
+            names.resolved.remove(name); // dead: resolve again
         }
-        names.resolved.remove(name); // dead: resolve again
+        let bound = (!member.group.is_closed()).then(|| member.group.listing().bindings.get(name).copied());
+        if let Some(address) = bound.flatten().filter(|a| cell.runtime.lookup(*a).is_some()) {
+            names.resolved.insert(name.to_owned(), (address, Name::from(name)));
+            return Ok(address);
+        }
+        names.pending.insert(name.to_owned(), VecDeque::new());
+        let resolution = Arc::new(Resolution::default());
+        names.queries.insert(name.to_owned(), resolution.clone());
+        drop(names);
+        start_resolver(cell, name.to_owned());
+        return Err(resolution);
     }
-    if member.group.is_closed() {
-        return None;
-    }
-    let bound = member.group.listing().bindings.get(name).copied()?;
-    cell.runtime.lookup(bound)?;
-    names.resolved.insert(name.to_owned(), (bound, Name::from(name)));
-    Some(bound)
+    Err(names.queries.entry(name.to_owned()).or_default().clone())
 }
