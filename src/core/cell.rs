@@ -84,6 +84,14 @@ pub(crate) struct ServiceCounters {
     pub(crate) dead_letters: AtomicU64,
 }
 
+impl ServiceCounters {
+    /// Only the service's runner counts what it handled (holding `core`), so a load and a store
+    /// suffice: no locked instruction per message.
+    pub(crate) fn count_handled(&self) {
+        self.handled.store(self.handled.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+}
+
 pub(crate) struct ServiceCell {
     pub(crate) address: Address,
     pub(crate) kind: Arc<KindDef>,
@@ -160,9 +168,14 @@ impl ServiceCell {
         }
     }
 
-    /// Moves up to `budget` envelopes from the mailbox to `batch`, under one lock.
+    /// Moves up to `budget` envelopes from the mailbox to `batch`, under one lock. When the whole
+    /// mailbox fits, the two queues swap buffers: no envelope is moved.
     pub(crate) fn take_batch(&self, batch: &mut VecDeque<Envelope>, budget: usize) {
         let mut mailbox = lock(&self.mailbox);
+        if batch.is_empty() && mailbox.queue.len() <= budget {
+            std::mem::swap(batch, &mut mailbox.queue);
+            return;
+        }
         let n = budget.min(mailbox.queue.len());
         batch.extend(mailbox.queue.drain(..n));
     }

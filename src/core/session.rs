@@ -70,11 +70,13 @@ impl Sessions {
 pub(crate) struct Reply {
     cell: Arc<ServiceCell>,
     session: Session,
+    /// The answer was taken (and the session closed with it): dropping needs no lock.
+    done: bool,
 }
 
 impl Reply {
     pub(crate) fn new(cell: Arc<ServiceCell>, session: Session) -> Reply {
-        Reply { cell, session }
+        Reply { cell, session, done: false }
     }
 }
 
@@ -82,16 +84,18 @@ impl Future for Reply {
     type Output = Result<Value, CallError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut sessions = lock(&self.cell.sessions);
-        let Some(waiting) = sessions.open.get_mut(&self.session) else {
+        let this = self.get_mut();
+        let mut sessions = lock(&this.cell.sessions);
+        let Some(waiting) = sessions.open.get_mut(&this.session) else {
             // Already taken; only a poll after completion gets here.
             return Poll::Pending;
         };
-        if let Some(result) = waiting.result.take() {
-            sessions.open.remove(&self.session);
-            return Poll::Ready(result);
+        if waiting.result.is_some() {
+            let result = sessions.open.remove(&this.session).and_then(|w| w.result);
+            this.done = true;
+            return Poll::Ready(result.expect("checked above"));
         }
-        waiting.task = current_task(&self.cell);
+        waiting.task = current_task(&this.cell);
         match &waiting.waker {
             Some(waker) if waker.will_wake(cx.waker()) => {}
             _ => waiting.waker = Some(cx.waker().clone()),
@@ -102,6 +106,8 @@ impl Future for Reply {
 
 impl Drop for Reply {
     fn drop(&mut self) {
-        lock(&self.cell.sessions).open.remove(&self.session);
+        if !self.done {
+            lock(&self.cell.sessions).open.remove(&self.session);
+        }
     }
 }

@@ -334,7 +334,7 @@ impl ServiceCell {
     fn task_done(self: &Arc<Self>, core: &mut ServiceCore, origin: Origin, outcome: Outcome) {
         match (origin, outcome) {
             (Origin::Call(reply_to), Outcome::Reply(result)) => {
-                self.counters.handled.fetch_add(1, Ordering::Relaxed);
+                self.counters.count_handled();
                 let result = result.map_err(|e| {
                     self.counters.errors.fetch_add(1, Ordering::Relaxed);
                     let err = CallError::Handler {
@@ -351,7 +351,7 @@ impl ServiceCell {
                 self.answer(reply_to, result);
             }
             (Origin::Deferred(_), _) => {
-                self.counters.handled.fetch_add(1, Ordering::Relaxed);
+                self.counters.count_handled();
             }
             (Origin::Init(notify), Outcome::Init(Ok(state))) => self.init_done(core, notify, state),
             (Origin::Init(notify), Outcome::Init(Err(e))) => self.init_failed(notify, format!("{e:#}")),
