@@ -2,9 +2,10 @@
 
 use skygroup::{Address, Ctx, ServiceKind, Value};
 
-/// Replies with its argument.
+/// Replies with its argument. Its handlers never await, so they are synchronous commands: the
+/// idiom for such handlers (see `ServiceKind::command_sync`).
 pub fn echo() -> ServiceKind {
-    ServiceKind::stateless("echo").command("echo", |_ctx, v: Value| async move { Ok(v) })
+    ServiceKind::stateless("echo").command_sync("echo", |_state, _ctx, v: Value| Ok(v))
 }
 
 /// The counter service's state.
@@ -15,11 +16,11 @@ pub struct Counter {
 /// Counts `add` messages; `get` answers the count.
 pub fn counter() -> ServiceKind<Counter> {
     ServiceKind::new("counter", |_ctx, _args: ()| async { Ok(Counter { n: 0 }) })
-        .command("add", |ctx: Ctx<Counter>, _v: Value| async move {
-            ctx.with_state(|c| c.n += 1);
+        .command_sync("add", |c: &mut Counter, _ctx, _v: Value| {
+            c.n += 1;
             Ok(())
         })
-        .command("get", |ctx: Ctx<Counter>, _v: Value| async move { Ok(ctx.with_state(|c| c.n)) })
+        .command_sync("get", |c: &mut Counter, _ctx, _v: Value| Ok(c.n))
 }
 
 /// `run (counter, n)` sends `add` to `counter` n times, then calls the counter's `get`

@@ -92,14 +92,16 @@ impl<S: 'static> Ctx<S> {
     ///
     /// # Panics
     /// During init (there is no state until init returns), if `S` is not the kind's state
-    /// type, and if called from inside another `with_state` of the same service.
+    /// type, and if called from inside another `with_state` of the same service or from a
+    /// [`command_sync`](crate::ServiceKind::command_sync) handler (which holds the state).
     pub fn with_state<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
         let cell = &self.cell;
         let mut guard = match cell.state.try_lock() {
             Ok(guard) => guard,
             Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => {
-                panic!("with_state of service {} ({}) called inside with_state", cell.name(), cell.address)
+                let (name, address) = (cell.name(), cell.address);
+                panic!("with_state of service {name} ({address}) called inside with_state or a command_sync handler")
             }
         };
         let Some(state) = guard.as_mut() else {

@@ -6,8 +6,9 @@
 //! defined, so the catalog is one map whatever each kind's state type is.
 
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::future::Future;
+use std::hash::BuildHasherDefault;
 use std::marker::PhantomData;
 
 use futures::FutureExt;
@@ -16,6 +17,7 @@ use futures::future::BoxFuture;
 use super::context::Ctx;
 use super::error::DefineError;
 use super::responder::Responder;
+use super::table::NumberHasher;
 use super::turn::Outcome;
 use super::value::Value;
 
@@ -25,11 +27,15 @@ type InitFn = Box<dyn Fn(Ctx, Args) -> BoxFuture<'static, anyhow::Result<State>>
 // Handlers return the turn's `Outcome` directly, so a message costs one future allocation.
 type ReplyFn = Box<dyn Fn(Ctx, Value) -> BoxFuture<'static, Outcome> + Send + Sync>;
 type DeferredFn = Box<dyn Fn(Ctx, Value, Responder) -> BoxFuture<'static, Outcome> + Send + Sync>;
+// Runs to the end at once, on the state the runner hands it: no future, no task.
+pub(crate) type SyncFn = Box<dyn Fn(&mut (dyn Any + Send), Ctx, Value) -> anyhow::Result<Value> + Send + Sync>;
 
 /// How a command answers.
 pub(crate) enum Handler {
     /// The handler's return value is the reply (skynet's `skynet.ret`).
     Reply(ReplyFn),
+    /// Like `Reply`, for a handler that never awaits.
+    Sync(SyncFn),
     /// The handler gets a [`Responder`] and answers whenever it likes (`skynet.response`).
     Deferred(DeferredFn),
 }
@@ -68,7 +74,8 @@ pub(crate) struct KindDef {
     pub(crate) name: String,
     pub(crate) depends_on: Vec<String>,
     pub(crate) init: InitFn,
-    pub(crate) commands: BTreeMap<String, Handler>,
+    /// Looked up on every message: hashed a word at a time (names are the program's own).
+    pub(crate) commands: HashMap<String, Handler, BuildHasherDefault<NumberHasher>>,
     /// Definition mistakes found while building; reported by `Runtime::define`.
     pub(crate) problems: Vec<DefineError>,
 }
@@ -119,7 +126,7 @@ impl<S: Send + 'static> ServiceKind<S> {
         if name.is_empty() {
             problems.push(DefineError::EmptyName);
         }
-        let def = KindDef { name, depends_on: Vec::new(), init, commands: BTreeMap::new(), problems };
+        let def = KindDef { name, depends_on: Vec::new(), init, commands: HashMap::default(), problems };
         ServiceKind { def, _state: PhantomData }
     }
 
@@ -139,6 +146,40 @@ impl<S: Send + 'static> ServiceKind<S> {
         let handler =
             move |ctx: Ctx, args| handler(ctx.typed(), args).map(|r| Outcome::Reply(r.map(Into::into))).boxed();
         self.with_handler(name, Handler::Reply(Box::new(handler)), false)
+    }
+
+    /// Adds a command whose handler never awaits: a plain function of the service's state, its
+    /// context and the message, whose result is the reply (dropped after a send, G8). It is
+    /// the cheapest kind of handler (no future, no task: what an actix `Handler` or a skynet
+    /// dispatch function is), for the many commands that only read or change state and send
+    /// messages. A handler that must wait for a call's answer or a sleep uses
+    /// [`command`](Self::command).
+    ///
+    /// Inside the handler the state is already borrowed, so [`Ctx::with_state`] panics there.
+    ///
+    /// ```
+    /// use skygroup::{ServiceKind, Value};
+    /// struct Counter { n: i64 }
+    /// let kind = ServiceKind::new("counter", |_ctx, start: i64| async move { Ok(Counter { n: start }) })
+    ///     .command_sync("add", |counter: &mut Counter, _ctx, by: Value| {
+    ///         counter.n += i64::try_from(by)?;
+    ///         Ok(counter.n)
+    ///     });
+    /// # let _ = kind;
+    /// ```
+    pub fn command_sync<R, F>(self, name: &str, handler: F) -> Self
+    where
+        R: Into<Value>,
+        F: Fn(&mut S, &Ctx<S>, Value) -> anyhow::Result<R> + Send + Sync + 'static,
+    {
+        let kind = self.def.name.clone();
+        let handler = move |state: &mut (dyn Any + Send), ctx: Ctx, args| {
+            let Some(state) = state.downcast_mut::<S>() else {
+                anyhow::bail!("state of kind {kind} is not a {}", std::any::type_name::<S>())
+            };
+            handler(state, &ctx.typed(), args).map(Into::into)
+        };
+        self.with_handler(name, Handler::Sync(Box::new(handler)), false)
     }
 
     /// Adds a command that answers through a [`Responder`], possibly later and from another task

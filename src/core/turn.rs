@@ -24,7 +24,7 @@ use super::address::{Address, Session};
 use super::cell::{CommandName, Envelope, ServiceCell, lock};
 use super::context::Ctx;
 use super::error::CallError;
-use super::kind::{Handler, State};
+use super::kind::{Handler, State, SyncFn};
 use super::responder::{ReplySlot, Responder};
 use super::session::Wake;
 use super::value::Value;
@@ -230,13 +230,17 @@ impl ServiceCell {
         let site = FaultSite::Handler { address: self.address, kind: self.name(), command: &reply_to.command };
         if self.runtime.inject(site) {
             let origin = match handler {
-                Handler::Reply(_) => Origin::Call(reply_to),
+                Handler::Reply(_) | Handler::Sync(_) => Origin::Call(reply_to),
                 Handler::Deferred(_) => Origin::Deferred(ReplySlot::new(reply_to)),
             };
             return self.task_panicked(core, origin, &"injected handler panic");
         }
         let ctx = Ctx::new(self.clone());
         match handler {
+            Handler::Sync(f) => match catch_unwind(AssertUnwindSafe(|| self.run_sync(f, ctx, args))) {
+                Ok(result) => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(result)),
+                Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
+            },
             Handler::Reply(f) => match catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {
                 Ok(future) => self.start_task(core, future, Origin::Call(reply_to)),
                 Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
@@ -251,6 +255,16 @@ impl ServiceCell {
                 }
             }
         }
+    }
+
+    /// Runs a synchronous handler on the state, which no task can hold at this point (a
+    /// `with_state` closure never spans a turn).
+    fn run_sync(&self, f: &SyncFn, ctx: Ctx, args: Value) -> anyhow::Result<Value> {
+        let mut state = lock(&self.state);
+        let Some(state) = state.as_mut() else {
+            anyhow::bail!("service {} ({}) has no state: its init has not returned", self.name(), self.address)
+        };
+        f(state.as_mut(), ctx, args)
     }
 
     /// Answers a request that has no handler to run (unknown or reserved command, G8).
@@ -333,6 +347,9 @@ impl ServiceCell {
 
     fn task_done(self: &Arc<Self>, core: &mut ServiceCore, origin: Origin, outcome: Outcome) {
         match (origin, outcome) {
+            (Origin::Call(ReplyTo { session: 0, .. }), Outcome::Reply(Ok(_))) => {
+                self.counters.count_handled(); // a send: nothing to answer (G8)
+            }
             (Origin::Call(reply_to), Outcome::Reply(result)) => {
                 self.counters.count_handled();
                 let result = result.map_err(|e| {

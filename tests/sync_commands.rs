@@ -1,0 +1,101 @@
+//! Synchronous commands (`ServiceKind::command_sync`) on both backends: the same contract as
+//! async handlers (G6, G8, G12), without a future per message.
+
+mod common;
+
+use common::backend_test;
+use skygroup::{Address, CallError, Ctx, Runtime, ServiceKind, Value, anyhow};
+
+struct Tally {
+    seen: Vec<i64>,
+}
+
+fn define_kinds(rt: &Runtime) {
+    rt.define(
+        ServiceKind::new("tally", |_ctx, (): ()| async { Ok(Tally { seen: Vec::new() }) })
+            .command_sync("add", |tally: &mut Tally, _ctx, v: Value| {
+                tally.seen.push(i64::try_from(v)?);
+                Ok(())
+            })
+            .command_sync("seen", |tally: &mut Tally, _ctx, _v: Value| Ok(tally.seen.clone()))
+            .command_sync("fail", |_tally: &mut Tally, _ctx, _v: Value| -> anyhow::Result<()> {
+                anyhow::bail!("tally is closed")
+            })
+            .command_sync("boom", |_tally: &mut Tally, _ctx, _v: Value| -> anyhow::Result<()> {
+                panic!("tally exploded")
+            })
+            .command_sync("nested", |_tally: &mut Tally, ctx: &Ctx<Tally>, _v: Value| {
+                Ok(ctx.with_state(|t: &mut Tally| t.seen.len() as i64))
+            })
+            .command_sync("forward", |tally: &mut Tally, ctx: &Ctx<Tally>, to: Value| {
+                let to = Address::try_from(to)?;
+                for n in &tally.seen {
+                    ctx.send(to, "add", *n);
+                }
+                Ok(tally.seen.len() as i64)
+            })
+            // An async handler of the same kind sees what the synchronous ones did.
+            .command("count", |ctx: Ctx<Tally>, _v: Value| async move { Ok(ctx.with_state(|t| t.seen.len() as i64)) }),
+    )
+    .unwrap();
+}
+
+fn call(rt: &Runtime, to: Address, command: &'static str, args: impl Into<Value>) -> Result<Value, CallError> {
+    let args = args.into();
+    rt.block_on(move |ctx| async move { ctx.call(to, command, args).await })
+}
+
+backend_test! {
+    // checks G6, G8: sends to a synchronous command are handled in order and their results
+    // dropped; a call returns the handler's result; state persists between messages and is
+    // shared with the kind's async handlers.
+    fn sync_commands_reply_and_keep_order(rt) {
+        define_kinds(&rt);
+        let tally = rt.spawn("tally", ()).unwrap();
+        let seen = rt.block_on(move |ctx| async move {
+            for i in 0..50 {
+                ctx.send(tally, "add", i);
+            }
+            ctx.call(tally, "seen", ()).await
+        });
+        assert_eq!(seen.unwrap(), Value::from((0..50).collect::<Vec<i64>>()));
+        assert_eq!(call(&rt, tally, "count", ()).unwrap(), Value::from(50));
+        let stats = rt.services().into_iter().find(|s| s.address == tally).unwrap().stats;
+        assert_eq!(stats.handled, 52);
+    }
+}
+
+backend_test! {
+    // checks G8: a synchronous handler's error and panic reach the caller as errors naming the
+    // service and command; so does `with_state` inside one (the state is already lent to it);
+    // the service keeps running.
+    fn sync_command_errors_and_panics_are_caught(rt) {
+        define_kinds(&rt);
+        let tally = rt.spawn("tally", ()).unwrap();
+        let err = call(&rt, tally, "fail", ()).unwrap_err();
+        assert_eq!(err.to_string(), format!("service tally ({tally}) failed `fail`: tally is closed"));
+        let err = call(&rt, tally, "boom", ()).unwrap_err();
+        assert!(matches!(&err, CallError::Panic { message, .. } if message == "tally exploded"), "{err}");
+        let err = call(&rt, tally, "nested", ()).unwrap_err();
+        assert!(matches!(&err, CallError::Panic { message, .. } if message.contains("inside with_state")), "{err}");
+        call(&rt, tally, "add", 7).unwrap();
+        assert_eq!(call(&rt, tally, "seen", ()).unwrap(), Value::from(vec![7i64]));
+        let stats = rt.services().into_iter().find(|s| s.address == tally).unwrap().stats;
+        assert_eq!(stats.errors, 3);
+    }
+}
+
+backend_test! {
+    // checks G6: messages a synchronous handler sends go out in order, like any other sender's.
+    fn sync_commands_send(rt) {
+        define_kinds(&rt);
+        let from = rt.spawn("tally", ()).unwrap();
+        let to = rt.spawn("tally", ()).unwrap();
+        for i in 0..5 {
+            call(&rt, from, "add", i).unwrap();
+        }
+        assert_eq!(call(&rt, from, "forward", Value::Address(to)).unwrap(), Value::from(5));
+        assert_eq!(call(&rt, from, "forward", Value::Address(to)).unwrap(), Value::from(5));
+        assert_eq!(call(&rt, to, "seen", ()).unwrap(), Value::from(vec![0i64, 1, 2, 3, 4, 0, 1, 2, 3, 4]));
+    }
+}
