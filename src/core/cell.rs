@@ -12,7 +12,7 @@
 
 use std::any::Any;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
@@ -109,6 +109,8 @@ pub(crate) struct ServiceCell {
     /// Set when the service starts its exit; responders dropped after it report "exited".
     pub(crate) exiting: AtomicBool,
     pub(crate) counters: ServiceCounters,
+    /// Envelopes left in the runner's batch at the end of its last turn (for `queue_len`).
+    pub(crate) batched: AtomicUsize,
 }
 
 impl ServiceCell {
@@ -133,6 +135,7 @@ impl ServiceCell {
             exit_reason: Mutex::new(None),
             exiting: AtomicBool::new(false),
             counters: ServiceCounters::default(),
+            batched: AtomicUsize::new(0),
         }
     }
 
@@ -168,16 +171,12 @@ impl ServiceCell {
         }
     }
 
-    /// Moves up to `budget` envelopes from the mailbox to `batch`, under one lock. When the whole
-    /// mailbox fits, the two queues swap buffers: no envelope is moved.
-    pub(crate) fn take_batch(&self, batch: &mut VecDeque<Envelope>, budget: usize) {
-        let mut mailbox = lock(&self.mailbox);
-        if batch.is_empty() && mailbox.queue.len() <= budget {
-            std::mem::swap(batch, &mut mailbox.queue);
-            return;
+    /// Takes the whole mailbox into `batch` once the batch is used up: the two queues swap
+    /// buffers under one lock, so no envelope is moved, and the emptied buffer is reused.
+    pub(crate) fn take_batch(&self, batch: &mut VecDeque<Envelope>) {
+        if batch.is_empty() {
+            std::mem::swap(batch, &mut lock(&self.mailbox).queue);
         }
-        let n = budget.min(mailbox.queue.len());
-        batch.extend(mailbox.queue.drain(..n));
     }
 
     /// Asks the service to exit at its next step (between two messages, never mid-handler).
@@ -193,12 +192,12 @@ impl ServiceCell {
         }
     }
 
-    /// Ends a turn: clears `scheduled` if the mailbox is empty, else schedules again (at the
-    /// back of the run queue: fairness).
-    pub(crate) fn finish_turn(self: &Arc<Self>) {
+    /// Ends a turn: clears `scheduled` if nothing is left (in the batch or the mailbox), else
+    /// schedules again (at the back of the run queue: fairness).
+    pub(crate) fn finish_turn(self: &Arc<Self>, batched: bool) {
         let more = {
             let mut mailbox = lock(&self.mailbox);
-            let more = !mailbox.queue.is_empty() || self.exit_requested.load(Ordering::Acquire);
+            let more = batched || !mailbox.queue.is_empty() || self.exit_requested.load(Ordering::Acquire);
             mailbox.scheduled = more && !mailbox.closed;
             mailbox.scheduled
         };
@@ -207,8 +206,9 @@ impl ServiceCell {
         }
     }
 
+    /// Messages waiting: in the mailbox, and taken out but not handled yet (as of the last turn).
     pub(crate) fn queue_len(&self) -> usize {
-        lock(&self.mailbox).queue.len()
+        lock(&self.mailbox).queue.len() + self.batched.load(Ordering::Relaxed)
     }
 }
 

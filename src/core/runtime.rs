@@ -83,14 +83,13 @@ impl RuntimeShared {
     }
 
     pub(crate) fn deliver_now(self: &Arc<Self>, to: Address, envelope: Envelope) {
-        let envelope = match self.lookup(to) {
-            Some(cell) => match cell.push(envelope) {
-                Ok(()) => return,
-                Err(envelope) => envelope,
-            },
-            None => envelope,
-        };
-        self.bounce(to, envelope);
+        let pushed = self.services.with(to, |cell| match cell {
+            Some(cell) => cell.push(envelope),
+            None => Err(envelope),
+        });
+        if let Err(envelope) = pushed {
+            self.bounce(to, envelope);
+        }
     }
 
     /// An envelope whose target is gone: a call gets an error, a send is a dead letter (G7, G9).

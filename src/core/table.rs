@@ -76,6 +76,13 @@ impl ServiceTable {
         self.read(address).get(&address).cloned()
     }
 
+    /// Runs `f` on the service at `address` (None if there is none) under the shard's read lock,
+    /// without taking a reference: a delivery costs no reference-count traffic. `f` must not
+    /// touch the table.
+    pub(crate) fn with<R>(&self, address: Address, f: impl FnOnce(Option<&Arc<ServiceCell>>) -> R) -> R {
+        f(self.read(address).get(&address))
+    }
+
     pub(crate) fn insert(&self, cell: Arc<ServiceCell>) {
         let address = cell.address;
         if self.write(address).insert(address, cell).is_none() {

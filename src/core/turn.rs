@@ -76,8 +76,9 @@ pub(crate) struct ServiceCore {
     pub(crate) phase: Phase,
     /// Requests that arrived while `Starting`, in arrival order.
     deferred: VecDeque<Envelope>,
-    /// Envelopes taken out of the mailbox for this turn (one lock per batch, not per message),
-    /// still to handle; they come after `deferred` and before the mailbox.
+    /// Envelopes taken out of the mailbox (all of it at once: one lock and no copy per
+    /// message), still to handle; they come after `deferred` and before the mailbox. What a
+    /// turn's budget leaves here waits for the next turn.
     batch: VecDeque<Envelope>,
 }
 
@@ -142,7 +143,7 @@ impl ServiceCell {
         if core.phase == Phase::Exited {
             return;
         }
-        self.take_batch(&mut core.batch, budget);
+        self.take_batch(&mut core.batch);
         for _ in 0..budget {
             if self.exit_requested.load(Ordering::Acquire) {
                 break;
@@ -158,16 +159,11 @@ impl ServiceCell {
             self.finalize(&mut core, reason);
             return;
         }
-        if !core.batch.is_empty() {
-            // Left when init returned mid-batch (its deferred requests go first) and the budget
-            // ran out: back to the front of the mailbox, in order.
-            let mut mailbox = lock(&self.mailbox);
-            for envelope in core.batch.drain(..).rev() {
-                mailbox.queue.push_front(envelope);
-            }
-        }
+        // What the budget left stays in the batch, ahead of the mailbox, for the next turn.
+        let batched = core.batch.len();
+        self.batched.store(batched, Ordering::Relaxed);
         drop(core);
-        self.finish_turn();
+        self.finish_turn(batched > 0);
     }
 
     fn handle(self: &Arc<Self>, core: &mut ServiceCore, envelope: Envelope) {
