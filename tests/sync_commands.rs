@@ -99,3 +99,48 @@ backend_test! {
         assert_eq!(call(&rt, to, "seen", ()).unwrap(), Value::from(vec![0i64, 1, 2, 3, 4, 0, 1, 2, 3, 4]));
     }
 }
+
+backend_test! {
+    // checks G6: what a callee sends its caller before answering reaches the caller before the
+    // answer, also when the threaded backend runs the callee at once on the caller's worker
+    // and could hand the answer over directly; and a callee that calls back into its caller
+    // while answering still gets through (G12).
+    fn answers_do_not_overtake_the_callees_sends(rt) {
+        rt.define(
+            ServiceKind::new("asker", |_ctx, (): ()| async { Ok(Vec::<i64>::new()) })
+                .command("ask", |ctx: Ctx<Vec<i64>>, teller: Value| async move {
+                    let teller = Address::try_from(teller)?;
+                    let mut seen_before_answer = Vec::new();
+                    for round in 0..20 {
+                        let answer = ctx.call(teller, "tell", (ctx.address(), round)).await?;
+                        anyhow::ensure!(answer == Value::from(round), "teller answered {answer:?}");
+                        seen_before_answer.push(ctx.with_state(|notes| notes.last().copied()));
+                    }
+                    Ok(seen_before_answer.into_iter().map(|n| n.unwrap_or(-1)).collect::<Vec<_>>())
+                })
+                .command_sync("note", |notes: &mut Vec<i64>, _ctx, n: Value| {
+                    notes.push(i64::try_from(n)?);
+                    Ok(())
+                })
+                .command_sync("peek", |notes: &mut Vec<i64>, _ctx, _v: Value| Ok(notes.len() as i64)),
+        )
+        .unwrap();
+        rt.define(
+            ServiceKind::stateless("teller")
+                .command_sync("tell", |_state, ctx, v: Value| {
+                    let (asker, round): (Address, i64) = v.try_into()?;
+                    ctx.send(asker, "note", round);
+                    Ok(round)
+                })
+                .command("callback", |ctx, asker: Value| async move {
+                    Ok(ctx.call(Address::try_from(asker)?, "peek", ()).await?)
+                }),
+        )
+        .unwrap();
+        let asker = rt.spawn("asker", ()).unwrap();
+        let teller = rt.spawn("teller", ()).unwrap();
+        let seen = call(&rt, asker, "ask", Value::Address(teller)).unwrap();
+        assert_eq!(seen, Value::from((0..20).collect::<Vec<i64>>()));
+        assert_eq!(call(&rt, teller, "callback", Value::Address(asker)).unwrap(), Value::from(20));
+    }
+}

@@ -144,24 +144,19 @@ impl ServiceCell {
         &self.kind.name
     }
 
-    /// Puts `envelope` into the mailbox, scheduling the service if it was idle. Hands the
-    /// envelope back if the service has exited.
-    pub(crate) fn push(self: &Arc<Self>, envelope: Envelope) -> Result<(), Envelope> {
-        let schedule = {
-            let mut mailbox = lock(&self.mailbox);
-            if mailbox.closed {
-                return Err(envelope);
-            }
-            if self.runtime.tracing {
-                self.runtime.trace(&Event::Deliver { to: self.address, message: envelope.message() });
-            }
-            mailbox.queue.push_back(envelope);
-            !std::mem::replace(&mut mailbox.scheduled, true) || mutants::active(Mutant::OverlappingHandlers)
-        };
-        if schedule {
-            self.runtime.executor.schedule(Runnable(self.clone()));
+    /// Puts `envelope` into the mailbox. `Ok(true)`: the service was idle and is now marked
+    /// scheduled, so the caller must get its turn run (see `RuntimeShared::start_turns`). Hands
+    /// the envelope back if the service has exited.
+    pub(crate) fn push(&self, envelope: Envelope) -> Result<bool, Envelope> {
+        let mut mailbox = lock(&self.mailbox);
+        if mailbox.closed {
+            return Err(envelope);
         }
-        Ok(())
+        if self.runtime.tracing {
+            self.runtime.trace(&Event::Deliver { to: self.address, message: envelope.message() });
+        }
+        mailbox.queue.push_back(envelope);
+        Ok(!std::mem::replace(&mut mailbox.scheduled, true) || mutants::active(Mutant::OverlappingHandlers))
     }
 
     /// Records that this service issued a message (before any queueing by name).

@@ -6,6 +6,7 @@ mod address;
 mod cell;
 mod context;
 mod error;
+mod handoff;
 mod kind;
 mod responder;
 mod runtime;

@@ -18,6 +18,7 @@ use super::address::{Address, Session};
 use super::cell::{Envelope, Prelude, ServiceCell, lock};
 use super::context::Ctx;
 use super::error::{CallError, DefineError};
+use super::handoff::Delivered;
 use super::kind::{Args, KindDef, ServiceKind};
 use super::table::ServiceTable;
 use super::turn::ReplyTo;
@@ -83,12 +84,19 @@ impl RuntimeShared {
     }
 
     pub(crate) fn deliver_now(self: &Arc<Self>, to: Address, envelope: Envelope) {
-        let pushed = self.services.with(to, |cell| match cell {
-            Some(cell) => cell.push(envelope),
-            None => Err(envelope),
+        let handoff = self.handoff();
+        let call = handoff && matches!(envelope, Envelope::Request { session, .. } if session != 0);
+        let delivered = self.services.with(to, |cell| {
+            let Some(cell) = cell else { return Err(envelope) };
+            let delivered = if handoff { cell.complete_here(envelope) } else { cell.push_delivered(envelope) };
+            // A reference is taken only for a service whose turns this delivery starts.
+            delivered.map(|d| if matches!(d, Delivered::Idle) { Ok(cell.clone()) } else { Err(d) })
         });
-        if let Err(envelope) = pushed {
-            self.bounce(to, envelope);
+        match delivered {
+            Ok(Ok(idle)) => self.start_turns(idle, call),
+            Ok(Err(Delivered::Answered(Some(waker)))) => waker.wake(),
+            Ok(Err(_)) => {}
+            Err(envelope) => self.bounce(to, envelope),
         }
     }
 

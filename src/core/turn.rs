@@ -101,6 +101,11 @@ pub(crate) fn current_task(cell: &Arc<ServiceCell>) -> Option<usize> {
     (ptr == Arc::as_ptr(cell) as usize).then_some(task)
 }
 
+/// Whether a task of `cell` is being polled on this thread right now.
+pub(crate) fn polled_here(cell: &ServiceCell) -> bool {
+    CURRENT.get().0 == std::ptr::from_ref(cell) as usize
+}
+
 struct TaskWaker {
     cell: Weak<ServiceCell>,
     task: usize,
@@ -149,6 +154,7 @@ impl ServiceCell {
                 break;
             }
             let Some(envelope) = core.batch.pop_front() else { break };
+            self.batched.store(core.batch.len(), Ordering::Relaxed); // for `complete_here`
             self.handle(&mut core, envelope);
             if self.runtime.inject(FaultSite::Crash { address: self.address, kind: self.name() }) {
                 self.request_exit(ExitReason::Crashed);

@@ -50,6 +50,16 @@ pub trait Executor: Send + Sync + 'static {
     /// `Runtime::shutdown`, after every service has exited.
     fn shutdown(&self);
 
+    /// Whether the calling thread may run a service's turn itself, outside [`schedule`]: true
+    /// on the threaded backend's own worker threads, where a call to an idle service is then
+    /// handled at once (see the runtime's direct hand-off). The default, and the simulator,
+    /// say no: every turn goes through `schedule`.
+    ///
+    /// [`schedule`]: Self::schedule
+    fn runs_turns_inline(&self) -> bool {
+        false
+    }
+
     /// Record one runtime event. The simulator keeps these as its trace; the default drops
     /// them. Only called when [`tracing`](Self::tracing) returned true at start-up.
     fn trace(&self, event: &Event<'_>) {

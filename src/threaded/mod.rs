@@ -182,6 +182,10 @@ impl Executor for Threaded {
         }
     }
 
+    fn runs_turns_inline(&self) -> bool {
+        WORKER.with(|w| w.borrow().as_ref().is_some_and(|(shared, _)| Arc::ptr_eq(shared, &self.shared)))
+    }
+
     fn now(&self) -> Duration {
         self.shared.start.elapsed()
     }
