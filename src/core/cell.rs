@@ -46,8 +46,24 @@ pub(crate) enum Envelope {
     Init { args: Args, prelude: Option<Prelude>, notify: Option<(Address, Session)> },
 }
 
-/// A service name as messages carry it (shared, cheap to clone).
-pub(crate) type Name = Arc<str>;
+/// A service name as messages carry it: interned (see [`intern`]), so carrying it costs a copy,
+/// not a reference count.
+pub(crate) type Name = &'static str;
+
+/// The one shared copy of `name`, kept for the process's life. Only names that resolved to a
+/// service are interned, and those are kind names, so the set stays as small as the catalogs.
+/// (Strings only: nothing that reaches behaviour is numbered or ordered from here.)
+pub(crate) fn intern(name: &str) -> Name {
+    static INTERNED: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut interned = lock(&INTERNED);
+    if let Some(known) = interned.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    interned.insert(leaked);
+    leaked
+}
 
 /// Work the group layer runs before a kind's init (resolving its dependency list, G5).
 pub(crate) type Prelude = BoxFuture<'static, anyhow::Result<()>>;
@@ -56,7 +72,7 @@ impl Envelope {
     pub(crate) fn message(&self) -> Message<'_> {
         match self {
             Envelope::Request { from, session, command, args, via } => {
-                Message::Request { from: *from, session: *session, command, args, via: via.as_deref() }
+                Message::Request { from: *from, session: *session, command, args, via: *via }
             }
             Envelope::Response { session, result } => Message::Response { session: *session, ok: result.is_ok() },
             Envelope::Wake { task } => Message::Wake { task: *task },

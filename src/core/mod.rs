@@ -23,7 +23,7 @@ pub use responder::Responder;
 pub use runtime::{Runtime, ServiceInfo, ServiceStats};
 pub use value::{FromValue, Opaque, Value, ValueError};
 
-pub(crate) use cell::{CommandName, Envelope, Name, Prelude, ServiceCell, lock};
+pub(crate) use cell::{CommandName, Envelope, Name, Prelude, ServiceCell, intern, lock};
 pub(crate) use context::call_address;
 pub(crate) use runtime::{RuntimeShared, SpawnOptions};
 pub(crate) use session::Reply;

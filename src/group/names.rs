@@ -17,7 +17,8 @@ use std::sync::Arc;
 use super::resolution::{Awaiting, Resolution};
 use super::{GroupError, Membership, membership};
 use crate::core::{
-    Address, Call, CallError, CommandName, Envelope, Name, Reply, RuntimeShared, ServiceCell, Value, call_address, lock,
+    Address, Call, CallError, CommandName, Envelope, Name, Reply, RuntimeShared, ServiceCell, Value, call_address,
+    intern, lock,
 };
 use crate::executor::To;
 use crate::mutants::{self, Mutant};
@@ -49,6 +50,13 @@ pub(crate) struct NameTable {
     queries: NameMap<Arc<Resolution>>,
 }
 
+impl NameTable {
+    /// Whether `name` is being resolved (most of the time nothing is: no hashing then).
+    fn is_pending(&self, name: &str) -> bool {
+        !self.pending.is_empty() && self.pending.contains_key(name)
+    }
+}
+
 /// Where a by-name message goes now.
 enum Route {
     /// Straight to the resolved address; the message is handed back.
@@ -72,7 +80,7 @@ fn route(cell: &Arc<ServiceCell>, name: &str, message: Queued) -> Result<Route, 
         let (owner, name) = (cell.clone(), name.to_owned());
         let task = async move {
             if let Ok(address) = ask_registry(&owner, &name).await {
-                send_direct(&owner, address, Name::from(name.as_str()), message);
+                send_direct(&owner, address, intern(&name), message);
             }
         };
         cell.runtime.deliver(cell.address, Envelope::Fork { task: Box::pin(task) });
@@ -83,7 +91,7 @@ fn route(cell: &Arc<ServiceCell>, name: &str, message: Queued) -> Result<Route, 
         return Ok(Route::Queued);
     }
     if let Some((address, via)) = names.resolved.get(name) {
-        return Ok(Route::Direct(*address, via.clone(), message));
+        return Ok(Route::Direct(*address, via, message));
     }
     names.pending.insert(name.to_owned(), VecDeque::from([message]));
     drop(names);
@@ -94,10 +102,10 @@ fn route(cell: &Arc<ServiceCell>, name: &str, message: Queued) -> Result<Route, 
 /// The cached address of `name`, if nothing is queued before a message to it.
 fn cached(cell: &ServiceCell, name: &str) -> Option<(Address, Name)> {
     let names = lock(&membership(cell)?.names);
-    if names.pending.contains_key(name) {
+    if names.is_pending(name) {
         return None;
     }
-    names.resolved.get(name).map(|(address, via)| (*address, via.clone()))
+    names.resolved.get(name).copied()
 }
 
 fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued) {
@@ -160,11 +168,11 @@ pub(crate) fn reroute(
     let Some(sender) = runtime.lookup(from) else { return Some(envelope()) };
     let Some(member) = membership(&sender) else { return Some(envelope()) };
     let mut names = lock(&member.names);
-    if names.resolved.get(&*name).is_some_and(|(a, _)| *a == dead) {
-        names.resolved.remove(&*name);
+    if names.resolved.get(name).is_some_and(|(a, _)| *a == dead) {
+        names.resolved.remove(name);
     }
     let message = Queued::request(session, command, args);
-    if let Some(queue) = names.pending.get_mut(&*name) {
+    if let Some(queue) = names.pending.get_mut(name) {
         queue.push_back(message);
         return None;
     }
@@ -186,11 +194,11 @@ async fn resolve(cell: Arc<ServiceCell>, name: String) {
     unsettled.armed = false;
     drop(unsettled);
     let Some(member) = membership(&cell) else { return };
-    let via: Name = Name::from(name.as_str());
+    let via: Name = intern(&name);
     let (queue, queries) = {
         let mut names = lock(&member.names);
         if let Ok(address) = result {
-            names.resolved.insert(name.clone(), (address, via.clone()));
+            names.resolved.insert(name.clone(), (address, via));
         }
         (names.pending.remove(&name).unwrap_or_default(), names.queries.remove(&name))
     };
@@ -230,7 +238,7 @@ async fn flush(cell: Arc<ServiceCell>, result: Result<Address, CallError>, via: 
     for Queued { session, command, args } in queue {
         match &result {
             Ok(address) => {
-                let request = Envelope::Request { from: cell.address, session, command, args, via: Some(via.clone()) };
+                let request = Envelope::Request { from: cell.address, session, command, args, via: Some(via) };
                 cell.runtime.deliver(*address, request);
             }
             Err(_) if session == 0 => cell.runtime.dead_letter(cell.address, Address::from_raw(0), &command),
@@ -295,7 +303,7 @@ pub(crate) fn query(
 /// answers the error or unbinds the dead and starts a fresh instance (G9).
 fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) -> Result<Address, Arc<Resolution>> {
     let mut names = lock(&member.names);
-    if !names.pending.contains_key(name) {
+    if !names.is_pending(name) {
         if let Some((address, _)) = names.resolved.get(name) {
             if cell.runtime.lookup(*address).is_some() {
                 return Ok(*address);
@@ -304,7 +312,7 @@ fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) 
         }
         let bound = (!member.group.is_closed()).then(|| member.group.listing().bindings.get(name).copied());
         if let Some(address) = bound.flatten().filter(|a| cell.runtime.lookup(*a).is_some()) {
-            names.resolved.insert(name.to_owned(), (address, Name::from(name)));
+            names.resolved.insert(name.to_owned(), (address, intern(name)));
             return Ok(address);
         }
         names.pending.insert(name.to_owned(), VecDeque::new());
