@@ -28,7 +28,7 @@ type InitFn = Box<dyn Fn(Ctx, Args) -> BoxFuture<'static, anyhow::Result<State>>
 type ReplyFn = Box<dyn Fn(Ctx, Value) -> BoxFuture<'static, Outcome> + Send + Sync>;
 type DeferredFn = Box<dyn Fn(Ctx, Value, Responder) -> BoxFuture<'static, Outcome> + Send + Sync>;
 // Runs to the end at once, on the state the runner hands it: no future, no task.
-pub(crate) type SyncFn = Box<dyn Fn(&mut (dyn Any + Send), Ctx, Value) -> anyhow::Result<Value> + Send + Sync>;
+pub(crate) type SyncFn = Box<dyn Fn(&mut (dyn Any + Send), &Ctx, Value) -> anyhow::Result<Value> + Send + Sync>;
 
 /// How a command answers.
 pub(crate) enum Handler {
@@ -155,7 +155,8 @@ impl<S: Send + 'static> ServiceKind<S> {
     /// messages. A handler that must wait for a call's answer or a sleep uses
     /// [`command`](Self::command).
     ///
-    /// Inside the handler the state is already borrowed, so [`Ctx::with_state`] panics there.
+    /// The handler gets the state itself, so its context is the untyped [`Ctx`] (for sends,
+    /// calls, forks, its address); [`Ctx::with_state`] panics inside it (the state is lent out).
     ///
     /// ```
     /// use skygroup::{ServiceKind, Value};
@@ -170,14 +171,14 @@ impl<S: Send + 'static> ServiceKind<S> {
     pub fn command_sync<R, F>(self, name: &str, handler: F) -> Self
     where
         R: Into<Value>,
-        F: Fn(&mut S, &Ctx<S>, Value) -> anyhow::Result<R> + Send + Sync + 'static,
+        F: Fn(&mut S, &Ctx, Value) -> anyhow::Result<R> + Send + Sync + 'static,
     {
         let kind = self.def.name.clone();
-        let handler = move |state: &mut (dyn Any + Send), ctx: Ctx, args| {
+        let handler = move |state: &mut (dyn Any + Send), ctx: &Ctx, args| {
             let Some(state) = state.downcast_mut::<S>() else {
                 anyhow::bail!("state of kind {kind} is not a {}", std::any::type_name::<S>())
             };
-            handler(state, &ctx.typed(), args).map(Into::into)
+            handler(state, ctx, args).map(Into::into)
         };
         self.with_handler(name, Handler::Sync(Box::new(handler)), false)
     }

@@ -80,13 +80,16 @@ pub(crate) struct ServiceCore {
     /// message), still to handle; they come after `deferred` and before the mailbox. What a
     /// turn's budget leaves here waits for the next turn.
     batch: VecDeque<Envelope>,
+    /// The context synchronous handlers borrow during a turn; dropped when the turn ends (it
+    /// refers to the service's own cell).
+    sync_ctx: Option<Ctx>,
 }
 
 impl ServiceCore {
     pub(crate) fn new(running: bool) -> ServiceCore {
         let phase = if running { Phase::Running } else { Phase::Starting };
         let (deferred, batch) = (VecDeque::new(), VecDeque::new());
-        ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred, batch }
+        ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred, batch, sync_ctx: None }
     }
 }
 
@@ -160,6 +163,7 @@ impl ServiceCell {
                 self.request_exit(ExitReason::Crashed);
             }
         }
+        core.sync_ctx = None;
         if self.exit_requested.load(Ordering::Acquire) {
             let reason = lock(&self.exit_reason).clone().unwrap_or(ExitReason::Killed);
             self.finalize(&mut core, reason);
@@ -237,12 +241,17 @@ impl ServiceCell {
             };
             return self.task_panicked(core, origin, &"injected handler panic");
         }
-        let ctx = Ctx::new(self.clone());
-        match handler {
-            Handler::Sync(f) => match catch_unwind(AssertUnwindSafe(|| self.run_sync(f, ctx, args))) {
+        if let Handler::Sync(f) = handler {
+            // One context for every synchronous handler of the turn: none outlives its call.
+            let ctx = core.sync_ctx.get_or_insert_with(|| Ctx::new(self.clone()));
+            return match catch_unwind(AssertUnwindSafe(|| self.run_sync(f, ctx, args))) {
                 Ok(result) => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(result)),
                 Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
-            },
+            };
+        }
+        let ctx = Ctx::new(self.clone());
+        match handler {
+            Handler::Sync(_) => unreachable!("handled above"),
             Handler::Reply(f) => match catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {
                 Ok(future) => self.start_task(core, future, Origin::Call(reply_to)),
                 Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
@@ -261,7 +270,7 @@ impl ServiceCell {
 
     /// Runs a synchronous handler on the state, which no task can hold at this point (a
     /// `with_state` closure never spans a turn).
-    fn run_sync(&self, f: &SyncFn, ctx: Ctx, args: Value) -> anyhow::Result<Value> {
+    fn run_sync(&self, f: &SyncFn, ctx: &Ctx, args: Value) -> anyhow::Result<Value> {
         let mut state = lock(&self.state);
         let Some(state) = state.as_mut() else {
             anyhow::bail!("service {} ({}) has no state: its init has not returned", self.name(), self.address)
