@@ -118,8 +118,14 @@ impl<S: 'static> Ctx<S> {
     /// to the same target is delivered after it (G6).
     pub fn call<'a>(&self, to: impl Into<Target<'a>>, command: impl Into<CommandName>, args: impl Into<Value>) -> Call {
         match to.into() {
-            Target::Address(address) => Call::reply(self.call_address(address, command.into(), args.into())),
-            Target::Name(name) => crate::group::call_by_name(self.cell.clone(), name, command.into(), args.into()),
+            Target::Address(address) => {
+                let command = command.into();
+                match self.cell.call_direct(address, &command, args.into()) {
+                    Ok(call) => call,
+                    Err(args) => Call::reply(self.call_address(address, command, args)),
+                }
+            }
+            Target::Name(name) => crate::group::call_by_name(&self.cell, name, command.into(), args.into()),
         }
     }
 
@@ -264,10 +270,16 @@ pub struct Call(CallState);
 
 enum CallState {
     Reply(Reply),
+    /// Answered before it was awaited (a direct call); taken by the first poll.
+    Ready(Option<Result<Value, CallError>>),
     Boxed(BoxFuture<'static, Result<Value, CallError>>),
 }
 
 impl Call {
+    pub(crate) fn ready(answer: Result<Value, CallError>) -> Call {
+        Call(CallState::Ready(Some(answer)))
+    }
+
     pub(crate) fn reply(reply: Reply) -> Call {
         Call(CallState::Reply(reply))
     }
@@ -283,6 +295,7 @@ impl Future for Call {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.get_mut().0 {
             CallState::Reply(reply) => Pin::new(reply).poll(cx),
+            CallState::Ready(answer) => Poll::Ready(answer.take().expect("a call polled after it returned")),
             CallState::Boxed(future) => future.as_mut().poll(cx),
         }
     }

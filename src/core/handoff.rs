@@ -14,6 +14,11 @@
 //!   thread, with nothing waiting in its mailbox or batch, completes the caller's session
 //!   directly: it overtakes nothing (G6), and the caller's `.await` finds it ready.
 //!
+//! - **a synchronous command is called like a function.** A call that finds its callee idle
+//!   and the command a [`command_sync`](crate::ServiceKind::command_sync) handler runs that
+//!   handler right away, holding the callee's core and state as its turn would, and the call
+//!   is ready before it is awaited: no envelope, no session, no answer message.
+//!
 //! Together, a call to an idle service whose handler does not wait is one function call deep.
 //! Only one level: a call made by a handler running this way is queued as usual, so stacks stay
 //! flat. The simulator takes neither shortcut (it interleaves every delivery itself; its executor
@@ -24,10 +29,18 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
 
-use super::cell::{Envelope, ServiceCell, lock};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use super::address::Address;
+use super::cell::{CommandName, Envelope, ServiceCell, lock};
+use super::context::{Call, Ctx};
+use super::error::CallError;
+use super::kind::Handler;
 use super::runtime::RuntimeShared;
-use super::session::Wake;
+use super::session::{Reply, Wake};
+use super::turn::Phase;
 use super::turn::polled_here;
+use super::value::Value;
 use crate::executor::Runnable;
 
 thread_local! {
@@ -96,5 +109,74 @@ impl ServiceCell {
     /// `push`, saying what it did.
     pub(crate) fn push_delivered(&self, envelope: Envelope) -> Result<Delivered, Envelope> {
         Ok(if self.push(envelope)? { Delivered::Idle } else { Delivered::Queued })
+    }
+}
+
+impl ServiceCell {
+    /// A call from this service to `to`, taken as a function call when the callee is idle and
+    /// `command` is synchronous (see the module docs); hands `args` back when it is not.
+    pub(crate) fn call_direct(
+        self: &Arc<Self>,
+        to: Address,
+        command: &CommandName,
+        args: Value,
+    ) -> Result<Call, Value> {
+        if INLINE.get() || !self.runtime.handoff() {
+            return Err(args);
+        }
+        let Some(callee) = self.runtime.lookup(to) else { return Err(args) };
+        self.call_direct_to(&callee, command, args)
+    }
+
+    /// [`call_direct`](Self::call_direct) to a service already in hand.
+    pub(crate) fn call_direct_to(
+        self: &Arc<Self>,
+        callee: &Arc<ServiceCell>,
+        command: &CommandName,
+        args: Value,
+    ) -> Result<Call, Value> {
+        if INLINE.get() || !self.runtime.handoff() {
+            return Err(args);
+        }
+        let to = callee.address;
+        let Some(Handler::Sync(handler)) = callee.kind.commands.get(command.as_ref()) else { return Err(args) };
+        {
+            let mut mailbox = lock(&callee.mailbox);
+            if mailbox.closed || mailbox.scheduled || !mailbox.queue.is_empty() {
+                return Err(args);
+            }
+            mailbox.scheduled = true; // from here on this thread is the callee's runner
+        }
+        let core = lock(&callee.core);
+        if core.phase != Phase::Running || callee.exit_requested.load(Ordering::Acquire) {
+            drop(core);
+            callee.finish_turn(false); // hands it back to the executor if it has work
+            return Err(args);
+        }
+        INLINE.set(true);
+        let inline = Inline;
+        let ctx = Ctx::new(callee.clone());
+        let result = catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, &ctx, args)));
+        drop((ctx, inline));
+        let answer = match result {
+            Ok(result) => callee.handled(command, result),
+            Err(panic) => Err(callee.panicked(command, &*panic)),
+        };
+        drop(core);
+        callee.finish_turn(false);
+        Ok(self.answer_direct(to, command, answer))
+    }
+
+    /// The call of a direct answer: ready now, unless messages wait in this service's mailbox
+    /// or batch (the callee may have sent some while answering): then the answer goes in behind
+    /// them, as a reply would have (G6).
+    fn answer_direct(self: &Arc<Self>, to: Address, command: &CommandName, answer: Result<Value, CallError>) -> Call {
+        let quiet = lock(&self.mailbox).queue.is_empty() && self.batched.load(Ordering::Relaxed) == 0;
+        if quiet {
+            return Call::ready(answer);
+        }
+        let session = lock(&self.sessions).open(to, command.clone());
+        self.runtime.deliver(self.address, Envelope::Response { session, result: answer });
+        Call::reply(Reply::new(self.clone(), session))
     }
 }

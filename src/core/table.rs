@@ -32,10 +32,10 @@ impl Hasher for NumberHasher {
             let word = u64::from_le_bytes(chunk.try_into().expect("chunks of 8"));
             self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
-        let mut tail = [0u8; 8];
         let rest = chunks.remainder();
-        tail[..rest.len()].copy_from_slice(rest);
-        let word = u64::from_le_bytes(tail) ^ ((rest.len() as u64) << 59);
+        // Byte by byte: a copy of a runtime length would be a `memcpy` call per hash.
+        let tail = rest.iter().enumerate().fold(0u64, |w, (i, &b)| w | u64::from(b) << (8 * i));
+        let word = tail ^ ((rest.len() as u64) << 59);
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 

@@ -270,7 +270,7 @@ impl ServiceCell {
 
     /// Runs a synchronous handler on the state, which no task can hold at this point (a
     /// `with_state` closure never spans a turn).
-    fn run_sync(&self, f: &SyncFn, ctx: &Ctx, args: Value) -> anyhow::Result<Value> {
+    pub(crate) fn run_sync(&self, f: &SyncFn, ctx: &Ctx, args: Value) -> anyhow::Result<Value> {
         let mut state = lock(&self.state);
         let Some(state) = state.as_mut() else {
             anyhow::bail!("service {} ({}) has no state: its init has not returned", self.name(), self.address)
@@ -362,20 +362,10 @@ impl ServiceCell {
                 self.counters.count_handled(); // a send: nothing to answer (G8)
             }
             (Origin::Call(reply_to), Outcome::Reply(result)) => {
-                self.counters.count_handled();
-                let result = result.map_err(|e| {
-                    self.counters.errors.fetch_add(1, Ordering::Relaxed);
-                    let err = CallError::Handler {
-                        service: self.name().to_owned(),
-                        address: self.address,
-                        command: reply_to.command.to_string(),
-                        message: format!("{e:#}"),
-                    };
-                    if reply_to.session == 0 {
-                        tracing::warn!("send failed: {err}");
-                    }
-                    err
-                });
+                let result = self.handled(&reply_to.command, result);
+                if let (0, Err(err)) = (reply_to.session, &result) {
+                    tracing::warn!("send failed: {err}");
+                }
                 self.answer(reply_to, result);
             }
             (Origin::Deferred(_), _) => {
@@ -385,6 +375,25 @@ impl ServiceCell {
             (Origin::Init(notify), Outcome::Init(Err(e))) => self.init_failed(notify, format!("{e:#}")),
             _ => {}
         }
+    }
+
+    /// Counts a handled command and turns its result into its caller's answer (G8).
+    pub(crate) fn handled(&self, command: &str, result: anyhow::Result<Value>) -> Result<Value, CallError> {
+        self.counters.count_handled();
+        result.map_err(|e| {
+            self.counters.errors.fetch_add(1, Ordering::Relaxed);
+            let (service, address, command) = (self.name().to_owned(), self.address, command.to_owned());
+            CallError::Handler { service, address, command, message: format!("{e:#}") }
+        })
+    }
+
+    /// Counts a handler's panic and says it to its caller (G8).
+    pub(crate) fn panicked(&self, command: &str, panic: &(dyn Any + Send)) -> CallError {
+        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        let (service, address, command) = (self.name().to_owned(), self.address, command.to_owned());
+        let err = CallError::Panic { service, address, command, message: panic_message(panic) };
+        tracing::warn!("{err}");
+        err
     }
 
     fn task_panicked(self: &Arc<Self>, _core: &mut ServiceCore, origin: Origin, panic: &(dyn Any + Send)) {

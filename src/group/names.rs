@@ -12,7 +12,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::hash::BuildHasherDefault;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use super::resolution::{Awaiting, Resolution};
 use super::{GroupError, Membership, membership};
@@ -42,7 +42,7 @@ type NameMap<V> = HashMap<String, V, BuildHasherDefault<crate::core::NumberHashe
 #[derive(Default)]
 pub(crate) struct NameTable {
     /// name -> (address, the shared name carried in messages).
-    resolved: NameMap<(Address, Name)>,
+    resolved: NameMap<Resolved>,
     /// name -> messages issued while it was being resolved, in issue order. A name is being
     /// resolved exactly while it has an entry here (its resolver task runs).
     pending: NameMap<VecDeque<Queued>>,
@@ -54,6 +54,20 @@ impl NameTable {
     /// Whether `name` is being resolved (most of the time nothing is: no hashing then).
     fn is_pending(&self, name: &str) -> bool {
         !self.pending.is_empty() && self.pending.contains_key(name)
+    }
+}
+
+/// A resolved name: its address, the interned name messages carry, and the service itself
+/// (weakly: a call by name then needs no lookup in the runtime's table).
+struct Resolved {
+    address: Address,
+    via: Name,
+    service: Weak<ServiceCell>,
+}
+
+impl Resolved {
+    fn new(address: Address, via: Name, service: Option<&Arc<ServiceCell>>) -> Resolved {
+        Resolved { address, via, service: service.map_or_else(Weak::new, Arc::downgrade) }
     }
 }
 
@@ -90,8 +104,8 @@ fn route(cell: &Arc<ServiceCell>, name: &str, message: Queued) -> Result<Route, 
         queue.push_back(message);
         return Ok(Route::Queued);
     }
-    if let Some((address, via)) = names.resolved.get(name) {
-        return Ok(Route::Direct(*address, via, message));
+    if let Some(resolved) = names.resolved.get(name) {
+        return Ok(Route::Direct(resolved.address, resolved.via, message));
     }
     names.pending.insert(name.to_owned(), VecDeque::from([message]));
     drop(names);
@@ -99,13 +113,14 @@ fn route(cell: &Arc<ServiceCell>, name: &str, message: Queued) -> Result<Route, 
     Ok(Route::Queued)
 }
 
-/// The cached address of `name`, if nothing is queued before a message to it.
-fn cached(cell: &ServiceCell, name: &str) -> Option<(Address, Name)> {
+/// The cached address of `name` and its service if that still exists, if nothing is queued
+/// before a message to it.
+fn cached(cell: &ServiceCell, name: &str) -> Option<(Address, Name, Option<Arc<ServiceCell>>)> {
     let names = lock(&membership(cell)?.names);
     if names.is_pending(name) {
         return None;
     }
-    names.resolved.get(name).copied()
+    names.resolved.get(name).map(|r| (r.address, r.via, r.service.upgrade()))
 }
 
 fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued) {
@@ -114,14 +129,22 @@ fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued)
     cell.runtime.deliver(to, request);
 }
 
-pub(crate) fn call_by_name(cell: Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
-    if let Some((address, via)) = cached(&cell, name) {
+pub(crate) fn call_by_name(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
+    if let Some((address, via, service)) = cached(cell, name) {
         // The common case, kept to one lock of each table: the session opens with its target.
+        let args = match service {
+            Some(service) => match cell.call_direct_to(&service, &command, args) {
+                Ok(call) => return call,
+                Err(args) => args,
+            },
+            None => args,
+        };
         let session = lock(&cell.sessions).open(address, command.clone());
         cell.trace_issue(To::Name(name), session, &command, &args);
-        send_direct(&cell, address, via, Queued::request(session, command, args));
-        return Call::reply(Reply::new(cell, session));
+        send_direct(cell, address, via, Queued::request(session, command, args));
+        return Call::reply(Reply::new(cell.clone(), session));
     }
+    let cell = cell.clone();
     let session = lock(&cell.sessions).open(Address::from_raw(0), command.clone());
     let reply = Reply::new(cell.clone(), session);
     cell.trace_issue(To::Name(name), session, &command, &args);
@@ -168,7 +191,7 @@ pub(crate) fn reroute(
     let Some(sender) = runtime.lookup(from) else { return Some(envelope()) };
     let Some(member) = membership(&sender) else { return Some(envelope()) };
     let mut names = lock(&member.names);
-    if names.resolved.get(name).is_some_and(|(a, _)| *a == dead) {
+    if names.resolved.get(name).is_some_and(|r| r.address == dead) {
         names.resolved.remove(name);
     }
     let message = Queued::request(session, command, args);
@@ -195,10 +218,11 @@ async fn resolve(cell: Arc<ServiceCell>, name: String) {
     drop(unsettled);
     let Some(member) = membership(&cell) else { return };
     let via: Name = intern(&name);
+    let service = result.as_ref().ok().and_then(|a| cell.runtime.lookup(*a));
     let (queue, queries) = {
         let mut names = lock(&member.names);
         if let Ok(address) = result {
-            names.resolved.insert(name.clone(), (address, via));
+            names.resolved.insert(name.clone(), Resolved::new(address, via, service.as_ref()));
         }
         (names.pending.remove(&name).unwrap_or_default(), names.queries.remove(&name))
     };
@@ -304,15 +328,15 @@ pub(crate) fn query(
 fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) -> Result<Address, Arc<Resolution>> {
     let mut names = lock(&member.names);
     if !names.is_pending(name) {
-        if let Some((address, _)) = names.resolved.get(name) {
-            if cell.runtime.lookup(*address).is_some() {
-                return Ok(*address);
+        if let Some(address) = names.resolved.get(name).map(|r| r.address) {
+            if cell.runtime.lookup(address).is_some() {
+                return Ok(address);
             }
             names.resolved.remove(name); // dead: resolve again
         }
         let bound = (!member.group.is_closed()).then(|| member.group.listing().bindings.get(name).copied());
-        if let Some(address) = bound.flatten().filter(|a| cell.runtime.lookup(*a).is_some()) {
-            names.resolved.insert(name.to_owned(), (address, intern(name)));
+        if let Some((address, service)) = bound.flatten().and_then(|a| Some((a, cell.runtime.lookup(a)?))) {
+            names.resolved.insert(name.to_owned(), Resolved::new(address, intern(name), Some(&service)));
             return Ok(address);
         }
         names.pending.insert(name.to_owned(), VecDeque::new());
