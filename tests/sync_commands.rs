@@ -142,3 +142,37 @@ backend_test! {
         assert_eq!(call(&rt, teller, "callback", Value::Address(asker)).unwrap(), Value::from(20));
     }
 }
+
+backend_test! {
+    // checks G5, G9: a synchronous command waits for its service's init even when the call
+    // would otherwise run at once; after the service exits, calls to it fail with `Exited` or
+    // `UnknownAddress`, never run.
+    fn sync_commands_wait_for_init_and_end_with_exit(rt) {
+        rt.define(
+            ServiceKind::new("slow_tally", |ctx, start: i64| async move {
+                ctx.sleep(std::time::Duration::from_millis(20)).await;
+                Ok(Tally { seen: vec![start] })
+            })
+            .command_sync("seen", |tally: &mut Tally, _ctx, _v: Value| Ok(tally.seen.clone()))
+            .command_sync("quit", |_tally: &mut Tally, ctx, _v: Value| {
+                ctx.exit();
+                Ok("bye")
+            }),
+        )
+        .unwrap();
+        let tally = rt.spawn("slow_tally", 7i64).unwrap();
+        let first = rt.block_on(move |ctx| async move {
+            let first = ctx.call(tally, "seen", ()).await;
+            for _ in 0..10 {
+                ctx.call(tally, "seen", ()).await.unwrap();
+            }
+            first
+        });
+        assert_eq!(first.unwrap(), Value::from(vec![7i64]));
+        let stats = rt.services().into_iter().find(|s| s.address == tally).unwrap().stats;
+        assert_eq!((stats.handled, stats.errors), (11, 0));
+        assert_eq!(call(&rt, tally, "quit", ()).unwrap(), Value::from("bye"));
+        let after = call(&rt, tally, "seen", ()).unwrap_err();
+        assert!(matches!(after, CallError::Exited { .. } | CallError::UnknownAddress { .. }), "{after}");
+    }
+}
