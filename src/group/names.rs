@@ -346,5 +346,8 @@ fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) 
         start_resolver(cell, name.to_owned());
         return Err(resolution);
     }
+    if let Some(resolution) = names.queries.get(name) {
+        return Err(resolution.clone()); // the common case in a storm: no allocation
+    }
     Err(names.queries.entry(name.to_owned()).or_default().clone())
 }

@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 use crate::core::{Address, CallError, lock};
@@ -15,26 +15,20 @@ use crate::core::{Address, CallError, lock};
 /// The answer for one name, once the resolver has it, and who waits for it meanwhile.
 #[derive(Default)]
 pub(crate) struct Resolution {
-    state: Mutex<State>,
-}
-
-#[derive(Default)]
-struct State {
-    answer: Option<Result<Address, CallError>>,
-    waiters: Vec<Waker>,
+    /// Set once; read without a lock by every query polled after that.
+    answer: OnceLock<Result<Address, CallError>>,
+    /// Taken by `settle` after it sets `answer`, so a waker pushed under this lock is either
+    /// taken and woken, or pushed after the answer was set (and the poll sees it).
+    waiters: Mutex<Vec<Waker>>,
 }
 
 impl Resolution {
     /// Settles the name (the first answer wins) and wakes every query waiting on it.
     pub(crate) fn settle(&self, answer: Result<Address, CallError>) {
-        let waiters = {
-            let mut state = lock(&self.state);
-            if state.answer.is_some() {
-                return;
-            }
-            state.answer = Some(answer);
-            std::mem::take(&mut state.waiters)
-        };
+        if self.answer.set(answer).is_err() {
+            return;
+        }
+        let waiters = std::mem::take(&mut *lock(&self.waiters));
         waiters.into_iter().for_each(Waker::wake);
     }
 }
@@ -46,13 +40,16 @@ impl Future for Awaiting {
     type Output = Result<Address, CallError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = lock(&self.0.state);
-        if let Some(answer) = &state.answer {
+        if let Some(answer) = self.0.answer.get() {
             return Poll::Ready(answer.clone());
         }
+        let mut waiters = lock(&self.0.waiters);
+        if let Some(answer) = self.0.answer.get() {
+            return Poll::Ready(answer.clone()); // settled while this poll took the lock
+        }
         // A query polled again by the same task (a plain `.await`) keeps one waker.
-        if !state.waiters.last().is_some_and(|w| w.will_wake(cx.waker())) {
-            state.waiters.push(cx.waker().clone());
+        if !waiters.last().is_some_and(|w| w.will_wake(cx.waker())) {
+            waiters.push(cx.waker().clone());
         }
         Poll::Pending
     }
