@@ -102,6 +102,11 @@ impl Shared {
         }
     }
 
+    /// Whether a runnable waits in the shared queue.
+    fn has_ready(&self) -> bool {
+        !lock(&self.queue).ready.is_empty()
+    }
+
     /// The next runnable from the shared queue, looking again a few times (yielding the CPU in
     /// between) before sleeping until there is one. None: stop.
     fn next_shared(&self) -> Option<Runnable> {
@@ -144,6 +149,9 @@ fn worker(shared: Arc<Shared>) {
     WORKER.with(|w| *w.borrow_mut() = Some((shared.clone(), None)));
     let mut next_slot_runs = 0;
     loop {
+        if next_slot_runs >= NEXT_SLOT_RUNS_MAX && !shared.has_ready() {
+            next_slot_runs = 0; // nothing else waits: the slot may keep the worker
+        }
         let from_slot = if next_slot_runs < NEXT_SLOT_RUNS_MAX {
             WORKER.with(|w| w.borrow_mut().as_mut().and_then(|(_, slot)| slot.take()))
         } else {
