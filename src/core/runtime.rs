@@ -84,8 +84,10 @@ impl RuntimeShared {
     }
 
     pub(crate) fn deliver_now(self: &Arc<Self>, to: Address, envelope: Envelope) {
-        let handoff = self.handoff();
-        let call = handoff && matches!(envelope, Envelope::Request { session, .. } if session != 0);
+        // Only answers and calls can take a shortcut; a send never asks.
+        let shortcut = matches!(envelope, Envelope::Response { .. } | Envelope::Request { session: 1.., .. });
+        let handoff = shortcut && self.handoff();
+        let call = handoff && matches!(envelope, Envelope::Request { .. });
         let delivered = self.services.with(to, |cell| {
             let Some(cell) = cell else { return Err(envelope) };
             let delivered = if handoff { cell.complete_here(envelope) } else { cell.push_delivered(envelope) };
