@@ -125,8 +125,12 @@ pub(crate) struct ServiceCell {
     /// Set when the service starts its exit; responders dropped after it report "exited".
     pub(crate) exiting: AtomicBool,
     pub(crate) counters: ServiceCounters,
-    /// Envelopes left in the runner's batch at the end of its last turn (for `queue_len`).
+    /// Envelopes left in the runner's batch at the end of its last turn (for `queue_len`), kept
+    /// current while a turn runs (for the direct hand-off's "nothing queued" check).
     pub(crate) batched: AtomicUsize,
+    /// The mailbox holds something: set by every push, cleared when a turn takes the mailbox.
+    /// Written under the mailbox lock, read without it by the service's own runner.
+    pub(crate) mailed: AtomicBool,
 }
 
 impl ServiceCell {
@@ -152,6 +156,7 @@ impl ServiceCell {
             exiting: AtomicBool::new(false),
             counters: ServiceCounters::default(),
             batched: AtomicUsize::new(0),
+            mailed: AtomicBool::new(false),
         }
     }
 
@@ -172,6 +177,7 @@ impl ServiceCell {
             self.runtime.trace(&Event::Deliver { to: self.address, message: envelope.message() });
         }
         mailbox.queue.push_back(envelope);
+        self.mailed.store(true, Ordering::Release);
         Ok(!std::mem::replace(&mut mailbox.scheduled, true) || mutants::active(Mutant::OverlappingHandlers))
     }
 
@@ -186,7 +192,9 @@ impl ServiceCell {
     /// buffers under one lock, so no envelope is moved, and the emptied buffer is reused.
     pub(crate) fn take_batch(&self, batch: &mut VecDeque<Envelope>) {
         if batch.is_empty() {
-            std::mem::swap(batch, &mut lock(&self.mailbox).queue);
+            let mut mailbox = lock(&self.mailbox);
+            std::mem::swap(batch, &mut mailbox.queue);
+            self.mailed.store(false, Ordering::Release);
         }
     }
 

@@ -91,10 +91,9 @@ impl ServiceCell {
     /// nothing queued ahead, completes its session at once.
     pub(crate) fn complete_here(&self, envelope: Envelope) -> Result<Delivered, Envelope> {
         let Envelope::Response { session, result } = envelope else { return self.push_delivered(envelope) };
-        let quiet = polled_here(self) && {
-            let mailbox = lock(&self.mailbox);
-            !mailbox.closed && mailbox.queue.is_empty() && self.batched.load(Ordering::Relaxed) == 0
-        };
+        // Polled here, so this thread is its runner: it is not closing, and what it was sent
+        // from this thread shows in `mailed` (see `nothing_queued`).
+        let quiet = polled_here(self) && self.nothing_queued();
         if !quiet {
             return self.push_delivered(Envelope::Response { session, result });
         }
@@ -104,6 +103,14 @@ impl ServiceCell {
             Wake::Nobody => None,
         };
         Ok(Delivered::Answered(waker))
+    }
+
+    /// Nothing waits in this service's mailbox or batch, as its runner sees it: anything
+    /// delivered to it from this thread, or before the lock this thread last took on a sender's
+    /// behalf, is seen; a message from another thread still in flight is another sender's and
+    /// may be overtaken (G6 is per sender).
+    fn nothing_queued(&self) -> bool {
+        !self.mailed.load(Ordering::Acquire) && self.batched.load(Ordering::Relaxed) == 0
     }
 
     /// `push`, saying what it did.
@@ -147,7 +154,7 @@ impl ServiceCell {
             }
             mailbox.scheduled = true; // from here on this thread is the callee's runner
         }
-        let core = lock(&callee.core);
+        let mut core = lock(&callee.core);
         if core.phase != Phase::Running || callee.exit_requested.load(Ordering::Acquire) {
             drop(core);
             callee.finish_turn(false); // hands it back to the executor if it has work
@@ -155,9 +162,9 @@ impl ServiceCell {
         }
         INLINE.set(true);
         let inline = Inline;
-        let ctx = Ctx::new(callee.clone());
-        let result = catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, &ctx, args)));
-        drop((ctx, inline));
+        let ctx = core.sync_ctx.get_or_insert_with(|| Ctx::new(callee.clone()));
+        let result = catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, ctx, args)));
+        drop(inline);
         let answer = match result {
             Ok(result) => callee.handled(command, result),
             Err(panic) => Err(callee.panicked(command, &*panic)),
@@ -171,8 +178,7 @@ impl ServiceCell {
     /// or batch (the callee may have sent some while answering): then the answer goes in behind
     /// them, as a reply would have (G6).
     fn answer_direct(self: &Arc<Self>, to: Address, command: &CommandName, answer: Result<Value, CallError>) -> Call {
-        let quiet = lock(&self.mailbox).queue.is_empty() && self.batched.load(Ordering::Relaxed) == 0;
-        if quiet {
+        if self.nothing_queued() {
             return Call::ready(answer);
         }
         let session = lock(&self.sessions).open(to, command.clone());

@@ -80,9 +80,9 @@ pub(crate) struct ServiceCore {
     /// message), still to handle; they come after `deferred` and before the mailbox. What a
     /// turn's budget leaves here waits for the next turn.
     batch: VecDeque<Envelope>,
-    /// The context synchronous handlers borrow during a turn; dropped when the turn ends (it
-    /// refers to the service's own cell).
-    sync_ctx: Option<Ctx>,
+    /// The context synchronous handlers borrow, made once. It refers to the service's own
+    /// cell, so `finalize` drops it (else the cell would keep itself alive).
+    pub(crate) sync_ctx: Option<Ctx>,
 }
 
 impl ServiceCore {
@@ -163,7 +163,6 @@ impl ServiceCell {
                 self.request_exit(ExitReason::Crashed);
             }
         }
-        core.sync_ctx = None;
         if self.exit_requested.load(Ordering::Acquire) {
             let reason = lock(&self.exit_reason).clone().unwrap_or(ExitReason::Killed);
             self.finalize(&mut core, reason);
@@ -471,6 +470,7 @@ impl ServiceCell {
             drop(task.future);
         }
         core.wakers.clear();
+        core.sync_ctx = None;
         drop(lock(&self.state).take());
         lock(&self.sessions).open.clear();
         let reason_value = Value::opaque(reason.clone());
