@@ -327,6 +327,9 @@ pub(crate) fn query(
 /// answers the error or unbinds the dead and starts a fresh instance (G9).
 fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) -> Result<Address, Arc<Resolution>> {
     let mut names = lock(&member.names);
+    if let Some(resolution) = names.queries.get(name) {
+        return Err(resolution.clone()); // the common case in a storm: one hash, no allocation
+    }
     if !names.is_pending(name) {
         if let Some(address) = names.resolved.get(name).map(|r| r.address) {
             if cell.runtime.lookup(address).is_some() {
@@ -345,9 +348,6 @@ fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) 
         drop(names);
         start_resolver(cell, name.to_owned());
         return Err(resolution);
-    }
-    if let Some(resolution) = names.queries.get(name) {
-        return Err(resolution.clone()); // the common case in a storm: no allocation
     }
     Err(names.queries.entry(name.to_owned()).or_default().clone())
 }
