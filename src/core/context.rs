@@ -171,6 +171,7 @@ impl<S: 'static> Ctx<S> {
     }
 
     pub(crate) fn send_address(&self, to: Address, command: CommandName, args: Value) {
+        let Err(args) = self.cell.send_direct(to, &command, args) else { return };
         self.cell.trace_issue(To::Address(to), 0, &command, &args);
         let request = Envelope::Request { from: self.cell.address, session: 0, command, args, via: None };
         self.cell.runtime.deliver(to, request);

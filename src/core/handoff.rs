@@ -1,28 +1,28 @@
-//! Direct hand-off on the threaded backend: a call answered without a trip through the run
-//! queue.
+//! Direct hand-off on the threaded backend: messages to an idle service handled without a
+//! trip through the run queue.
 //!
 //! A call to an idle service normally takes four steps: the request into the callee's mailbox,
 //! the callee's turn (from the worker's next slot), the answer into the caller's mailbox, and
-//! the caller's next turn. On a worker thread of the threaded backend two shortcuts skip most
+//! the caller's next turn. On a worker thread of the threaded backend three shortcuts skip most
 //! of that and keep to the contract:
-//! - **the callee runs at once.** A call that finds its callee idle (not scheduled: nothing of
-//!   it runs anywhere, and the request is the only message in its mailbox) runs the callee's
-//!   turn right there, on the calling worker, for that one message. The callee's core is taken
-//!   as any runner takes it, so its handlers still never overlap (G12), and it handles exactly
-//!   what a turn from the run queue would have handled first (G6).
+//! - **a synchronous command runs like a function.** A call or send that finds its target idle
+//!   (not scheduled, so nothing of it runs anywhere, and nothing in its mailbox) and the command
+//!   a [`command_sync`](crate::ServiceKind::command_sync) handler runs that handler right away,
+//!   holding the target's core and state as its turn would (G12). A call is then ready before
+//!   it is awaited, with no envelope, session or answer message; unless the target sent the
+//!   caller something first, in which case the answer is queued behind it (G6). A send's answer
+//!   is dropped (G8), so a flood of sends to an idle service never piles up in its mailbox.
+//! - **the callee's turn runs at once.** A call to an idle service whose command may wait (an
+//!   async handler) runs the callee's turn right there, for that one message: it handles
+//!   exactly what a turn from the run queue would have handled first (G6).
 //! - **the answer skips the mailbox.** An answer for a service that is being polled on this very
 //!   thread, with nothing waiting in its mailbox or batch, completes the caller's session
 //!   directly: it overtakes nothing (G6), and the caller's `.await` finds it ready.
 //!
-//! - **a synchronous command is called like a function.** A call that finds its callee idle
-//!   and the command a [`command_sync`](crate::ServiceKind::command_sync) handler runs that
-//!   handler right away, holding the callee's core and state as its turn would, and the call
-//!   is ready before it is awaited: no envelope, no session, no answer message.
-//!
-//! Together, a call to an idle service whose handler does not wait is one function call deep.
-//! Only one level: a call made by a handler running this way is queued as usual, so stacks stay
-//! flat. The simulator takes neither shortcut (it interleaves every delivery itself; its executor
-//! does not offer `runs_turns_inline`), so its traces never see them.
+//! Depth is bounded: an inline turn never starts another one, and a handler running directly
+//! takes no shortcut itself, so stacks stay flat. The simulator takes none of these shortcuts
+//! (it interleaves every delivery itself; its executor does not offer `runs_turns_inline`), so
+//! its traces never see them.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -43,17 +43,31 @@ use super::turn::polled_here;
 use super::value::Value;
 use crate::executor::Runnable;
 
-thread_local! {
-    /// A callee's turn is running inline on this thread.
-    static INLINE: Cell<bool> = const { Cell::new(false) };
+/// How deep this thread is in shortcuts: a turn from the executor, then at most one inline
+/// turn, then at most one direct handler (which takes no shortcut itself). Stacks stay flat.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Depth {
+    Turn,
+    InlineTurn,
+    DirectHandler,
 }
 
-/// Clears `INLINE` when the inline turn ends, even by a panic.
-struct Inline;
+thread_local! {
+    static DEPTH: Cell<Depth> = const { Cell::new(Depth::Turn) };
+}
+
+/// Enters `depth` until dropped (also by a panic), then restores the depth before.
+struct Inline(Depth);
+
+impl Inline {
+    fn enter(depth: Depth) -> Inline {
+        Inline(DEPTH.replace(depth))
+    }
+}
 
 impl Drop for Inline {
     fn drop(&mut self) {
-        INLINE.set(false);
+        DEPTH.set(self.0);
     }
 }
 
@@ -66,9 +80,8 @@ impl RuntimeShared {
     /// Gets `cell`'s turns going after a push found it idle: inline if the push was a call that
     /// may be handed off, else through the executor.
     pub(crate) fn start_turns(&self, cell: Arc<ServiceCell>, call: bool) {
-        if call && !INLINE.get() {
-            INLINE.set(true);
-            let _inline = Inline;
+        if call && DEPTH.get() == Depth::Turn {
+            let _inline = Inline::enter(Depth::InlineTurn);
             cell.run_turn(1);
             return;
         }
@@ -128,7 +141,7 @@ impl ServiceCell {
         command: &CommandName,
         args: Value,
     ) -> Result<Call, Value> {
-        if INLINE.get() || !self.runtime.handoff() {
+        if DEPTH.get() == Depth::DirectHandler || !self.runtime.handoff() {
             return Err(args);
         }
         let Some(callee) = self.runtime.lookup(to) else { return Err(args) };
@@ -142,10 +155,34 @@ impl ServiceCell {
         command: &CommandName,
         args: Value,
     ) -> Result<Call, Value> {
-        if INLINE.get() || !self.runtime.handoff() {
+        let answer = self.run_direct(callee, command, args)?;
+        Ok(self.answer_direct(callee.address, command, answer))
+    }
+
+    /// A send from this service to `to`, handled at once under the same conditions as a direct
+    /// call; its answer is dropped and a failure logged and counted, as for any send (G8).
+    pub(crate) fn send_direct(&self, to: Address, command: &CommandName, args: Value) -> Result<(), Value> {
+        if DEPTH.get() == Depth::DirectHandler || !self.runtime.handoff() {
             return Err(args);
         }
-        let to = callee.address;
+        let Some(callee) = self.runtime.lookup(to) else { return Err(args) };
+        if let Err(err) = self.run_direct(&callee, command, args)? {
+            tracing::warn!("send failed: {err}");
+        }
+        Ok(())
+    }
+
+    /// Runs `callee`'s synchronous `command` here and now if it is idle; its answer, or `args`
+    /// back if it is not taken.
+    fn run_direct(
+        &self,
+        callee: &Arc<ServiceCell>,
+        command: &CommandName,
+        args: Value,
+    ) -> Result<Result<Value, CallError>, Value> {
+        if DEPTH.get() == Depth::DirectHandler || !self.runtime.handoff() {
+            return Err(args);
+        }
         let Some(Handler::Sync(handler)) = callee.kind.commands.get(command.as_ref()) else { return Err(args) };
         {
             let mut mailbox = lock(&callee.mailbox);
@@ -160,8 +197,7 @@ impl ServiceCell {
             callee.finish_turn(false); // hands it back to the executor if it has work
             return Err(args);
         }
-        INLINE.set(true);
-        let inline = Inline;
+        let inline = Inline::enter(Depth::DirectHandler);
         let ctx = core.sync_ctx.get_or_insert_with(|| Ctx::new(callee.clone()));
         let result = catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, ctx, args)));
         drop(inline);
@@ -171,7 +207,7 @@ impl ServiceCell {
         };
         drop(core);
         callee.finish_turn(false);
-        Ok(self.answer_direct(to, command, answer))
+        Ok(answer)
     }
 
     /// The call of a direct answer: ready now, unless messages wait in this service's mailbox
