@@ -144,7 +144,7 @@ impl ServiceCell {
         if DEPTH.get() == Depth::DirectHandler || !self.runtime.handoff() {
             return Err(args);
         }
-        let Some(callee) = self.runtime.lookup(to) else { return Err(args) };
+        let Some(callee) = super::memo::lookup(&self.runtime, to) else { return Err(args) };
         self.call_direct_to(&callee, command, args)
     }
 
@@ -165,7 +165,7 @@ impl ServiceCell {
         if DEPTH.get() == Depth::DirectHandler || !self.runtime.handoff() {
             return Err(args);
         }
-        let Some(callee) = self.runtime.lookup(to) else { return Err(args) };
+        let Some(callee) = super::memo::lookup(&self.runtime, to) else { return Err(args) };
         if let Err(err) = self.run_direct(&callee, command, args)? {
             tracing::warn!("send failed: {err}");
         }

@@ -8,6 +8,7 @@ mod context;
 mod error;
 mod handoff;
 mod kind;
+mod memo;
 mod responder;
 mod runtime;
 mod session;

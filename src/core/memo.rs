@@ -1,0 +1,74 @@
+//! A turn's memo of the service it keeps messaging directly.
+//!
+//! A handler that floods one service with sends or calls its synchronous commands (see
+//! `handoff.rs`) would look the target up in the service table for every message: a read lock,
+//! a hash and a reference each time. So when a turn messages the same address twice in a row,
+//! the target's cell is kept for the rest of that turn. The memo is dropped when the turn ends,
+//! so it never keeps a service alive; a service that exits meanwhile refuses the message (its
+//! mailbox is closed) exactly as it would have through the table.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use super::address::Address;
+use super::cell::ServiceCell;
+use super::runtime::RuntimeShared;
+
+struct Memo {
+    /// Turns running on this thread (an inline turn runs inside another).
+    depth: u32,
+    /// The runtime and address of the last lookup of this turn.
+    runtime: usize,
+    last: u64,
+    /// Its cell, once it was looked up twice in a row.
+    cell: Option<Arc<ServiceCell>>,
+}
+
+thread_local! {
+    static MEMO: RefCell<Memo> = const { RefCell::new(Memo { depth: 0, runtime: 0, last: 0, cell: None }) };
+}
+
+/// Marks a turn running on this thread; its end (the drop) forgets the memo.
+pub(crate) struct Turn(());
+
+impl Turn {
+    pub(crate) fn start() -> Turn {
+        MEMO.with_borrow_mut(|m| m.depth += 1);
+        Turn(())
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let cell = MEMO.with_borrow_mut(|m| {
+            m.depth -= 1;
+            m.last = 0;
+            m.cell.take()
+        });
+        drop(cell); // outside the borrow: the last reference to a cell may run user code
+    }
+}
+
+/// The service at `to`: from the memo, else from the table (and then remembered if this is the
+/// second lookup of it in a row within a turn).
+pub(crate) fn lookup(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCell>> {
+    let key = std::ptr::from_ref(runtime) as usize;
+    let memoized = MEMO.with_borrow(|m| match &m.cell {
+        Some(cell) if m.runtime == key && cell.address == to => Some(cell.clone()),
+        _ => None,
+    });
+    if memoized.is_some() {
+        return memoized;
+    }
+    let cell = runtime.lookup(to)?;
+    let replaced = MEMO.with_borrow_mut(|m| {
+        if m.depth == 0 {
+            return None;
+        }
+        let again = m.runtime == key && m.last == to.raw();
+        (m.runtime, m.last) = (key, to.raw());
+        if again { m.cell.replace(cell.clone()) } else { m.cell.take() }
+    });
+    drop(replaced);
+    Some(cell)
+}
