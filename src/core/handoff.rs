@@ -145,7 +145,8 @@ impl ServiceCell {
             return Err(args);
         }
         let Some(callee) = super::memo::lookup(&self.runtime, to) else { return Err(args) };
-        self.call_direct_to(&callee, command, args)
+        let answer = self.run_direct(&callee, command, args)?;
+        Ok(self.answer_direct(to, command, answer))
     }
 
     /// [`call_direct`](Self::call_direct) to a service already in hand.
@@ -155,6 +156,9 @@ impl ServiceCell {
         command: &CommandName,
         args: Value,
     ) -> Result<Call, Value> {
+        if DEPTH.get() == Depth::DirectHandler || !self.runtime.handoff() {
+            return Err(args);
+        }
         let answer = self.run_direct(callee, command, args)?;
         Ok(self.answer_direct(callee.address, command, answer))
     }
@@ -173,16 +177,13 @@ impl ServiceCell {
     }
 
     /// Runs `callee`'s synchronous `command` here and now if it is idle; its answer, or `args`
-    /// back if it is not taken.
+    /// back if it is not taken. The caller has checked that this thread may take shortcuts.
     fn run_direct(
         &self,
         callee: &Arc<ServiceCell>,
         command: &CommandName,
         args: Value,
     ) -> Result<Result<Value, CallError>, Value> {
-        if DEPTH.get() == Depth::DirectHandler || !self.runtime.handoff() {
-            return Err(args);
-        }
         let Some(Handler::Sync(handler)) = callee.kind.commands.get(command.as_ref()) else { return Err(args) };
         {
             let mut mailbox = lock(&callee.mailbox);
