@@ -176,3 +176,60 @@ backend_test! {
         assert!(matches!(after, CallError::Exited { .. } | CallError::UnknownAddress { .. }), "{after}");
     }
 }
+
+/// Threaded only: four clients on two workers flood one service's synchronous commands with
+/// sends and calls at once, so direct runs and queued turns of it race; nothing may be lost,
+/// run twice, or reordered per sender.
+#[test]
+fn direct_and_queued_messages_race_without_loss_or_reordering() {
+    // checks G6, G7, G12 under contention, on the threaded backend (the simulator takes no
+    // direct paths).
+    let rt = Runtime::threaded(2);
+    rt.define(
+        ServiceKind::new("log", |_ctx, (): ()| async { Ok(std::collections::BTreeMap::<i64, Vec<i64>>::new()) })
+            .command_sync("note", |log: &mut std::collections::BTreeMap<i64, Vec<i64>>, _ctx, v: Value| {
+                let (client, n): (i64, i64) = v.try_into()?;
+                log.entry(client).or_default().push(n);
+                Ok(())
+            })
+            .command_sync("len", |log: &mut std::collections::BTreeMap<i64, Vec<i64>>, _ctx, v: Value| {
+                Ok(log.get(&i64::try_from(v)?).map_or(0, Vec::len) as i64)
+            })
+            .command_sync("all", |log: &mut std::collections::BTreeMap<i64, Vec<i64>>, _ctx, _v: Value| {
+                Ok(log.values().cloned().collect::<Vec<_>>())
+            }),
+    )
+    .unwrap();
+    rt.define(ServiceKind::stateless("client").command("flood", |ctx, v: Value| async move {
+        let (log, client, n): (Address, i64, i64) = v.try_into()?;
+        for i in 0..n {
+            if i % 10 == 9 {
+                let seen = ctx.call(log, "len", client).await?;
+                anyhow::ensure!(seen == Value::from(i), "client {client} saw {seen:?} before message {i}");
+            }
+            ctx.send(log, "note", (client, i));
+        }
+        Ok(())
+    }))
+    .unwrap();
+    let log = rt.spawn("log", ()).unwrap();
+    let clients: Vec<Address> = (0..4).map(|_| rt.spawn("client", ()).unwrap()).collect();
+    for round in 0..20 {
+        let results = rt.block_on({
+            let clients = clients.clone();
+            move |ctx| async move {
+                let floods =
+                    clients.iter().enumerate().map(|(i, c)| ctx.call(*c, "flood", (log, 4 * round + i as i64, 500)));
+                futures::future::join_all(floods).await
+            }
+        });
+        for result in results {
+            result.unwrap();
+        }
+    }
+    let all = Vec::<Value>::try_from(call(&rt, log, "all", ()).unwrap()).unwrap();
+    assert_eq!(all.len(), 80);
+    for per_client in all {
+        assert_eq!(per_client, Value::from((0..500).collect::<Vec<i64>>()));
+    }
+}
