@@ -72,9 +72,10 @@ impl Drop for Inline {
 }
 
 impl RuntimeShared {
-    /// Whether deliveries from this thread may take the shortcuts (see the module docs).
+    /// Whether deliveries from this thread may take the shortcuts (see the module docs): only
+    /// from inside a turn, on a worker of an executor that allows them.
     pub(crate) fn handoff(&self) -> bool {
-        self.executor.runs_turns_inline()
+        super::memo::shortcuts(self)
     }
 
     /// Gets `cell`'s turns going after a push found it idle: inline if the push was a call that

@@ -7,7 +7,7 @@
 //! so it never keeps a service alive; a service that exits meanwhile refuses the message (its
 //! mailbox is closed) exactly as it would have through the table.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use super::address::Address;
@@ -28,18 +28,35 @@ thread_local! {
     static MEMO: RefCell<Memo> = const { RefCell::new(Memo { depth: 0, runtime: 0, last: 0, cell: None }) };
 }
 
-/// Marks a turn running on this thread; its end (the drop) forgets the memo.
-pub(crate) struct Turn(());
+thread_local! {
+    /// The runtime whose turn runs on this thread and whose executor lets it take shortcuts
+    /// (`handoff.rs`), as an address; 0 for none. Asked of the executor once per turn.
+    static SHORTCUTS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Whether code running on this thread may take `runtime`'s shortcuts: it runs inside one of
+/// its turns, on a worker thread of an executor that allows them.
+pub(crate) fn shortcuts(runtime: &RuntimeShared) -> bool {
+    SHORTCUTS.get() == std::ptr::from_ref(runtime) as usize
+}
+
+/// Marks a turn of `runtime` running on this thread; its end (the drop) forgets the memo and
+/// restores what an enclosing turn had.
+pub(crate) struct Turn {
+    shortcuts: usize,
+}
 
 impl Turn {
-    pub(crate) fn start() -> Turn {
+    pub(crate) fn start(runtime: &RuntimeShared) -> Turn {
         MEMO.with_borrow_mut(|m| m.depth += 1);
-        Turn(())
+        let allowed = if runtime.executor.runs_turns_inline() { std::ptr::from_ref(runtime) as usize } else { 0 };
+        Turn { shortcuts: SHORTCUTS.replace(allowed) }
     }
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
+        SHORTCUTS.set(self.shortcuts);
         let cell = MEMO.with_borrow_mut(|m| {
             m.depth -= 1;
             m.last = 0;
