@@ -2,10 +2,13 @@
 //!
 //! Locking protocol (each lock guards one thing; none is held while another is taken, except
 //! `core` which the running worker holds for its whole turn):
-//! - `mailbox`: pushed by any thread, popped by the worker running the service. Its
-//!   `scheduled` flag is the single-runner guarantee: it is set when the service is handed to
-//!   the executor and cleared only by the runner when it finds the mailbox empty, so no service
-//!   is ever queued or run twice at once (G12).
+//! - `mailbox`: pushed by any thread, taken whole by the worker running the service.
+//! - `scheduled` (an atomic beside it) is the single-runner guarantee: whoever flips it from
+//!   false to true owns the service's next turn (hands it to the executor, or runs it directly,
+//!   `handoff.rs`), and only that runner sets it back, when the turn ends; so no service is ever
+//!   queued or run twice at once (G12). No message is left behind (G7): a push sets `mailed`
+//!   and then tries the flip; a runner clears `scheduled` and then looks at `mailed` (both
+//!   sequentially consistent, so one of the two always sees the other and schedules).
 //! - `core`: tasks and life-cycle phase; only the runner touches it.
 //! - `state`: the user's state, reached through `Ctx::with_state` by the running task only.
 //! - `sessions`: this service's outstanding calls; touched by its own tasks and its turn.
@@ -84,8 +87,6 @@ impl Envelope {
 
 pub(crate) struct Mailbox {
     pub(crate) queue: VecDeque<Envelope>,
-    /// Handed to the executor (or running). See the module docs.
-    pub(crate) scheduled: bool,
     /// The service has exited: pushes bounce.
     pub(crate) closed: bool,
     /// Watchers (service, session) to answer when this service exits.
@@ -131,6 +132,9 @@ pub(crate) struct ServiceCell {
     /// The mailbox holds something: set by every push, cleared when a turn takes the mailbox.
     /// Written under the mailbox lock, read without it by the service's own runner.
     pub(crate) mailed: AtomicBool,
+    /// Handed to the executor, or running: see the module docs. Set for good once the service
+    /// has exited (its last turn never clears it).
+    pub(crate) scheduled: AtomicBool,
 }
 
 impl ServiceCell {
@@ -141,7 +145,7 @@ impl ServiceCell {
         membership: Option<Arc<dyn Any + Send + Sync>>,
         running: bool,
     ) -> ServiceCell {
-        let mailbox = Mailbox { queue: VecDeque::new(), scheduled: false, closed: false, monitors: Vec::new() };
+        let mailbox = Mailbox { queue: VecDeque::new(), closed: false, monitors: Vec::new() };
         ServiceCell {
             address,
             kind,
@@ -157,6 +161,7 @@ impl ServiceCell {
             counters: ServiceCounters::default(),
             batched: AtomicUsize::new(0),
             mailed: AtomicBool::new(false),
+            scheduled: AtomicBool::new(false),
         }
     }
 
@@ -169,16 +174,26 @@ impl ServiceCell {
     /// scheduled, so the caller must get its turn run (see `RuntimeShared::start_turns`). Hands
     /// the envelope back if the service has exited.
     pub(crate) fn push(&self, envelope: Envelope) -> Result<bool, Envelope> {
-        let mut mailbox = lock(&self.mailbox);
-        if mailbox.closed {
-            return Err(envelope);
+        {
+            let mut mailbox = lock(&self.mailbox);
+            if mailbox.closed {
+                return Err(envelope);
+            }
+            if self.runtime.tracing {
+                self.runtime.trace(&Event::Deliver { to: self.address, message: envelope.message() });
+            }
+            mailbox.queue.push_back(envelope);
+            if !self.mailed.load(Ordering::Relaxed) {
+                self.mailed.store(true, Ordering::SeqCst);
+            }
         }
-        if self.runtime.tracing {
-            self.runtime.trace(&Event::Deliver { to: self.address, message: envelope.message() });
-        }
-        mailbox.queue.push_back(envelope);
-        self.mailed.store(true, Ordering::Release);
-        Ok(!std::mem::replace(&mut mailbox.scheduled, true) || mutants::active(Mutant::OverlappingHandlers))
+        Ok(self.claim() || mutants::active(Mutant::OverlappingHandlers))
+    }
+
+    /// Flips `scheduled` from false to true: true if this caller now owns the next turn. A
+    /// plain read first, so a flood to a busy service costs no locked instruction here.
+    pub(crate) fn claim(&self) -> bool {
+        !self.scheduled.load(Ordering::SeqCst) && !self.scheduled.swap(true, Ordering::SeqCst)
     }
 
     /// Records that this service issued a message (before any queueing by name).
@@ -194,19 +209,16 @@ impl ServiceCell {
         if batch.is_empty() {
             let mut mailbox = lock(&self.mailbox);
             std::mem::swap(batch, &mut mailbox.queue);
-            self.mailed.store(false, Ordering::Release);
+            self.mailed.store(false, Ordering::SeqCst);
         }
     }
 
     /// Asks the service to exit at its next step (between two messages, never mid-handler).
     pub(crate) fn request_exit(self: &Arc<Self>, reason: ExitReason) {
         lock(&self.exit_reason).get_or_insert(reason);
-        self.exit_requested.store(true, Ordering::Release);
-        let schedule = {
-            let mut mailbox = lock(&self.mailbox);
-            !mailbox.closed && !std::mem::replace(&mut mailbox.scheduled, true)
-        };
-        if schedule {
+        self.exit_requested.store(true, Ordering::SeqCst);
+        // An exited service keeps `scheduled` set, so this claims nothing once it is closed.
+        if self.claim() {
             self.runtime.executor.schedule(Runnable(self.clone()));
         }
     }
@@ -214,13 +226,9 @@ impl ServiceCell {
     /// Ends a turn: clears `scheduled` if nothing is left (in the batch or the mailbox), else
     /// schedules again (at the back of the run queue: fairness).
     pub(crate) fn finish_turn(self: &Arc<Self>, batched: bool) {
-        let more = {
-            let mut mailbox = lock(&self.mailbox);
-            let more = batched || !mailbox.queue.is_empty() || self.exit_requested.load(Ordering::Acquire);
-            mailbox.scheduled = more && !mailbox.closed;
-            mailbox.scheduled
-        };
-        if more {
+        self.scheduled.store(false, Ordering::SeqCst);
+        let more = batched || self.mailed.load(Ordering::SeqCst) || self.exit_requested.load(Ordering::SeqCst);
+        if more && self.claim() {
             self.runtime.executor.schedule(Runnable(self.clone()));
         }
     }

@@ -186,12 +186,10 @@ impl ServiceCell {
         args: Value,
     ) -> Result<Result<Value, CallError>, Value> {
         let Some(Handler::Sync(handler)) = callee.kind.commands.get(command.as_ref()) else { return Err(args) };
-        {
-            let mut mailbox = lock(&callee.mailbox);
-            if mailbox.closed || mailbox.scheduled || !mailbox.queue.is_empty() {
-                return Err(args);
-            }
-            mailbox.scheduled = true; // from here on this thread is the callee's runner
+        // Nothing queued (what this service sent it before shows here), and nobody runs it; an
+        // exited service stays claimed for good. From the claim on, this thread is its runner.
+        if callee.mailed.load(Ordering::SeqCst) || !callee.claim() {
+            return Err(args);
         }
         let mut core = lock(&callee.core);
         if core.phase != Phase::Running || callee.exit_requested.load(Ordering::Acquire) {
