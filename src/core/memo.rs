@@ -5,13 +5,14 @@
 //! a hash and a reference each time. So when a turn messages the same address twice in a row,
 //! the target's cell is kept for the rest of that turn. The memo is dropped when the turn ends,
 //! so it never keeps a service alive; a service that exits meanwhile refuses the message (its
-//! mailbox is closed) exactly as it would have through the table.
+//! mailbox is closed) exactly as it would have through the table. A call by name likewise keeps
+//! the service it reached, so a loop of calls by one name skips the member's name table.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use super::address::Address;
-use super::cell::ServiceCell;
+use super::cell::{Name, ServiceCell};
 use super::runtime::RuntimeShared;
 
 struct Memo {
@@ -22,10 +23,21 @@ struct Memo {
     last: u64,
     /// Its cell, once it was looked up twice in a row.
     cell: Option<Arc<ServiceCell>>,
+    /// The service the turn's service last reached directly by a name.
+    named: Option<Named>,
+}
+
+/// A name one service resolved to a live service, as a call by name used it this turn.
+struct Named {
+    /// The service that called by this name (only its own turn may use the entry).
+    caller: usize,
+    name: Name,
+    cell: Arc<ServiceCell>,
 }
 
 thread_local! {
-    static MEMO: RefCell<Memo> = const { RefCell::new(Memo { depth: 0, runtime: 0, last: 0, cell: None }) };
+    static MEMO: RefCell<Memo> =
+        const { RefCell::new(Memo { depth: 0, runtime: 0, last: 0, cell: None, named: None }) };
 }
 
 thread_local! {
@@ -57,12 +69,12 @@ impl Turn {
 impl Drop for Turn {
     fn drop(&mut self) {
         SHORTCUTS.set(self.shortcuts);
-        let cell = MEMO.with_borrow_mut(|m| {
+        let cells = MEMO.with_borrow_mut(|m| {
             m.depth -= 1;
             m.last = 0;
-            m.cell.take()
+            (m.cell.take(), m.named.take())
         });
-        drop(cell); // outside the borrow: the last reference to a cell may run user code
+        drop(cells); // outside the borrow: the last reference to a cell may run user code
     }
 }
 
@@ -88,4 +100,28 @@ pub(crate) fn lookup(runtime: &RuntimeShared, to: Address) -> Option<Arc<Service
     });
     drop(replaced);
     Some(cell)
+}
+
+/// The service `caller` last reached directly by `name` in this turn, if any. Safe to reuse for
+/// the rest of the turn: a name stays bound to a service until that service exits (G4), and an
+/// exited service refuses a direct message, which then takes the full by-name path (and queues
+/// behind any resolution in progress, G6).
+pub(crate) fn reached_by_name(caller: &ServiceCell, name: &str) -> Option<Arc<ServiceCell>> {
+    let caller = std::ptr::from_ref(caller) as usize;
+    MEMO.with_borrow(|m| match &m.named {
+        Some(named) if named.caller == caller && named.name == name => Some(named.cell.clone()),
+        _ => None,
+    })
+}
+
+/// Remembers, for the rest of this turn, that `caller` reached `cell` directly by `name`.
+pub(crate) fn remember_name(caller: &ServiceCell, name: Name, cell: &Arc<ServiceCell>) {
+    let caller = std::ptr::from_ref(caller) as usize;
+    let replaced = MEMO.with_borrow_mut(|m| {
+        if m.depth == 0 {
+            return None;
+        }
+        m.named.replace(Named { caller, name, cell: cell.clone() })
+    });
+    drop(replaced);
 }

@@ -20,6 +20,7 @@ use crate::core::{
     Address, Call, CallError, CommandName, Envelope, Name, Reply, RuntimeShared, ServiceCell, Value, call_address,
     intern, lock,
 };
+use crate::core::{reached_by_name, remember_name};
 use crate::executor::To;
 use crate::mutants::{self, Mutant};
 
@@ -130,11 +131,22 @@ fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued)
 }
 
 pub(crate) fn call_by_name(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
+    let mut args = args;
+    if let Some(service) = reached_by_name(cell, name) {
+        // A loop of calls by one name: no name table at all (see `core::memo`).
+        match cell.call_direct_to(&service, &command, args) {
+            Ok(call) => return call,
+            Err(back) => args = back,
+        }
+    }
     if let Some((address, via, service)) = cached(cell, name) {
         // The common case, kept to one lock of each table: the session opens with its target.
         let args = match service {
             Some(service) => match cell.call_direct_to(&service, &command, args) {
-                Ok(call) => return call,
+                Ok(call) => {
+                    remember_name(cell, via, &service);
+                    return call;
+                }
                 Err(args) => args,
             },
             None => args,
