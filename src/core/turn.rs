@@ -242,7 +242,8 @@ impl ServiceCell {
             return self.task_panicked(core, origin, &"injected handler panic");
         }
         if let Handler::Sync(f) = handler {
-            // One context for every synchronous handler of the turn: none outlives its call.
+            // One context, made once and kept until the service exits, serves every synchronous
+            // handler (none keeps it past its call; `finalize` drops it).
             let ctx = core.sync_ctx.get_or_insert_with(|| Ctx::new(self.clone()));
             return match catch_unwind(AssertUnwindSafe(|| self.run_sync(f, ctx, args))) {
                 Ok(result) => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(result)),

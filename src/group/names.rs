@@ -6,8 +6,9 @@
 //! the answer in the order it was issued (G6), or turns it into errors and dead letters (G3,
 //! G7). A by-name message that bounces off a dead cached address comes back here (`reroute`)
 //! and is queued again, so a name never points at the dead (G9). A `query` for a name being
-//! resolved joins the same queue, so a thousand concurrent queries of one member cost one
-//! registry round trip.
+//! resolved waits on that resolution (`resolution.rs`), so a thousand concurrent queries of one
+//! member cost one registry round trip; a query of a bound name reads the cache or the group's
+//! binding and sends nothing.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -18,9 +19,8 @@ use super::resolution::{Awaiting, Resolution};
 use super::{GroupError, Membership, membership};
 use crate::core::{
     Address, Call, CallError, CommandName, Envelope, Name, Reply, RuntimeShared, ServiceCell, Value, call_address,
-    intern, lock,
+    intern, lock, reached_by_name, remember_name,
 };
-use crate::core::{reached_by_name, remember_name};
 use crate::executor::To;
 use crate::mutants::{self, Mutant};
 
@@ -42,7 +42,7 @@ type NameMap<V> = HashMap<String, V, BuildHasherDefault<crate::core::NumberHashe
 
 #[derive(Default)]
 pub(crate) struct NameTable {
-    /// name -> (address, the shared name carried in messages).
+    /// name -> where it resolved to.
     resolved: NameMap<Resolved>,
     /// name -> messages issued while it was being resolved, in issue order. A name is being
     /// resolved exactly while it has an entry here (its resolver task runs).
