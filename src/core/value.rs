@@ -32,7 +32,9 @@ use std::sync::Arc;
 
 use super::address::Address;
 
-/// A message payload or reply. See the [module docs](self) for why it is dynamic.
+/// A message payload or reply: dynamic, because a service is addressed by name at run time and
+/// the caller cannot know the target's Rust types. Plain Rust values convert to and from it
+/// with `From` / `TryFrom`; [`Value::opaque`] carries any in-process value by reference.
 #[derive(Clone, Default)]
 pub enum Value {
     /// No value (Lua `nil`); what a handler returning `()` replies.
