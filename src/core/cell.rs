@@ -138,6 +138,11 @@ pub(crate) struct ServiceCell {
 }
 
 impl ServiceCell {
+    /// Whether the service has not started its exit (it leaves the service table right after).
+    pub(crate) fn alive(&self) -> bool {
+        !self.exiting.load(Ordering::Acquire)
+    }
+
     pub(crate) fn new(
         address: Address,
         kind: Arc<KindDef>,

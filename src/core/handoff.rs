@@ -14,13 +14,20 @@
 //!   is dropped (G8), so a flood of sends to an idle service never piles up in its mailbox.
 //! - **the callee's turn runs at once.** A call to an idle service whose command may wait (an
 //!   async handler) runs the callee's turn right there, for that one message: it handles
-//!   exactly what a turn from the run queue would have handled first (G6).
-//! - **the answer skips the mailbox.** An answer for a service that is being polled on this very
-//!   thread, with nothing waiting in its mailbox or batch, completes the caller's session
-//!   directly: it overtakes nothing (G6), and the caller's `.await` finds it ready.
+//!   exactly what a turn from the run queue would have handled first (G6). A new service's
+//!   first turn (its init) runs at once the same way.
+//! - **the answer skips the mailbox.** An answer for a service whose turn runs on this very
+//!   thread (further up the stack), with nothing waiting in its mailbox or batch, completes the
+//!   caller's session directly: it overtakes nothing (G6), and the caller's `.await` finds it
+//!   ready.
 //!
-//! Depth is bounded: an inline turn never starts another one, and a handler running directly
-//! takes no shortcut itself, so stacks stay flat. The simulator takes none of these shortcuts
+//! Together these let a first use finish without leaving the thread: a member's query runs the
+//! registry's turn inline, the registry's start runs the new service's init inline, and each
+//! answer completes in place, so a thousand queries of a name not started yet find it bound
+//! (see `group/names.rs`).
+//!
+//! Depth is bounded: inline turns nest at most [`MAX_INLINE`] deep, and a handler running
+//! directly takes no shortcut itself, so stacks stay flat. The simulator takes none of these shortcuts
 //! (it interleaves every delivery itself; its executor does not offer `runs_turns_inline`), so
 //! its traces never see them.
 
@@ -43,24 +50,25 @@ use super::turn::polled_here;
 use super::value::Value;
 use crate::executor::Runnable;
 
-/// How deep this thread is in shortcuts: a turn from the executor, then at most one inline
-/// turn, then at most one direct handler (which takes no shortcut itself). Stacks stay flat.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Depth {
-    Turn,
-    InlineTurn,
-    DirectHandler,
+thread_local! {
+    /// How deep this thread is in shortcuts: 0 in a turn from the executor, `n` inside `n`
+    /// nested inline turns (at most [`MAX_INLINE`]), [`DIRECT`] inside a directly run handler
+    /// (which takes no shortcut itself). Stacks stay flat.
+    static DEPTH: Cell<u8> = const { Cell::new(0) };
 }
 
-thread_local! {
-    static DEPTH: Cell<Depth> = const { Cell::new(Depth::Turn) };
-}
+/// Inline turns one thread may nest: a client's turn calls the registry, which starts a
+/// service, whose init runs at once (a first use resolved without leaving the thread).
+const MAX_INLINE: u8 = 3;
+
+/// The depth of a handler run directly.
+const DIRECT: u8 = u8::MAX;
 
 /// Enters `depth` until dropped (also by a panic), then restores the depth before.
-struct Inline(Depth);
+struct Inline(u8);
 
 impl Inline {
-    fn enter(depth: Depth) -> Inline {
+    fn enter(depth: u8) -> Inline {
         Inline(DEPTH.replace(depth))
     }
 }
@@ -78,11 +86,13 @@ impl RuntimeShared {
         super::memo::shortcuts(self)
     }
 
-    /// Gets `cell`'s turns going after a push found it idle: inline if the push was a call that
-    /// may be handed off, else through the executor.
-    pub(crate) fn start_turns(&self, cell: Arc<ServiceCell>, call: bool) {
-        if call && DEPTH.get() == Depth::Turn {
-            let _inline = Inline::enter(Depth::InlineTurn);
+    /// Gets `cell`'s turns going after a push found it idle: inline if the push may be handed
+    /// off (a call, or a new service's init) and this thread is not too deep in inline turns,
+    /// else through the executor.
+    pub(crate) fn start_turns(&self, cell: Arc<ServiceCell>, inline: bool) {
+        let depth = DEPTH.get();
+        if inline && depth < MAX_INLINE {
+            let _inline = Inline::enter(depth + 1);
             cell.run_turn(1);
             return;
         }
@@ -105,9 +115,9 @@ impl ServiceCell {
     /// nothing queued ahead, completes its session at once.
     pub(crate) fn complete_here(&self, envelope: Envelope) -> Result<Delivered, Envelope> {
         let Envelope::Response { session, result } = envelope else { return self.push_delivered(envelope) };
-        // Polled here, so this thread is its runner: it is not closing, and what it was sent
-        // from this thread shows in `mailed` (see `nothing_queued`).
-        let quiet = polled_here(self) && self.nothing_queued();
+        // Its turn runs on this thread, so this thread is its runner: it is not closing, and
+        // what it was sent from this thread shows in `mailed` (see `nothing_queued`).
+        let quiet = (polled_here(self) || super::memo::runs_here(self)) && self.nothing_queued();
         if !quiet {
             return self.push_delivered(Envelope::Response { session, result });
         }
@@ -125,6 +135,12 @@ impl ServiceCell {
     /// may be overtaken (G6 is per sender).
     fn nothing_queued(&self) -> bool {
         !self.mailed.load(Ordering::Acquire) && self.batched.load(Ordering::Relaxed) == 0
+    }
+
+    /// Whether this thread runs this service's turn (here or further up the stack) and may take
+    /// shortcuts: then a task this service would start may be polled right here first.
+    pub(crate) fn runs_here(&self) -> bool {
+        self.runtime.handoff() && super::memo::runs_here(self)
     }
 
     /// `push`, saying what it did.
@@ -181,7 +197,7 @@ impl ServiceCell {
     /// Whether this thread may run a handler directly now: inside one of this runtime's turns
     /// on a worker that allows shortcuts, and not already inside a directly run handler.
     fn may_go_direct(&self) -> bool {
-        DEPTH.get() != Depth::DirectHandler && self.runtime.handoff()
+        DEPTH.get() != DIRECT && self.runtime.handoff()
     }
 
     /// Runs `callee`'s synchronous `command` here and now if it is idle; its answer, or `args`
@@ -204,7 +220,7 @@ impl ServiceCell {
             callee.finish_turn(false); // hands it back to the executor if it has work
             return Err(args);
         }
-        let inline = Inline::enter(Depth::DirectHandler);
+        let inline = Inline::enter(DIRECT);
         let ctx = core.sync_ctx.get_or_insert_with(|| Ctx::new(callee.clone()));
         let result = catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, ctx, args)));
         drop(inline);

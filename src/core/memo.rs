@@ -18,6 +18,8 @@ use super::runtime::RuntimeShared;
 struct Memo {
     /// Turns running on this thread (an inline turn runs inside another).
     depth: u32,
+    /// The services whose turns these are, outermost first (the first [`RUNNERS`]).
+    runners: [usize; RUNNERS],
     /// The runtime and address of the last lookup of this turn.
     runtime: usize,
     last: u64,
@@ -35,9 +37,13 @@ struct Named {
     cell: Arc<ServiceCell>,
 }
 
+/// Nested turns whose services `runs_here` knows (inline turns nest only a few deep).
+const RUNNERS: usize = 8;
+
 thread_local! {
-    static MEMO: RefCell<Memo> =
-        const { RefCell::new(Memo { depth: 0, runtime: 0, last: 0, cell: None, named: None }) };
+    static MEMO: RefCell<Memo> = const {
+        RefCell::new(Memo { depth: 0, runners: [0; RUNNERS], runtime: 0, last: 0, cell: None, named: None })
+    };
 }
 
 thread_local! {
@@ -52,15 +58,28 @@ pub(crate) fn shortcuts(runtime: &RuntimeShared) -> bool {
     SHORTCUTS.get() == std::ptr::from_ref(runtime) as usize
 }
 
-/// Marks a turn of `runtime` running on this thread; its end (the drop) forgets the memo and
+/// Whether a turn of `cell` runs on this thread, here or further up the stack (this thread is
+/// its runner).
+pub(crate) fn runs_here(cell: &ServiceCell) -> bool {
+    let cell = std::ptr::from_ref(cell) as usize;
+    MEMO.with_borrow(|m| m.runners[..(m.depth as usize).min(RUNNERS)].contains(&cell))
+}
+
+/// Marks a turn of `cell` running on this thread; its end (the drop) forgets the memo and
 /// restores what an enclosing turn had.
 pub(crate) struct Turn {
     shortcuts: usize,
 }
 
 impl Turn {
-    pub(crate) fn start(runtime: &RuntimeShared) -> Turn {
-        MEMO.with_borrow_mut(|m| m.depth += 1);
+    pub(crate) fn start(cell: &ServiceCell) -> Turn {
+        let runtime = &*cell.runtime;
+        MEMO.with_borrow_mut(|m| {
+            if let Some(slot) = m.runners.get_mut(m.depth as usize) {
+                *slot = std::ptr::from_ref(cell) as usize;
+            }
+            m.depth += 1;
+        });
         let allowed = if runtime.executor.runs_turns_inline() { std::ptr::from_ref(runtime) as usize } else { 0 };
         Turn { shortcuts: SHORTCUTS.replace(allowed) }
     }

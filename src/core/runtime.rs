@@ -84,10 +84,13 @@ impl RuntimeShared {
     }
 
     pub(crate) fn deliver_now(self: &Arc<Self>, to: Address, envelope: Envelope) {
-        // Only answers and calls can take a shortcut; a send never asks.
-        let shortcut = matches!(envelope, Envelope::Response { .. } | Envelope::Request { session: 1.., .. });
+        // Only answers, calls and inits can take a shortcut; a send never asks.
+        let shortcut = matches!(
+            envelope,
+            Envelope::Response { .. } | Envelope::Request { session: 1.., .. } | Envelope::Init { .. }
+        );
         let handoff = shortcut && self.handoff();
-        let call = handoff && matches!(envelope, Envelope::Request { .. });
+        let inline = handoff && !matches!(envelope, Envelope::Response { .. });
         let delivered = self.services.with(to, |cell| {
             let Some(cell) = cell else { return Err(envelope) };
             let delivered = if handoff { cell.complete_here(envelope) } else { cell.push_delivered(envelope) };
@@ -95,7 +98,7 @@ impl RuntimeShared {
             delivered.map(|d| if matches!(d, Delivered::Idle) { Ok(cell.clone()) } else { Err(d) })
         });
         match delivered {
-            Ok(Ok(idle)) => self.start_turns(idle, call),
+            Ok(Ok(idle)) => self.start_turns(idle, inline),
             Ok(Err(Delivered::Answered(Some(waker)))) => waker.wake(),
             Ok(Err(_)) => {}
             Err(envelope) => self.bounce(to, envelope),

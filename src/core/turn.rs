@@ -151,7 +151,7 @@ impl ServiceCell {
         if core.phase == Phase::Exited {
             return;
         }
-        let _turn = super::memo::Turn::start(&self.runtime);
+        let _turn = super::memo::Turn::start(self);
         self.take_batch(&mut core.batch);
         for _ in 0..budget {
             if self.exit_requested.load(Ordering::Acquire) {

@@ -13,7 +13,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::hash::BuildHasherDefault;
+use std::pin::Pin;
 use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Waker};
+
+use futures::future::BoxFuture;
 
 use super::resolution::{Awaiting, Resolution};
 use super::{GroupError, Membership, membership};
@@ -217,15 +221,36 @@ pub(crate) fn reroute(
     None
 }
 
+/// Starts the resolver of `name`, a task of `cell`. When this thread runs `cell`'s turn (on the
+/// threaded backend), the resolver is polled once right here first: if every service on the way
+/// is idle, the registry's turn, the start and the new service's init all run inline (see
+/// `core::handoff`) and the name is resolved before the message or query that needed it
+/// returns, so the rest of a storm of queries finds it cached.
 fn start_resolver(cell: &Arc<ServiceCell>, name: String) {
-    let task = resolve(cell.clone(), name);
-    cell.runtime.deliver(cell.address, Envelope::Fork { task: Box::pin(task) });
+    let inline = cell.runs_here();
+    let mut task: BoxFuture<'static, ()> = Box::pin(resolve(cell.clone(), name, inline));
+    if inline {
+        // Nothing will wake this waker: a resolver that must wait becomes a task below, and its
+        // first poll there registers the task's waker (a reply keeps its last poll's waker).
+        let mut cx = Context::from_waker(Waker::noop());
+        if task.as_mut().poll(&mut cx).is_ready() {
+            return;
+        }
+    }
+    cell.runtime.deliver(cell.address, Envelope::Fork { task });
 }
 
 /// Asks the registry for `name`, then flushes the name's queue in order.
-async fn resolve(cell: Arc<ServiceCell>, name: String) {
+///
+/// A failure met on the inline first poll is settled one poll later, from the resolver's task:
+/// the queries and messages issued beside the one that started it (a `join_all` of a thousand
+/// queries) join it first and all get that error (G3), and a retry after it is a later first use.
+async fn resolve(cell: Arc<ServiceCell>, name: String, inline: bool) {
     let mut unsettled = Unsettled { cell: cell.clone(), name: &name, armed: true };
     let result = ask_registry(&cell, &name).await;
+    if inline && result.is_err() {
+        YieldOnce(false).await;
+    }
     unsettled.armed = false;
     drop(unsettled);
     let Some(member) = membership(&cell) else { return };
@@ -248,6 +273,21 @@ async fn resolve(cell: Arc<ServiceCell>, name: String) {
         return;
     }
     flush(cell, result, via, queue).await;
+}
+
+/// Pending once (waking its task at once), then ready.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if std::mem::replace(&mut self.0, true) {
+            return Poll::Ready(());
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
 }
 
 /// Fails the queries waiting on a resolver that is dropped before the registry answers (its
@@ -314,6 +354,11 @@ pub(crate) fn query(
         Later(Awaiting),
     }
     let answer = match membership(&cell) {
+        // A query of the name this turn already found bound (a storm's second query on): no
+        // table at all while that service lives (see `core::memo`).
+        Some(_) if let Some(service) = reached_by_name(&cell, name).filter(|s| s.alive() && cell.runtime.handoff()) => {
+            Answer::Now(Ok(service.address))
+        }
         None => {
             let (service, address) = (cell.name().to_owned(), cell.address);
             let error = GroupError::NotInGroup { service, address, name: name.to_owned() };
@@ -343,15 +388,18 @@ fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) 
         return Err(resolution.clone()); // the common case in a storm: one hash, no allocation
     }
     if !names.is_pending(name) {
-        if let Some(address) = names.resolved.get(name).map(|r| r.address) {
-            if cell.runtime.lookup(address).is_some() {
-                return Ok(address);
+        if let Some(resolved) = names.resolved.get(name) {
+            if let Some(service) = resolved.service.upgrade().filter(|s| s.alive()) {
+                remember_name(cell, resolved.via, &service);
+                return Ok(resolved.address);
             }
             names.resolved.remove(name); // dead: resolve again
         }
         let bound = (!member.group.is_closed()).then(|| member.group.listing().bindings.get(name).copied());
         if let Some((address, service)) = bound.flatten().and_then(|a| Some((a, cell.runtime.lookup(a)?))) {
-            names.resolved.insert(name.to_owned(), Resolved::new(address, intern(name), Some(&service)));
+            let via = intern(name);
+            names.resolved.insert(name.to_owned(), Resolved::new(address, via, Some(&service)));
+            remember_name(cell, via, &service);
             return Ok(address);
         }
         names.pending.insert(name.to_owned(), VecDeque::new());
