@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 
 use super::address::{Address, Session};
+use super::context::Ctx;
 use super::error::CallError;
 use super::kind::{Args, KindDef, State};
 use super::runtime::RuntimeShared;
@@ -117,7 +118,7 @@ pub(crate) struct ServiceCell {
     pub(crate) membership: Option<Arc<dyn Any + Send + Sync>>,
     pub(crate) mailbox: Mutex<Mailbox>,
     pub(crate) core: Mutex<ServiceCore>,
-    pub(crate) state: Mutex<Option<State>>,
+    pub(crate) state: Mutex<StateSlot>,
     pub(crate) sessions: Mutex<Sessions>,
     /// Set by `exit`/`kill`; the runner finalizes the service at its next check.
     pub(crate) exit_requested: AtomicBool,
@@ -135,6 +136,17 @@ pub(crate) struct ServiceCell {
     /// Handed to the executor, or running: see the module docs. Set for good once the service
     /// has exited (its last turn never clears it).
     pub(crate) scheduled: AtomicBool,
+    /// Its init has returned: written by its runner, read by whoever claims it next.
+    pub(crate) started: AtomicBool,
+}
+
+/// A service's state, once its init has returned, and the context its synchronous handlers
+/// borrow (made once, kept beside the state they are handed with it). The context refers to the
+/// service's own cell, so `finalize` empties the slot (else the cell would keep itself alive).
+#[derive(Default)]
+pub(crate) struct StateSlot {
+    pub(crate) state: Option<State>,
+    pub(crate) sync_ctx: Option<Ctx>,
 }
 
 impl ServiceCell {
@@ -158,7 +170,8 @@ impl ServiceCell {
             membership,
             mailbox: Mutex::new(mailbox),
             core: Mutex::new(ServiceCore::new(running)),
-            state: Mutex::new(None),
+            state: Mutex::new(StateSlot::default()),
+            started: AtomicBool::new(running),
             sessions: Mutex::new(Sessions::default()),
             exit_requested: AtomicBool::new(false),
             exit_reason: Mutex::new(None),

@@ -104,7 +104,7 @@ impl<S: 'static> Ctx<S> {
                 panic!("with_state of service {name} ({address}) called inside with_state or a command_sync handler")
             }
         };
-        let Some(state) = guard.as_mut() else {
+        let Some(state) = guard.state.as_mut() else {
             panic!("service {} ({}) has no state yet: its init has not returned", cell.name(), cell.address)
         };
         let Some(state) = state.downcast_mut::<S>() else {

@@ -40,12 +40,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::address::Address;
 use super::cell::{CommandName, Envelope, ServiceCell, lock};
-use super::context::{Call, Ctx};
+use super::context::Call;
 use super::error::CallError;
 use super::kind::Handler;
 use super::runtime::RuntimeShared;
 use super::session::{Reply, Wake};
-use super::turn::Phase;
 use super::turn::polled_here;
 use super::value::Value;
 use crate::executor::Runnable;
@@ -161,10 +160,11 @@ impl ServiceCell {
         if !self.may_go_direct() {
             return Err(args);
         }
-        let Some(callee) = super::memo::lookup(&self.runtime, to) else { return Err(args) };
+        let Some(callee) = super::memo::take(&self.runtime, to) else { return Err(args) };
         // Not through `call_direct_to`: its second check measurably slows the loop of calls.
-        let answer = self.run_direct(&callee, command, args)?;
-        Ok(self.answer_direct(to, command, answer))
+        let answer = self.run_direct(&callee, command, args);
+        super::memo::give_back(&self.runtime, callee);
+        Ok(self.answer_direct(to, command, answer?))
     }
 
     /// [`call_direct`](Self::call_direct) to a service already in hand.
@@ -187,8 +187,10 @@ impl ServiceCell {
         if !self.may_go_direct() {
             return Err(args);
         }
-        let Some(callee) = super::memo::lookup(&self.runtime, to) else { return Err(args) };
-        if let Err(err) = self.run_direct(&callee, command, args)? {
+        let Some(callee) = super::memo::take(&self.runtime, to) else { return Err(args) };
+        let answer = self.run_direct(&callee, command, args);
+        super::memo::give_back(&self.runtime, callee);
+        if let Err(err) = answer? {
             tracing::warn!("send failed: {err}");
         }
         Ok(())
@@ -214,21 +216,19 @@ impl ServiceCell {
         if callee.mailed.load(Ordering::SeqCst) || !callee.claim() {
             return Err(args);
         }
-        let mut core = lock(&callee.core);
-        if core.phase != Phase::Running || callee.exit_requested.load(Ordering::Acquire) {
-            drop(core);
+        // The claim excludes every other runner, so its core (which a turn would lock) is not
+        // needed here: the handler touches only the state, under the state's own lock.
+        if !callee.started.load(Ordering::Acquire) || callee.exit_requested.load(Ordering::Acquire) {
             callee.finish_turn(false); // hands it back to the executor if it has work
             return Err(args);
         }
         let inline = Inline::enter(DIRECT);
-        let ctx = core.sync_ctx.get_or_insert_with(|| Ctx::new(callee.clone()));
-        let result = catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, ctx, args)));
+        let result = catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args)));
         drop(inline);
         let answer = match result {
             Ok(result) => callee.handled(command, result),
             Err(panic) => Err(callee.panicked(command, &*panic)),
         };
-        drop(core);
         callee.finish_turn(false);
         Ok(answer)
     }

@@ -2,8 +2,9 @@
 //!
 //! A handler that floods one service with sends or calls its synchronous commands (see
 //! `handoff.rs`) would look the target up in the service table for every message: a read lock,
-//! a hash and a reference each time. So when a turn messages the same address twice in a row,
-//! the target's cell is kept for the rest of that turn. The memo is dropped when the turn ends,
+//! a hash and a reference each time. So the turn keeps the cell of the last service it
+//! messaged directly: each message moves it out of the memo and back, so a flood costs no
+//! reference counting either. The memo is dropped when the turn ends,
 //! so it never keeps a service alive; a service that exits meanwhile refuses the message (its
 //! mailbox is closed) exactly as it would have through the table. A call by name likewise keeps
 //! the service it reached, so a loop of calls by one name skips the member's name table.
@@ -23,7 +24,7 @@ struct Memo {
     /// The runtime and address of the last lookup of this turn.
     runtime: usize,
     last: u64,
-    /// Its cell, once it was looked up twice in a row.
+    /// Its cell, while not taken out.
     cell: Option<Arc<ServiceCell>>,
     /// The service the turn's service last reached directly by a name.
     named: Option<Named>,
@@ -97,12 +98,12 @@ impl Drop for Turn {
     }
 }
 
-/// The service at `to`: from the memo, else from the table (and then remembered if this is the
-/// second lookup of it in a row within a turn).
-pub(crate) fn lookup(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCell>> {
+/// The service at `to`, taken out of the memo if it is there (a move: no reference counted),
+/// else from the table. Hand it back with [`give_back`] once done with it.
+pub(crate) fn take(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCell>> {
     let key = std::ptr::from_ref(runtime) as usize;
-    let memoized = MEMO.with_borrow(|m| match &m.cell {
-        Some(cell) if m.runtime == key && cell.address == to => Some(cell.clone()),
+    let memoized = MEMO.with_borrow_mut(|m| match &m.cell {
+        Some(cell) if m.runtime == key && cell.address == to => m.cell.take(),
         _ => None,
     });
     if memoized.is_some() {
@@ -110,15 +111,21 @@ pub(crate) fn lookup(runtime: &RuntimeShared, to: Address) -> Option<Arc<Service
     }
     let cell = runtime.lookup(to)?;
     let replaced = MEMO.with_borrow_mut(|m| {
-        if m.depth == 0 {
-            return None;
-        }
-        let again = m.runtime == key && m.last == to.raw();
         (m.runtime, m.last) = (key, to.raw());
-        if again { m.cell.replace(cell.clone()) } else { m.cell.take() }
+        m.cell.take()
     });
-    drop(replaced);
+    drop(replaced); // outside the borrow: the last reference to a cell may run user code
     Some(cell)
+}
+
+/// Keeps `cell`, the last service [`take`] gave out, for the rest of this turn.
+pub(crate) fn give_back(runtime: &RuntimeShared, cell: Arc<ServiceCell>) {
+    let key = std::ptr::from_ref(runtime) as usize;
+    let unkept = MEMO.with_borrow_mut(|m| {
+        let last = m.depth > 0 && m.runtime == key && m.last == cell.address.raw() && m.cell.is_none();
+        if last { m.cell.replace(cell) } else { Some(cell) }
+    });
+    drop(unkept);
 }
 
 /// The service `caller` last reached directly by `name` in this turn, if any. Safe to reuse for

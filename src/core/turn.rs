@@ -21,7 +21,7 @@ use futures::task::ArcWake;
 use slab::Slab;
 
 use super::address::{Address, Session};
-use super::cell::{CommandName, Envelope, ServiceCell, lock};
+use super::cell::{CommandName, Envelope, ServiceCell, StateSlot, lock};
 use super::context::Ctx;
 use super::error::CallError;
 use super::kind::{Handler, State, SyncFn};
@@ -80,16 +80,13 @@ pub(crate) struct ServiceCore {
     /// message), still to handle; they come after `deferred` and before the mailbox. What a
     /// turn's budget leaves here waits for the next turn.
     batch: VecDeque<Envelope>,
-    /// The context synchronous handlers borrow, made once. It refers to the service's own
-    /// cell, so `finalize` drops it (else the cell would keep itself alive).
-    pub(crate) sync_ctx: Option<Ctx>,
 }
 
 impl ServiceCore {
     pub(crate) fn new(running: bool) -> ServiceCore {
         let phase = if running { Phase::Running } else { Phase::Starting };
         let (deferred, batch) = (VecDeque::new(), VecDeque::new());
-        ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred, batch, sync_ctx: None }
+        ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred, batch }
     }
 }
 
@@ -242,10 +239,7 @@ impl ServiceCell {
             return self.task_panicked(core, origin, &"injected handler panic");
         }
         if let Handler::Sync(f) = handler {
-            // One context, made once and kept until the service exits, serves every synchronous
-            // handler (none keeps it past its call; `finalize` drops it).
-            let ctx = core.sync_ctx.get_or_insert_with(|| Ctx::new(self.clone()));
-            return match catch_unwind(AssertUnwindSafe(|| self.run_sync(f, ctx, args))) {
+            return match catch_unwind(AssertUnwindSafe(|| self.run_sync(f, args))) {
                 Ok(result) => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(result)),
                 Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
             };
@@ -270,13 +264,16 @@ impl ServiceCell {
     }
 
     /// Runs a synchronous handler on the state, which no task can hold at this point (a
-    /// `with_state` closure never spans a turn).
-    pub(crate) fn run_sync(&self, f: &SyncFn, ctx: &Ctx, args: Value) -> anyhow::Result<Value> {
-        let mut state = lock(&self.state);
+    /// `with_state` closure never spans a turn). One context, made once and kept beside the
+    /// state until the service exits, serves every synchronous handler (none keeps it past its
+    /// call).
+    pub(crate) fn run_sync(self: &Arc<Self>, f: &SyncFn, args: Value) -> anyhow::Result<Value> {
+        let mut slot = lock(&self.state);
+        let StateSlot { state, sync_ctx } = &mut *slot;
         let Some(state) = state.as_mut() else {
             anyhow::bail!("service {} ({}) has no state: its init has not returned", self.name(), self.address)
         };
-        f(state.as_mut(), ctx, args)
+        f(state.as_mut(), sync_ctx.get_or_insert_with(|| Ctx::new(self.clone())), args)
     }
 
     /// Answers a request that has no handler to run (unknown or reserved command, G8).
@@ -419,8 +416,9 @@ impl ServiceCell {
     }
 
     fn init_done(self: &Arc<Self>, core: &mut ServiceCore, notify: Option<(Address, Session)>, state: State) {
-        *lock(&self.state) = Some(state);
+        lock(&self.state).state = Some(state);
         core.phase = Phase::Running;
+        self.started.store(true, Ordering::Release);
         for envelope in core.deferred.drain(..).rev() {
             core.batch.push_front(envelope);
         }
@@ -472,8 +470,7 @@ impl ServiceCell {
             drop(task.future);
         }
         core.wakers.clear();
-        core.sync_ctx = None;
-        drop(lock(&self.state).take());
+        drop(std::mem::take(&mut *lock(&self.state)));
         lock(&self.sessions).open.clear();
         let reason_value = Value::opaque(reason.clone());
         for (watcher, session) in monitors {
