@@ -18,6 +18,9 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use atomic_refcell::{AtomicRefCell, AtomicRefMut};
+use sync_wrapper::SyncWrapper;
+
 use futures::future::BoxFuture;
 
 use super::address::{Address, Session};
@@ -118,7 +121,10 @@ pub(crate) struct ServiceCell {
     pub(crate) membership: Option<Arc<dyn Any + Send + Sync>>,
     pub(crate) mailbox: Mutex<Mailbox>,
     pub(crate) core: Mutex<ServiceCore>,
-    pub(crate) state: Mutex<StateSlot>,
+    /// Only its runner borrows the state (the claim excludes every other runner), so a borrow
+    /// flag is enough: one compare-and-swap to take it, a plain store to give it back, where a
+    /// mutex costs a second atomic read-modify-write per handler. See `state_slot`.
+    pub(crate) state: AtomicRefCell<SyncWrapper<StateSlot>>,
     pub(crate) sessions: Mutex<Sessions>,
     /// Set by `exit`/`kill`; the runner finalizes the service at its next check.
     pub(crate) exit_requested: AtomicBool,
@@ -150,6 +156,17 @@ pub(crate) struct StateSlot {
 }
 
 impl ServiceCell {
+    /// The state slot, for its runner. A `with_state` from another thread (a context kept
+    /// outside its service, which is a misuse) holds it only for its closure: waited out.
+    pub(crate) fn state_slot(&self) -> AtomicRefMut<'_, StateSlot> {
+        loop {
+            if let Ok(slot) = self.state.try_borrow_mut() {
+                return AtomicRefMut::map(slot, SyncWrapper::get_mut);
+            }
+            std::thread::yield_now();
+        }
+    }
+
     /// Whether the service has not started its exit (it leaves the service table right after).
     pub(crate) fn alive(&self) -> bool {
         !self.exiting.load(Ordering::Acquire)
@@ -170,7 +187,7 @@ impl ServiceCell {
             membership,
             mailbox: Mutex::new(mailbox),
             core: Mutex::new(ServiceCore::new(running)),
-            state: Mutex::new(StateSlot::default()),
+            state: AtomicRefCell::new(SyncWrapper::new(StateSlot::default())),
             started: AtomicBool::new(running),
             sessions: Mutex::new(Sessions::default()),
             exit_requested: AtomicBool::new(false),

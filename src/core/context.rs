@@ -96,14 +96,11 @@ impl<S: 'static> Ctx<S> {
     /// [`command_sync`](crate::ServiceKind::command_sync) handler (which holds the state).
     pub fn with_state<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
         let cell = &self.cell;
-        let mut guard = match cell.state.try_lock() {
-            Ok(guard) => guard,
-            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => {
-                let (name, address) = (cell.name(), cell.address);
-                panic!("with_state of service {name} ({address}) called inside with_state or a command_sync handler")
-            }
+        let Ok(guard) = cell.state.try_borrow_mut() else {
+            let (name, address) = (cell.name(), cell.address);
+            panic!("with_state of service {name} ({address}) called inside with_state or a command_sync handler")
         };
+        let mut guard = atomic_refcell::AtomicRefMut::map(guard, sync_wrapper::SyncWrapper::get_mut);
         let Some(state) = guard.state.as_mut() else {
             panic!("service {} ({}) has no state yet: its init has not returned", cell.name(), cell.address)
         };

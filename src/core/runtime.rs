@@ -355,7 +355,7 @@ impl Runtime {
             let output = AssertUnwindSafe(future).catch_unwind().await;
             // Handed over when the main service's state is dropped, i.e. once it has left the
             // service table: when block_on returns, the main service is gone.
-            lock(&ctx.cell.state).state = Some(Box::new(HandOver { tx: Some(tx), output: Some(output) }));
+            ctx.cell.state_slot().state = Some(Box::new(HandOver { tx: Some(tx), output: Some(output) }));
             ctx.exit();
         };
         self.shared.deliver(cell.address, Envelope::Fork { task: task.boxed() });

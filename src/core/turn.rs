@@ -268,7 +268,7 @@ impl ServiceCell {
     /// state until the service exits, serves every synchronous handler (none keeps it past its
     /// call).
     pub(crate) fn run_sync(self: &Arc<Self>, f: &SyncFn, args: Value) -> anyhow::Result<Value> {
-        let mut slot = lock(&self.state);
+        let mut slot = self.state_slot();
         let StateSlot { state, sync_ctx } = &mut *slot;
         let Some(state) = state.as_mut() else {
             anyhow::bail!("service {} ({}) has no state: its init has not returned", self.name(), self.address)
@@ -416,7 +416,7 @@ impl ServiceCell {
     }
 
     fn init_done(self: &Arc<Self>, core: &mut ServiceCore, notify: Option<(Address, Session)>, state: State) {
-        lock(&self.state).state = Some(state);
+        self.state_slot().state = Some(state);
         core.phase = Phase::Running;
         self.started.store(true, Ordering::Release);
         for envelope in core.deferred.drain(..).rev() {
@@ -470,7 +470,8 @@ impl ServiceCell {
             drop(task.future);
         }
         core.wakers.clear();
-        drop(std::mem::take(&mut *lock(&self.state)));
+        let slot = std::mem::take(&mut *self.state_slot());
+        drop(slot); // outside the borrow: the state's drop is user code
         lock(&self.sessions).open.clear();
         let reason_value = Value::opaque(reason.clone());
         for (watcher, session) in monitors {
