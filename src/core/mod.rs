@@ -26,7 +26,7 @@ pub use value::{FromValue, Opaque, Value, ValueError};
 
 pub(crate) use cell::{CommandName, Envelope, Name, Prelude, ServiceCell, intern, lock};
 pub(crate) use context::call_address;
-pub(crate) use memo::{reached_by_name, remember_name};
+pub(crate) use memo::{give_back_reached, remember_name, take_reached};
 pub(crate) use runtime::{RuntimeShared, SpawnOptions};
 pub(crate) use session::Reply;
 pub(crate) use table::NumberHasher;
