@@ -91,7 +91,7 @@ impl<S: 'static> Ctx<S> {
     /// is bound: exactly one start however many race (G2); a failed start is an error for
     /// every waiter and leaves the name unbound (G3).
     pub fn query(&self, name: &str) -> impl Future<Output = Result<Address, CallError>> + Send + 'static + use<S> {
-        names::query(self.cell.clone(), name)
+        names::query(&self.cell, name)
     }
 
     /// This service's group label, or `None` outside any group.

@@ -352,23 +352,23 @@ async fn ask_registry(cell: &Arc<ServiceCell>, name: &str) -> Result<Address, Ca
 /// there is what the registry itself would answer). Only a name with no live binding costs a
 /// registry round trip, and every query of the name shares it (see `resolution.rs`).
 pub(crate) fn query(
-    cell: Arc<ServiceCell>,
+    cell: &Arc<ServiceCell>,
     name: &str,
 ) -> impl Future<Output = Result<Address, CallError>> + Send + 'static + use<> {
     enum Answer {
         Now(Result<Address, Box<CallError>>),
         Later(Awaiting),
     }
-    let answer = match membership(&cell) {
+    let answer = match membership(cell) {
         // A query of the name this turn already found bound (a storm's second query on): no
         // table at all while that service lives (see `core::memo`).
-        Some(_) if let Some(address) = bound_this_turn(&cell, name) => Answer::Now(Ok(address)),
+        Some(_) if let Some(address) = bound_this_turn(cell, name) => Answer::Now(Ok(address)),
         None => {
             let (service, address) = (cell.name().to_owned(), cell.address);
             let error = GroupError::NotInGroup { service, address, name: name.to_owned() };
             Answer::Now(Err(Box::new(error.into())))
         }
-        Some(member) => match known_or_resolving(&cell, member, name) {
+        Some(member) => match known_or_resolving(cell, member, name) {
             Ok(address) => Answer::Now(Ok(address)),
             Err(resolution) => Answer::Later(Awaiting(resolution)),
         },
