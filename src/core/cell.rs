@@ -9,8 +9,12 @@
 //!   queued or run twice at once (G12). No message is left behind (G7): a push sets `mailed`
 //!   and then tries the flip; a runner clears `scheduled` and then looks at `mailed` (both
 //!   sequentially consistent, so one of the two always sees the other and schedules).
-//! - `core`: tasks and life-cycle phase; only the runner touches it.
-//! - `state`: the user's state, reached through `Ctx::with_state` by the running task only.
+//! - `core`: tasks and life-cycle phase; only the runner touches it, for a whole turn. A
+//!   handler run directly (`handoff.rs`) needs none of it: its claim of `scheduled` already
+//!   excludes every other runner, and `started` says the init has returned.
+//! - `state`: the user's state (and the context synchronous handlers borrow), behind a borrow
+//!   flag rather than a lock: borrowed by the runner only, through `Ctx::with_state` or a
+//!   synchronous handler, so taking it never waits.
 //! - `sessions`: this service's outstanding calls; touched by its own tasks and its turn.
 
 use std::any::Any;

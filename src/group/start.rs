@@ -49,6 +49,9 @@ pub(crate) fn newservice(cell: Arc<crate::core::ServiceCell>, kind: &str, args: 
     let Ok(instance) = instance else { return Call::reply(init) };
     let registry = group.registry();
     let kind = kind.to_owned();
+    // Listed at once, so the group's listing shows it by the time `newservice` returns (G11);
+    // the registry's `_member` watches it (and stops it if the group has closed meanwhile).
+    group.listing().members.insert(instance, kind.clone());
     ctx.send(registry, "_member", (instance, kind.as_str()));
     Call::boxed(async move {
         let address = init.await?;
