@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::backend_test;
-use skygroup::{Address, CallError, Ctx, ExitReason, Responder, Runtime, ServiceKind, Value, anyhow};
+use skygroup::{Address, CallError, CallErrorKind, Ctx, ExitReason, Responder, Runtime, ServiceKind, Value, anyhow};
 
 #[derive(Default)]
 struct Counter {
@@ -113,10 +113,10 @@ backend_test! {
         define_kinds(&rt);
         let echo = rt.spawn("echo", ()).unwrap();
         let err = call(&rt, echo, "nope", ()).unwrap_err();
-        assert!(matches!(&err, CallError::UnknownCommand { command, .. } if command == "nope"), "{err}");
+        assert!(matches!(err.kind(), CallErrorKind::UnknownCommand { command, .. } if command == "nope"), "{err}");
         assert_eq!(err.to_string(), format!("service echo ({echo}) has no command `nope`"));
         let err = call(&rt, echo, "_link", ()).unwrap_err();
-        assert!(matches!(err, CallError::ReservedCommand { .. }), "{err}");
+        assert!(matches!(err.kind(), CallErrorKind::ReservedCommand { .. }), "{err}");
         assert_eq!(call(&rt, echo, "echo", 1).unwrap(), Value::from(1));
         let stats = rt.services().into_iter().find(|s| s.address == echo).unwrap().stats;
         assert_eq!(stats.errors, 2);
@@ -131,7 +131,7 @@ backend_test! {
         let err = call(&rt, echo, "fail", ()).unwrap_err();
         assert_eq!(err.to_string(), format!("service echo ({echo}) failed `fail`: no such player"));
         let err = call(&rt, echo, "boom", ()).unwrap_err();
-        assert!(matches!(&err, CallError::Panic { message, .. } if message == "handler exploded"), "{err}");
+        assert!(matches!(err.kind(), CallErrorKind::Panic { message, .. } if message == "handler exploded"), "{err}");
         assert_eq!(call(&rt, echo, "echo", "still here").unwrap(), Value::from("still here"));
     }
 }
@@ -193,9 +193,9 @@ backend_test! {
             ctx.send(echo, "echo", 2);
             (pending.await, quit, after)
         });
-        assert!(matches!(pending, Err(CallError::Exited { .. })), "{pending:?}");
+        assert!(matches!(pending.as_ref().map_err(CallError::kind), Err(CallErrorKind::Exited { .. })), "{pending:?}");
         assert!(quit.is_ok());
-        assert!(matches!(after, Err(CallError::UnknownAddress { .. })), "{after:?}");
+        assert!(matches!(after.as_ref().map_err(CallError::kind), Err(CallErrorKind::UnknownAddress { .. })), "{after:?}");
         assert_eq!(rt.dead_letters(), 1);
     }
 }
@@ -241,7 +241,7 @@ backend_test! {
         assert_eq!(a.unwrap(), Value::from("go"));
         assert_eq!(b.unwrap(), Value::from("go"));
         assert_eq!(released.unwrap(), Value::from(2));
-        assert!(matches!(forgotten, Err(CallError::NoReply { .. })), "{forgotten:?}");
+        assert!(matches!(forgotten.as_ref().map_err(CallError::kind), Err(CallErrorKind::NoReply { .. })), "{forgotten:?}");
     }
 }
 
@@ -255,7 +255,7 @@ backend_test! {
             let fine = ctx.call_timeout(echo, "slow", 1, Duration::from_secs(5)).await;
             (late, fine)
         });
-        assert!(matches!(late, Err(CallError::Timeout { ref command, .. }) if command == "slow"), "{late:?}");
+        assert!(matches!(late.as_ref().map_err(CallError::kind), Err(CallErrorKind::Timeout { command, .. }) if command == "slow"), "{late:?}");
         assert_eq!(fine.unwrap(), Value::from("slept"));
     }
 }

@@ -19,7 +19,7 @@ use futures::future::BoxFuture;
 
 use super::address::Address;
 use super::cell::{CommandName, Envelope, ServiceCell, lock};
-use super::error::CallError;
+use super::error::{CallError, CallErrorKind};
 use super::kind::Args;
 use super::runtime::{RuntimeShared, SpawnOptions};
 use super::session::Reply;
@@ -126,7 +126,7 @@ impl<S: 'static> Ctx<S> {
         }
     }
 
-    /// [`call`](Self::call), failing with [`CallError::Timeout`] if no answer came within `after`.
+    /// [`call`](Self::call), failing with [`CallErrorKind::Timeout`] if no answer came within `after`.
     /// A late answer is dropped.
     pub fn call_timeout<'a>(
         &self,
@@ -148,7 +148,7 @@ impl<S: 'static> Ctx<S> {
             match futures::future::select(call, sleep).await {
                 futures::future::Either::Left((result, _)) => result,
                 futures::future::Either::Right(((), _)) => {
-                    Err(CallError::Timeout { target, command: command.into_owned(), after })
+                    Err(CallErrorKind::Timeout { target, command: command.into_owned(), after }.into())
                 }
             }
         }
@@ -214,7 +214,7 @@ impl<S: 'static> Ctx<S> {
     }
 
     /// Ends this service once the current step returns: pending calls to it get
-    /// [`CallError::Exited`], later messages to its address are dead letters (G9).
+    /// [`CallErrorKind::Exited`], later messages to its address are dead letters (G9).
     pub fn exit(&self) {
         self.cell.request_exit(ExitReason::Stopped);
     }

@@ -2,7 +2,7 @@
 //!
 //! Every message names the service (kind and address) and the command, so a log line alone
 //! tells an operator what failed where. Group-level failures (a failed lazy start, a start-up
-//! cycle) arrive as [`CallError::Group`], defined by the group layer.
+//! cycle) arrive as [`CallErrorKind::Group`], defined by the group layer.
 
 use std::time::Duration;
 
@@ -10,9 +10,50 @@ use super::address::Address;
 use crate::group::GroupError;
 
 /// Why a call (or a spawn, which is a call to the new service's init) did not return a reply.
+///
+/// One pointer wide, so the `Result<Value, CallError>` of every call stays small on the hot
+/// path (a thousand query answers gathered by `join_all` move a thousand of them); what went
+/// wrong is its [`kind`](Self::kind), which names the service, its address and the command.
+///
+/// ```
+/// use skygroup::{CallError, CallErrorKind};
+///
+/// fn should_retry(err: &CallError) -> bool {
+///     matches!(err.kind(), CallErrorKind::Exited { .. } | CallErrorKind::Timeout { .. })
+/// }
+/// ```
+#[derive(Clone, PartialEq, thiserror::Error)]
+#[error(transparent)]
+pub struct CallError(Box<CallErrorKind>);
+
+impl CallError {
+    /// What went wrong.
+    pub fn kind(&self) -> &CallErrorKind {
+        &self.0
+    }
+
+    /// What went wrong, by value.
+    pub fn into_kind(self) -> CallErrorKind {
+        *self.0
+    }
+}
+
+impl std::fmt::Debug for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<CallErrorKind> for CallError {
+    fn from(kind: CallErrorKind) -> CallError {
+        CallError(Box::new(kind))
+    }
+}
+
+/// What went wrong in a [`CallError`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
-pub enum CallError {
+pub enum CallErrorKind {
     #[error("unknown service kind `{kind}`")]
     UnknownKind { kind: String },
     #[error("no service at {address} (command `{command}`): it never existed or has exited")]
@@ -37,12 +78,12 @@ pub enum CallError {
     #[error("the runtime is shut down (command `{command}`)")]
     Shutdown { command: String },
     #[error(transparent)]
-    Group(Box<GroupError>),
+    Group(GroupError),
 }
 
 impl From<GroupError> for CallError {
     fn from(e: GroupError) -> CallError {
-        CallError::Group(Box::new(e))
+        CallErrorKind::Group(e).into()
     }
 }
 

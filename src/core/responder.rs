@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use super::cell::{ServiceCell, lock};
-use super::error::CallError;
+use super::error::{CallError, CallErrorKind};
 use super::turn::ReplyTo;
 use super::value::Value;
 
@@ -36,7 +36,7 @@ impl ReplySlot {
 ///
 /// Answer with [`reply`](Self::reply); it may be moved into state or another task of the
 /// service and used later. Dropping it unanswered answers the caller with
-/// [`CallError::NoReply`] (or [`CallError::Exited`] if the service is exiting), so every call
+/// [`CallErrorKind::NoReply`] (or [`CallErrorKind::Exited`] if the service is exiting), so every call
 /// gets exactly one answer. For a send, answering does nothing (G8).
 ///
 /// [`command_deferred`]: crate::ServiceKind::command_deferred
@@ -62,11 +62,14 @@ impl Responder {
     pub fn reply<R: Into<Value>>(self, result: anyhow::Result<R>) {
         let cell = &self.cell;
         let Some(reply_to) = self.slot.take() else { return };
-        let result = result.map(Into::into).map_err(|e| CallError::Handler {
-            service: cell.name().to_owned(),
-            address: cell.address,
-            command: reply_to.command.to_string(),
-            message: format!("{e:#}"),
+        let result = result.map(Into::into).map_err(|e| {
+            CallErrorKind::Handler {
+                service: cell.name().to_owned(),
+                address: cell.address,
+                command: reply_to.command.to_string(),
+                message: format!("{e:#}"),
+            }
+            .into()
         });
         cell.answer(reply_to, result);
     }
@@ -92,11 +95,12 @@ impl Drop for Responder {
             if cell.exiting.load(Ordering::Acquire) {
                 cell.exited_error(command)
             } else {
-                CallError::NoReply {
+                CallErrorKind::NoReply {
                     service: cell.name().to_owned(),
                     address: cell.address,
                     command: command.to_owned(),
                 }
+                .into()
             }
         });
     }

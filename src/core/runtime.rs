@@ -17,7 +17,7 @@ use futures::FutureExt;
 use super::address::{Address, Session};
 use super::cell::{Envelope, Prelude, ServiceCell, lock};
 use super::context::Ctx;
-use super::error::{CallError, DefineError};
+use super::error::{CallError, CallErrorKind, DefineError};
 use super::handoff::Delivered;
 use super::kind::{Args, KindDef, ServiceKind};
 use super::table::ServiceTable;
@@ -119,11 +119,13 @@ impl RuntimeShared {
         match envelope {
             Envelope::Request { from, session: 0, command, .. } => self.dead_letter(from, to, &command),
             Envelope::Request { from, session, command, .. } => {
-                let err = CallError::UnknownAddress { address: to, command: command.to_string() };
+                let err = CallErrorKind::UnknownAddress { address: to, command: command.to_string() }.into();
                 self.answer(ReplyTo { to: from, session, command }, Err(err));
             }
             Envelope::Init { notify: Some((from, session)), .. } => {
-                let err = CallError::Init { service: "?".into(), address: to, message: "exited before init".into() };
+                let err =
+                    CallErrorKind::Init { service: "?".into(), address: to, message: "exited before init".into() }
+                        .into();
                 self.deliver(from, Envelope::Response { session, result: Err(err) });
             }
             _ => {}
@@ -156,9 +158,9 @@ impl RuntimeShared {
     /// to it wait until init returns (G5).
     pub(crate) fn spawn(self: &Arc<Self>, kind: &str, args: Args, options: SpawnOptions) -> Result<Address, CallError> {
         if self.closing.load(Ordering::Acquire) {
-            return Err(CallError::Shutdown { command: format!("spawn {kind}") });
+            return Err(CallErrorKind::Shutdown { command: format!("spawn {kind}") }.into());
         }
-        let kind = self.kind(kind).ok_or_else(|| CallError::UnknownKind { kind: kind.to_owned() })?;
+        let kind = self.kind(kind).ok_or_else(|| CallErrorKind::UnknownKind { kind: kind.to_owned() })?;
         let cell = self.insert(kind, options.membership, false);
         if self.tracing {
             let (address, kind, parent, group) = (cell.address, cell.name(), options.parent, options.group);

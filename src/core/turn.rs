@@ -23,7 +23,7 @@ use slab::Slab;
 use super::address::{Address, Session};
 use super::cell::{CommandName, Envelope, ServiceCell, StateSlot, lock};
 use super::context::Ctx;
-use super::error::CallError;
+use super::error::{CallError, CallErrorKind};
 use super::kind::{Handler, State, SyncFn};
 use super::responder::{ReplySlot, Responder};
 use super::session::Wake;
@@ -216,17 +216,13 @@ impl ServiceCell {
         let handler = match handler {
             Some(h) => h,
             None if reply_to.command.starts_with('_') => {
-                return self.refuse(reply_to, |service, address, command| CallError::ReservedCommand {
-                    service,
-                    address,
-                    command,
+                return self.refuse(reply_to, |service, address, command| {
+                    CallErrorKind::ReservedCommand { service, address, command }.into()
                 });
             }
             None => {
-                return self.refuse(reply_to, |service, address, command| CallError::UnknownCommand {
-                    service,
-                    address,
-                    command,
+                return self.refuse(reply_to, |service, address, command| {
+                    CallErrorKind::UnknownCommand { service, address, command }.into()
                 });
             }
         };
@@ -381,7 +377,7 @@ impl ServiceCell {
         result.map_err(|e| {
             self.counters.errors.fetch_add(1, Ordering::Relaxed);
             let (service, address, command) = (self.name().to_owned(), self.address, command.to_owned());
-            CallError::Handler { service, address, command, message: format!("{e:#}") }
+            CallErrorKind::Handler { service, address, command, message: format!("{e:#}") }.into()
         })
     }
 
@@ -389,7 +385,7 @@ impl ServiceCell {
     pub(crate) fn panicked(&self, command: &str, panic: &(dyn Any + Send)) -> CallError {
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
         let (service, address, command) = (self.name().to_owned(), self.address, command.to_owned());
-        let err = CallError::Panic { service, address, command, message: panic_message(panic) };
+        let err = CallErrorKind::Panic { service, address, command, message: panic_message(panic) }.into();
         tracing::warn!("{err}");
         err
     }
@@ -397,11 +393,14 @@ impl ServiceCell {
     fn task_panicked(self: &Arc<Self>, _core: &mut ServiceCore, origin: Origin, panic: &(dyn Any + Send)) {
         let message = panic_message(panic);
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
-        let panic_error = |command: &str| CallError::Panic {
-            service: self.name().to_owned(),
-            address: self.address,
-            command: command.to_owned(),
-            message: message.clone(),
+        let panic_error = |command: &str| {
+            CallErrorKind::Panic {
+                service: self.name().to_owned(),
+                address: self.address,
+                command: command.to_owned(),
+                message: message.clone(),
+            }
+            .into()
         };
         match origin {
             Origin::Call(reply_to) => {
@@ -436,7 +435,7 @@ impl ServiceCell {
 
     pub(crate) fn notify_init_error(&self, notify: Option<(Address, Session)>, message: String) {
         if let Some((to, session)) = notify {
-            let error = CallError::Init { service: self.name().to_owned(), address: self.address, message };
+            let error = CallErrorKind::Init { service: self.name().to_owned(), address: self.address, message }.into();
             self.runtime.deliver(to, Envelope::Response { session, result: Err(error) });
         }
     }
@@ -484,7 +483,8 @@ impl ServiceCell {
     }
 
     pub(crate) fn exited_error(&self, command: &str) -> CallError {
-        CallError::Exited { service: self.name().to_owned(), address: self.address, command: command.to_owned() }
+        CallErrorKind::Exited { service: self.name().to_owned(), address: self.address, command: command.to_owned() }
+            .into()
     }
 
     /// An envelope the service will never handle: calls get an error, sends become dead letters.

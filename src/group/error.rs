@@ -1,6 +1,6 @@
-//! Errors of the group layer. They reach callers inside [`CallError::Group`].
+//! Errors of the group layer. They reach callers inside [`CallErrorKind::Group`].
 //!
-//! [`CallError::Group`]: crate::CallError::Group
+//! [`CallErrorKind::Group`]: crate::CallErrorKind::Group
 
 use crate::core::{Address, CallError};
 

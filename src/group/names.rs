@@ -22,8 +22,8 @@ use futures::future::BoxFuture;
 use super::resolution::{Awaiting, Resolution};
 use super::{GroupError, Membership, membership};
 use crate::core::{
-    Address, Call, CallError, CommandName, Envelope, Name, Reply, RuntimeShared, ServiceCell, Value, call_address,
-    give_back_reached, intern, lock, remember_name, take_reached,
+    Address, Call, CallError, CallErrorKind, CommandName, Envelope, Name, Reply, RuntimeShared, ServiceCell, Value,
+    call_address, give_back_reached, intern, lock, remember_name, take_reached,
 };
 use crate::executor::To;
 use crate::mutants::{self, Mutant};
@@ -336,11 +336,14 @@ async fn ask_registry(cell: &Arc<ServiceCell>, name: &str) -> Result<Address, Ca
     };
     let registry = member.group.registry();
     let reply = call_address(cell, registry, CommandName::Borrowed("_query"), Value::from(name)).await?;
-    Address::try_from(reply).map_err(|e| CallError::Handler {
-        service: "_registry".into(),
-        address: registry,
-        command: "_query".into(),
-        message: e.to_string(),
+    Address::try_from(reply).map_err(|e| {
+        CallErrorKind::Handler {
+            service: "_registry".into(),
+            address: registry,
+            command: "_query".into(),
+            message: e.to_string(),
+        }
+        .into()
     })
 }
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use super::start::group_options;
 use super::{GroupError, GroupShared};
-use crate::core::{Address, Args, CallError, Ctx, Responder, RuntimeShared, ServiceKind, Value};
+use crate::core::{Address, Args, CallError, CallErrorKind, Ctx, Responder, RuntimeShared, ServiceKind, Value};
 use crate::executor::{Event, Registry as Decision};
 use crate::mutants::{self, Mutant};
 
@@ -247,7 +247,10 @@ impl Registry {
         // (G9): its start counts as failed, and the next first use tries again.
         let result = result.and_then(|ok| match self.runtime.lookup(instance) {
             Some(_) => Ok(ok),
-            None => Err(CallError::Exited { service: name.to_owned(), address: instance, command: "init".into() }),
+            None => {
+                Err(CallErrorKind::Exited { service: name.to_owned(), address: instance, command: "init".into() }
+                    .into())
+            }
         });
         self.note(name, Decision::StartEnd { instance, ok: result.is_ok() });
         let answer = match result {
