@@ -62,7 +62,7 @@
 //!
 //! # Map
 //!
-//! - core runtime (`core`): [`Runtime`], [`ServiceKind`], [`Ctx`], [`Value`], [`CallError`];
+//! - core runtime (`core`): [`Runtime`], [`ServiceKind`], [`Ctx`], [`Value`], [`CallError`] (what went wrong: [`CallErrorKind`]);
 //! - group module (`group`): [`Group`], `Ctx::query`, `Ctx::newservice`, `Ctx::newgroup`;
 //! - backends: the [`Executor`] trait, the [`Threaded`] backend, and the simulator in the
 //!   `skygroup-sim` crate.
