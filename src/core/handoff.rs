@@ -7,8 +7,10 @@
 //! of that and keep to the contract:
 //! - **a synchronous command runs like a function.** A call or send that finds its target idle
 //!   (not scheduled, so nothing of it runs anywhere, and nothing in its mailbox) and the command
-//!   a [`command_sync`](crate::ServiceKind::command_sync) handler runs that handler right away,
-//!   holding the target's core and state as its turn would (G12). A call is then ready before
+//!   a [`command_sync`](crate::ServiceKind::command_sync) handler runs that handler right away.
+//!   Its claim of the target (the `scheduled` flag) excludes every other runner as a turn's
+//!   would (G12), so it needs neither the target's core nor a lock: it borrows the state
+//!   through its flag, and `started` says the init has returned. A call is then ready before
 //!   it is awaited, with no envelope, session or answer message; unless the target sent the
 //!   caller something first, in which case the answer is queued behind it (G6). A send's answer
 //!   is dropped (G8), so a flood of sends to an idle service never piles up in its mailbox.
@@ -27,9 +29,9 @@
 //! (see `group/names.rs`).
 //!
 //! Depth is bounded: inline turns nest at most [`MAX_INLINE`] deep, and a handler running
-//! directly takes no shortcut itself, so stacks stay flat. The simulator takes none of these shortcuts
-//! (it interleaves every delivery itself; its executor does not offer `runs_turns_inline`), so
-//! its traces never see them.
+//! directly takes no shortcut itself, so stacks stay flat. The simulator takes none of these
+//! shortcuts (it interleaves every delivery itself; its executor does not offer
+//! `runs_turns_inline`), so its traces never see them.
 
 use std::cell::Cell;
 use std::sync::Arc;

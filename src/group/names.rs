@@ -4,7 +4,9 @@
 //! pending for that name. Otherwise it joins the name's pending queue; the first message to
 //! queue forks a resolver task that asks the group's registry, then sends the whole queue to
 //! the answer in the order it was issued (G6), or turns it into errors and dead letters (G3,
-//! G7). A by-name message that bounces off a dead cached address comes back here (`reroute`)
+//! G7). On the threaded backend the resolver is polled once where it is forked: when the
+//! registry and the new service are idle, the whole first use runs on this thread and the name
+//! is bound before the message or query that needed it returns. A by-name message that bounces off a dead cached address comes back here (`reroute`)
 //! and is queued again, so a name never points at the dead (G9). A `query` for a name being
 //! resolved waits on that resolution (`resolution.rs`), so a thousand concurrent queries of one
 //! member cost one registry round trip; a query of a bound name reads the cache or the group's
