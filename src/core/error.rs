@@ -100,3 +100,27 @@ pub enum DefineError {
     #[error("a kind name must not be empty")]
     EmptyName,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{Call, Value};
+
+    /// Every call's answer moves a `Result<Value, CallError>`: an error adds nothing to its size,
+    /// and a `Call` is no bigger (BENCHMARKS.md, "Small values on the move").
+    #[test]
+    fn a_call_error_is_one_pointer() {
+        assert_eq!(size_of::<CallError>(), size_of::<usize>());
+        assert_eq!(size_of::<Result<Value, CallError>>(), size_of::<Value>());
+        assert_eq!(size_of::<Call>(), size_of::<Value>());
+    }
+
+    #[test]
+    fn a_call_error_says_what_its_kind_says() {
+        let kind = CallErrorKind::Exited { service: "db".into(), address: Address::from_raw(7), command: "get".into() };
+        let err = CallError::from(kind.clone());
+        assert_eq!(err.to_string(), kind.to_string());
+        assert_eq!(format!("{err:?}"), format!("{kind:?}"));
+        assert_eq!(err.into_kind(), kind);
+    }
+}
