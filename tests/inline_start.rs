@@ -11,13 +11,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::backend_test;
+use common::groups::define_flaky;
 use futures::FutureExt;
 use skygroup::{Address, Ctx, Runtime, ServiceKind, Value, anyhow};
 
 /// Kinds for the group tests: `db` counts its starts, `flaky` fails its first start, and a
 /// `member` asks for names.
 fn define_group_kinds(rt: &Runtime) -> (Arc<AtomicUsize>, Arc<AtomicUsize>) {
-    let (db_starts, flaky_starts) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let db_starts = Arc::new(AtomicUsize::new(0));
     rt.define(ServiceKind::stateless("boot")).unwrap();
     let counted = db_starts.clone();
     rt.define(ServiceKind::new("db", move |_ctx, (): ()| {
@@ -25,15 +26,7 @@ fn define_group_kinds(rt: &Runtime) -> (Arc<AtomicUsize>, Arc<AtomicUsize>) {
         async { Ok(()) }
     }))
     .unwrap();
-    let counted = flaky_starts.clone();
-    rt.define(ServiceKind::new("flaky", move |_ctx, (): ()| {
-        let n = counted.fetch_add(1, Ordering::SeqCst);
-        async move {
-            anyhow::ensure!(n > 0, "first start always fails");
-            Ok(())
-        }
-    }))
-    .unwrap();
+    let flaky_starts = define_flaky(rt);
     rt.define(
         ServiceKind::stateless("member")
             // 100 queries of one name, each polled once before the next is made: how many were

@@ -68,6 +68,11 @@ pub fn define_group_kinds(rt: &Runtime) -> Arc<AtomicUsize> {
     rt.define(ServiceKind::stateless("ring1").depends_on(["ring2"])).unwrap();
     rt.define(ServiceKind::stateless("ring2").depends_on(["ring3"])).unwrap();
     rt.define(ServiceKind::stateless("ring3").depends_on(["ring1"])).unwrap();
+    define_flaky(rt)
+}
+
+/// Defines `flaky`, whose first init fails and later ones succeed; returns its init count.
+pub fn define_flaky(rt: &Runtime) -> Arc<AtomicUsize> {
     let inits = Arc::new(AtomicUsize::new(0));
     let counted = inits.clone();
     rt.define(ServiceKind::new("flaky", move |_ctx, (): ()| {
