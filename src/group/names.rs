@@ -6,11 +6,11 @@
 //! the answer in the order it was issued (G6), or turns it into errors and dead letters (G3,
 //! G7). On the threaded backend the resolver is polled once where it is forked: when the
 //! registry and the new service are idle, the whole first use runs on this thread and the name
-//! is bound before the message or query that needed it returns. A by-name message that bounces off a dead cached address comes back here (`reroute`)
-//! and is queued again, so a name never points at the dead (G9). A `query` for a name being
-//! resolved waits on that resolution (`resolution.rs`), so a thousand concurrent queries of one
-//! member cost one registry round trip; a query of a bound name reads the cache or the group's
-//! binding and sends nothing.
+//! is bound before the message or query that needed it returns. A by-name message that bounces
+//! off a dead cached address comes back here (`reroute`) and is queued again, so a name never
+//! points at the dead (G9). A `query` for a name being resolved waits on that resolution
+//! (`resolution.rs`), so a thousand concurrent queries of one member cost one registry round
+//! trip; a query of a bound name reads the cache or the group's binding and sends nothing.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -387,10 +387,13 @@ pub(crate) fn query(
 }
 
 /// The address of the live service a query or call of `name` by `cell` reached this turn.
+/// Threaded backend only, like every shortcut: the simulator's queries all take the table.
 fn bound_this_turn(cell: &ServiceCell, name: &str) -> Option<Address> {
+    if !cell.runtime.handoff() {
+        return None;
+    }
     let reached = take_reached(cell, name)?;
-    let service = reached.service();
-    let address = (service.alive() && cell.runtime.handoff()).then_some(service.address);
+    let address = reached.service().alive().then_some(reached.service().address);
     give_back_reached(reached);
     address
 }
