@@ -113,6 +113,11 @@ impl<S: 'static> Ctx<S> {
     /// Calls `command` on `to` (an address, or a name in this service's group) and waits for
     /// the answer. The message is issued now, not at the first poll: a call issued after a send
     /// to the same target is delivered after it (G6).
+    ///
+    /// On the threaded backend a call to an idle service may be handled right here, on this
+    /// handler's stack, before `call` returns; so do not hold a blocking lock the callee also
+    /// takes across it (the same goes for [`send`](Self::send) and
+    /// [`newservice`](Self::newservice), whose new service's init may run here too).
     pub fn call<'a>(&self, to: impl Into<Target<'a>>, command: impl Into<CommandName>, args: impl Into<Value>) -> Call {
         match to.into() {
             Target::Address(address) => {
