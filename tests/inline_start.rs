@@ -17,7 +17,7 @@ use skygroup::{Address, Ctx, Runtime, ServiceKind, Value, anyhow};
 
 /// Kinds for the group tests: `db` counts its starts, `flaky` fails its first start, and a
 /// `member` asks for names.
-fn define_group_kinds(rt: &Runtime) -> (Arc<AtomicUsize>, Arc<AtomicUsize>) {
+fn define_kinds(rt: &Runtime) -> (Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let db_starts = Arc::new(AtomicUsize::new(0));
     rt.define(ServiceKind::stateless("boot")).unwrap();
     let counted = db_starts.clone();
@@ -81,7 +81,7 @@ fn call(rt: &Runtime, to: Address, command: &'static str, args: impl Into<Value>
 #[test]
 fn first_use_is_answered_before_it_is_awaited() {
     let rt = Runtime::threaded(2);
-    let (db_starts, _) = define_group_kinds(&rt);
+    let (db_starts, _) = define_kinds(&rt);
     let member = member(&rt);
     let mut all_ready = false;
     for attempt in 0..10 {
@@ -105,7 +105,7 @@ backend_test! {
     // that fails is a failed first use, and the next query is a later first use that starts it
     // again (also when the failure was met inline, where it is settled one poll later).
     fn inline_first_uses_keep_the_start_rules(rt) {
-        let (db_starts, flaky_starts) = define_group_kinds(&rt);
+        let (db_starts, flaky_starts) = define_kinds(&rt);
         let member = member(&rt);
         let (_, distinct): (i64, i64) = call(&rt, member, "at_once", "db").try_into().unwrap();
         assert_eq!((distinct, db_starts.load(Ordering::SeqCst)), (1, 1));

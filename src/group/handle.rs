@@ -122,7 +122,7 @@ impl<S: 'static> Ctx<S> {
             let _ = group.registry.set(registry);
             let (instance, init) = self.start(boot, Args::new(args), group_options(&group));
             if let Ok(instance) = instance {
-                self.send(registry, "_member", (instance, boot));
+                super::start::join(self, &group, instance, boot);
             }
             (instance, init)
         });

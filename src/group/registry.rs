@@ -93,13 +93,11 @@ fn watch(ctx: &Ctx<Registry>, member: Address) {
     });
 }
 
+/// A member joined (its spawner already listed it, `start::join`): watch it, and stop it if the
+/// group closed meanwhile. The name rides along for the trace.
 fn member(ctx: Ctx<Registry>, args: Value) {
-    let Ok((address, name)) = <(Address, String)>::try_from(args) else { return };
-    let closed = ctx.with_state(|r| {
-        r.group.listing().members.insert(address, name);
-        r.group.is_closed()
-    });
-    if closed {
+    let Ok((address, _name)) = <(Address, String)>::try_from(args) else { return };
+    if ctx.with_state(|r| r.group.is_closed()) {
         ctx.kill(address);
     }
     watch(&ctx, address);

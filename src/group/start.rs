@@ -5,7 +5,7 @@ use std::sync::Arc;
 use futures::FutureExt;
 
 use super::{GroupError, GroupShared, Membership, membership};
-use crate::core::{Args, Call, Ctx, SpawnOptions, Value};
+use crate::core::{Address, Args, Call, Ctx, SpawnOptions, Value};
 
 /// Options for a service joining `group`: its name table, and its dependencies resolved
 /// before its init (G5).
@@ -33,6 +33,14 @@ pub(crate) fn resolve_dependencies(ctx: Ctx) -> crate::core::Prelude {
     .boxed()
 }
 
+/// Makes `instance`, just started as a `kind` in `group`, a member: listed at once, so the
+/// listing shows it by the time `newservice` (or `newgroup`) returns (G11); the registry's
+/// `_member` then watches it, and stops it if the group has closed meanwhile.
+pub(crate) fn join<S: 'static>(ctx: &Ctx<S>, group: &GroupShared, instance: Address, kind: &str) {
+    group.listing().members.insert(instance, kind.to_owned());
+    ctx.send(group.registry(), "_member", (instance, kind));
+}
+
 /// `newservice` for a service in a group (the new one joins it and may become the binding,
 /// G4) or outside any (a plain service).
 pub(crate) fn newservice(cell: Arc<crate::core::ServiceCell>, kind: &str, args: Args) -> Call {
@@ -49,10 +57,7 @@ pub(crate) fn newservice(cell: Arc<crate::core::ServiceCell>, kind: &str, args: 
     let Ok(instance) = instance else { return Call::reply(init) };
     let registry = group.registry();
     let kind = kind.to_owned();
-    // Listed at once, so the group's listing shows it by the time `newservice` returns (G11);
-    // the registry's `_member` watches it (and stops it if the group has closed meanwhile).
-    group.listing().members.insert(instance, kind.clone());
-    ctx.send(registry, "_member", (instance, kind.as_str()));
+    join(&ctx, &group, instance, &kind);
     Call::boxed(async move {
         let address = init.await?;
         ctx.send(registry, "_register", (kind, instance));
