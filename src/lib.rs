@@ -4,7 +4,7 @@
 //! Many single-threaded services live in one process and talk by `call` (request/response) and
 //! `send` (one-way). Each service belongs to a **group**, one name registry per game server, so
 //! one process hosts many game servers whose services never see each other's names. The rules
-//! the runtime keeps are numbered G1–G14 and S1–S4 in the project's SEMANTICS.md; tests name
+//! the runtime keeps are numbered G1–G17 and S1–S4 in the repository's `SEMANTICS.md`; tests name
 //! the rule they check.
 //!
 //! # A race, on real threads
