@@ -75,7 +75,7 @@ pub mod mutants;
 mod threaded;
 
 pub use crate::core::{
-    Address, Args, Call, CallError, CallErrorKind, Ctx, DefineError, FromValue, Opaque, Responder, Runtime,
+    Address, Args, Call, CallError, CallErrorKind, Ctx, DefineError, FromValue, Opaque, Responder, Runtime, RuntimeError,
     ServiceInfo, ServiceKind, ServiceStats, Sleep, Target, Value, ValueError,
 };
 pub use executor::{Executor, ExitReason};

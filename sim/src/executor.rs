@@ -151,6 +151,10 @@ impl SimExecutor {
         s.mailboxes.iter().enumerate().fold(MIX_START, |h, (i, m)| mix(mix(h, i as u64), *m))
     }
 
+    pub(crate) fn pending_timers(&self) -> usize {
+        self.state().timers.len()
+    }
+
     pub(crate) fn overlaps(&self) -> Vec<Violation> {
         self.state().overlaps.clone()
     }

@@ -18,7 +18,7 @@ mod value;
 
 pub use address::Address;
 pub use context::{Call, Ctx, Sleep, Target};
-pub use error::{CallError, CallErrorKind, DefineError};
+pub use error::{CallError, CallErrorKind, DefineError, RuntimeError};
 pub use kind::{Args, ServiceKind};
 pub use responder::Responder;
 pub use runtime::{Runtime, ServiceInfo, ServiceStats};

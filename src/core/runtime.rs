@@ -17,7 +17,7 @@ use futures::FutureExt;
 use super::address::{Address, Session};
 use super::cell::{Envelope, Prelude, ServiceCell, lock};
 use super::context::Ctx;
-use super::error::{CallError, CallErrorKind, DefineError};
+use super::error::{CallError, CallErrorKind, DefineError, RuntimeError};
 use super::handoff::Delivered;
 use super::kind::{Args, KindDef, ServiceKind};
 use super::table::ServiceTable;
@@ -337,9 +337,25 @@ impl Runtime {
     /// thread until it returns its output. The main service exits afterwards.
     ///
     /// # Panics
-    /// If `f`'s future panics (the panic is passed on), and in the simulator if every service is
-    /// blocked with no timer pending: the panic message lists who waits on whom.
+    /// If `f`'s future panics (the panic is passed on), and with the message of the
+    /// [`RuntimeError`] where [`try_block_on`](Self::try_block_on) returns one: after
+    /// [`shutdown`](Self::shutdown), if the main service is stopped first, and in the simulator
+    /// if every service is blocked with no timer pending (the message lists who waits on whom).
     pub fn block_on<T, F, Fut>(&self, f: F) -> T
+    where
+        F: FnOnce(Ctx) -> Fut,
+        Fut: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.try_block_on(f).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`block_on`](Self::block_on), returning an error instead of panicking when the task
+    /// cannot run to its end: [`RuntimeError::Shutdown`] at once after (or during)
+    /// [`shutdown`](Self::shutdown), [`RuntimeError::MainStopped`] if the main service was
+    /// killed or shut down first, and the simulator's deadlock and runaway reports. A panic of
+    /// `f`'s future is still passed on.
+    pub fn try_block_on<T, F, Fut>(&self, f: F) -> Result<T, RuntimeError>
     where
         F: FnOnce(Ctx) -> Fut,
         Fut: Future<Output = T> + Send + 'static,
@@ -368,13 +384,11 @@ impl Runtime {
             self.shared.executor.block_on(wait)
         };
         match (stalled, output) {
-            (Ok(()), Some(Ok(Ok(value)))) => value,
+            (Ok(()), Some(Ok(Ok(value)))) => Ok(value),
             (Ok(()), Some(Ok(Err(panic)))) => std::panic::resume_unwind(panic),
-            (Err(Stalled::Deadlock), _) => panic!("{}", self.stall_report()),
-            (Err(Stalled::StepLimit(steps)), _) => {
-                panic!("runaway: {steps} steps without the main task finishing (a service never stops working?)")
-            }
-            (Ok(()), _) => panic!("the main service {} was stopped before its task returned", cell.address),
+            (Err(Stalled::Deadlock), _) => Err(RuntimeError::Deadlock { report: self.stall_report() }),
+            (Err(Stalled::StepLimit(steps)), _) => Err(RuntimeError::StepLimit { steps }),
+            (Ok(()), _) => Err(RuntimeError::MainStopped { address: cell.address }),
         }
     }
 

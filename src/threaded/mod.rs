@@ -93,6 +93,15 @@ impl Threaded {
     }
 }
 
+impl Threaded {
+    /// Timers registered and neither fired nor cancelled (for tests that check timers are
+    /// cancelled; not part of the API).
+    #[doc(hidden)]
+    pub fn pending_timers(&self) -> usize {
+        self.shared.timers.len()
+    }
+}
+
 impl Shared {
     fn push(&self, runnable: Runnable) {
         let mut queue = lock(&self.queue);

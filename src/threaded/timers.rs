@@ -35,6 +35,10 @@ impl Timers {
         }
     }
 
+    pub(super) fn len(&self) -> usize {
+        lock(&self.due).wakers.len()
+    }
+
     pub(super) fn stop(&self) {
         let _due = lock(&self.due);
         self.changed.notify_all();
