@@ -30,3 +30,4 @@ pub(crate) use memo::{give_back_reached, remember_name, take_reached};
 pub(crate) use runtime::{RuntimeShared, SpawnOptions};
 pub(crate) use session::Reply;
 pub(crate) use table::NumberHasher;
+pub(crate) use turn::panic_message;

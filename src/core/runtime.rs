@@ -162,6 +162,9 @@ impl RuntimeShared {
         }
         let kind = self.kind(kind).ok_or_else(|| CallErrorKind::UnknownKind { kind: kind.to_owned() })?;
         let cell = self.insert(kind, options.membership, false);
+        if self.closed_meanwhile(&cell) {
+            return Err(CallErrorKind::Shutdown { command: format!("spawn {}", cell.name()) }.into());
+        }
         if self.tracing {
             let (address, kind, parent, group) = (cell.address, cell.name(), options.parent, options.group);
             self.trace(&Event::Spawn { address, kind, parent, group });
@@ -182,6 +185,19 @@ impl RuntimeShared {
         let cell = Arc::new(ServiceCell::new(address, kind, self.clone(), membership, running));
         self.services.insert(cell.clone());
         cell
+    }
+
+    /// Whether `shutdown` began while `cell` was being inserted (G14). Shutdown sets `closing`
+    /// and then lists the table; an insert lists itself and then reads `closing`; so either
+    /// shutdown sees the new service and stops it, or this sees `closing` and stops it here
+    /// (the table's lock orders the two). Without this, a spawn racing shutdown on another
+    /// thread left its service live and shutdown waiting for it forever.
+    fn closed_meanwhile(&self, cell: &Arc<ServiceCell>) -> bool {
+        let closed = self.closing.load(Ordering::SeqCst);
+        if closed {
+            cell.request_exit(ExitReason::Killed);
+        }
+        closed
     }
 
     pub(crate) fn remove_service(&self, address: Address) {
@@ -361,8 +377,15 @@ impl Runtime {
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
+        // After shutdown nothing would ever run the task: say so instead of waiting forever.
+        if self.shared.closing.load(Ordering::SeqCst) {
+            return Err(RuntimeError::Shutdown);
+        }
         let main = self.shared.kind("_main").expect("the main kind is built in");
         let cell = self.shared.insert(main, None, true);
+        if self.shared.closed_meanwhile(&cell) {
+            return Err(RuntimeError::Shutdown);
+        }
         if self.shared.tracing {
             self.shared.trace(&Event::Spawn { address: cell.address, kind: "_main", parent: None, group: None });
         }
@@ -426,9 +449,12 @@ impl Runtime {
     }
 
     /// Stops every service (their pending calls get errors), then the executor's threads.
-    /// Idempotent; also run on drop (G14).
+    /// Idempotent; also run on drop (G14). A `spawn` or `block_on` racing with it on another
+    /// thread is stopped too (it returns [`CallErrorKind::Shutdown`] or
+    /// [`RuntimeError::Shutdown`], or its service is stopped with the rest); afterwards both
+    /// refuse at once.
     pub fn shutdown(&self) {
-        if self.shared.closing.swap(true, Ordering::AcqRel) {
+        if self.shared.closing.swap(true, Ordering::SeqCst) {
             return;
         }
         for cell in self.shared.cells() {
