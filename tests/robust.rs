@@ -85,6 +85,21 @@ fn define(rt: &Runtime) {
     .unwrap();
 }
 
+/// `sink`: a synchronous command whose result panics when dropped (a send drops it). `client`:
+/// sends `sink` one such command per message, from a handler.
+fn define_charging(rt: &Runtime) {
+    rt.define(ServiceKind::stateless("sink").command_sync("make", |_s: &mut (), _ctx, _v: Value| {
+        Ok(Value::opaque(Bomb))
+    })
+    .command_sync("ping", |_s: &mut (), _ctx, v: Value| Ok(v)))
+    .unwrap();
+    rt.define(ServiceKind::stateless("client").command("poke", |ctx, sink: Value| async move {
+        ctx.send(skygroup::Address::try_from(sink)?, "make", ());
+        Ok(())
+    }))
+    .unwrap();
+}
+
 /// The runtime still answers calls from many services (every worker alive) and shuts down.
 fn still_works(rt: Runtime) {
     let echoes: Vec<_> = (0..8).map(|_| rt.spawn("echo", ()).unwrap()).collect();
@@ -156,6 +171,31 @@ backend_test! {
                 });
                 assert!(timed_out.is_err());
             }
+            still_works(rt);
+        });
+    }
+}
+
+backend_test! {
+    // checks G8: a panic in the drop of a send's result is charged to the receiver (whose
+    // value it is), even when the receiver ran on the sender's stack (threaded shortcut); the
+    // sender is not charged and both live on.
+    fn send_result_drop_panic_charged_to_receiver(rt) {
+        within(60, move || {
+            define(&rt);
+            define_charging(&rt);
+            let (sink, client) = (rt.spawn("sink", ()).unwrap(), rt.spawn("client", ()).unwrap());
+            rt.block_on(move |ctx| async move {
+                for _ in 0..3 {
+                    ctx.call(client, "poke", sink).await.unwrap();
+                }
+                ctx.call(client, "poke", sink).await.unwrap(); // both still answer
+                // Issued after the client's last send (causally): handled after it.
+                ctx.call(sink, "ping", ()).await.unwrap();
+            });
+            let errors = |address| rt.services().into_iter().find(|s| s.address == address).unwrap().stats.errors;
+            assert_eq!(errors(sink), 4, "every dropped result counted against the receiver");
+            assert_eq!(errors(client), 0, "nothing charged to the sender");
             still_works(rt);
         });
     }
