@@ -75,8 +75,8 @@ pub mod mutants;
 mod threaded;
 
 pub use crate::core::{
-    Address, Args, Call, CallError, CallErrorKind, Ctx, DefineError, FromValue, Opaque, Responder, Runtime, RuntimeError,
-    ServiceInfo, ServiceKind, ServiceStats, Sleep, Target, Value, ValueError,
+    Address, Args, Call, CallError, CallErrorKind, Ctx, DefineError, FromValue, Opaque, Responder, Runtime,
+    RuntimeError, ServiceInfo, ServiceKind, ServiceStats, Sleep, Target, Value, ValueError,
 };
 pub use executor::{Executor, ExitReason};
 pub use group::{Group, GroupError, Member};

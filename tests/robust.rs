@@ -88,10 +88,11 @@ fn define(rt: &Runtime) {
 /// `sink`: a synchronous command whose result panics when dropped (a send drops it). `client`:
 /// sends `sink` one such command per message, from a handler.
 fn define_charging(rt: &Runtime) {
-    rt.define(ServiceKind::stateless("sink").command_sync("make", |_s: &mut (), _ctx, _v: Value| {
-        Ok(Value::opaque(Bomb))
-    })
-    .command_sync("ping", |_s: &mut (), _ctx, v: Value| Ok(v)))
+    rt.define(
+        ServiceKind::stateless("sink")
+            .command_sync("make", |_s: &mut (), _ctx, _v: Value| Ok(Value::opaque(Bomb)))
+            .command_sync("ping", |_s: &mut (), _ctx, v: Value| Ok(v)),
+    )
     .unwrap();
     rt.define(ServiceKind::stateless("client").command("poke", |ctx, sink: Value| async move {
         ctx.send(skygroup::Address::try_from(sink)?, "make", ());
@@ -294,11 +295,8 @@ fn sim_answered_call_timeouts_leave_no_timer() {
         answered_call_timeouts(&rt, 200);
         assert_eq!(sim.pending_timers(), 0, "every answered call's timer is cancelled");
         rt.block_on(|ctx| async move { ctx.sleep(Duration::from_secs(7200)).await });
-        let fired: usize = sim
-            .records()
-            .iter()
-            .filter(|r| matches!(r.event, skygroup_sim::Happening::Timers { .. }))
-            .count();
+        let fired: usize =
+            sim.records().iter().filter(|r| matches!(r.event, skygroup_sim::Happening::Timers { .. })).count();
         assert_eq!(fired, 1, "only the two-hour sleep fired");
     });
 }

@@ -357,7 +357,8 @@ impl Executor for SimExecutor {
     /// Removes the timer: a cancelled timer neither fires nor moves virtual time.
     fn cancel_wake_at(&self, deadline: Duration, waker: &Waker) {
         let mut state = self.state();
-        let found = state.timers.range((deadline, 0)..).find(|(_, (asked, w))| *asked == deadline && w.will_wake(waker));
+        let found =
+            state.timers.range((deadline, 0)..).find(|(_, (asked, w))| *asked == deadline && w.will_wake(waker));
         if let Some((&key, _)) = found {
             let removed = state.timers.remove(&key);
             drop(state);

@@ -23,6 +23,12 @@ struct Due {
     /// Every pending timer by (deadline, id): ids keep equal deadlines apart.
     wakers: BTreeMap<(Duration, u64), Waker>,
     last_id: u64,
+    /// When the timer thread wakes next: `Duration::MAX` if it waits for an add, zero while it
+    /// is awake (it looks at the map before it sleeps again). Never later than the earliest
+    /// timer, so an add notifies only a thread that would sleep past it: a cancelled earliest
+    /// timer costs the thread one wake for nothing, and a stream of answered `call_timeout`s
+    /// (add, cancel, add...) no notification each.
+    wake_by: Duration,
 }
 
 impl Timers {
@@ -30,9 +36,9 @@ impl Timers {
         let mut due = lock(&self.due);
         due.last_id += 1;
         let id = due.last_id;
-        let earliest = due.wakers.first_key_value().is_none_or(|(&(d, _), _)| deadline < d);
         due.wakers.insert((deadline, id), waker);
-        if earliest {
+        if deadline < due.wake_by {
+            due.wake_by = Duration::ZERO;
             self.changed.notify_one();
         }
     }
@@ -83,10 +89,15 @@ impl Timers {
             }
             due = match due.wakers.first_key_value() {
                 Some((&(deadline, _), _)) => {
+                    due.wake_by = deadline;
                     self.changed.wait_timeout(due, deadline - now).unwrap_or_else(|e| e.into_inner()).0
                 }
-                None => self.changed.wait(due).unwrap_or_else(|e| e.into_inner()),
+                None => {
+                    due.wake_by = Duration::MAX;
+                    self.changed.wait(due).unwrap_or_else(|e| e.into_inner())
+                }
             };
+            due.wake_by = Duration::ZERO;
         }
     }
 }
