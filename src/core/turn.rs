@@ -5,7 +5,10 @@
 //! waiting for it, poll a woken task. Only the worker that holds the service's `core` lock runs
 //! a turn, so at most one task of a service runs at any instant (G12), and while one task awaits
 //! the others keep going (reentrancy). Panics are caught per task: a panicking handler answers
-//! its caller with an error and the service lives on (G8).
+//! its caller with an error and the service lives on (G8). A panic in a `Drop` the runtime runs
+//! itself (a state dropped at exit, an unhandled payload, a task cut off, a late answer) is
+//! caught where the value is dropped, logged and counted against the service; a turn never
+//! unwinds into its worker, so no worker thread dies and no service stays claimed.
 
 use std::any::Any;
 use std::cell::Cell;
