@@ -76,7 +76,7 @@ mod threaded;
 
 pub use crate::core::{
     Address, Args, Call, CallError, CallErrorKind, Ctx, DefineError, FromValue, Opaque, Responder, Runtime,
-    ServiceInfo, ServiceKind, ServiceStats, Sleep, Target, Value, ValueError,
+    RuntimeError, ServiceInfo, ServiceKind, ServiceStats, Sleep, Target, Value, ValueError,
 };
 pub use executor::{Executor, ExitReason};
 pub use group::{Group, GroupError, Member};

@@ -44,7 +44,9 @@ pub(crate) struct SimExecutor {
 struct State {
     now: Duration,
     ready: Vec<Runnable>,
-    timers: BTreeMap<(Duration, u64), Waker>,
+    /// Pending timers by (when they fire, id), each with the deadline it was asked for (a
+    /// fault may fire it later): what `cancel_wake_at` looks it up by.
+    timers: BTreeMap<(Duration, u64), (Duration, Waker)>,
     last_timer: u64,
     chooser: Box<dyn Chooser>,
     /// Every choice made with more than one option: (options, chosen).
@@ -149,6 +151,10 @@ impl SimExecutor {
     pub(crate) fn interleaving(&self) -> u64 {
         let s = self.state();
         s.mailboxes.iter().enumerate().fold(MIX_START, |h, (i, m)| mix(mix(h, i as u64), *m))
+    }
+
+    pub(crate) fn pending_timers(&self) -> usize {
+        self.state().timers.len()
     }
 
     pub(crate) fn overlaps(&self) -> Vec<Violation> {
@@ -293,7 +299,7 @@ impl State {
             if entry.key().0 > self.now {
                 break;
             }
-            due.push(entry.remove());
+            due.push(entry.remove().1);
         }
         let mut ordered = Vec::with_capacity(due.len());
         while !due.is_empty() {
@@ -337,15 +343,27 @@ impl Executor for SimExecutor {
     fn wake_at(&self, deadline: Duration, waker: Waker) {
         let mut state = self.state();
         let late = state.faults.as_mut().map_or(Duration::ZERO, Faults::timer_delay);
-        let deadline = deadline + late;
-        if deadline <= state.now {
+        let fires = deadline.saturating_add(late);
+        if fires <= state.now {
             drop(state);
             waker.wake();
             return;
         }
         state.last_timer += 1;
         let id = state.last_timer;
-        state.timers.insert((deadline, id), waker);
+        state.timers.insert((fires, id), (deadline, waker));
+    }
+
+    /// Removes the timer: a cancelled timer neither fires nor moves virtual time.
+    fn cancel_wake_at(&self, deadline: Duration, waker: &Waker) {
+        let mut state = self.state();
+        let found =
+            state.timers.range((deadline, 0)..).find(|(_, (asked, w))| *asked == deadline && w.will_wake(waker));
+        if let Some((&key, _)) = found {
+            let removed = state.timers.remove(&key);
+            drop(state);
+            drop(removed);
+        }
     }
 
     fn block_on(&self, mut future: Pin<&mut (dyn Future<Output = ()> + Send)>) -> Result<(), Stalled> {

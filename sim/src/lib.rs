@@ -124,6 +124,13 @@ impl Sim {
         self.executor.interleaving()
     }
 
+    /// Timers registered and neither fired nor cancelled (for tests that check timers are
+    /// cancelled; not part of the API).
+    #[doc(hidden)]
+    pub fn pending_timers(&self) -> usize {
+        self.executor.pending_timers()
+    }
+
     /// Services the executor was handed twice for one step (two handlers at once, G12).
     pub fn overlaps(&self) -> Vec<oracle::Violation> {
         self.executor.overlaps()

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -132,7 +132,8 @@ impl<S: 'static> Ctx<S> {
     }
 
     /// [`call`](Self::call), failing with [`CallErrorKind::Timeout`] if no answer came within `after`.
-    /// A late answer is dropped.
+    /// A late answer is dropped. `after` saturates like [`sleep`](Self::sleep)'s
+    /// (`Duration::MAX`: no timeout), and the timer is cancelled as soon as the answer comes.
     pub fn call_timeout<'a>(
         &self,
         to: impl Into<Target<'a>>,
@@ -207,10 +208,12 @@ impl<S: 'static> Ctx<S> {
         self.cell.runtime.deliver(self.cell.address, Envelope::Fork { task: task.boxed() });
     }
 
-    /// Waits `duration` of executor time (virtual in the simulator).
+    /// Waits `duration` of executor time (virtual in the simulator). A deadline past what a
+    /// [`Duration`] holds saturates to "never": `sleep(Duration::MAX)` waits forever, without a
+    /// timer (so it keeps no virtual time moving). Dropping the [`Sleep`] cancels its timer.
     pub fn sleep(&self, duration: Duration) -> Sleep {
-        let deadline = self.now() + duration;
-        Sleep { runtime: self.cell.runtime.clone(), deadline, registered: false }
+        let deadline = Some(self.now().saturating_add(duration)).filter(|d| *d < Duration::MAX);
+        Sleep { runtime: self.cell.runtime.clone(), deadline, timer: None }
     }
 
     /// Time since the runtime started (virtual in the simulator).
@@ -304,24 +307,39 @@ impl Future for Call {
     }
 }
 
-/// A wait on executor time, from [`Ctx::sleep`].
+/// A wait on executor time, from [`Ctx::sleep`]. Dropping it before it fires cancels its timer
+/// (the executor forgets it: no memory held until the deadline, no virtual time moved).
 pub struct Sleep {
     runtime: Arc<RuntimeShared>,
-    deadline: Duration,
-    registered: bool,
+    /// `None`: never (the deadline saturated).
+    deadline: Option<Duration>,
+    /// The waker registered with the executor, until the deadline is reached: what a drop
+    /// cancels.
+    timer: Option<Waker>,
 }
 
 impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.runtime.executor.now() >= self.deadline {
+        let Some(deadline) = self.deadline else { return Poll::Pending };
+        if self.runtime.executor.now() >= deadline {
+            self.timer = None; // due: the executor fires (or has fired) it
             return Poll::Ready(());
         }
-        if !self.registered {
-            self.registered = true;
-            self.runtime.executor.wake_at(self.deadline, cx.waker().clone());
+        if self.timer.is_none() {
+            let waker = cx.waker().clone();
+            self.runtime.executor.wake_at(deadline, waker.clone());
+            self.timer = Some(waker);
         }
         Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let (Some(deadline), Some(waker)) = (self.deadline, self.timer.take()) {
+            self.runtime.executor.cancel_wake_at(deadline, &waker);
+        }
     }
 }

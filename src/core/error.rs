@@ -101,6 +101,26 @@ pub enum DefineError {
     EmptyName,
 }
 
+/// Why [`Runtime::try_block_on`](crate::Runtime::try_block_on) could not run its task to the
+/// end. [`Runtime::block_on`](crate::Runtime::block_on) panics with the same message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    /// `shutdown` has run (or is running): no new task can start, and nothing would drive it.
+    #[error("the runtime is shut down: block_on cannot start a task on it")]
+    Shutdown,
+    /// The main service running the task was stopped first: killed, or the runtime was shut
+    /// down while the task ran.
+    #[error("the main service {address} was stopped before its task returned (killed, or the runtime shut down)")]
+    MainStopped { address: Address },
+    /// The simulator found that the task can never finish; `report` lists who waits on whom.
+    #[error("{report}")]
+    Deadlock { report: String },
+    /// The simulator's step budget ran out first.
+    #[error("runaway: {steps} steps without the main task finishing (a service never stops working?)")]
+    StepLimit { steps: u64 },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -191,11 +191,15 @@ impl ServiceCell {
         }
         let Some(callee) = super::memo::take(&self.runtime, to) else { return Err(args) };
         let answer = self.run_direct(&callee, command, args);
-        super::memo::give_back(&self.runtime, callee);
-        if let Err(err) = answer? {
-            tracing::warn!("send failed: {err}");
+        match &answer {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => tracing::warn!("send failed: {err}"),
+            Err(_) => {}
         }
-        Ok(())
+        // The result is the receiver's value: a panic in its drop is charged to the receiver.
+        let sent = answer.map(|result| callee.drop_user(result, "dropping a send's result"));
+        super::memo::give_back(&self.runtime, callee);
+        sent
     }
 
     /// Whether this thread may run a handler directly now: inside one of this runtime's turns

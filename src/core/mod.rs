@@ -18,7 +18,7 @@ mod value;
 
 pub use address::Address;
 pub use context::{Call, Ctx, Sleep, Target};
-pub use error::{CallError, CallErrorKind, DefineError};
+pub use error::{CallError, CallErrorKind, DefineError, RuntimeError};
 pub use kind::{Args, ServiceKind};
 pub use responder::Responder;
 pub use runtime::{Runtime, ServiceInfo, ServiceStats};
@@ -30,3 +30,4 @@ pub(crate) use memo::{give_back_reached, remember_name, take_reached};
 pub(crate) use runtime::{RuntimeShared, SpawnOptions};
 pub(crate) use session::Reply;
 pub(crate) use table::NumberHasher;
+pub(crate) use turn::panic_message;

@@ -17,7 +17,7 @@ use futures::FutureExt;
 use super::address::{Address, Session};
 use super::cell::{Envelope, Prelude, ServiceCell, lock};
 use super::context::Ctx;
-use super::error::{CallError, CallErrorKind, DefineError};
+use super::error::{CallError, CallErrorKind, DefineError, RuntimeError};
 use super::handoff::Delivered;
 use super::kind::{Args, KindDef, ServiceKind};
 use super::table::ServiceTable;
@@ -162,6 +162,9 @@ impl RuntimeShared {
         }
         let kind = self.kind(kind).ok_or_else(|| CallErrorKind::UnknownKind { kind: kind.to_owned() })?;
         let cell = self.insert(kind, options.membership, false);
+        if self.closed_meanwhile(&cell) {
+            return Err(CallErrorKind::Shutdown { command: format!("spawn {}", cell.name()) }.into());
+        }
         if self.tracing {
             let (address, kind, parent, group) = (cell.address, cell.name(), options.parent, options.group);
             self.trace(&Event::Spawn { address, kind, parent, group });
@@ -182,6 +185,19 @@ impl RuntimeShared {
         let cell = Arc::new(ServiceCell::new(address, kind, self.clone(), membership, running));
         self.services.insert(cell.clone());
         cell
+    }
+
+    /// Whether `shutdown` began while `cell` was being inserted (G14). Shutdown sets `closing`
+    /// and then lists the table; an insert lists itself and then reads `closing`; so either
+    /// shutdown sees the new service and stops it, or this sees `closing` and stops it here
+    /// (the table's lock orders the two). Without this, a spawn racing shutdown on another
+    /// thread left its service live and shutdown waiting for it forever.
+    fn closed_meanwhile(&self, cell: &Arc<ServiceCell>) -> bool {
+        let closed = self.closing.load(Ordering::SeqCst);
+        if closed {
+            cell.request_exit(ExitReason::Killed);
+        }
+        closed
     }
 
     pub(crate) fn remove_service(&self, address: Address) {
@@ -337,16 +353,39 @@ impl Runtime {
     /// thread until it returns its output. The main service exits afterwards.
     ///
     /// # Panics
-    /// If `f`'s future panics (the panic is passed on), and in the simulator if every service is
-    /// blocked with no timer pending: the panic message lists who waits on whom.
+    /// If `f`'s future panics (the panic is passed on), and with the message of the
+    /// [`RuntimeError`] where [`try_block_on`](Self::try_block_on) returns one: after
+    /// [`shutdown`](Self::shutdown), if the main service is stopped first, and in the simulator
+    /// if every service is blocked with no timer pending (the message lists who waits on whom).
     pub fn block_on<T, F, Fut>(&self, f: F) -> T
     where
         F: FnOnce(Ctx) -> Fut,
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
+        self.try_block_on(f).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`block_on`](Self::block_on), returning an error instead of panicking when the task
+    /// cannot run to its end: [`RuntimeError::Shutdown`] at once after (or during)
+    /// [`shutdown`](Self::shutdown), [`RuntimeError::MainStopped`] if the main service was
+    /// killed or shut down first, and the simulator's deadlock and runaway reports. A panic of
+    /// `f`'s future is still passed on.
+    pub fn try_block_on<T, F, Fut>(&self, f: F) -> Result<T, RuntimeError>
+    where
+        F: FnOnce(Ctx) -> Fut,
+        Fut: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        // After shutdown nothing would ever run the task: say so instead of waiting forever.
+        if self.shared.closing.load(Ordering::SeqCst) {
+            return Err(RuntimeError::Shutdown);
+        }
         let main = self.shared.kind("_main").expect("the main kind is built in");
         let cell = self.shared.insert(main, None, true);
+        if self.shared.closed_meanwhile(&cell) {
+            return Err(RuntimeError::Shutdown);
+        }
         if self.shared.tracing {
             self.shared.trace(&Event::Spawn { address: cell.address, kind: "_main", parent: None, group: None });
         }
@@ -368,13 +407,11 @@ impl Runtime {
             self.shared.executor.block_on(wait)
         };
         match (stalled, output) {
-            (Ok(()), Some(Ok(Ok(value)))) => value,
+            (Ok(()), Some(Ok(Ok(value)))) => Ok(value),
             (Ok(()), Some(Ok(Err(panic)))) => std::panic::resume_unwind(panic),
-            (Err(Stalled::Deadlock), _) => panic!("{}", self.stall_report()),
-            (Err(Stalled::StepLimit(steps)), _) => {
-                panic!("runaway: {steps} steps without the main task finishing (a service never stops working?)")
-            }
-            (Ok(()), _) => panic!("the main service {} was stopped before its task returned", cell.address),
+            (Err(Stalled::Deadlock), _) => Err(RuntimeError::Deadlock { report: self.stall_report() }),
+            (Err(Stalled::StepLimit(steps)), _) => Err(RuntimeError::StepLimit { steps }),
+            (Ok(()), _) => Err(RuntimeError::MainStopped { address: cell.address }),
         }
     }
 
@@ -412,9 +449,12 @@ impl Runtime {
     }
 
     /// Stops every service (their pending calls get errors), then the executor's threads.
-    /// Idempotent; also run on drop (G14).
+    /// Idempotent; also run on drop (G14). A `spawn` or `block_on` racing with it on another
+    /// thread is stopped too (it returns [`CallErrorKind::Shutdown`] or
+    /// [`RuntimeError::Shutdown`], or its service is stopped with the rest); afterwards both
+    /// refuse at once.
     pub fn shutdown(&self) {
-        if self.shared.closing.swap(true, Ordering::AcqRel) {
+        if self.shared.closing.swap(true, Ordering::SeqCst) {
             return;
         }
         for cell in self.shared.cells() {

@@ -5,7 +5,10 @@
 //! waiting for it, poll a woken task. Only the worker that holds the service's `core` lock runs
 //! a turn, so at most one task of a service runs at any instant (G12), and while one task awaits
 //! the others keep going (reentrancy). Panics are caught per task: a panicking handler answers
-//! its caller with an error and the service lives on (G8).
+//! its caller with an error and the service lives on (G8). A panic in a `Drop` the runtime runs
+//! itself (a state dropped at exit, an unhandled payload, a task cut off, a late answer) is
+//! caught where the value is dropped, logged and counted against the service; a turn never
+//! unwinds into its worker, so no worker thread dies and no service stays claimed.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -135,8 +138,23 @@ pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
 
 impl ServiceCell {
     /// Runs up to `budget` envelopes, then finalizes the service if it must exit, else ends
-    /// the turn (see `finish_turn`).
+    /// the turn (see `finish_turn`). Never unwinds: a panic in user code the runtime runs or
+    /// drops is caught, logged and counted against this service (see [`drop_user`]), and one
+    /// that escapes anyway (a runtime bug) still ends the turn, so the worker lives on and the
+    /// service is not left claimed for good.
+    ///
+    /// [`drop_user`]: Self::drop_user
     pub(crate) fn run_turn(self: &Arc<Self>, budget: usize) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.turn(budget))) {
+            self.user_panic("running a turn", &*panic);
+            let exited = lock(&self.core).phase == Phase::Exited;
+            if !exited {
+                self.finish_turn(true); // whatever the batch still holds runs next turn
+            }
+        }
+    }
+
+    fn turn(self: &Arc<Self>, budget: usize) {
         let mut core = match self.core.try_lock() {
             Ok(core) => core,
             Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
@@ -156,7 +174,11 @@ impl ServiceCell {
             }
             let Some(envelope) = core.batch.pop_front() else { break };
             self.batched.store(core.batch.len(), Ordering::Relaxed); // for `complete_here`
-            self.handle(&mut core, envelope);
+            // Handlers' panics are caught per task; this catches a `Drop` the runtime runs
+            // itself (a late answer nobody waits for, a finished task's future, a send's result).
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope))) {
+                self.user_panic("dropping a value it was done with", &*panic);
+            }
             if self.runtime.inject(FaultSite::Crash { address: self.address, kind: self.name() }) {
                 self.request_exit(ExitReason::Crashed);
             }
@@ -171,6 +193,23 @@ impl ServiceCell {
         self.batched.store(batched, Ordering::Relaxed);
         drop(core);
         self.finish_turn(batched > 0);
+    }
+
+    /// Drops `value`, whose `Drop` is user code (a state, a payload, a task's future): a panic
+    /// in it is logged and counted against this service instead of unwinding through the
+    /// runtime (G8: the service, and the worker running it, live on).
+    pub(crate) fn drop_user<T>(&self, value: T, what: &str) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+            self.user_panic(what, &*panic);
+        }
+    }
+
+    /// Logs and counts a panic of user code run outside a handler (a `Drop`), against this
+    /// service.
+    pub(crate) fn user_panic(&self, what: &str, panic: &(dyn Any + Send)) {
+        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        let message = panic_message(panic);
+        tracing::warn!("service {} ({}) panicked {what}: {message}", self.name(), self.address);
     }
 
     fn handle(self: &Arc<Self>, core: &mut ServiceCore, envelope: Envelope) {
@@ -441,7 +480,10 @@ impl ServiceCell {
     }
 
     /// The service's end (G9): close the mailbox, leave the table, fail every call it still
-    /// owes, drop its tasks and state, and tell its monitors.
+    /// owes, tell its monitors (the group's registry among them: the listing and the binding),
+    /// and only then drop its tasks, unhandled messages and state. Those drops are user code:
+    /// each is caught (`drop_user`), so a panicking `Drop` neither hides the exit from anyone
+    /// nor kills the worker (G9, G14).
     fn finalize(self: &Arc<Self>, core: &mut ServiceCore, reason: ExitReason) {
         core.phase = Phase::Exited;
         self.exiting.store(true, Ordering::Release);
@@ -452,10 +494,12 @@ impl ServiceCell {
         };
         self.runtime.remove_service(self.address);
         let unhandled: Vec<Envelope> = core.deferred.drain(..).chain(core.batch.drain(..)).chain(queue).collect();
+        let mut payloads = Vec::with_capacity(unhandled.len());
         for envelope in unhandled {
-            self.reject(envelope);
+            payloads.extend(self.reject(envelope));
         }
         let tasks = std::mem::take(&mut core.tasks);
+        let mut futures = Vec::with_capacity(tasks.len());
         for (_, task) in tasks {
             match task.origin {
                 Origin::Call(reply_to) => {
@@ -466,16 +510,26 @@ impl ServiceCell {
                 Origin::Init(notify) => self.notify_init_error(notify, format!("exited during init ({reason})")),
                 Origin::Fork => {}
             }
-            drop(task.future);
+            futures.push(task.future);
         }
-        core.wakers.clear();
-        let slot = std::mem::take(&mut *self.state_slot());
-        drop(slot); // outside the borrow: the state's drop is user code
-        lock(&self.sessions).open.clear();
         let reason_value = Value::opaque(reason.clone());
         for (watcher, session) in monitors {
             let response = Envelope::Response { session, result: Ok(reason_value.clone()) };
             self.runtime.deliver(watcher, response);
+        }
+        // User values last, each drop caught.
+        for future in futures {
+            self.drop_user(future, "dropping a task cut off by its exit");
+        }
+        for payload in payloads {
+            self.drop_user(payload, "dropping a message it never handled");
+        }
+        core.wakers.clear();
+        let slot = std::mem::take(&mut *self.state_slot());
+        self.drop_user(slot, "dropping its state"); // outside the borrow: the state's drop is user code
+        let open = std::mem::take(&mut lock(&self.sessions).open);
+        for (_, waiting) in open {
+            self.drop_user(waiting, "dropping an answer nobody took");
         }
         if self.runtime.tracing {
             self.runtime.trace(&Event::Exit { address: self.address, kind: self.name(), reason: &reason });
@@ -488,17 +542,25 @@ impl ServiceCell {
     }
 
     /// An envelope the service will never handle: calls get an error, sends become dead letters.
-    fn reject(&self, envelope: Envelope) {
+    /// What it carries is handed back, to be dropped by `drop_user` (its `Drop` is user code).
+    fn reject(&self, envelope: Envelope) -> Option<Box<dyn Any + Send>> {
         match envelope {
-            Envelope::Request { from, session: 0, command, .. } => {
-                self.runtime.dead_letter(from, self.address, &command)
+            Envelope::Request { from, session: 0, command, args, .. } => {
+                self.runtime.dead_letter(from, self.address, &command);
+                Some(Box::new(args))
             }
-            Envelope::Request { from, session, command, .. } => {
+            Envelope::Request { from, session, command, args, .. } => {
                 let err = self.exited_error(&command);
                 self.answer(ReplyTo { to: from, session, command }, Err(err));
+                Some(Box::new(args))
             }
-            Envelope::Init { notify, .. } => self.notify_init_error(notify, "exited before init ran".into()),
-            Envelope::Response { .. } | Envelope::Wake { .. } | Envelope::Fork { .. } => {}
+            Envelope::Init { notify, args, prelude } => {
+                self.notify_init_error(notify, "exited before init ran".into());
+                Some(Box::new((args, prelude)))
+            }
+            Envelope::Response { result, .. } => Some(Box::new(result)),
+            Envelope::Fork { task } => Some(Box::new(task)),
+            Envelope::Wake { .. } => None,
         }
     }
 }

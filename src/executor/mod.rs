@@ -40,6 +40,16 @@ pub trait Executor: Send + Sync + 'static {
     /// Wakes for one instant may fire in any order.
     fn wake_at(&self, deadline: Duration, waker: Waker);
 
+    /// Forget the [`wake_at`](Self::wake_at) registration of `waker` (one that
+    /// [`Waker::will_wake`] it) for `deadline`, if it has not fired: its future was dropped
+    /// (an answered `call_timeout`, a cancelled sleep), so the timer must neither hold memory
+    /// until its deadline nor, in the simulator, fire or move virtual time. Of several equal
+    /// registrations, one is forgotten. The default keeps the timer (it fires into a waker
+    /// nobody needs, which is harmless).
+    fn cancel_wake_at(&self, deadline: Duration, waker: &Waker) {
+        let _ = (deadline, waker);
+    }
+
     /// Block the calling thread, which is not one of the executor's own, until `future`
     /// completes, driving the services meanwhile if the backend needs that. Returns
     /// `Err(Stalled::Deadlock)` if the backend can tell that `future` can never complete (the simulator:

@@ -93,6 +93,15 @@ impl Threaded {
     }
 }
 
+impl Threaded {
+    /// Timers registered and neither fired nor cancelled (for tests that check timers are
+    /// cancelled; not part of the API).
+    #[doc(hidden)]
+    pub fn pending_timers(&self) -> usize {
+        self.shared.timers.len()
+    }
+}
+
 impl Shared {
     fn push(&self, runnable: Runnable) {
         let mut queue = lock(&self.queue);
@@ -174,7 +183,12 @@ fn worker(shared: Arc<Shared>) {
                 }
             }
         };
-        runnable.run(BATCH);
+        // The last line: a turn catches every panic of user code itself, so none gets here;
+        // if one ever does, the worker thread still lives on (no thread dies for good).
+        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runnable.run(BATCH))) {
+            let message = crate::core::panic_message(&*panic);
+            tracing::error!("a panic escaped a service's turn: {message}");
+        }
     }
     WORKER.with(|w| w.borrow_mut().take());
 }
@@ -204,6 +218,10 @@ impl Executor for Threaded {
         } else {
             self.shared.timers.add(deadline, waker);
         }
+    }
+
+    fn cancel_wake_at(&self, deadline: Duration, waker: &Waker) {
+        self.shared.timers.cancel(deadline, waker);
     }
 
     fn block_on(&self, future: Pin<&mut (dyn Future<Output = ()> + Send)>) -> Result<(), Stalled> {
