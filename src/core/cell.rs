@@ -19,7 +19,7 @@
 
 use std::any::Any;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use atomic_refcell::{AtomicRefCell, AtomicRefMut};
@@ -32,6 +32,7 @@ use super::context::Ctx;
 use super::error::CallError;
 use super::kind::{Args, KindDef, State};
 use super::runtime::RuntimeShared;
+use super::schedule::Schedule;
 use super::session::Sessions;
 use super::turn::ServiceCore;
 use super::value::Value;
@@ -130,22 +131,14 @@ pub(crate) struct ServiceCell {
     /// mutex costs a second atomic read-modify-write per handler. See `state_slot`.
     pub(crate) state: AtomicRefCell<SyncWrapper<StateSlot>>,
     pub(crate) sessions: Mutex<Sessions>,
-    /// Set by `exit`/`kill`; the runner finalizes the service at its next check.
-    pub(crate) exit_requested: AtomicBool,
     /// Why, once requested; the first request wins.
     pub(crate) exit_reason: Mutex<Option<ExitReason>>,
     /// Set when the service starts its exit; responders dropped after it report "exited".
     pub(crate) exiting: AtomicBool,
     pub(crate) counters: ServiceCounters,
-    /// Envelopes left in the runner's batch at the end of its last turn (for `queue_len`), kept
-    /// current while a turn runs (for the direct hand-off's "nothing queued" check).
-    pub(crate) batched: AtomicUsize,
-    /// The mailbox holds something: set by every push, cleared when a turn takes the mailbox.
-    /// Written under the mailbox lock, read without it by the service's own runner.
-    pub(crate) mailed: AtomicBool,
-    /// Handed to the executor, or running: see the module docs. Set for good once the service
-    /// has exited (its last turn never clears it).
-    pub(crate) scheduled: AtomicBool,
+    /// Who owns the next turn, whether work waits for one, and whether an exit was asked
+    /// for: see the module docs and `schedule.rs`.
+    pub(crate) sched: Schedule,
     /// Its init has returned: written by its runner, read by whoever claims it next.
     pub(crate) started: AtomicBool,
 }
@@ -194,13 +187,10 @@ impl ServiceCell {
             state: AtomicRefCell::new(SyncWrapper::new(StateSlot::default())),
             started: AtomicBool::new(running),
             sessions: Mutex::new(Sessions::default()),
-            exit_requested: AtomicBool::new(false),
             exit_reason: Mutex::new(None),
             exiting: AtomicBool::new(false),
             counters: ServiceCounters::default(),
-            batched: AtomicUsize::new(0),
-            mailed: AtomicBool::new(false),
-            scheduled: AtomicBool::new(false),
+            sched: Schedule::new(),
         }
     }
 
@@ -213,7 +203,7 @@ impl ServiceCell {
     /// scheduled, so the caller must get its turn run (see `RuntimeShared::start_turns`). Hands
     /// the envelope back if the service has exited.
     pub(crate) fn push(&self, envelope: Envelope) -> Result<bool, Envelope> {
-        {
+        let claimed = {
             let mut mailbox = lock(&self.mailbox);
             if mailbox.closed {
                 return Err(envelope);
@@ -222,17 +212,9 @@ impl ServiceCell {
                 self.runtime.trace(&Event::Deliver { to: self.address, message: envelope.message() });
             }
             mailbox.queue.push_back(envelope);
-            if !self.mailed.load(Ordering::Relaxed) {
-                self.mailed.store(true, Ordering::SeqCst);
-            }
-        }
-        Ok(self.claim() || mutants::active(Mutant::OverlappingHandlers))
-    }
-
-    /// Flips `scheduled` from false to true: true if this caller now owns the next turn. A
-    /// plain read first, so a flood to a busy service costs no locked instruction here.
-    pub(crate) fn claim(&self) -> bool {
-        !self.scheduled.load(Ordering::SeqCst) && !self.scheduled.swap(true, Ordering::SeqCst)
+            self.sched.mail()
+        };
+        Ok(claimed || mutants::active(Mutant::OverlappingHandlers))
     }
 
     /// Records that this service issued a message (before any queueing by name).
@@ -248,16 +230,15 @@ impl ServiceCell {
         if batch.is_empty() {
             let mut mailbox = lock(&self.mailbox);
             std::mem::swap(batch, &mut mailbox.queue);
-            self.mailed.store(false, Ordering::SeqCst);
+            self.sched.unmail();
         }
     }
 
     /// Asks the service to exit at its next step (between two messages, never mid-handler).
     pub(crate) fn request_exit(self: &Arc<Self>, reason: ExitReason) {
         lock(&self.exit_reason).get_or_insert(reason);
-        self.exit_requested.store(true, Ordering::SeqCst);
-        // An exited service keeps `scheduled` set, so this claims nothing once it is closed.
-        if self.claim() {
+        // An exited service keeps its claim for good, so this claims nothing once it is closed.
+        if self.sched.request_exit() {
             self.runtime.executor.schedule(Runnable(self.clone()));
         }
     }
@@ -265,16 +246,14 @@ impl ServiceCell {
     /// Ends a turn: clears `scheduled` if nothing is left (in the batch or the mailbox), else
     /// schedules again (at the back of the run queue: fairness).
     pub(crate) fn finish_turn(self: &Arc<Self>, batched: bool) {
-        self.scheduled.store(false, Ordering::SeqCst);
-        let more = batched || self.mailed.load(Ordering::SeqCst) || self.exit_requested.load(Ordering::SeqCst);
-        if more && self.claim() {
+        if self.sched.finish(batched) {
             self.runtime.executor.schedule(Runnable(self.clone()));
         }
     }
 
     /// Messages waiting: in the mailbox, and taken out but not handled yet (as of the last turn).
     pub(crate) fn queue_len(&self) -> usize {
-        lock(&self.mailbox).queue.len() + self.batched.load(Ordering::Relaxed)
+        lock(&self.mailbox).queue.len() + self.sched.batched()
     }
 }
 
