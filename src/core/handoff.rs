@@ -213,14 +213,16 @@ impl ServiceCell {
         args: Value,
     ) -> Result<Result<Value, CallError>, Value> {
         let Some(Handler::Sync(handler)) = callee.kind.commands.get(command.as_ref()) else { return Err(args) };
-        // Nothing queued (what this service sent it before shows here), and nobody runs it; an
-        // exited service stays claimed for good. From the claim on, this thread is its runner.
+        // Nothing pending (no mail: what this service sent it before shows here; no leftovers,
+        // no exit request) and nobody runs it; an exited service stays claimed for good. From
+        // the claim on, this thread is its runner (see `schedule.rs` for why nothing can be
+        // pending once the claim is taken; the leftovers check below is a second line).
         if !callee.sched.claim_direct() {
             return Err(args);
         }
         // The claim excludes every other runner, so its core (which a turn would lock) is not
         // needed here: the handler touches only the state, under the state's own lock.
-        if !callee.started.load(Ordering::Acquire) || callee.sched.exit_requested() {
+        if !callee.started.load(Ordering::Acquire) || callee.sched.exit_requested() || callee.sched.batched() > 0 {
             callee.finish_turn(false); // hands it back to the executor if it has work
             return Err(args);
         }

@@ -162,9 +162,8 @@ fn loom_push_vs_finishing_runner() {
     model(|| {
         let service = Service::new(8);
         service.push((1, 1)); // claimed and run here: the service is idle again
-        assert!(service.sched.claim(), "idle after its first turn");
         service.mailbox.lock().unwrap().queue.push_back((1, 2));
-        service.sched.mail();
+        assert!(service.sched.mail(), "idle after its first turn: this push claims");
         let runner = {
             let service = service.clone();
             loom::thread::spawn(move || service.run_turns())
@@ -181,7 +180,8 @@ fn loom_push_vs_finishing_runner() {
 fn loom_two_pushers_vs_runner() {
     model(|| {
         let service = Service::new(8);
-        assert!(service.sched.claim());
+        service.mailbox.lock().unwrap().queue.push_back((3, 1));
+        assert!(service.sched.mail());
         let runner = {
             let service = service.clone();
             loom::thread::spawn(move || service.run_turns())
@@ -193,7 +193,7 @@ fn loom_two_pushers_vs_runner() {
         service.push((1, 1));
         runner.join().unwrap();
         other.join().unwrap();
-        assert!(service.handled_in_order(1, 1) && service.handled_in_order(2, 1));
+        assert!(service.handled_in_order(1, 1) && service.handled_in_order(2, 1) && service.handled_in_order(3, 1));
         assert!(service.drained());
     });
 }
