@@ -100,6 +100,10 @@ pub(crate) struct Mailbox {
     pub(crate) closed: bool,
     /// Watchers (service, session) to answer when this service exits.
     pub(crate) monitors: Vec<(Address, Session)>,
+    /// The longest `queue` has been (`ServiceStats::peak_queue_len`).
+    pub(crate) peak: usize,
+    /// The length whose crossing logs the next overload warning (doubled at each).
+    pub(crate) warn_at: usize,
 }
 
 /// Counters an operator reads (G7, G11). Relaxed atomics: they are statistics, not sync.
@@ -176,7 +180,8 @@ impl ServiceCell {
         membership: Option<Arc<dyn Any + Send + Sync>>,
         running: bool,
     ) -> ServiceCell {
-        let mailbox = Mailbox { queue: VecDeque::new(), closed: false, monitors: Vec::new() };
+        let warn_at = kind.overload_warning;
+        let mailbox = Mailbox { queue: VecDeque::new(), closed: false, monitors: Vec::new(), peak: 0, warn_at };
         ServiceCell {
             address,
             kind,
@@ -212,9 +217,30 @@ impl ServiceCell {
                 self.runtime.trace(&Event::Deliver { to: self.address, message: envelope.message() });
             }
             mailbox.queue.push_back(envelope);
+            if mailbox.queue.len() > mailbox.peak {
+                self.new_peak(&mut mailbox);
+            }
             self.sched.mail()
         };
         Ok(claimed || mutants::active(Mutant::OverlappingHandlers))
+    }
+
+    /// A longer mailbox than ever: kept for the stats, and warned about at each doubling of
+    /// the kind's overload length (skynet's overload warning). Out of line: a push to a
+    /// mailbox below its peak costs one comparison.
+    #[cold]
+    fn new_peak(&self, mailbox: &mut Mailbox) {
+        let len = mailbox.queue.len();
+        mailbox.peak = len;
+        if len >= mailbox.warn_at {
+            mailbox.warn_at = mailbox.warn_at.saturating_mul(2);
+            tracing::warn!(
+                "service {} ({}) is overloaded: {len} messages wait in its mailbox (next warning at {})",
+                self.name(),
+                self.address,
+                mailbox.warn_at
+            );
+        }
     }
 
     /// Records that this service issued a message (before any queueing by name).
