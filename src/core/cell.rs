@@ -29,12 +29,12 @@ use futures::future::BoxFuture;
 
 use super::address::{Address, Session};
 use super::context::Ctx;
-use super::error::CallError;
+use super::error::{CallError, CallErrorKind};
 use super::kind::{Args, KindDef, State};
 use super::runtime::RuntimeShared;
 use super::schedule::Schedule;
 use super::session::Sessions;
-use super::turn::ServiceCore;
+use super::turn::{ReplyTo, ServiceCore};
 use super::value::Value;
 use crate::executor::{Event, ExitReason, Message, Runnable, To};
 use crate::mutants::{self, Mutant};
@@ -213,6 +213,11 @@ impl ServiceCell {
             if mailbox.closed {
                 return Err(envelope);
             }
+            if mailbox.queue.len() >= self.kind.mailbox_limit && matches!(envelope, Envelope::Request { .. }) {
+                drop(mailbox);
+                self.refuse_overloaded(envelope);
+                return Ok(false);
+            }
             if self.runtime.tracing {
                 self.runtime.trace(&Event::Deliver { to: self.address, message: envelope.message() });
             }
@@ -241,6 +246,20 @@ impl ServiceCell {
                 mailbox.warn_at
             );
         }
+    }
+
+    /// A request that found the mailbox at its kind's limit: a call gets `Overloaded`, a send
+    /// is a dead letter (see `ServiceKind::mailbox_limit`).
+    #[cold]
+    fn refuse_overloaded(&self, envelope: Envelope) {
+        let Envelope::Request { from, session, command, .. } = envelope else { return };
+        if session == 0 {
+            return self.runtime.dead_letter(from, self.address, &command);
+        }
+        let limit = self.kind.mailbox_limit;
+        let (service, address) = (self.name().to_owned(), self.address);
+        let error = CallErrorKind::Overloaded { service, address, command: command.to_string(), limit };
+        self.runtime.answer(ReplyTo { to: from, session, command }, Err(error.into()));
     }
 
     /// Records that this service issued a message (before any queueing by name).

@@ -84,6 +84,8 @@ pub(crate) struct KindDef {
     /// The mailbox length whose first crossing logs an overload warning (the next warning
     /// waits for twice as many): [`ServiceKind::overload_warning`].
     pub(crate) overload_warning: usize,
+    /// The mailbox length past which calls and sends are refused: [`ServiceKind::mailbox_limit`].
+    pub(crate) mailbox_limit: usize,
 }
 
 /// A service kind under construction, with state type `S`.
@@ -139,6 +141,7 @@ impl<S: Send + 'static> ServiceKind<S> {
             commands: HashMap::default(),
             problems,
             overload_warning: DEFAULT_OVERLOAD_WARNING,
+            mailbox_limit: usize::MAX,
         };
         ServiceKind { def, _state: PhantomData }
     }
@@ -239,6 +242,18 @@ impl<S: Send + 'static> ServiceKind<S> {
     /// [`ServiceStats::peak_queue_len`]: crate::ServiceStats::peak_queue_len
     pub fn overload_warning(mut self, length: usize) -> Self {
         self.def.overload_warning = if length == 0 { usize::MAX } else { length };
+        self
+    }
+
+    /// Bounds a service's mailbox (unbounded unless set). A call or send that finds `limit`
+    /// messages waiting in it is refused instead of queued: a call fails at once with
+    /// [`CallErrorKind::Overloaded`](crate::CallErrorKind::Overloaded) (naming the service, its
+    /// address and the command), a send becomes a dead letter (counted on the runtime and on
+    /// its sender, G7). Only requests are refused: answers, wake-ups and the init always get
+    /// in, so the service's own calls and tasks never break. A message handled directly on the
+    /// threaded backend never waits in the mailbox, so it is never refused. `0` is taken as 1.
+    pub fn mailbox_limit(mut self, limit: usize) -> Self {
+        self.def.mailbox_limit = limit.max(1);
         self
     }
 
