@@ -107,16 +107,9 @@ impl Schedule {
         if leftovers || self.batched() > 0 {
             return true;
         }
-        let mut state = self.state.load(Ordering::Acquire);
-        loop {
-            if state & (MAILED | EXIT) != 0 {
-                return true;
-            }
-            match self.state.compare_exchange_weak(state, state & !SCHEDULED, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return false,
-                Err(now) => state = now,
-            }
-        }
+        // While this thread owns the claim, nobody else clears a flag, and the others can only
+        // set `MAILED` or `EXIT`: so the release fails exactly when work came in meanwhile.
+        self.state.compare_exchange(SCHEDULED, 0, Ordering::AcqRel, Ordering::Acquire).is_err()
     }
 }
 
