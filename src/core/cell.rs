@@ -3,12 +3,13 @@
 //! Locking protocol (each lock guards one thing; none is held while another is taken, except
 //! `core` which the running worker holds for its whole turn):
 //! - `mailbox`: pushed by any thread, taken whole by the worker running the service.
-//! - `scheduled` (an atomic beside it) is the single-runner guarantee: whoever flips it from
-//!   false to true owns the service's next turn (hands it to the executor, or runs it directly,
-//!   `handoff.rs`), and only that runner sets it back, when the turn ends; so no service is ever
-//!   queued or run twice at once (G12). No message is left behind (G7): a push sets `mailed`
-//!   and then tries the flip; a runner clears `scheduled` and then looks at `mailed` (both
-//!   sequentially consistent, so one of the two always sees the other and schedules).
+//! - `sched` (`schedule.rs`, beside it) is the single-runner guarantee: whoever claims it owns
+//!   the service's next turn (hands it to the executor, or runs it directly, `handoff.rs`), and
+//!   only that owner releases it, when the turn ends and nothing is pending (mail, leftovers in
+//!   the batch, an exit request); so no service is ever queued or run twice at once (G12), and
+//!   nobody claims a service with work pending (G6 on the direct path). No message is left
+//!   behind (G7): a push marks the mail and claims in one atomic step, and a release fails if
+//!   mail came in. See `schedule.rs` for the invariant and `make loom` for its models.
 //! - `core`: tasks and life-cycle phase; only the runner touches it, for a whole turn. A
 //!   handler run directly (`handoff.rs`) needs none of it: its claim of `scheduled` already
 //!   excludes every other runner, and `started` says the init has returned.
