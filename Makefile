@@ -2,7 +2,7 @@
 
 ARGS ?=
 
-.PHONY: run test stest bench bench-peers sim lint mutants
+.PHONY: run test stest bench bench-peers sim lint mutants loom
 
 run: ## run the main example (three groups, threaded backend)
 	cargo run --example groupmain
@@ -25,6 +25,9 @@ sim: ## the simulator CLI (skygroup-sim), with $(ARGS)
 lint: ## formatting and clippy, as CI runs them
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+loom: ## loom models of the scheduling state and the threaded run queue (every interleaving, bounded preemptions)
+	RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=$${LOOM_MAX_PREEMPTIONS:-3} CARGO_TARGET_DIR=target/loom cargo test --release -p skygroup --lib loom
 
 mutants: ## the mutation score: each known bug class must be caught by the explorer (prints the table)
 	RUSTFLAGS="--cfg skygroup_mutants" CARGO_TARGET_DIR=target/mutants cargo test -p skygroup-sim --test mutants -- --nocapture

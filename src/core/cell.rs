@@ -3,12 +3,13 @@
 //! Locking protocol (each lock guards one thing; none is held while another is taken, except
 //! `core` which the running worker holds for its whole turn):
 //! - `mailbox`: pushed by any thread, taken whole by the worker running the service.
-//! - `scheduled` (an atomic beside it) is the single-runner guarantee: whoever flips it from
-//!   false to true owns the service's next turn (hands it to the executor, or runs it directly,
-//!   `handoff.rs`), and only that runner sets it back, when the turn ends; so no service is ever
-//!   queued or run twice at once (G12). No message is left behind (G7): a push sets `mailed`
-//!   and then tries the flip; a runner clears `scheduled` and then looks at `mailed` (both
-//!   sequentially consistent, so one of the two always sees the other and schedules).
+//! - `sched` (`schedule.rs`, beside it) is the single-runner guarantee: whoever claims it owns
+//!   the service's next turn (hands it to the executor, or runs it directly, `handoff.rs`), and
+//!   only that owner releases it, when the turn ends and nothing is pending (mail, leftovers in
+//!   the batch, an exit request); so no service is ever queued or run twice at once (G12), and
+//!   nobody claims a service with work pending (G6 on the direct path). No message is left
+//!   behind (G7): a push marks the mail and claims in one atomic step, and a release fails if
+//!   mail came in. See `schedule.rs` for the invariant and `make loom` for its models.
 //! - `core`: tasks and life-cycle phase; only the runner touches it, for a whole turn. A
 //!   handler run directly (`handoff.rs`) needs none of it: its claim of `scheduled` already
 //!   excludes every other runner, and `started` says the init has returned.
@@ -19,7 +20,7 @@
 
 use std::any::Any;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use atomic_refcell::{AtomicRefCell, AtomicRefMut};
@@ -29,11 +30,12 @@ use futures::future::BoxFuture;
 
 use super::address::{Address, Session};
 use super::context::Ctx;
-use super::error::CallError;
+use super::error::{CallError, CallErrorKind};
 use super::kind::{Args, KindDef, State};
 use super::runtime::RuntimeShared;
+use super::schedule::Schedule;
 use super::session::Sessions;
-use super::turn::ServiceCore;
+use super::turn::{ReplyTo, ServiceCore};
 use super::value::Value;
 use crate::executor::{Event, ExitReason, Message, Runnable, To};
 use crate::mutants::{self, Mutant};
@@ -99,6 +101,10 @@ pub(crate) struct Mailbox {
     pub(crate) closed: bool,
     /// Watchers (service, session) to answer when this service exits.
     pub(crate) monitors: Vec<(Address, Session)>,
+    /// The longest `queue` has been (`ServiceStats::peak_queue_len`).
+    pub(crate) peak: usize,
+    /// The length whose crossing logs the next overload warning (doubled at each).
+    pub(crate) warn_at: usize,
 }
 
 /// Counters an operator reads (G7, G11). Relaxed atomics: they are statistics, not sync.
@@ -130,22 +136,14 @@ pub(crate) struct ServiceCell {
     /// mutex costs a second atomic read-modify-write per handler. See `state_slot`.
     pub(crate) state: AtomicRefCell<SyncWrapper<StateSlot>>,
     pub(crate) sessions: Mutex<Sessions>,
-    /// Set by `exit`/`kill`; the runner finalizes the service at its next check.
-    pub(crate) exit_requested: AtomicBool,
     /// Why, once requested; the first request wins.
     pub(crate) exit_reason: Mutex<Option<ExitReason>>,
     /// Set when the service starts its exit; responders dropped after it report "exited".
     pub(crate) exiting: AtomicBool,
     pub(crate) counters: ServiceCounters,
-    /// Envelopes left in the runner's batch at the end of its last turn (for `queue_len`), kept
-    /// current while a turn runs (for the direct hand-off's "nothing queued" check).
-    pub(crate) batched: AtomicUsize,
-    /// The mailbox holds something: set by every push, cleared when a turn takes the mailbox.
-    /// Written under the mailbox lock, read without it by the service's own runner.
-    pub(crate) mailed: AtomicBool,
-    /// Handed to the executor, or running: see the module docs. Set for good once the service
-    /// has exited (its last turn never clears it).
-    pub(crate) scheduled: AtomicBool,
+    /// Who owns the next turn, whether work waits for one, and whether an exit was asked
+    /// for: see the module docs and `schedule.rs`.
+    pub(crate) sched: Schedule,
     /// Its init has returned: written by its runner, read by whoever claims it next.
     pub(crate) started: AtomicBool,
 }
@@ -183,7 +181,8 @@ impl ServiceCell {
         membership: Option<Arc<dyn Any + Send + Sync>>,
         running: bool,
     ) -> ServiceCell {
-        let mailbox = Mailbox { queue: VecDeque::new(), closed: false, monitors: Vec::new() };
+        let warn_at = kind.overload_warning;
+        let mailbox = Mailbox { queue: VecDeque::new(), closed: false, monitors: Vec::new(), peak: 0, warn_at };
         ServiceCell {
             address,
             kind,
@@ -194,13 +193,10 @@ impl ServiceCell {
             state: AtomicRefCell::new(SyncWrapper::new(StateSlot::default())),
             started: AtomicBool::new(running),
             sessions: Mutex::new(Sessions::default()),
-            exit_requested: AtomicBool::new(false),
             exit_reason: Mutex::new(None),
             exiting: AtomicBool::new(false),
             counters: ServiceCounters::default(),
-            batched: AtomicUsize::new(0),
-            mailed: AtomicBool::new(false),
-            scheduled: AtomicBool::new(false),
+            sched: Schedule::new(),
         }
     }
 
@@ -213,26 +209,58 @@ impl ServiceCell {
     /// scheduled, so the caller must get its turn run (see `RuntimeShared::start_turns`). Hands
     /// the envelope back if the service has exited.
     pub(crate) fn push(&self, envelope: Envelope) -> Result<bool, Envelope> {
-        {
+        let claimed = {
             let mut mailbox = lock(&self.mailbox);
             if mailbox.closed {
                 return Err(envelope);
+            }
+            if mailbox.queue.len() >= self.kind.mailbox_limit && matches!(envelope, Envelope::Request { .. }) {
+                drop(mailbox);
+                self.refuse_overloaded(envelope);
+                return Ok(false);
             }
             if self.runtime.tracing {
                 self.runtime.trace(&Event::Deliver { to: self.address, message: envelope.message() });
             }
             mailbox.queue.push_back(envelope);
-            if !self.mailed.load(Ordering::Relaxed) {
-                self.mailed.store(true, Ordering::SeqCst);
+            if mailbox.queue.len() > mailbox.peak {
+                self.new_peak(&mut mailbox);
             }
-        }
-        Ok(self.claim() || mutants::active(Mutant::OverlappingHandlers))
+            self.sched.mail()
+        };
+        Ok(claimed || mutants::active(Mutant::OverlappingHandlers))
     }
 
-    /// Flips `scheduled` from false to true: true if this caller now owns the next turn. A
-    /// plain read first, so a flood to a busy service costs no locked instruction here.
-    pub(crate) fn claim(&self) -> bool {
-        !self.scheduled.load(Ordering::SeqCst) && !self.scheduled.swap(true, Ordering::SeqCst)
+    /// A longer mailbox than ever: kept for the stats, and warned about at each doubling of
+    /// the kind's overload length (skynet's overload warning). Out of line: a push to a
+    /// mailbox below its peak costs one comparison.
+    #[cold]
+    fn new_peak(&self, mailbox: &mut Mailbox) {
+        let len = mailbox.queue.len();
+        mailbox.peak = len;
+        if len >= mailbox.warn_at {
+            mailbox.warn_at = mailbox.warn_at.saturating_mul(2);
+            tracing::warn!(
+                "service {} ({}) is overloaded: {len} messages wait in its mailbox (next warning at {})",
+                self.name(),
+                self.address,
+                mailbox.warn_at
+            );
+        }
+    }
+
+    /// A request that found the mailbox at its kind's limit: a call gets `Overloaded`, a send
+    /// is a dead letter (see `ServiceKind::mailbox_limit`).
+    #[cold]
+    fn refuse_overloaded(&self, envelope: Envelope) {
+        let Envelope::Request { from, session, command, .. } = envelope else { return };
+        if session == 0 {
+            return self.runtime.dead_letter(from, self.address, &command);
+        }
+        let limit = self.kind.mailbox_limit;
+        let (service, address) = (self.name().to_owned(), self.address);
+        let error = CallErrorKind::Overloaded { service, address, command: command.to_string(), limit };
+        self.runtime.answer(ReplyTo { to: from, session, command }, Err(error.into()));
     }
 
     /// Records that this service issued a message (before any queueing by name).
@@ -248,16 +276,15 @@ impl ServiceCell {
         if batch.is_empty() {
             let mut mailbox = lock(&self.mailbox);
             std::mem::swap(batch, &mut mailbox.queue);
-            self.mailed.store(false, Ordering::SeqCst);
+            self.sched.unmail();
         }
     }
 
     /// Asks the service to exit at its next step (between two messages, never mid-handler).
     pub(crate) fn request_exit(self: &Arc<Self>, reason: ExitReason) {
         lock(&self.exit_reason).get_or_insert(reason);
-        self.exit_requested.store(true, Ordering::SeqCst);
-        // An exited service keeps `scheduled` set, so this claims nothing once it is closed.
-        if self.claim() {
+        // An exited service keeps its claim for good, so this claims nothing once it is closed.
+        if self.sched.request_exit() {
             self.runtime.executor.schedule(Runnable(self.clone()));
         }
     }
@@ -265,16 +292,14 @@ impl ServiceCell {
     /// Ends a turn: clears `scheduled` if nothing is left (in the batch or the mailbox), else
     /// schedules again (at the back of the run queue: fairness).
     pub(crate) fn finish_turn(self: &Arc<Self>, batched: bool) {
-        self.scheduled.store(false, Ordering::SeqCst);
-        let more = batched || self.mailed.load(Ordering::SeqCst) || self.exit_requested.load(Ordering::SeqCst);
-        if more && self.claim() {
+        if self.sched.finish(batched) {
             self.runtime.executor.schedule(Runnable(self.clone()));
         }
     }
 
     /// Messages waiting: in the mailbox, and taken out but not handled yet (as of the last turn).
     pub(crate) fn queue_len(&self) -> usize {
-        lock(&self.mailbox).queue.len() + self.batched.load(Ordering::Relaxed)
+        lock(&self.mailbox).queue.len() + self.sched.batched()
     }
 }
 

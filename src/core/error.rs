@@ -77,6 +77,11 @@ pub enum CallErrorKind {
     NoReply { service: String, address: Address, command: String },
     #[error("the runtime is shut down (command `{command}`)")]
     Shutdown { command: String },
+    /// The service's mailbox held its kind's limit of messages
+    /// ([`ServiceKind::mailbox_limit`](crate::ServiceKind::mailbox_limit)): the call was
+    /// refused, not queued.
+    #[error("service {service} ({address}) is overloaded: `{command}` refused, {limit} messages wait in its mailbox")]
+    Overloaded { service: String, address: Address, command: String, limit: usize },
     #[error(transparent)]
     Group(GroupError),
 }

@@ -135,7 +135,7 @@ impl ServiceCell {
     /// behalf, is seen; a message from another thread still in flight is another sender's and
     /// may be overtaken (G6 is per sender).
     fn nothing_queued(&self) -> bool {
-        !self.mailed.load(Ordering::Acquire) && self.batched.load(Ordering::Relaxed) == 0
+        !self.sched.mailed() && self.sched.batched() == 0
     }
 
     /// Whether this thread runs this service's turn (here or further up the stack) and may take
@@ -217,14 +217,16 @@ impl ServiceCell {
         args: Value,
     ) -> Result<Result<Value, CallError>, Value> {
         let Some(Handler::Sync(handler)) = callee.kind.commands.get(command.as_ref()) else { return Err(args) };
-        // Nothing queued (what this service sent it before shows here), and nobody runs it; an
-        // exited service stays claimed for good. From the claim on, this thread is its runner.
-        if callee.mailed.load(Ordering::SeqCst) || !callee.claim() {
+        // Nothing pending (no mail: what this service sent it before shows here; no leftovers,
+        // no exit request) and nobody runs it; an exited service stays claimed for good. From
+        // the claim on, this thread is its runner (see `schedule.rs` for why nothing can be
+        // pending once the claim is taken; the leftovers check below is a second line).
+        if !callee.sched.claim_direct() {
             return Err(args);
         }
         // The claim excludes every other runner, so its core (which a turn would lock) is not
         // needed here: the handler touches only the state, under the state's own lock.
-        if !callee.started.load(Ordering::Acquire) || callee.exit_requested.load(Ordering::Acquire) {
+        if !callee.started.load(Ordering::Acquire) || callee.sched.exit_requested() || callee.sched.batched() > 0 {
             callee.finish_turn(false); // hands it back to the executor if it has work
             return Err(args);
         }

@@ -21,6 +21,9 @@ use super::table::NumberHasher;
 use super::turn::Outcome;
 use super::value::Value;
 
+/// The mailbox length of a first overload warning, unless the kind says otherwise (skynet's).
+const DEFAULT_OVERLOAD_WARNING: usize = 1024;
+
 /// A service's state once its init has returned, type-erased.
 pub(crate) type State = Box<dyn Any + Send>;
 type InitFn = Box<dyn Fn(Ctx, Args) -> BoxFuture<'static, anyhow::Result<State>> + Send + Sync>;
@@ -78,6 +81,11 @@ pub(crate) struct KindDef {
     pub(crate) commands: HashMap<String, Handler, BuildHasherDefault<NumberHasher>>,
     /// Definition mistakes found while building; reported by `Runtime::define`.
     pub(crate) problems: Vec<DefineError>,
+    /// The mailbox length whose first crossing logs an overload warning (the next warning
+    /// waits for twice as many): [`ServiceKind::overload_warning`].
+    pub(crate) overload_warning: usize,
+    /// The mailbox length past which calls and sends are refused: [`ServiceKind::mailbox_limit`].
+    pub(crate) mailbox_limit: usize,
 }
 
 /// A service kind under construction, with state type `S`.
@@ -126,7 +134,15 @@ impl<S: Send + 'static> ServiceKind<S> {
         if name.is_empty() {
             problems.push(DefineError::EmptyName);
         }
-        let def = KindDef { name, depends_on: Vec::new(), init, commands: HashMap::default(), problems };
+        let def = KindDef {
+            name,
+            depends_on: Vec::new(),
+            init,
+            commands: HashMap::default(),
+            problems,
+            overload_warning: DEFAULT_OVERLOAD_WARNING,
+            mailbox_limit: usize::MAX,
+        };
         ServiceKind { def, _state: PhantomData }
     }
 
@@ -213,6 +229,31 @@ impl<S: Send + 'static> ServiceKind<S> {
         } else if self.def.commands.insert(name.to_owned(), handler).is_some() {
             self.def.problems.push(DefineError::DuplicateCommand { kind, command: name.into() });
         }
+        self
+    }
+
+    /// Sets the mailbox length at which a service of this kind logs an overload warning
+    /// (`tracing::warn!`, naming the kind, the address and the length; default 1024, as
+    /// skynet's). It warns once per crossing: the next warning waits for twice the length, as
+    /// skynet's does. The mailbox counts what waits for the service's next batch (not the
+    /// rest of the batch a turn is working through). [`ServiceStats::peak_queue_len`] keeps
+    /// the longest the mailbox has been. `0` turns the warning off.
+    ///
+    /// [`ServiceStats::peak_queue_len`]: crate::ServiceStats::peak_queue_len
+    pub fn overload_warning(mut self, length: usize) -> Self {
+        self.def.overload_warning = if length == 0 { usize::MAX } else { length };
+        self
+    }
+
+    /// Bounds a service's mailbox (unbounded unless set). A call or send that finds `limit`
+    /// messages waiting in it is refused instead of queued: a call fails at once with
+    /// [`CallErrorKind::Overloaded`](crate::CallErrorKind::Overloaded) (naming the service, its
+    /// address and the command), a send becomes a dead letter (counted on the runtime and on
+    /// its sender, G7). Only requests are refused: answers, wake-ups and the init always get
+    /// in, so the service's own calls and tasks never break. A message handled directly on the
+    /// threaded backend never waits in the mailbox, so it is never refused. `0` is taken as 1.
+    pub fn mailbox_limit(mut self, limit: usize) -> Self {
+        self.def.mailbox_limit = limit.max(1);
         self
     }
 

@@ -11,6 +11,7 @@ mod kind;
 mod memo;
 mod responder;
 mod runtime;
+mod schedule;
 mod session;
 mod table;
 mod turn;

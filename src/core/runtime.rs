@@ -274,6 +274,10 @@ pub struct ServiceStats {
     pub handled: u64,
     /// Messages waiting in the mailbox.
     pub queue_len: usize,
+    /// The longest the mailbox has been (see [`ServiceKind::overload_warning`]).
+    ///
+    /// [`ServiceKind::overload_warning`]: crate::ServiceKind::overload_warning
+    pub peak_queue_len: usize,
     /// Sends from this service that reached no one.
     pub dead_letters: u64,
     /// Handler errors and panics, unknown and reserved commands.
@@ -285,6 +289,7 @@ impl ServiceCell {
         ServiceStats {
             handled: self.counters.handled.load(Ordering::Relaxed),
             queue_len: self.queue_len(),
+            peak_queue_len: lock(&self.mailbox).peak,
             dead_letters: self.counters.dead_letters.load(Ordering::Relaxed),
             errors: self.counters.errors.load(Ordering::Relaxed),
         }

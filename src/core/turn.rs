@@ -169,11 +169,11 @@ impl ServiceCell {
         let _turn = super::memo::Turn::start(self);
         self.take_batch(&mut core.batch);
         for _ in 0..budget {
-            if self.exit_requested.load(Ordering::Acquire) {
+            if self.sched.exit_requested() {
                 break;
             }
             let Some(envelope) = core.batch.pop_front() else { break };
-            self.batched.store(core.batch.len(), Ordering::Relaxed); // for `complete_here`
+            self.sched.set_batched(core.batch.len()); // for `complete_here`
             // Handlers' panics are caught per task; this catches a `Drop` the runtime runs
             // itself (a late answer nobody waits for, a finished task's future, a send's result).
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope))) {
@@ -183,14 +183,14 @@ impl ServiceCell {
                 self.request_exit(ExitReason::Crashed);
             }
         }
-        if self.exit_requested.load(Ordering::Acquire) {
+        if self.sched.exit_requested() {
             let reason = lock(&self.exit_reason).clone().unwrap_or(ExitReason::Killed);
             self.finalize(&mut core, reason);
             return;
         }
         // What the budget left stays in the batch, ahead of the mailbox, for the next turn.
         let batched = core.batch.len();
-        self.batched.store(batched, Ordering::Relaxed);
+        self.sched.set_batched(batched);
         drop(core);
         self.finish_turn(batched > 0);
     }

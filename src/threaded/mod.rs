@@ -8,28 +8,27 @@
 //! cannot starve other services. Idle workers sleep on a condition variable (an idle runtime
 //! uses no CPU); a timer thread fires `wake_at` deadlines.
 
+mod queue;
 mod timers;
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::core::lock;
 use crate::executor::{Executor, Runnable, Stalled};
+use queue::RunQueue;
 use timers::Timers;
 
 /// Messages a worker handles from one service before it moves on.
 const BATCH: usize = 64;
 /// Turns a worker takes from its next slot in a row before it serves the shared queue.
 const NEXT_SLOT_RUNS_MAX: u32 = 16;
-/// Times an idle worker looks at the shared queue again before it sleeps.
-const SEARCH_ROUNDS: usize = 4;
 
 /// The multithreaded executor. Build a runtime on it with [`Runtime::threaded`].
 ///
@@ -40,21 +39,10 @@ pub struct Threaded {
 }
 
 struct Shared {
-    queue: Mutex<RunQueue>,
-    work: Condvar,
+    queue: RunQueue<Runnable>,
     stop: AtomicBool,
     timers: Timers,
     start: Instant,
-}
-
-struct RunQueue {
-    ready: VecDeque<Runnable>,
-    /// Workers waiting on `work`; a push notifies only when some are and none is searching.
-    sleeping: usize,
-    /// Workers that just ran out of work and look again before sleeping: a push they will see
-    /// needs no wake-up (tokio's "searching" state). Saves a futex round trip per spawn storm
-    /// item.
-    searching: usize,
 }
 
 thread_local! {
@@ -70,8 +58,7 @@ impl Threaded {
             n => n,
         };
         let shared = Arc::new(Shared {
-            queue: Mutex::new(RunQueue { ready: VecDeque::new(), sleeping: 0, searching: 0 }),
-            work: Condvar::new(),
+            queue: RunQueue::new(),
             stop: AtomicBool::new(false),
             timers: Timers::default(),
             start: Instant::now(),
@@ -104,53 +91,17 @@ impl Threaded {
 
 impl Shared {
     fn push(&self, runnable: Runnable) {
-        let mut queue = lock(&self.queue);
-        queue.ready.push_back(runnable);
-        if queue.sleeping > 0 && queue.searching == 0 {
-            self.work.notify_one();
-        }
+        self.queue.push(runnable);
     }
 
     /// Whether a runnable waits in the shared queue.
     fn has_ready(&self) -> bool {
-        !lock(&self.queue).ready.is_empty()
+        self.queue.has_ready()
     }
 
-    /// The next runnable from the shared queue, looking again a few times (yielding the CPU in
-    /// between) before sleeping until there is one. None: stop.
+    /// The next runnable from the shared queue, sleeping until there is one. None: stop.
     fn next_shared(&self) -> Option<Runnable> {
-        {
-            let mut queue = lock(&self.queue);
-            if let Some(runnable) = queue.ready.pop_front() {
-                return Some(runnable);
-            }
-            queue.searching += 1;
-        }
-        let mut found = None;
-        for _ in 0..SEARCH_ROUNDS {
-            std::thread::yield_now();
-            let mut queue = lock(&self.queue);
-            found = queue.ready.pop_front();
-            if found.is_some() || self.stop.load(Ordering::Acquire) {
-                break;
-            }
-        }
-        lock(&self.queue).searching -= 1;
-        if found.is_some() {
-            return found;
-        }
-        let mut queue = lock(&self.queue);
-        loop {
-            if self.stop.load(Ordering::Acquire) {
-                return None;
-            }
-            if let Some(runnable) = queue.ready.pop_front() {
-                return Some(runnable);
-            }
-            queue.sleeping += 1;
-            queue = self.work.wait(queue).unwrap_or_else(|e| e.into_inner());
-            queue.sleeping -= 1;
-        }
+        self.queue.next()
     }
 }
 
@@ -231,10 +182,7 @@ impl Executor for Threaded {
 
     fn shutdown(&self) {
         self.shared.stop.store(true, Ordering::Release);
-        {
-            let _queue = lock(&self.shared.queue);
-            self.shared.work.notify_all();
-        }
+        self.shared.queue.stop();
         self.shared.timers.stop();
         let current = std::thread::current().id();
         for thread in lock(&self.threads).drain(..) {
