@@ -72,7 +72,7 @@ impl Trace {
     }
 
     fn deliver(&mut self, to: Address, message: Msg) -> &mut Trace {
-        self.push(Happening::Deliver { to, message })
+        self.push(Happening::Deliver { to, message, mid_step: false })
     }
 
     fn issue(&mut self, from: Address, to: Dest, session: u64, command: &str, args: &str) -> &mut Trace {
