@@ -91,7 +91,8 @@ pub enum Happening {
     Round {
         services: Vec<Address>,
     },
-    /// Timers fired after virtual time jumped.
+    /// Timers fired: after virtual time jumped, or timers already due fired while services
+    /// were runnable.
     Timers {
         fired: usize,
     },

@@ -1,5 +1,5 @@
-//! Direct hand-off on the threaded backend: messages to an idle service handled without a
-//! trip through the run queue.
+//! Direct hand-off: messages to an idle service handled without a trip through the run queue
+//! (on the threaded backend's workers; in the simulator where its seed says so).
 //!
 //! A call to an idle service normally takes four steps: the request into the callee's mailbox,
 //! the callee's turn (from the worker's next slot), the answer into the caller's mailbox, and
@@ -222,13 +222,14 @@ impl ServiceCell {
     /// shortcut of polling a task this service would start right here first.
     pub(crate) fn runs_here(&self) -> bool {
         let mode = memo::mode(&self.runtime);
-        mode != Mode::Off
-            && memo::runs_here(self)
-            && memo::take_shortcut(&self.runtime, mode, Shortcut::InlinePoll)
-            && {
-                memo::ran(&self.runtime, Shortcut::InlinePoll, self.address);
-                true
-            }
+        if mode == Mode::Off
+            || !memo::runs_here(self)
+            || !memo::take_shortcut(&self.runtime, mode, Shortcut::InlinePoll)
+        {
+            return false;
+        }
+        memo::ran(&self.runtime, Shortcut::InlinePoll, self.address);
+        true
     }
 
     /// `push`, saying what it did.
@@ -320,9 +321,13 @@ impl ServiceCell {
             callee.finish_turn(false); // hands it back to the executor if it has work
             return Err(args);
         }
+        let session =
+            if self.runtime.tracing { self.trace_direct_issue(callee.address, call, command, &args) } else { 0 };
         let nested = Nested::begin(&self.runtime, Shortcut::Direct, callee.address);
         if self.runtime.tracing {
-            self.trace_direct(callee.address, call, command, &args);
+            let message = Message::Request { from: self.address, session, command, args: &args, via: None };
+            self.runtime.trace(&Event::Deliver { to: callee.address, message });
+            self.runtime.trace(&Event::Handle { at: callee.address, message });
         }
         let inline = Inline::enter(DIRECT);
         let result = catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args)));
@@ -336,10 +341,10 @@ impl ServiceCell {
         Ok(answer)
     }
 
-    /// Traces a message handled directly as if it had taken the ordinary path (issued,
-    /// delivered, handled), so the simulator's oracle checks it like any other. A call gets a
-    /// session number of its own, used for nothing else.
-    fn trace_direct(&self, to: Address, call: bool, command: &CommandName, args: &Value) {
+    /// Traces the issue of a message about to be handled directly; with its delivery and
+    /// handling (traced next) it looks like the ordinary path, so the simulator's oracle checks
+    /// it like any other. A call gets a session number of its own, used for nothing else.
+    fn trace_direct_issue(&self, to: Address, call: bool, command: &CommandName, args: &Value) -> u64 {
         let session = if call {
             let mut sessions = lock(&self.sessions);
             let session = sessions.open(to, command.clone());
@@ -349,9 +354,7 @@ impl ServiceCell {
             0
         };
         self.trace_issue(To::Address(to), session, command, args);
-        let message = Message::Request { from: self.address, session, command, args, via: None };
-        self.runtime.trace(&Event::Deliver { to, message });
-        self.runtime.trace(&Event::Handle { at: to, message });
+        session
     }
 
     /// The call of a direct answer: ready now, unless messages wait in this service's mailbox
