@@ -80,7 +80,7 @@ pub use crate::core::{
 };
 pub use executor::{Executor, ExitReason};
 pub use group::{Group, GroupError, Member};
-pub use threaded::Threaded;
+pub use threaded::{Builder as ThreadedBuilder, Threaded};
 
 /// Handlers and inits return `anyhow::Result`; re-exported so `?` and `bail!` need no extra
 /// dependency.

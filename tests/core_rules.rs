@@ -282,7 +282,7 @@ backend_test! {
 #[test]
 // checks G8: reserved and duplicate command names are refused when a kind is defined.
 fn definitions_refuse_reserved_names() {
-    let rt = Runtime::threaded(1);
+    let rt = common::threaded(1);
     let err = rt.define(ServiceKind::stateless("bad").command("_link", |_c, v: Value| async move { Ok(v) }));
     assert_eq!(
         err.unwrap_err().to_string(),

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use common::groups::define_group_kinds;
 use futures::future::join_all;
-use skygroup::{Address, Runtime, Value};
+use skygroup::{Address, Value};
 
 const ROUNDS: usize = 1_000;
 
@@ -15,7 +15,7 @@ const ROUNDS: usize = 1_000;
 // checks G2: 1,000 rounds of 16 racers (4 services x 4 concurrent queries) on first use of one
 // name: one start, one address, every round.
 fn first_use_race_rounds() {
-    let rt = Runtime::threaded(2);
+    let rt = common::threaded(2);
     define_group_kinds(&rt);
     for round in 0..ROUNDS {
         let (group, results) = rt.block_on(|ctx| async move {
@@ -46,7 +46,7 @@ fn first_use_race_rounds() {
 // checks G6: 1,000 rounds of sends to a name not resolved yet, then a call: the call sees every
 // send, in order, every round.
 fn send_before_resolution_rounds() {
-    let rt = Runtime::threaded(2);
+    let rt = common::threaded(2);
     define_group_kinds(&rt);
     let expected = Value::from((0..8).collect::<Vec<i64>>());
     for round in 0..ROUNDS {

@@ -69,7 +69,8 @@ fn interleavings_keep_per_sender_order() {
 }
 
 #[test]
-// An hour of sleeps takes no real time: virtual time only.
+// An hour of sleeps takes no real time: virtual time only. Each step of work also takes a
+// virtual microsecond (time passes under load, S3), so the hour is a little more.
 fn virtual_time_jumps() {
     let sim = Sim::new(1);
     let rt = sim.runtime();
@@ -80,7 +81,8 @@ fn virtual_time_jumps() {
         }
         ctx.now()
     });
-    assert_eq!(now, Duration::from_secs(3600));
+    let hour = Duration::from_secs(3600);
+    assert!(now >= hour && now < hour + Duration::from_millis(1), "{now:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 

@@ -182,8 +182,8 @@ backend_test! {
 /// run twice, or reordered per sender.
 #[test]
 fn direct_and_queued_messages_race_without_loss_or_reordering() {
-    // checks G6, G7, G12 under contention, on the threaded backend (the simulator takes no
-    // direct paths).
+    // checks G6, G7, G12 under contention, on the threaded backend with its shortcuts on (the
+    // simulator runs the direct path too, but on one thread it cannot race).
     let rt = Runtime::threaded(2);
     rt.define(
         ServiceKind::new("log", |_ctx, (): ()| async { Ok(std::collections::BTreeMap::<i64, Vec<i64>>::new()) })
@@ -240,7 +240,7 @@ fn direct_and_queued_messages_race_without_loss_or_reordering() {
 #[test]
 fn queued_floods_never_strand_a_message() {
     // checks G7, G12 on the threaded backend: the `scheduled` hand-over between pushes and turns.
-    let rt = Runtime::threaded(2);
+    let rt = common::threaded(2);
     rt.define(
         ServiceKind::new("sink", |_ctx, (): ()| async { Ok(0i64) })
             .command("add", |ctx: Ctx<i64>, _v: Value| async move {

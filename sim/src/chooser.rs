@@ -22,7 +22,8 @@ pub trait Chooser: Send {
     }
 }
 
-/// The three kinds of choice the executor makes (timer order counts as a fourth, rarer one).
+/// The kinds of choice the executor makes. Option 0 is always the old default: no shortcut, no
+/// timer before pending work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DecisionKind {
     /// How many services run "at once" this step: option `i` runs `i + 1` (default: one).
@@ -34,6 +35,13 @@ pub enum DecisionKind {
     Interleave,
     /// Which timer due at this instant fires next, earliest set first (default: that one).
     Timer,
+    /// Whether to take a shortcut of the runtime where one is possible (`skygroup::executor::
+    /// Shortcut`): option 1 takes it (default: not, the ordinary path).
+    Shortcut,
+    /// Whether timers already due fire before the runnable services run this step: option 1
+    /// fires them (default: the services run; a due timer waits at most
+    /// [`DUE_WAIT_MAX`](crate::executor::DUE_WAIT_MAX) steps).
+    Due,
 }
 
 /// One decision point, as the chooser sees it.

@@ -96,7 +96,7 @@ pub struct RunSource {
     /// The seed's own choices.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// A decision log (`v1:...`), as a failure printed it.
+    /// A decision log (`v2:...`), as a failure printed it.
     #[arg(long)]
     pub log: Option<String>,
     /// Virtual workers (with --seed; a log carries its own).

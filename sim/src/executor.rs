@@ -6,8 +6,15 @@
 //!   interleaves their held-back deliveries in a chosen order that keeps each one's own order.
 //!   That is exactly the freedom the threaded backend has with W workers (S3): which services
 //!   run next, and how the sends of handlers running at the same time interleave.
-//! - Otherwise virtual time jumps to the earliest timer, and every timer due at that instant
-//!   fires, in a chosen order.
+//! - Every step that runs services moves virtual time by [`QUANTUM`], so time passes under
+//!   load. A timer whose deadline has passed is due; while services are runnable, a decision
+//!   fires the due timers first or lets the services run, and a due timer waits at most
+//!   [`DUE_WAIT_MAX`] steps (S3: a timer can fire while other work is runnable).
+//! - When nothing is runnable, virtual time jumps to the earliest timer, and every timer due at
+//!   that instant fires, in a chosen order.
+//! - While a service runs, the runtime asks at each point where it may take a shortcut
+//!   (`skygroup::executor::Shortcut`); each answer is a decision. A yes delivers what the step
+//!   held back so far and makes the rest of the step's deliveries immediate.
 //! - If neither is possible, the run is stalled: whoever waits, waits forever.
 //!
 //! Besides the trace, it keeps two cheap facts for exploration: a fingerprint of the order in
@@ -23,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use skygroup::executor::{Delivery, Event, Executor, FaultSite, Runnable, Stalled, capture};
+use skygroup::executor::{Delivery, Event, Executor, FaultSite, Runnable, Shortcut, Shortcuts, Stalled, capture};
 
 use skygroup::Address;
 use skygroup::executor::Message;
@@ -35,6 +42,12 @@ use crate::record::{Happening, Record, stamp};
 
 /// Steps after which a run is stopped as runaway (a service that never stops working).
 pub const STEPS_MAX: u64 = 5_000_000;
+
+/// Virtual time one step of services takes.
+pub const QUANTUM: Duration = Duration::from_micros(1);
+
+/// Steps a due timer may wait while services run before it fires regardless (fairness).
+pub const DUE_WAIT_MAX: u32 = 16;
 
 pub(crate) struct SimExecutor {
     state: Mutex<State>,
@@ -68,6 +81,14 @@ struct State {
     overlaps: Vec<Violation>,
     /// The services behind the options of the decision being made (reused buffer).
     options: Vec<Address>,
+    /// Steps run since a timer became due without firing it.
+    due_waited: u32,
+    /// Shortcuts the runtime ran, per kind (`Shortcut::index`).
+    shortcuts: [u64; Shortcut::ALL.len()],
+    /// Timer firings while services were runnable.
+    timers_under_load: u64,
+    /// Whether the picked services of a step are running (a delivery now is mid-step).
+    running: bool,
 }
 
 /// How a [`SimExecutor`] runs, besides its chooser.
@@ -89,6 +110,17 @@ pub struct RunStats {
     pub decisions: u64,
     /// Virtual time at the end.
     pub virtual_time: Duration,
+    /// Shortcuts the runtime ran, per kind, indexed by `Shortcut::index`.
+    pub shortcuts: [u64; Shortcut::ALL.len()],
+    /// Times due timers fired while services were runnable.
+    pub timers_under_load: u64,
+}
+
+impl RunStats {
+    /// How often the shortcut `at` ran.
+    pub fn shortcut_count(&self, at: Shortcut) -> u64 {
+        self.shortcuts[at.index()]
+    }
 }
 
 impl SimExecutor {
@@ -111,6 +143,10 @@ impl SimExecutor {
             mailboxes: Vec::new(),
             overlaps: Vec::new(),
             options: Vec::new(),
+            due_waited: 0,
+            shortcuts: [0; Shortcut::ALL.len()],
+            timers_under_load: 0,
+            running: false,
         };
         SimExecutor { state: Mutex::new(state), workers: settings.workers.max(1) }
     }
@@ -143,7 +179,14 @@ impl SimExecutor {
 
     pub(crate) fn stats(&self) -> RunStats {
         let s = self.state();
-        RunStats { steps: s.steps, delivered: s.delivered, decisions: s.decisions.len() as u64, virtual_time: s.now }
+        RunStats {
+            steps: s.steps,
+            delivered: s.delivered,
+            decisions: s.decisions.len() as u64,
+            virtual_time: s.now,
+            shortcuts: s.shortcuts,
+            timers_under_load: s.timers_under_load,
+        }
     }
 
     /// A fingerprint of the order messages entered each mailbox (mixed the per-mailbox
@@ -177,10 +220,20 @@ impl SimExecutor {
             wakers.into_iter().for_each(Waker::wake);
             return Ok(());
         }
+        if state.due_first() {
+            let wakers = state.fire_due();
+            state.timers_under_load += 1;
+            drop(state);
+            wakers.into_iter().for_each(Waker::wake);
+            return Ok(());
+        }
+        state.now += QUANTUM;
         let picked = state.pick(self.workers);
+        state.running = true;
         drop(state);
         let mut held: Vec<(Address, std::collections::VecDeque<Delivery>)> =
             picked.into_iter().map(|r| (r.address(), capture(|| r.run(1)).1.into())).collect();
+        self.state().running = false;
         held.retain(|(_, h)| !h.is_empty());
         while !held.is_empty() {
             let i = {
@@ -290,10 +343,30 @@ impl State {
         };
     }
 
+    /// Whether due timers fire before the runnable services this step (see the module docs).
+    fn due_first(&mut self) -> bool {
+        let due = self.timers.first_key_value().is_some_and(|(&(deadline, _), _)| deadline <= self.now);
+        if !due {
+            self.due_waited = 0;
+            return false;
+        }
+        if self.due_waited >= DUE_WAIT_MAX || self.choose(DecisionKind::Due, 2) == 1 {
+            self.due_waited = 0;
+            return true;
+        }
+        self.due_waited += 1;
+        false
+    }
+
     /// Jumps to the earliest deadline and takes every timer due then, in a chosen order.
     fn fire_timers(&mut self) -> Vec<Waker> {
         let Some((&(deadline, _), _)) = self.timers.first_key_value() else { return Vec::new() };
         self.now = self.now.max(deadline);
+        self.fire_due()
+    }
+
+    /// Takes every timer due now, in a chosen order.
+    fn fire_due(&mut self) -> Vec<Waker> {
         let mut due = Vec::new();
         while let Some(entry) = self.timers.first_entry() {
             if entry.key().0 > self.now {
@@ -384,14 +457,31 @@ impl Executor for SimExecutor {
         state.ready.clear();
     }
 
+    fn shortcuts(&self) -> Shortcuts {
+        Shortcuts::Decide
+    }
+
+    fn take_shortcut(&self, at: Shortcut) -> bool {
+        let _ = at; // the decision's kind says enough; every shortcut is a yes-or-no
+        self.state().choose(DecisionKind::Shortcut, 2) == 1
+    }
+
     fn trace(&self, event: &Event<'_>) {
         let mut state = self.state();
-        if let Event::Deliver { to, message } = event {
-            state.delivered += 1;
-            state.note_delivery(*to, message);
+        match event {
+            Event::Deliver { to, message } => {
+                state.delivered += 1;
+                state.note_delivery(*to, message);
+            }
+            Event::Shortcut { shortcut, .. } => state.shortcuts[shortcut.index()] += 1,
+            _ => {}
         }
         if state.tracing {
-            state.log(Happening::from_event(event), || event.to_string());
+            let mut happening = Happening::from_event(event);
+            if let Happening::Deliver { mid_step, .. } = &mut happening {
+                *mid_step = state.running;
+            }
+            state.log(happening, || event.to_string());
         }
     }
 

@@ -3,7 +3,7 @@
 //! A run is its seed (faults and scenario data come from the seed's data stream), its virtual
 //! worker count, and the index chosen at each decision point. The log keeps the option count
 //! beside each choice, so a replay against changed code can say at which step it stopped
-//! matching. Format `v1:` + base64url (no padding) of:
+//! matching. Format `v2:` + base64url (no padding) of:
 //!
 //! ```text
 //! varint seed, varint workers, byte flags (bit 0: faults, bit 1: after the log, choose 0),
@@ -14,12 +14,19 @@
 //!
 //! Choices under 16 options take one byte, and runs of one repeated decision two bytes, so a
 //! run of a few hundred decisions is a few hundred characters.
+//!
+//! `v1` logs came from a simulator that decided neither shortcuts nor due timers: their
+//! decisions would mean other things now, so they are refused ([`LogError::Older`]) rather than
+//! replayed as a different run; their seed still reproduces a run of today's simulator.
 
 use std::fmt;
 use std::str::FromStr;
 
 /// The version prefix of the current format.
-pub const VERSION: &str = "v1";
+pub const VERSION: &str = "v2";
+
+/// Versions this simulator knows but can no longer replay.
+const OLDER: &[&str] = &["v1"];
 
 /// A run's decisions plus what else it takes to replay it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +55,11 @@ pub enum Tail {
 pub enum LogError {
     #[error("a decision log starts with `{VERSION}:`; this one starts with {0:?}")]
     Version(String),
+    #[error(
+        "this decision log ({0}) was recorded by an older simulator, whose decisions mean other things \
+         now; replay with --seed instead"
+    )]
+    Older(&'static str),
     #[error("the decision log is not base64url: bad character {0:?}")]
     Base64(char),
     #[error("the decision log is cut short or corrupt: {0}")]
@@ -74,6 +86,9 @@ impl DecisionLog {
     pub fn decode(text: &str) -> Result<DecisionLog, LogError> {
         let text = text.trim();
         let Some(body) = text.strip_prefix(VERSION).and_then(|t| t.strip_prefix(':')) else {
+            if let Some(old) = OLDER.iter().find(|v| text.strip_prefix(**v).is_some_and(|t| t.starts_with(':'))) {
+                return Err(LogError::Older(old));
+            }
             return Err(LogError::Version(text.chars().take(4).collect()));
         };
         let bytes = unbase64url(body)?;
@@ -227,6 +242,16 @@ mod tests {
             let bytes: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37).wrapping_add(200)).collect();
             assert_eq!(unbase64url(&base64url(&bytes)).unwrap(), bytes);
         }
+    }
+
+    #[test]
+    fn a_v1_log_is_refused_with_a_clear_message() {
+        let log = DecisionLog { seed: 7, workers: 2, faults: false, tail: Tail::Seed, decisions: vec![(2, 1)] };
+        let old = log.encode().replacen(VERSION, "v1", 1);
+        let err = DecisionLog::decode(&old).unwrap_err();
+        assert_eq!(err, LogError::Older("v1"));
+        assert!(err.to_string().contains("older simulator") && err.to_string().contains("--seed"), "{err}");
+        assert_eq!(DecisionLog::decode(&log.encode()).unwrap(), log);
     }
 
     #[test]

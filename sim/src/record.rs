@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use skygroup::Address;
-use skygroup::executor::{Event, Message, Registry, To};
+use skygroup::executor::{Event, Message, Registry, Shortcut, To};
 
 /// One event of a run, at a virtual time.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +64,9 @@ pub enum Happening {
     Deliver {
         to: Address,
         message: Msg,
+        /// Made while a service's step ran (after a shortcut released the step's held
+        /// deliveries), not after the step's runs: it does not end the step.
+        mid_step: bool,
     },
     Handle {
         at: Address,
@@ -88,9 +91,17 @@ pub enum Happening {
     Round {
         services: Vec<Address>,
     },
-    /// Timers fired after virtual time jumped.
+    /// Timers fired: after virtual time jumped, or timers already due fired while services
+    /// were runnable.
     Timers {
         fired: usize,
+    },
+    /// A shortcut ran (`end: false`), or the nested run it began ended and the interrupted
+    /// turn goes on (`end: true`; only for shortcuts that run another service).
+    Shortcut {
+        shortcut: Shortcut,
+        service: Address,
+        end: bool,
     },
     /// A fault the simulator injected.
     Fault {
@@ -130,16 +141,26 @@ impl Happening {
                 };
                 Happening::Issue { from, to, session, command: command.to_owned(), args: args.to_string() }
             }
-            Event::Deliver { to, ref message } => Happening::Deliver { to, message: Msg::from_message(message) },
+            Event::Deliver { to, ref message } => {
+                Happening::Deliver { to, message: Msg::from_message(message), mid_step: false }
+            }
             Event::Handle { at, ref message } => Happening::Handle { at, message: Msg::from_message(message) },
             Event::Exit { address, kind, reason } => {
                 Happening::Exit { address, kind: kind.to_owned(), reason: reason.to_string() }
             }
             Event::DeadLetter { from, to, command } => Happening::DeadLetter { from, to, command: command.to_owned() },
             Event::Registry { group, name, what } => Happening::Registry { group, name: name.to_owned(), what },
+            Event::Shortcut { shortcut, service } => Happening::Shortcut { shortcut, service, end: false },
+            Event::ShortcutEnd { shortcut, service } => Happening::Shortcut { shortcut, service, end: true },
             _ => Happening::Fault { site: format!("unknown event {event}") },
         }
     }
+}
+
+/// Whether a shortcut runs another service nested in the turn that took it (and so is traced
+/// with an end, `Happening::Shortcut { end: true, .. }`).
+pub fn nests(shortcut: Shortcut) -> bool {
+    !matches!(shortcut, Shortcut::AnswerInPlace | Shortcut::InlinePoll)
 }
 
 impl fmt::Display for Dest {

@@ -53,7 +53,7 @@ fn trace_draws_every_format() {
 fn bad_input_is_a_usage_error() {
     assert_eq!(cli("explore --scenario nope --seeds 1").0, STATUS_USAGE);
     assert_eq!(cli("replay --scenario groupmain --log v9:xyz").0, STATUS_USAGE);
-    let (status, out) = cli("shrink --scenario groupmain --log v1:AAIA");
+    let (status, out) = cli("shrink --scenario groupmain --log v2:AAIA");
     assert_eq!(status, STATUS_USAGE);
     assert!(out.contains("does not fail"), "{out}");
 }

@@ -12,7 +12,7 @@ fn logs_of_real_runs_round_trip() {
             let log =
                 DecisionLog { seed, workers: 2, faults: seed % 2 == 0, tail: Tail::Seed, decisions: report.decisions };
             let text = log.encode();
-            assert!(text.starts_with("v1:") && !text.contains(char::is_whitespace), "{text}");
+            assert!(text.starts_with("v2:") && !text.contains(char::is_whitespace), "{text}");
             assert_eq!(DecisionLog::decode(&text), Ok(log), "{} seed {seed}", scenario.name());
         }
     }
@@ -38,9 +38,9 @@ fn runs_of_one_decision_are_compact() {
 
 #[test]
 fn bad_logs_are_refused_with_a_reason() {
-    assert!(matches!(DecisionLog::decode("v2:AAAA"), Err(LogError::Version(_))));
-    assert!(matches!(DecisionLog::decode("v1:AA*A"), Err(LogError::Base64('*'))));
-    assert!(matches!(DecisionLog::decode("v1:"), Err(LogError::Truncated(_))));
+    assert!(matches!(DecisionLog::decode("v0:AAAA"), Err(LogError::Version(_))));
+    assert!(matches!(DecisionLog::decode("v2:AA*A"), Err(LogError::Base64('*'))));
+    assert!(matches!(DecisionLog::decode("v2:"), Err(LogError::Truncated(_))));
     let text = DecisionLog { seed: 300, workers: 2, faults: false, tail: Tail::Seed, decisions: vec![] }.encode();
     assert!(matches!(DecisionLog::decode(&text[..4]), Err(LogError::Truncated(_))));
 }

@@ -108,5 +108,5 @@ fn a_caught_mutant_replays_and_shrinks_from_the_command_line() {
     assert_eq!(shrink_status, STATUS_VIOLATION, "{shrunk}");
     assert!(shrunk.starts_with("shrunk in ") && shrunk.contains("shrunk trace ("), "{shrunk}");
     let last = shrunk.lines().last().unwrap();
-    assert!(last.starts_with("replay: cargo run -p skygroup-sim -- replay --scenario pending-flush --log v1:"));
+    assert!(last.starts_with("replay: cargo run -p skygroup-sim -- replay --scenario pending-flush --log v2:"));
 }

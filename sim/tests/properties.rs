@@ -98,27 +98,36 @@ fn false_alarm_sweep() {
     assert!(tally.is_empty(), "violations: {:?}", tally.keys().collect::<Vec<_>>());
 }
 
-/// Regression (G9): a kind whose init forks a task that stops the service. With seed 0 and one
-/// worker the instance exits before the registry handles its init's reply. The registry used to
-/// bind it anyway and answer the query with its dead address; now the start fails.
+/// Regression (G9): a kind whose init forks a task that stops the service. In some schedules
+/// (seed 0 with one worker used to be one; the schedule of a seed changed when shortcuts and due
+/// timers became decisions) the instance exits before the registry handles its init's reply.
+/// The registry used to bind it anyway and answer the query with its dead address; now the
+/// start fails.
 #[test]
 fn start_of_an_instance_that_exits_at_once_fails() {
     use skygroup::ServiceKind;
     use skygroup_sim::{Sim, oracle};
-    let sim = Sim::builder(0).workers(1).build();
-    let rt = sim.runtime();
-    rt.define(ServiceKind::stateless("boot")).unwrap();
-    rt.define(ServiceKind::new("shortlived", |ctx, (): ()| async move {
-        let me = ctx.clone();
-        ctx.fork(async move { me.exit() });
-        Ok(())
-    }))
-    .unwrap();
-    let group = rt.newgroup("A", "boot", ()).unwrap();
-    let answer = rt.block_on(move |ctx| async move { group.query(&ctx, "shortlived").await });
-    drop(rt);
-    let violations = oracle::check(&sim.records());
-    assert!(violations.is_empty(), "seed 0, 1 worker: {violations:?}");
-    let error = answer.expect_err("the instance exited before its start ended").to_string();
-    assert!(error.contains("service `shortlived` in group A failed to start"), "{error}");
+    let mut failed_starts = 0;
+    for seed in 0..200 {
+        let sim = Sim::builder(seed).workers(1).build();
+        let rt = sim.runtime();
+        rt.define(ServiceKind::stateless("boot")).unwrap();
+        rt.define(ServiceKind::new("shortlived", |ctx, (): ()| async move {
+            let me = ctx.clone();
+            ctx.fork(async move { me.exit() });
+            Ok(())
+        }))
+        .unwrap();
+        let group = rt.newgroup("A", "boot", ()).unwrap();
+        let answer = rt.block_on(move |ctx| async move { group.query(&ctx, "shortlived").await });
+        drop(rt);
+        let violations = oracle::check(&sim.records());
+        assert!(violations.is_empty(), "seed {seed}, 1 worker: {violations:?}");
+        if let Err(error) = answer {
+            let error = error.to_string();
+            assert!(error.contains("service `shortlived` in group A failed to start"), "{error}");
+            failed_starts += 1;
+        }
+    }
+    assert!(failed_starts > 0, "no seed had the instance exit before its start ended");
 }

@@ -1,5 +1,5 @@
-//! Direct hand-off on the threaded backend: messages to an idle service handled without a
-//! trip through the run queue.
+//! Direct hand-off: messages to an idle service handled without a trip through the run queue
+//! (on the threaded backend's workers; in the simulator where its seed says so).
 //!
 //! A call to an idle service normally takes four steps: the request into the callee's mailbox,
 //! the callee's turn (from the worker's next slot), the answer into the caller's mailbox, and
@@ -29,9 +29,17 @@
 //! (see `group/names.rs`).
 //!
 //! Depth is bounded: inline turns nest at most [`MAX_INLINE`] deep, and a handler running
-//! directly takes no shortcut itself, so stacks stay flat. The simulator takes none of these
-//! shortcuts (it interleaves every delivery itself; its executor does not offer
-//! `runs_turns_inline`), so its traces never see them.
+//! directly takes no shortcut itself, so stacks stay flat.
+//!
+//! The executor says whether a turn may take them (`Executor::shortcuts`, asked once per turn
+//! and kept in `memo.rs`): the threaded backend's workers take each one where it is possible;
+//! the simulator decides each one from its seed (`Executor::take_shortcut`), asked only where
+//! the shortcut is possible, and runs this same code when it says yes. There a yes first
+//! delivers what the running step holds back (`executor::capture`), so the shortcut sees the
+//! mailboxes the threaded backend would. The simulator also may run the receiver of a *send* at
+//! once (`Shortcut::InlineSend`): the receiver reacting on another worker while its sender still
+//! runs. A shortcut that runs a service leaves the trace events of the ordinary path (`Issue`,
+//! `Deliver`, `Handle`) between `Event::Shortcut` and `Event::ShortcutEnd`.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -45,11 +53,12 @@ use super::cell::{CommandName, Envelope, ServiceCell, lock};
 use super::context::Call;
 use super::error::CallError;
 use super::kind::Handler;
+use super::memo::{self, Mode};
 use super::runtime::RuntimeShared;
 use super::session::{Reply, Wake};
 use super::turn::polled_here;
 use super::value::Value;
-use crate::executor::Runnable;
+use crate::executor::{Event, Message, Runnable, Shortcut, To};
 
 thread_local! {
     /// How deep this thread is in shortcuts: 0 in a turn from the executor, `n` inside `n`
@@ -82,22 +91,81 @@ impl Drop for Inline {
 
 impl RuntimeShared {
     /// Whether deliveries from this thread may take the shortcuts (see the module docs): only
-    /// from inside a turn, on a worker of an executor that allows them.
+    /// from inside a turn, on a thread of an executor that allows or decides them.
     pub(crate) fn handoff(&self) -> bool {
-        super::memo::shortcuts(self)
+        memo::shortcuts(self)
     }
 
-    /// Gets `cell`'s turns going after a push found it idle: inline if the push may be handed
-    /// off (a call, or a new service's init) and this thread is not too deep in inline turns,
-    /// else through the executor.
-    pub(crate) fn start_turns(&self, cell: Arc<ServiceCell>, inline: bool) {
+    /// The shortcut a delivery of `envelope` to `to` may take, decided before it is held back
+    /// or pushed: an answer may complete in place, a call, a new service's init (and in the
+    /// simulator a send) may run the receiver's turn at once. Under `Decide` the executor is
+    /// asked only where the shortcut is possible now, and a yes releases the step's held
+    /// deliveries first (then the push itself checks again, against the real mailbox).
+    pub(crate) fn shortcut_for(&self, to: Address, envelope: &Envelope) -> Option<Shortcut> {
+        let at = match envelope {
+            Envelope::Response { .. } => Shortcut::AnswerInPlace,
+            Envelope::Request { session: 1.., .. } => Shortcut::InlineTurn,
+            Envelope::Request { .. } => Shortcut::InlineSend,
+            Envelope::Init { .. } => Shortcut::InlineInit,
+            Envelope::Wake { .. } | Envelope::Fork { .. } => return None,
+        };
+        match memo::mode(self) {
+            Mode::Off => None,
+            Mode::Always => (at != Shortcut::InlineSend).then_some(at),
+            Mode::Decide => {
+                (self.shortcut_possible(to, at) && memo::take_shortcut(self, Mode::Decide, at)).then_some(at)
+            }
+        }
+    }
+
+    /// Whether the shortcut `at` of a delivery to `to` could be taken as things are now (held
+    /// deliveries only add messages, so releasing them never makes an impossible one possible).
+    fn shortcut_possible(&self, to: Address, at: Shortcut) -> bool {
+        let Some(cell) = self.lookup(to) else { return false };
+        match at {
+            Shortcut::AnswerInPlace => (polled_here(&cell) || memo::runs_here(&cell)) && cell.nothing_queued(),
+            _ => DEPTH.get() < MAX_INLINE && cell.idle_now(),
+        }
+    }
+
+    /// Gets `cell`'s turns going after a push found it idle: at once, nested, if the push took
+    /// a shortcut that runs the receiver (`shortcut_for`) and this thread is not too deep in
+    /// inline turns, else through the executor.
+    pub(crate) fn start_turns(&self, cell: Arc<ServiceCell>, shortcut: Option<Shortcut>) {
         let depth = DEPTH.get();
-        if inline && depth < MAX_INLINE {
+        if let Some(at) = shortcut
+            && at != Shortcut::AnswerInPlace
+            && depth < MAX_INLINE
+        {
+            let _nested = Nested::begin(self, at, cell.address);
             let _inline = Inline::enter(depth + 1);
             cell.run_turn(1);
             return;
         }
         self.executor.schedule(Runnable(cell));
+    }
+}
+
+/// Traces a shortcut that runs another service's code nested in this turn, and its end (also
+/// by a panic), so the simulator's oracle can tell whose step the records after it belong to.
+struct Nested<'a> {
+    runtime: &'a RuntimeShared,
+    at: Shortcut,
+    service: Address,
+}
+
+impl<'a> Nested<'a> {
+    fn begin(runtime: &'a RuntimeShared, at: Shortcut, service: Address) -> Nested<'a> {
+        memo::ran(runtime, at, service);
+        Nested { runtime, at, service }
+    }
+}
+
+impl Drop for Nested<'_> {
+    fn drop(&mut self) {
+        if self.runtime.tracing {
+            self.runtime.trace(&Event::ShortcutEnd { shortcut: self.at, service: self.service });
+        }
     }
 }
 
@@ -118,9 +186,16 @@ impl ServiceCell {
         let Envelope::Response { session, result } = envelope else { return self.push_delivered(envelope) };
         // Its turn runs on this thread, so this thread is its runner: it is not closing, and
         // what it was sent from this thread shows in `mailed` (see `nothing_queued`).
-        let quiet = (polled_here(self) || super::memo::runs_here(self)) && self.nothing_queued();
+        let quiet = (polled_here(self) || memo::runs_here(self)) && self.nothing_queued();
         if !quiet {
             return self.push_delivered(Envelope::Response { session, result });
+        }
+        if self.runtime.tracing {
+            // Delivered, but not handled as a step of its own: the caller's turn, running
+            // further up this stack, goes on with it.
+            let message = Message::Response { session, ok: result.is_ok() };
+            memo::ran(&self.runtime, Shortcut::AnswerInPlace, self.address);
+            self.runtime.trace(&Event::Deliver { to: self.address, message });
         }
         let waker = match lock(&self.sessions).complete(session, result) {
             // The caller polled this reply before: it waits, so wake it (at worst one extra poll).
@@ -138,10 +213,23 @@ impl ServiceCell {
         !self.sched.mailed() && self.sched.batched() == 0
     }
 
-    /// Whether this thread runs this service's turn (here or further up the stack) and may take
-    /// shortcuts: then a task this service would start may be polled right here first.
+    /// Nothing in its mailbox and nobody runs it or will: a push would find it idle.
+    fn idle_now(&self) -> bool {
+        self.sched.idle()
+    }
+
+    /// Whether this thread runs this service's turn (here or further up the stack) and takes the
+    /// shortcut of polling a task this service would start right here first.
     pub(crate) fn runs_here(&self) -> bool {
-        self.runtime.handoff() && super::memo::runs_here(self)
+        let mode = memo::mode(&self.runtime);
+        if mode == Mode::Off
+            || !memo::runs_here(self)
+            || !memo::take_shortcut(&self.runtime, mode, Shortcut::InlinePoll)
+        {
+            return false;
+        }
+        memo::ran(&self.runtime, Shortcut::InlinePoll, self.address);
+        true
     }
 
     /// `push`, saying what it did.
@@ -159,13 +247,14 @@ impl ServiceCell {
         command: &CommandName,
         args: Value,
     ) -> Result<Call, Value> {
-        if !self.may_go_direct() {
+        let mode = self.direct_mode();
+        if mode == Mode::Off {
             return Err(args);
         }
-        let Some(callee) = super::memo::take(&self.runtime, to) else { return Err(args) };
+        let Some(callee) = memo::take(&self.runtime, to) else { return Err(args) };
         // Not through `call_direct_to`: its second check measurably slows the loop of calls.
-        let answer = self.run_direct(&callee, command, args);
-        super::memo::give_back(&self.runtime, callee);
+        let answer = self.run_direct(mode, &callee, command, args, true);
+        memo::give_back(&self.runtime, callee);
         Ok(self.answer_direct(to, command, answer?))
     }
 
@@ -176,47 +265,53 @@ impl ServiceCell {
         command: &CommandName,
         args: Value,
     ) -> Result<Call, Value> {
-        if !self.may_go_direct() {
+        let mode = self.direct_mode();
+        if mode == Mode::Off {
             return Err(args);
         }
-        let answer = self.run_direct(callee, command, args)?;
+        let answer = self.run_direct(mode, callee, command, args, true)?;
         Ok(self.answer_direct(callee.address, command, answer))
     }
 
     /// A send from this service to `to`, handled at once under the same conditions as a direct
     /// call; its answer is dropped and a failure logged and counted, as for any send (G8).
     pub(crate) fn send_direct(&self, to: Address, command: &CommandName, args: Value) -> Result<(), Value> {
-        if !self.may_go_direct() {
+        let mode = self.direct_mode();
+        if mode == Mode::Off {
             return Err(args);
         }
-        let Some(callee) = super::memo::take(&self.runtime, to) else { return Err(args) };
-        let answer = self.run_direct(&callee, command, args);
-        match &answer {
-            Ok(Ok(_)) => {}
-            Ok(Err(err)) => tracing::warn!("send failed: {err}"),
-            Err(_) => {}
+        let Some(callee) = memo::take(&self.runtime, to) else { return Err(args) };
+        let answer = self.run_direct(mode, &callee, command, args, false);
+        if let Ok(Err(err)) = &answer {
+            tracing::warn!("send failed: {err}");
         }
         // The result is the receiver's value: a panic in its drop is charged to the receiver.
         let sent = answer.map(|result| callee.drop_user(result, "dropping a send's result"));
-        super::memo::give_back(&self.runtime, callee);
+        memo::give_back(&self.runtime, callee);
         sent
     }
 
-    /// Whether this thread may run a handler directly now: inside one of this runtime's turns
-    /// on a worker that allows shortcuts, and not already inside a directly run handler.
-    fn may_go_direct(&self) -> bool {
-        DEPTH.get() != DIRECT && self.runtime.handoff()
+    /// How this thread may run a handler directly now: `Off` unless inside one of this
+    /// runtime's turns on a thread that allows or decides shortcuts, and not already inside a
+    /// directly run handler.
+    fn direct_mode(&self) -> Mode {
+        if DEPTH.get() == DIRECT { Mode::Off } else { memo::mode(&self.runtime) }
     }
 
-    /// Runs `callee`'s synchronous `command` here and now if it is idle; its answer, or `args`
-    /// back if it is not taken. The caller has checked that this thread may take shortcuts.
+    /// Runs `callee`'s synchronous `command` here and now if it is idle (and, under `Decide`,
+    /// the executor says so); its answer, or `args` back if it is not taken.
     fn run_direct(
         &self,
+        mode: Mode,
         callee: &Arc<ServiceCell>,
         command: &CommandName,
         args: Value,
+        call: bool,
     ) -> Result<Result<Value, CallError>, Value> {
         let Some(Handler::Sync(handler)) = callee.kind.commands.get(command.as_ref()) else { return Err(args) };
+        if mode == Mode::Decide && !(callee.idle_now() && memo::take_shortcut(&self.runtime, mode, Shortcut::Direct)) {
+            return Err(args);
+        }
         // Nothing pending (no mail: what this service sent it before shows here; no leftovers,
         // no exit request) and nobody runs it; an exited service stays claimed for good. From
         // the claim on, this thread is its runner (see `schedule.rs` for why nothing can be
@@ -230,6 +325,14 @@ impl ServiceCell {
             callee.finish_turn(false); // hands it back to the executor if it has work
             return Err(args);
         }
+        let session =
+            if self.runtime.tracing { self.trace_direct_issue(callee.address, call, command, &args) } else { 0 };
+        let nested = Nested::begin(&self.runtime, Shortcut::Direct, callee.address);
+        if self.runtime.tracing {
+            let message = Message::Request { from: self.address, session, command, args: &args, via: None };
+            self.runtime.trace(&Event::Deliver { to: callee.address, message });
+            self.runtime.trace(&Event::Handle { at: callee.address, message });
+        }
         let inline = Inline::enter(DIRECT);
         let result = catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args)));
         drop(inline);
@@ -237,8 +340,25 @@ impl ServiceCell {
             Ok(result) => callee.handled(command, result),
             Err(panic) => Err(callee.panicked(command, &*panic)),
         };
+        drop(nested);
         callee.finish_turn(false);
         Ok(answer)
+    }
+
+    /// Traces the issue of a message about to be handled directly; with its delivery and
+    /// handling (traced next) it looks like the ordinary path, so the simulator's oracle checks
+    /// it like any other. A call gets a session number of its own, used for nothing else.
+    fn trace_direct_issue(&self, to: Address, call: bool, command: &CommandName, args: &Value) -> u64 {
+        let session = if call {
+            let mut sessions = lock(&self.sessions);
+            let session = sessions.open(to, command.clone());
+            sessions.open.remove(&session);
+            session
+        } else {
+            0
+        };
+        self.trace_issue(To::Address(to), session, command, args);
+        session
     }
 
     /// The call of a direct answer: ready now, unless messages wait in this service's mailbox

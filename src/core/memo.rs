@@ -15,6 +15,7 @@ use std::sync::Arc;
 use super::address::Address;
 use super::cell::{Name, ServiceCell};
 use super::runtime::RuntimeShared;
+use crate::executor::{Event, Shortcut, Shortcuts};
 
 struct Memo {
     /// Turns running on this thread (an inline turn runs inside another).
@@ -49,14 +50,65 @@ thread_local! {
 
 thread_local! {
     /// The runtime whose turn runs on this thread and whose executor lets it take shortcuts
-    /// (`handoff.rs`), as an address; 0 for none. Asked of the executor once per turn.
+    /// (`handoff.rs`), as an address, with bit 0 set when each shortcut is to be decided by the
+    /// executor (`Shortcuts::Decide`); 0 for none. Asked of the executor once per turn.
     static SHORTCUTS: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Whether code running on this thread may take `runtime`'s shortcuts: it runs inside one of
-/// its turns, on a worker thread of an executor that allows them.
+/// Bit 0 of [`SHORTCUTS`]: the executor decides each shortcut (a runtime's address is aligned,
+/// so its bit 0 is free).
+const DECIDE: usize = 1;
+
+/// How the turn running on this thread may take `runtime`'s shortcuts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Not at all: no turn of this runtime runs here, or its executor says never.
+    Off,
+    /// Wherever possible (the threaded backend's workers).
+    Always,
+    /// Each one is a decision of the executor (the simulator).
+    Decide,
+}
+
+/// How code running on this thread may take `runtime`'s shortcuts: one thread-local read.
+pub(crate) fn mode(runtime: &RuntimeShared) -> Mode {
+    let allowed = SHORTCUTS.get();
+    if allowed & !DECIDE != std::ptr::from_ref(runtime) as usize {
+        Mode::Off
+    } else if allowed & DECIDE == 0 {
+        Mode::Always
+    } else {
+        Mode::Decide
+    }
+}
+
+/// Whether code running on this thread may take `runtime`'s shortcuts at all: it runs inside
+/// one of its turns, on a thread of an executor that allows or decides them.
 pub(crate) fn shortcuts(runtime: &RuntimeShared) -> bool {
-    SHORTCUTS.get() == std::ptr::from_ref(runtime) as usize
+    SHORTCUTS.get() & !DECIDE == std::ptr::from_ref(runtime) as usize
+}
+
+/// Whether to take the shortcut `at`, possible now, under `mode`. Under `Decide` the executor
+/// answers, and a yes first delivers what the running step holds back (`executor::capture`).
+pub(crate) fn take_shortcut(runtime: &RuntimeShared, mode: Mode, at: Shortcut) -> bool {
+    match mode {
+        Mode::Off => false,
+        Mode::Always => at != Shortcut::InlineSend,
+        Mode::Decide => {
+            let yes = runtime.executor.take_shortcut(at);
+            if yes {
+                crate::executor::capture::release();
+            }
+            yes
+        }
+    }
+}
+
+/// Records that the shortcut `at` ran for `service` (the simulator counts them).
+pub(crate) fn ran(runtime: &RuntimeShared, at: Shortcut, service: Address) {
+    if runtime.tracing {
+        runtime.trace(&Event::Shortcut { shortcut: at, service });
+    }
 }
 
 /// Whether a turn of `cell` runs on this thread, here or further up the stack (this thread is
@@ -81,7 +133,11 @@ impl Turn {
             }
             m.depth += 1;
         });
-        let allowed = if runtime.executor.runs_turns_inline() { std::ptr::from_ref(runtime) as usize } else { 0 };
+        let allowed = match runtime.executor.shortcuts() {
+            Shortcuts::Never => 0,
+            Shortcuts::Always => std::ptr::from_ref(runtime) as usize,
+            Shortcuts::Decide => std::ptr::from_ref(runtime) as usize | DECIDE,
+        };
         Turn { shortcuts: SHORTCUTS.replace(allowed) }
     }
 }

@@ -22,7 +22,7 @@ use super::handoff::Delivered;
 use super::kind::{Args, KindDef, ServiceKind};
 use super::table::ServiceTable;
 use super::turn::ReplyTo;
-use crate::executor::{Delivery, Event, Executor, ExitReason, FaultSite, Stalled};
+use crate::executor::{Delivery, Event, Executor, ExitReason, FaultSite, Shortcut, Stalled};
 
 /// How a new service starts: who asked, which group it joins, what runs before its init.
 #[derive(Default)]
@@ -73,32 +73,35 @@ impl RuntimeShared {
     }
 
     /// Puts `envelope` into `to`'s mailbox, or holds it back for the simulator (see
-    /// `executor::capture`).
+    /// `executor::capture`), taking a shortcut where the executor allows (see `handoff.rs`).
     pub(crate) fn deliver(self: &Arc<Self>, to: Address, envelope: Envelope) {
-        if !crate::executor::capture::active() {
-            return self.deliver_now(to, envelope);
+        let shortcut = self.shortcut_for(to, &envelope);
+        if shortcut.is_none() && crate::executor::capture::active() {
+            if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {
+                self.push_to(delivery.to, delivery.envelope, None);
+            }
+            return;
         }
-        if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {
-            self.deliver_now(delivery.to, delivery.envelope);
-        }
+        self.push_to(to, envelope, shortcut);
     }
 
+    /// Puts `envelope` into `to`'s mailbox now, with no shortcut (a held delivery, released).
     pub(crate) fn deliver_now(self: &Arc<Self>, to: Address, envelope: Envelope) {
-        // Only answers, calls and inits can take a shortcut; a send never asks.
-        let shortcut = matches!(
-            envelope,
-            Envelope::Response { .. } | Envelope::Request { session: 1.., .. } | Envelope::Init { .. }
-        );
-        let handoff = shortcut && self.handoff();
-        let inline = handoff && !matches!(envelope, Envelope::Response { .. });
+        self.push_to(to, envelope, None);
+    }
+
+    /// The push itself: an answer taking its shortcut may complete in place; a receiver found
+    /// idle gets its turns started (at once, for a shortcut that runs it).
+    fn push_to(self: &Arc<Self>, to: Address, envelope: Envelope, shortcut: Option<Shortcut>) {
+        let in_place = shortcut == Some(Shortcut::AnswerInPlace);
         let delivered = self.services.with(to, |cell| {
             let Some(cell) = cell else { return Err(envelope) };
-            let delivered = if handoff { cell.complete_here(envelope) } else { cell.push_delivered(envelope) };
+            let delivered = if in_place { cell.complete_here(envelope) } else { cell.push_delivered(envelope) };
             // A reference is taken only for a service whose turns this delivery starts.
             delivered.map(|d| if matches!(d, Delivered::Idle) { Ok(cell.clone()) } else { Err(d) })
         });
         match delivered {
-            Ok(Ok(idle)) => self.start_turns(idle, inline),
+            Ok(Ok(idle)) => self.start_turns(idle, shortcut),
             Ok(Err(Delivered::Answered(Some(waker)))) => waker.wake(),
             Ok(Err(_)) => {}
             Err(envelope) => self.bounce(to, envelope),

@@ -73,6 +73,11 @@ impl Schedule {
         self.state.load(Ordering::Acquire) & MAILED != 0
     }
 
+    /// Nothing pending and nobody runs it: a push or a direct claim would find it idle.
+    pub(crate) fn idle(&self) -> bool {
+        self.state.load(Ordering::Acquire) == 0
+    }
+
     /// The direct path's claim: only a service with nothing pending at all (not claimed, no
     /// mail, no exit request; and so, by the invariant, no leftovers) is taken.
     pub(crate) fn claim_direct(&self) -> bool {

@@ -6,6 +6,13 @@
 //! which keeps every mailbox push of that step in a list instead of making it, then merges the
 //! lists in a seeded order that keeps each list's own order, and delivers them. Nothing else is
 //! held back: a captured delivery is still in its sender's order, so per-sender order (G6) holds.
+//!
+//! A shortcut (`core/handoff.rs`) reads real mailbox state, and a receiver run at once reacts
+//! before its sender's step ends. Both would be wrong against held deliveries (a target would
+//! look idle while its message waits here; a direct call would overtake a held send to the same
+//! target, G6). So when the simulator takes a shortcut, [`release`] first delivers what the step
+//! holds, in order, and ends the capture: from then on this thread's pushes are immediate, which
+//! is exactly what the threaded backend does.
 
 use std::cell::{Cell, RefCell};
 
@@ -54,6 +61,19 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Delivery>) {
     drop(stop);
     let held = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
     (out, held)
+}
+
+/// Delivers everything the capture on this thread holds, in order, and ends it: the rest of the
+/// step delivers at once. Nothing happens if no capture is active.
+pub(crate) fn release() {
+    if !CAPTURING.get() {
+        return;
+    }
+    CAPTURING.set(false);
+    let held = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    for delivery in held {
+        delivery.deliver();
+    }
 }
 
 /// Whether a capture is active on this thread.

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::Shortcut;
 use crate::core::{Address, Value};
 
 /// Why a service exited.
@@ -71,6 +72,13 @@ pub enum Event<'a> {
     Exit { address: Address, kind: &'a str, reason: &'a ExitReason },
     /// A message could not be delivered: its target is gone or its start failed (G7).
     DeadLetter { from: Address, to: Address, command: &'a str },
+    /// A shortcut ran (see [`Shortcut`]); `service` is the one handled at once (for an answer
+    /// completed in place, the caller). Its messages are traced as if they had taken the
+    /// ordinary path.
+    Shortcut { shortcut: Shortcut, service: Address },
+    /// The nested run a `Shortcut` event began is over: the interrupted turn goes on (not
+    /// traced for `AnswerInPlace` and `InlinePoll`, which nest no other service).
+    ShortcutEnd { shortcut: Shortcut, service: Address },
     /// A registry decision about a name of group `group`.
     Registry { group: u64, name: &'a str, what: Registry },
 }
@@ -145,6 +153,8 @@ impl fmt::Display for Event<'_> {
             Event::Exit { address, kind, reason } => write!(f, "exit    {address} {kind} ({reason})"),
             Event::DeadLetter { from, to, command } => write!(f, "dead    {to} <- {from} {command}"),
             Event::Registry { group, name, what } => write!(f, "group#{group} {name}: {what}"),
+            Event::Shortcut { shortcut, service } => write!(f, "shortcut {} {service}", shortcut.name()),
+            Event::ShortcutEnd { shortcut, service } => write!(f, "resume  after {} {service}", shortcut.name()),
         }
     }
 }

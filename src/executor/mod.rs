@@ -32,8 +32,8 @@ pub trait Executor: Send + Sync + 'static {
     /// de-duplication. Must not run the service inline (the caller may hold its locks).
     fn schedule(&self, service: Runnable);
 
-    /// Time since the runtime started. Monotonic. The simulator returns virtual time, which only
-    /// moves when nothing is runnable.
+    /// Time since the runtime started. Monotonic. The simulator returns virtual time, which
+    /// moves a little with every step and jumps to the next timer when nothing is runnable.
     fn now(&self) -> Duration;
 
     /// Wake `waker` once [`now`](Self::now) has reached `deadline` (immediately if it has).
@@ -60,13 +60,20 @@ pub trait Executor: Send + Sync + 'static {
     /// `Runtime::shutdown`, after every service has exited.
     fn shutdown(&self);
 
-    /// Whether the calling thread may run a service's turn itself, outside [`schedule`]: true
-    /// on the threaded backend's own worker threads, where a call to an idle service is then
-    /// handled at once (see the runtime's direct hand-off). The default, and the simulator,
-    /// say no: every turn goes through `schedule`.
-    ///
-    /// [`schedule`]: Self::schedule
-    fn runs_turns_inline(&self) -> bool {
+    /// Whether the runtime may take its shortcuts (see [`Shortcut`]) in the turn about to run
+    /// on the calling thread. Asked once per turn, so it costs nothing per message: `Always` on
+    /// the threaded backend's own worker threads (unless switched off), `Decide` in the
+    /// simulator (then [`take_shortcut`](Self::take_shortcut) answers each one), `Never` by
+    /// default.
+    fn shortcuts(&self) -> Shortcuts {
+        Shortcuts::Never
+    }
+
+    /// Whether to take the shortcut `at`, where one is possible now. Only asked when
+    /// [`shortcuts`](Self::shortcuts) said `Decide` for the running turn. A yes first delivers
+    /// whatever the running step holds back (see [`capture`]) and ends that capture.
+    fn take_shortcut(&self, at: Shortcut) -> bool {
+        let _ = at;
         false
     }
 
@@ -91,6 +98,70 @@ pub trait Executor: Send + Sync + 'static {
     /// Whether [`inject`](Self::inject) should be asked (asked once, when the runtime is built).
     fn faults(&self) -> bool {
         false
+    }
+}
+
+/// Whether a turn may take the runtime's shortcuts (see [`Executor::shortcuts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shortcuts {
+    /// Every message takes the ordinary path: into a mailbox, through [`Executor::schedule`].
+    Never,
+    /// Every shortcut is taken where it is possible, except [`Shortcut::InlineSend`].
+    Always,
+    /// Each possible shortcut is put to [`Executor::take_shortcut`].
+    Decide,
+}
+
+/// A point where the runtime may skip the ordinary path of a message (see the runtime's
+/// `core/handoff.rs`). Each keeps the contract (G6, G12); together they let the receiver of a
+/// message react before its sender's turn ends, which is an order the threaded backend shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Shortcut {
+    /// A call or send to an idle service's `command_sync` handler runs that handler on the
+    /// sender's stack, with no envelope.
+    Direct,
+    /// A call to an idle service runs the receiver's turn for it at once, nested.
+    InlineTurn,
+    /// A new service's init runs at once, nested in the turn that started it.
+    InlineInit,
+    /// An answer for a service whose turn runs further up this thread's stack completes its
+    /// call in place, without a mailbox.
+    AnswerInPlace,
+    /// The resolver of a name is polled at once in the turn that needs it, not as a new task.
+    InlinePoll,
+    /// A send to an idle service runs the receiver's turn at once, nested: the simulator's
+    /// model of the receiver running on another worker while the sender still runs. The
+    /// threaded backend never takes this one.
+    InlineSend,
+}
+
+impl Shortcut {
+    /// Every shortcut, in declaration order (`Shortcut::ALL[s.index()] == s`).
+    pub const ALL: [Shortcut; 6] = [
+        Shortcut::Direct,
+        Shortcut::InlineTurn,
+        Shortcut::InlineInit,
+        Shortcut::AnswerInPlace,
+        Shortcut::InlinePoll,
+        Shortcut::InlineSend,
+    ];
+
+    /// Its position in [`ALL`](Self::ALL), for per-kind counters.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// A short lowercase name for traces and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shortcut::Direct => "direct",
+            Shortcut::InlineTurn => "inline-turn",
+            Shortcut::InlineInit => "inline-init",
+            Shortcut::AnswerInPlace => "answer-in-place",
+            Shortcut::InlinePoll => "inline-poll",
+            Shortcut::InlineSend => "inline-send",
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::core::lock;
-use crate::executor::{Executor, Runnable, Stalled};
+use crate::executor::{Executor, Runnable, Shortcuts, Stalled};
 use queue::RunQueue;
 use timers::Timers;
 
@@ -43,6 +43,8 @@ struct Shared {
     stop: AtomicBool,
     timers: Timers,
     start: Instant,
+    /// Whether turns on the workers take the runtime's shortcuts (see [`Builder::shortcuts`]).
+    shortcuts: bool,
 }
 
 thread_local! {
@@ -50,9 +52,56 @@ thread_local! {
     static WORKER: RefCell<Option<(Arc<Shared>, Option<Runnable>)>> = const { RefCell::new(None) };
 }
 
+/// Settings of a [`Threaded`] backend, from [`Threaded::builder`].
+///
+/// ```
+/// use skygroup::{Runtime, Threaded};
+/// let rt = Runtime::new(Threaded::builder().workers(2).shortcuts(false).build());
+/// # drop(rt);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    workers: usize,
+    shortcuts: bool,
+}
+
+impl Builder {
+    /// Worker threads (0, the default: one per available core).
+    pub fn workers(mut self, workers: usize) -> Builder {
+        self.workers = workers;
+        self
+    }
+
+    /// Whether the runtime takes its shortcuts (default: yes): a call or send to an idle
+    /// service's `command_sync` handler runs it on the caller's stack, a call to an idle service
+    /// or a new service's init runs its turn at once on the same worker, an answer for a
+    /// service whose turn runs on that worker completes in place. Each keeps the contract; off,
+    /// every message goes through a mailbox and the run queue (slower, and no handler ever runs
+    /// on another service's stack), which is useful to tell a bug in them from one elsewhere.
+    pub fn shortcuts(mut self, shortcuts: bool) -> Builder {
+        self.shortcuts = shortcuts;
+        self
+    }
+
+    /// Starts the worker threads and the timer thread.
+    pub fn build(self) -> Threaded {
+        Threaded::start(self.workers, self.shortcuts)
+    }
+}
+
 impl Threaded {
-    /// Starts `workers` worker threads (0: one per available core) and a timer thread.
+    /// Starts `workers` worker threads (0: one per available core) and a timer thread, with the
+    /// shortcuts on. See [`builder`](Self::builder) for more settings.
     pub fn new(workers: usize) -> Threaded {
+        Threaded::start(workers, true)
+    }
+
+    /// Settings for a threaded backend: `Threaded::builder().workers(2).shortcuts(false).build()`.
+    pub fn builder() -> Builder {
+        Builder { workers: 0, shortcuts: true }
+    }
+
+    fn start(workers: usize, shortcuts: bool) -> Threaded {
         let workers = match workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
@@ -62,6 +111,7 @@ impl Threaded {
             stop: AtomicBool::new(false),
             timers: Timers::default(),
             start: Instant::now(),
+            shortcuts,
         });
         let mut threads = Vec::with_capacity(workers + 1);
         for i in 0..workers {
@@ -155,8 +205,10 @@ impl Executor for Threaded {
         }
     }
 
-    fn runs_turns_inline(&self) -> bool {
-        WORKER.with(|w| w.borrow().as_ref().is_some_and(|(shared, _)| Arc::ptr_eq(shared, &self.shared)))
+    fn shortcuts(&self) -> Shortcuts {
+        let on_worker =
+            || WORKER.with(|w| w.borrow().as_ref().is_some_and(|(shared, _)| Arc::ptr_eq(shared, &self.shared)));
+        if self.shared.shortcuts && on_worker() { Shortcuts::Always } else { Shortcuts::Never }
     }
 
     fn now(&self) -> Duration {

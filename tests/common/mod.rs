@@ -5,6 +5,13 @@
 /// Seeds each simulator test runs by default (override with `SKYGROUP_SEED=n`).
 pub const SIM_SEEDS: std::ops::Range<u64> = 0..16;
 
+/// A threaded runtime with `workers` workers, its shortcuts off if the environment says
+/// `SKYGROUP_SHORTCUTS=off` (CI runs the threaded tests both ways).
+pub fn threaded(workers: usize) -> skygroup::Runtime {
+    let shortcuts = std::env::var("SKYGROUP_SHORTCUTS").map_or(true, |v| v != "off");
+    skygroup::Runtime::new(skygroup::Threaded::builder().workers(workers).shortcuts(shortcuts).build())
+}
+
 /// `backend_test! { fn name(rt) { body } }` gives `name::threaded` (2 worker threads) and
 /// `name::sim` (each seed of `SIM_SEEDS`, replay line printed on failure).
 macro_rules! backend_test {
@@ -16,7 +23,7 @@ macro_rules! backend_test {
             $(#[$meta])*
             #[test]
             fn threaded() {
-                let $rt = skygroup::Runtime::threaded(2);
+                let $rt = $crate::common::threaded(2);
                 $body
             }
 

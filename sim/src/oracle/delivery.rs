@@ -75,7 +75,7 @@ impl<'a> Tally<'a> {
             Happening::Issue { from, session, command, .. } if command == "_query" => {
                 self.queries.insert((*from, *session));
             }
-            Happening::Deliver { to, message: Msg::Request { from, session: 0, command, via, .. } } => {
+            Happening::Deliver { to, message: Msg::Request { from, session: 0, command, via, .. }, .. } => {
                 let sends = self.sends.entry((*from, command)).or_default();
                 match via {
                     None => sends.delivered_direct += 1,
@@ -83,7 +83,7 @@ impl<'a> Tally<'a> {
                 }
                 self.mailboxes.entry((*to, *from, command)).or_default().delivered += 1;
             }
-            Happening::Deliver { to, message: Msg::Fork } => *self.forks.entry(*to).or_default() += 1,
+            Happening::Deliver { to, message: Msg::Fork, .. } => *self.forks.entry(*to).or_default() += 1,
             Happening::Handle { at, message: Msg::Fork } => *self.forks.entry(*at).or_default() -= 1,
             Happening::Handle { at, message: Msg::Response { session, .. } } => {
                 self.queries.remove(&(*at, *session));

@@ -8,6 +8,10 @@
 //! `Deliver` (held-back deliveries come after the runs of a step) or `Exit`. Knowing the step
 //! lets the checks tie a registry decision to the query the registry was handling, and the end
 //! of a service's init to the reply its starter handled.
+//!
+//! Shortcuts nest steps: a service run at once inside another's step (`Shortcut` ... `Shortcut`
+//! with `end`) has steps of its own, and the interrupted step goes on after the end. A delivery
+//! made mid-step (after a shortcut released the step's held deliveries) does not end a step.
 
 use std::collections::BTreeMap;
 
@@ -111,7 +115,7 @@ impl<'a> Facts<'a> {
             return None;
         };
         (0..handle).rev().find(|&j| {
-            matches!(&self.records[j].event, Happening::Deliver { to, message: Msg::Response { session: s, .. } }
+            matches!(&self.records[j].event, Happening::Deliver { to, message: Msg::Response { session: s, .. }, .. }
                 if to == at && s == session)
         })
     }
@@ -124,15 +128,29 @@ pub(crate) fn ends_step(event: &Happening) -> bool {
         Happening::Handle { .. }
             | Happening::Round { .. }
             | Happening::Timers { .. }
-            | Happening::Deliver { .. }
+            | Happening::Deliver { mid_step: false, .. }
             | Happening::Exit { .. }
     )
 }
 
+/// Whether a record begins a nested run (`Some(false)`) or ends one (`Some(true)`).
+pub(crate) fn nesting(event: &Happening) -> Option<bool> {
+    match event {
+        Happening::Shortcut { shortcut, end, .. } if crate::record::nests(*shortcut) => Some(*end),
+        _ => None,
+    }
+}
+
 fn steps(records: &[Record]) -> Vec<Option<usize>> {
     let mut current = None;
+    let mut interrupted = Vec::new();
     let mut step_of = Vec::with_capacity(records.len());
     for (i, record) in records.iter().enumerate() {
+        match nesting(&record.event) {
+            Some(false) => interrupted.push(current.take()),
+            Some(true) => current = interrupted.pop().flatten(),
+            None => {}
+        }
         if ends_step(&record.event) {
             current = None;
         }

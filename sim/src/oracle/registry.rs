@@ -22,7 +22,7 @@ use skygroup::Address;
 use skygroup::executor::Registry as Decision;
 
 use super::Violation;
-use super::facts::{Facts, ends_step};
+use super::facts::{Facts, ends_step, nesting};
 use super::model::{Finishing, GroupModel, Start, ring};
 use crate::record::{Happening, Msg};
 
@@ -51,7 +51,17 @@ struct Walk<'f, 'a> {
 /// Every registry-rule violation in the run.
 pub(crate) fn check(facts: &Facts<'_>) -> Vec<Violation> {
     let mut walk = Walk { facts, groups: BTreeMap::new(), query: None, finishing: Vec::new(), out: Vec::new() };
+    let mut interrupted = Vec::new();
     for (i, record) in facts.records.iter().enumerate() {
+        match nesting(&record.event) {
+            // A query being handled waits out the nested run, then its step goes on.
+            Some(false) => interrupted.push(walk.query.take()),
+            Some(true) => {
+                walk.end_step();
+                walk.query = interrupted.pop().flatten();
+            }
+            None => {}
+        }
         if ends_step(&record.event) {
             walk.end_step();
         }

@@ -27,7 +27,7 @@ pub(crate) fn check(facts: &Facts<'_>) -> Vec<Violation> {
     let mut out = Vec::new();
     for (i, record) in facts.records.iter().enumerate() {
         match &record.event {
-            Happening::Deliver { to, message } => deliver(facts, i, *to, message, &mut out),
+            Happening::Deliver { to, message, .. } => deliver(facts, i, *to, message, &mut out),
             Happening::Handle { at, message: Msg::Request { from, session, command, .. } }
                 if command.starts_with('_') && *session > 0 && facts.kind(*at) != REGISTRY_KIND =>
             {
@@ -78,7 +78,7 @@ fn reserved(
     out: &mut Vec<Violation>,
 ) {
     let reply = facts.records[i..].iter().position(|r| {
-        matches!(&r.event, Happening::Deliver { to, message: Msg::Response { session: s, .. } } if *to == from && *s == session)
+        matches!(&r.event, Happening::Deliver { to, message: Msg::Response { session: s, .. }, .. } if *to == from && *s == session)
     });
     let ok = reply.map(|j| &facts.records[i + j].event);
     if let Some(Happening::Deliver { message: Msg::Response { ok: true, .. }, .. }) = ok {

@@ -72,7 +72,7 @@ impl Trace {
     }
 
     fn deliver(&mut self, to: Address, message: Msg) -> &mut Trace {
-        self.push(Happening::Deliver { to, message })
+        self.push(Happening::Deliver { to, message, mid_step: false })
     }
 
     fn issue(&mut self, from: Address, to: Dest, session: u64, command: &str, args: &str) -> &mut Trace {
@@ -305,4 +305,45 @@ fn g13_a_refused_cycle_must_be_a_ring() {
     ring.handle(reg, req(db2, 1, "_query", "\"db\"", None)).reg("db", D::Cycle { asker: db2 });
     ring.reg("db", D::Answer { asker: db2, address: None });
     assert_eq!(ring.rules(), Vec::<&str>::new());
+}
+
+impl Trace {
+    fn shortcut(&mut self, service: Address, end: bool) -> &mut Trace {
+        self.push(Happening::Shortcut { shortcut: skygroup::executor::Shortcut::Direct, service, end })
+    }
+}
+
+#[test]
+fn g6_a_direct_call_overtaking_a_held_send() {
+    // A direct call is traced like any message (issue, delivery, handling) between the shortcut's
+    // begin and end records, so per-sender order is checked across shortcuts too.
+    let mut t = Trace::new();
+    let (drv, db) = (t.c.drv, t.c.db);
+    t.started().handle(drv, req(db, 7, "go", "nil", None));
+    t.issue(drv, Dest::Address(db), 0, "push", "1").issue(drv, Dest::Address(db), 5, "seen", "nil");
+    let mut in_order = t.clone();
+    t.shortcut(db, false).push(Happening::Deliver {
+        to: db,
+        message: req(drv, 5, "seen", "nil", None),
+        mid_step: true,
+    });
+    t.handle(db, req(drv, 5, "seen", "nil", None)).shortcut(db, true);
+    t.deliver(db, req(drv, 0, "push", "1", None)).handle(db, req(drv, 0, "push", "1", None));
+    assert_eq!(t.rules(), ["G6"]);
+    in_order.deliver(db, req(drv, 0, "push", "1", None)).handle(db, req(drv, 0, "push", "1", None));
+    in_order.deliver(db, req(drv, 5, "seen", "nil", None)).handle(db, req(drv, 5, "seen", "nil", None));
+    assert_eq!(in_order.rules(), Vec::<&str>::new());
+}
+
+#[test]
+fn a_query_whose_step_runs_a_nested_service_is_still_tied_to_its_decision() {
+    // The registry's step is interrupted by a service run at once (a shortcut) and by a delivery
+    // made mid-step; its decision after the nested run still settles the query (no false G3).
+    let mut t = Trace::new();
+    let (drv, db, reg) = (t.c.drv, t.c.db, t.c.reg);
+    t.started().query(drv, 2);
+    t.push(Happening::Deliver { to: drv, message: Msg::Wake { task: 0 }, mid_step: true });
+    t.shortcut(db, false).handle(db, req(reg, 0, "note", "1", None)).shortcut(db, true);
+    t.reg("db", D::Answer { asker: drv, address: Some(db) });
+    assert_eq!(t.rules(), Vec::<&str>::new());
 }

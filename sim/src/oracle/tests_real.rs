@@ -82,7 +82,7 @@ fn a_delivery_after_exit_breaks_g9() {
     let mut records = real_run(1, 2);
     let exit = find(&records, |e| matches!(e, Happening::Exit { kind, .. } if kind == "counter"));
     let Happening::Exit { address, .. } = records[exit].event else { unreachable!() };
-    let event = Happening::Deliver { to: address, message: Msg::Fork };
+    let event = Happening::Deliver { to: address, message: Msg::Fork, mid_step: false };
     records.insert(exit + 1, Record { time: records[exit].time, event });
     assert_eq!(rules(&records), ["G9"]);
 }

@@ -83,7 +83,7 @@ impl Builder {
     fn add(&mut self, event: &Happening) {
         match event {
             Happening::Spawn { address, kind, group, .. } => self.spawn(*address, kind, *group),
-            Happening::Deliver { to, message } => self.deliver(*to, message),
+            Happening::Deliver { to, message, .. } => self.deliver(*to, message),
             Happening::Exit { address, reason, .. } => self.note(*address, format!("exit ({reason})")),
             Happening::DeadLetter { from, to, command } => self.arrow(*from, *to, Arrow::DeadLetter, command.clone()),
             Happening::Registry { group, name, what } => {

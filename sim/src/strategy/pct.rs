@@ -112,6 +112,9 @@ impl Chooser for PctChooser {
         match decision.kind {
             DecisionKind::Pick if decision.services.len() == decision.options => self.pick(decision.services),
             DecisionKind::AtOnce | DecisionKind::Interleave => 0,
+            // Shortcuts and timers due under load are not about priorities: a fair coin, so
+            // every order they open stays reachable.
+            DecisionKind::Shortcut | DecisionKind::Due => self.choose(decision.options),
             _ => self.choose(decision.options),
         }
     }

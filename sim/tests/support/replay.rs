@@ -5,7 +5,7 @@
 //! ```text
 //! # why this run is worth keeping
 //! program r0 slow 3; c0 slow echo
-//! log v1:BwIA...
+//! log v2:BwIA...
 //! ```
 
 use std::fmt;
