@@ -198,7 +198,13 @@ impl RuntimeShared {
     fn closed_meanwhile(&self, cell: &Arc<ServiceCell>) -> bool {
         let closed = self.closing.load(Ordering::SeqCst);
         if closed {
-            cell.request_exit(ExitReason::Killed);
+            // Shutdown may already have drained the table and stopped the executor, so a turn
+            // handed to it could never run: the new service's exit runs here, on this thread
+            // (nothing of it has run anywhere yet, so this thread may be its runner).
+            lock(&cell.exit_reason).get_or_insert(ExitReason::Killed);
+            if cell.sched.request_exit() {
+                cell.run_turn(1);
+            }
         }
         closed
     }
