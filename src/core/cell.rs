@@ -148,6 +148,8 @@ pub(crate) struct ServiceCell {
     pub(crate) scheduled: AtomicBool,
     /// Its init has returned: written by its runner, read by whoever claims it next.
     pub(crate) started: AtomicBool,
+    /// Its requests waiting behind its own by-name messages (G6, see `outbox.rs`).
+    pub(crate) outbox: super::outbox::Outbox,
 }
 
 /// A service's state, once its init has returned, and the context its synchronous handlers
@@ -201,6 +203,7 @@ impl ServiceCell {
             batched: AtomicUsize::new(0),
             mailed: AtomicBool::new(false),
             scheduled: AtomicBool::new(false),
+            outbox: super::outbox::Outbox::default(),
         }
     }
 

@@ -12,7 +12,7 @@
 //! (`resolution.rs`), so a thousand concurrent queries of one member cost one registry round
 //! trip; a query of a bound name reads the cache or the group's binding and sends nothing.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::Future;
 use std::hash::BuildHasherDefault;
 use std::pin::Pin;
@@ -41,6 +41,12 @@ impl Queued {
     fn request(session: u64, command: CommandName, args: Value) -> Queued {
         Queued { session, command, args }
     }
+
+    /// The envelope `from` sends; `via` is the name it was addressed by, once resolved.
+    fn envelope(self, from: Address, via: Option<Name>) -> Envelope {
+        let Queued { session, command, args } = self;
+        Envelope::Request { from, session, command, args, via }
+    }
 }
 
 /// Names are chosen by the program, not by an attacker: hashed a word at a time, not SipHash.
@@ -50,9 +56,10 @@ type NameMap<V> = HashMap<String, V, BuildHasherDefault<crate::core::NumberHashe
 pub(crate) struct NameTable {
     /// name -> where it resolved to.
     resolved: NameMap<Resolved>,
-    /// name -> messages issued while it was being resolved, in issue order. A name is being
-    /// resolved exactly while it has an entry here (its resolver task runs).
-    pending: NameMap<VecDeque<Queued>>,
+    /// The names being resolved: a name has an entry here exactly while its resolver task
+    /// runs. The messages issued to it meanwhile wait in the member's outbox, in issue order
+    /// with its other requests (`core::outbox`).
+    pending: NameMap<()>,
     /// name -> what the queries of a name being resolved wait on.
     queries: NameMap<Arc<Resolution>>,
 }
@@ -101,20 +108,21 @@ fn route(cell: &Arc<ServiceCell>, name: &str, message: Queued) -> Result<Route, 
         let (owner, name) = (cell.clone(), name.to_owned());
         let task = async move {
             if let Ok(address) = ask_registry(&owner, &name).await {
-                send_direct(&owner, address, intern(&name), message);
+                owner.runtime.deliver(address, message.envelope(owner.address, Some(intern(&name))));
             }
         };
         cell.runtime.deliver(cell.address, Envelope::Fork { task: Box::pin(task) });
         return Ok(Route::Queued);
     }
-    if let Some(queue) = names.pending.get_mut(name) {
-        queue.push_back(message);
+    if names.is_pending(name) {
+        cell.hold_for_name(name, message.envelope(cell.address, None));
         return Ok(Route::Queued);
     }
     if let Some(resolved) = names.resolved.get(name) {
         return Ok(Route::Direct(resolved.address, resolved.via, message));
     }
-    names.pending.insert(name.to_owned(), VecDeque::from([message]));
+    names.pending.insert(name.to_owned(), ());
+    cell.hold_for_name(name, message.envelope(cell.address, None));
     drop(names);
     start_resolver(cell, name.to_owned());
     Ok(Route::Queued)
@@ -130,14 +138,18 @@ fn cached(cell: &ServiceCell, name: &str) -> Option<(Address, Name, Option<Arc<S
     names.resolved.get(name).map(|r| (r.address, r.via, r.service.upgrade()))
 }
 
+/// Sends a by-name message to its resolved address, behind whatever of `cell` waits for a name
+/// and may go to the same service (G6).
 fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued) {
-    let Queued { session, command, args, .. } = message;
-    let request = Envelope::Request { from: cell.address, session, command, args, via: Some(via) };
-    cell.runtime.deliver(to, request);
+    cell.deliver_request(to, message.envelope(cell.address, Some(via)));
 }
 
 pub(crate) fn call_by_name(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
-    // A loop of calls by one name: no name table at all (see `core::memo`).
+    // A loop of calls by one name: no name table at all (see `core::memo`); nor shortcuts
+    // while messages of this service wait for a name (G6).
+    if !cell.nothing_held() {
+        return call_by_name_table(cell, name, command, args);
+    }
     let Some(reached) = take_reached(cell, name) else { return call_by_name_table(cell, name, command, args) };
     let call = cell.call_direct_to(reached.service(), &command, args);
     give_back_reached(reached);
@@ -153,7 +165,7 @@ pub(crate) fn call_by_name(cell: &Arc<ServiceCell>, name: &str, command: Command
 fn call_by_name_table(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
     if let Some((address, via, service)) = cached(cell, name) {
         // The common case, kept to one lock of each table: the session opens with its target.
-        let args = match service {
+        let args = match service.filter(|_| cell.nothing_held()) {
             Some(service) => match cell.call_direct_to(&service, &command, args) {
                 Ok(call) => {
                     remember_name(cell, via, &service);
@@ -218,12 +230,13 @@ pub(crate) fn reroute(
     if names.resolved.get(name).is_some_and(|r| r.address == dead) {
         names.resolved.remove(name);
     }
-    let message = Queued::request(session, command, args);
-    if let Some(queue) = names.pending.get_mut(name) {
-        queue.push_back(message);
+    let message = Queued::request(session, command, args).envelope(from, None);
+    if names.is_pending(name) {
+        sender.hold_for_name(name, message);
         return None;
     }
-    names.pending.insert(name.to_string(), VecDeque::from([message]));
+    names.pending.insert(name.to_string(), ());
+    sender.hold_for_name(name, message);
     drop(names);
     start_resolver(&sender, name.to_string());
     None
@@ -236,7 +249,8 @@ pub(crate) fn reroute(
 /// returns, so the rest of a storm of queries finds it cached.
 fn start_resolver(cell: &Arc<ServiceCell>, name: String) {
     let inline = cell.runs_here();
-    let mut task: BoxFuture<'static, ()> = Box::pin(resolve(cell.clone(), name, inline));
+    let mut task: BoxFuture<'static, ()> =
+        Box::pin(resolve(Unsettled { cell: cell.clone(), name, armed: true }, inline));
     if inline {
         // Nothing will wake this waker: a resolver that must wait becomes a task below, and its
         // first poll there registers the task's waker (a reply keeps its last poll's waker).
@@ -253,8 +267,11 @@ fn start_resolver(cell: &Arc<ServiceCell>, name: String) {
 /// A failure met on the inline first poll is settled one poll later, from the resolver's task:
 /// the queries and messages issued beside the one that started it (a `join_all` of a thousand
 /// queries) join it first and all get that error (G3), and a retry after it is a later first use.
-async fn resolve(cell: Arc<ServiceCell>, name: String, inline: bool) {
-    let mut unsettled = Unsettled { cell: cell.clone(), name: &name, armed: true };
+///
+/// The resolver owns its [`Unsettled`] guard from the moment it is made, so a resolver dropped
+/// before its first poll (its service exits first) settles its name too.
+async fn resolve(mut unsettled: Unsettled, inline: bool) {
+    let (cell, name) = (unsettled.cell.clone(), unsettled.name.clone());
     let result = ask_registry(&cell, &name).await;
     if inline && result.is_err() {
         YieldOnce(false).await;
@@ -264,23 +281,27 @@ async fn resolve(cell: Arc<ServiceCell>, name: String, inline: bool) {
     let Some(member) = membership(&cell) else { return };
     let via: Name = intern(&name);
     let service = result.as_ref().ok().and_then(|a| cell.runtime.lookup(*a));
-    let (queue, queries) = {
+    let queries = {
         let mut names = lock(&member.names);
         if let Ok(address) = result {
             names.resolved.insert(name.clone(), Resolved::new(address, via, service.as_ref()));
         }
-        (names.pending.remove(&name).unwrap_or_default(), names.queries.remove(&name))
+        names.pending.remove(&name);
+        names.queries.remove(&name)
     };
     if let Some(queries) = queries {
         queries.settle(result.clone());
     }
+    let result = result.map(|address| (address, via));
     if mutants::active(Mutant::CallOvertakesQueuedSend) {
         // The Lua original flushes queued sends from a new coroutine, later.
-        let flush = flush(cell.clone(), result, via, queue);
-        cell.runtime.deliver(cell.address, Envelope::Fork { task: Box::pin(flush) });
+        let (owner, address) = (cell.clone(), cell.address);
+        let flush = async move { owner.name_resolved(&name, result) };
+        cell.runtime.deliver(address, Envelope::Fork { task: Box::pin(flush) });
         return;
     }
-    flush(cell, result, via, queue).await;
+    // Its messages go out in order with this member's others, or fail (G3, G6, G7).
+    cell.name_resolved(&name, result);
 }
 
 /// Pending once (waking its task at once), then ready.
@@ -298,36 +319,25 @@ impl Future for YieldOnce {
     }
 }
 
-/// Fails the queries waiting on a resolver that is dropped before the registry answers (its
-/// service is exiting), so none waits forever. While a resolver waits, its name stays pending,
-/// so the waiting queries are its own.
-struct Unsettled<'a> {
+/// Fails the queries and messages waiting on a resolver that is dropped before the registry
+/// answers (its service is exiting), so none waits forever and none vanishes uncounted: a
+/// send is a dead letter (G7). While a resolver waits, its name stays pending, so the waiting
+/// queries and messages are its own.
+struct Unsettled {
     cell: Arc<ServiceCell>,
-    name: &'a str,
+    name: String,
     armed: bool,
 }
 
-impl Drop for Unsettled<'_> {
+impl Drop for Unsettled {
     fn drop(&mut self) {
         let Some(member) = membership(&self.cell).filter(|_| self.armed) else { return };
-        let queries = lock(&member.names).queries.remove(self.name);
+        let queries = lock(&member.names).queries.remove(&self.name);
+        let error = self.cell.exited_error("_query");
         if let Some(queries) = queries {
-            queries.settle(Err(self.cell.exited_error("_query")));
+            queries.settle(Err(error.clone()));
         }
-    }
-}
-
-/// Sends a name's queue to its address in order, or fails it (G3, G7).
-async fn flush(cell: Arc<ServiceCell>, result: Result<Address, CallError>, via: Name, queue: VecDeque<Queued>) {
-    for Queued { session, command, args } in queue {
-        match &result {
-            Ok(address) => {
-                let request = Envelope::Request { from: cell.address, session, command, args, via: Some(via) };
-                cell.runtime.deliver(*address, request);
-            }
-            Err(_) if session == 0 => cell.runtime.dead_letter(cell.address, Address::from_raw(0), &command),
-            Err(e) => cell.runtime.deliver(cell.address, Envelope::Response { session, result: Err(e.clone()) }),
-        }
+        self.cell.name_resolved(&self.name, Err(error));
     }
 }
 
@@ -423,7 +433,7 @@ fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) 
             remember_name(cell, via, &service);
             return Ok(address);
         }
-        names.pending.insert(name.to_owned(), VecDeque::new());
+        names.pending.insert(name.to_owned(), ());
         let resolution = Arc::new(Resolution::default());
         names.queries.insert(name.to_owned(), resolution.clone());
         drop(names);
