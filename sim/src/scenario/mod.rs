@@ -13,11 +13,13 @@
 mod groupmain;
 mod kit;
 mod lazy_query;
+mod mixed_address;
 mod pending_flush;
 mod startup_race;
 
 pub use groupmain::GroupMain;
 pub use lazy_query::LazyQuery;
+pub use mixed_address::MixedAddress;
 pub use pending_flush::PendingFlush;
 pub use startup_race::StartupRace;
 
@@ -61,7 +63,13 @@ pub trait Scenario: Send + Sync {
 
 /// The built-in scenarios, in the order `list` prints them.
 pub fn builtin() -> Vec<Box<dyn Scenario>> {
-    vec![Box::new(LazyQuery::default()), Box::new(StartupRace), Box::new(PendingFlush::default()), Box::new(GroupMain)]
+    vec![
+        Box::new(LazyQuery::default()),
+        Box::new(StartupRace),
+        Box::new(PendingFlush::default()),
+        Box::new(MixedAddress::default()),
+        Box::new(GroupMain),
+    ]
 }
 
 /// The built-in scenario called `name`.
