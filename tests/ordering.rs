@@ -96,6 +96,18 @@ fn define_kinds(rt: &Runtime) {
                 ctx.exit();
                 Ok(())
             })
+            .command("notes_racing_an_exit", |ctx: Ctx<Address>, _v: Value| async move {
+                // Each note enters the old instance's mailbox before it exits (a dead letter
+                // then) or reaches it gone and follows the name to the fresh instance.
+                let old = ctx.query("rec").await?;
+                let gone = ctx.monitor(old);
+                ctx.send("rec", "quit", ());
+                for i in 1..=3 {
+                    ctx.send("rec", "note", i);
+                }
+                gone.await;
+                Ok(ctx.call("rec", "seen", ()).await?)
+            })
             .command("notes_after_rebind", |ctx: Ctx<Address>, _v: Value| async move {
                 // Cache `rec`, then let it exit: the cached address is dead.
                 let old = ctx.query("rec").await?;
@@ -213,6 +225,21 @@ backend_test! {
         let handled = seen.len() as u64;
         assert_eq!(handled + rt.dead_letters() - before, 5, "handled {handled}");
         assert_eq!(rt.dead_letters() - before, 5);
+    }
+}
+
+backend_test! {
+    // checks G9, G7: a by-name message racing its instance's exit either entered that mailbox
+    // (a dead letter when it exits) or followed the name to the fresh instance, in order:
+    // never both, never neither.
+    fn by_name_messages_racing_an_exit_are_handled_once_or_counted(rt) {
+        define_kinds(&rt);
+        let (_group, member, _rec) = setup(&rt);
+        let before = rt.dead_letters();
+        let Value::List(seen) = call(&rt, member, "notes_racing_an_exit", ()) else { panic!("seen is a list") };
+        let seen: Vec<i64> = seen.into_iter().map(|v| i64::try_from(v).unwrap()).collect();
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+        assert_eq!(seen.len() as u64 + rt.dead_letters() - before, 3, "{seen:?}");
     }
 }
 

@@ -1,16 +1,24 @@
 //! A member's name table: its cache of resolved names and its pending sends.
 //!
 //! A call or send by name goes straight to the cached address when there is one and nothing is
-//! pending for that name. Otherwise it joins the name's pending queue; the first message to
-//! queue forks a resolver task that asks the group's registry, then sends the whole queue to
-//! the answer in the order it was issued (G6), or turns it into errors and dead letters (G3,
-//! G7). On the threaded backend the resolver is polled once where it is forked: when the
+//! pending for that name. Otherwise it waits in the member's outbox (`core::outbox`), in issue
+//! order with the member's other requests; the first message to wait forks a resolver task that
+//! asks the group's registry, then releases the name's messages to the answer, and with them
+//! every later request of the member to a service of that kind (by address too: order is per
+//! target service, G6), or turns them into errors and dead letters (G3, G7). A resolver dropped
+//! before its answer (the member exits) counts its sends as dead letters (G7). On the threaded backend the resolver is polled once where it is forked: when the
 //! registry and the new service are idle, the whole first use runs on this thread and the name
 //! is bound before the message or query that needed it returns. A by-name message that bounces
 //! off a dead cached address comes back here (`reroute`) and is queued again, so a name never
 //! points at the dead (G9). A `query` for a name being resolved waits on that resolution
 //! (`resolution.rs`), so a thousand concurrent queries of one member cost one registry round
 //! trip; a query of a bound name reads the cache or the group's binding and sends nothing.
+//!
+//! **Rebinding (G9), the rule a user can rely on:** a message by name belongs to the instance
+//! whose mailbox it enters: if it gets there while that instance is alive it shares that
+//! instance's fate (handled, or an error or dead letter if the instance exits first), and if
+//! the instance has already exited it is resolved again and goes to the fresh instance, behind
+//! everything the sender had already delivered there; never both, never neither.
 
 use std::collections::HashMap;
 use std::future::Future;
