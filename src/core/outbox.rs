@@ -22,7 +22,7 @@
 //!
 //! The core does not know what a name means: the group layer tells it.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -36,7 +36,16 @@ use crate::mutants::{self, Mutant};
 pub(crate) struct Outbox {
     /// Something is queued: read without the lock by every request the service issues.
     waiting: AtomicBool,
-    queue: Mutex<VecDeque<Held>>,
+    queue: Mutex<Queue>,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Every waiting request, in issue order.
+    held: VecDeque<Held>,
+    /// The names being resolved, with how many requests wait for each: a request to an address
+    /// asks here, in one lookup however long the queue, whether it must wait.
+    resolving: BTreeMap<String, usize>,
 }
 
 /// One waiting request.
@@ -63,8 +72,8 @@ impl ServiceCell {
         }
         if let Some(target) = self.runtime.lookup(to) {
             let mut queue = lock(&self.outbox.queue);
-            if queue.iter().any(|held| held.to.is_none() && held.kind == target.name()) {
-                queue.push_back(Held { kind: target.name().to_owned(), to: Some(to), envelope });
+            if queue.resolving.contains_key(target.name()) {
+                queue.held.push_back(Held { kind: target.name().to_owned(), to: Some(to), envelope });
                 return;
             }
         }
@@ -74,7 +83,8 @@ impl ServiceCell {
     /// Queues a request to `name`, which this service is resolving, in issue order.
     pub(crate) fn hold_for_name(&self, name: &str, envelope: Envelope) {
         let mut queue = lock(&self.outbox.queue);
-        queue.push_back(Held { kind: name.to_owned(), to: None, envelope });
+        *queue.resolving.entry(name.to_owned()).or_default() += 1;
+        queue.held.push_back(Held { kind: name.to_owned(), to: None, envelope });
         self.outbox.waiting.store(true, Ordering::Release);
     }
 
@@ -84,9 +94,12 @@ impl ServiceCell {
     pub(crate) fn name_resolved(&self, name: &str, result: Result<(Address, Name), CallError>) {
         let (failed, ready) = {
             let mut queue = lock(&self.outbox.queue);
+            if queue.resolving.remove(name).is_none() {
+                return; // nothing of this service waits for it
+            }
             let mut failed = Vec::new();
-            let mut kept = VecDeque::with_capacity(queue.len());
-            for mut held in queue.drain(..) {
+            let mut kept = VecDeque::with_capacity(queue.held.len());
+            for mut held in queue.held.drain(..) {
                 if held.to.is_some() || held.kind != name {
                     kept.push_back(held);
                     continue;
@@ -102,9 +115,9 @@ impl ServiceCell {
                     Err(_) => failed.push(held.envelope),
                 }
             }
-            *queue = kept;
-            let ready = take_ready(&mut queue);
-            self.outbox.waiting.store(!queue.is_empty(), Ordering::Release);
+            queue.held = kept;
+            let ready = take_ready(&mut queue.held);
+            self.outbox.waiting.store(!queue.held.is_empty(), Ordering::Release);
             (failed, ready)
         };
         if let Err(error) = &result {
