@@ -47,7 +47,7 @@ impl Scenario for MixedAddress {
             let got = own_pushes(seen, sender as i64)?;
             ensure(got == want, || format!("G6: sender {sender}: rec saw {got:?}, want {want:?}"))?;
         }
-        let first = answers.first().map(|seen| first_sender(seen));
+        let first = answers.first().map(first_sender);
         marks.sometimes("the last sender's push arrived first", first == Some(Some(self.senders - 1)));
         Ok(())
     }
