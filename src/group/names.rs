@@ -6,9 +6,10 @@
 //! asks the group's registry, then releases the name's messages to the answer, and with them
 //! every later request of the member to a service of that kind (by address too: order is per
 //! target service, G6), or turns them into errors and dead letters (G3, G7). A resolver dropped
-//! before its answer (the member exits) counts its sends as dead letters (G7). On the threaded backend the resolver is polled once where it is forked: when the
-//! registry and the new service are idle, the whole first use runs on this thread and the name
-//! is bound before the message or query that needed it returns. A by-name message that bounces
+//! before its answer (the member exits) counts its sends as dead letters (G7). On the threaded
+//! backend the resolver is polled once where it is forked: when the registry and the new
+//! service are idle, the whole first use runs on this thread and the name is bound before the
+//! message or query that needed it returns. A by-name message that bounces
 //! off a dead cached address comes back here (`reroute`) and is queued again, so a name never
 //! points at the dead (G9). A `query` for a name being resolved waits on that resolution
 //! (`resolution.rs`), so a thousand concurrent queries of one member cost one registry round
