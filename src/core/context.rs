@@ -121,12 +121,8 @@ impl<S: 'static> Ctx<S> {
     pub fn call<'a>(&self, to: impl Into<Target<'a>>, command: impl Into<CommandName>, args: impl Into<Value>) -> Call {
         match to.into() {
             Target::Address(address) => {
-                let (command, args) = (command.into(), args.into());
-                // Not past this service's by-name messages still waiting for their name (G6).
-                if !self.cell.nothing_held() {
-                    return Call::reply(self.call_address(address, command, args));
-                }
-                match self.cell.call_direct(address, &command, args) {
+                let command = command.into();
+                match self.cell.call_direct(address, &command, args.into()) {
                     Ok(call) => call,
                     Err(args) => Call::reply(self.call_address(address, command, args)),
                 }
@@ -182,14 +178,9 @@ impl<S: 'static> Ctx<S> {
     }
 
     /// A send by address, in order with this service's by-name messages (G6, see `outbox.rs`);
-    /// handled right here when the shortcuts allow and nothing of this service waits.
+    /// handled right here when the shortcuts allow (never while any of them waits).
     pub(crate) fn send_address(&self, to: Address, command: CommandName, args: Value) {
-        let args = if self.cell.nothing_held() {
-            let Err(args) = self.cell.send_direct(to, &command, args) else { return };
-            args
-        } else {
-            args
-        };
+        let Err(args) = self.cell.send_direct(to, &command, args) else { return };
         self.cell.trace_issue(To::Address(to), 0, &command, &args);
         let request = Envelope::Request { from: self.cell.address, session: 0, command, args, via: None };
         self.cell.deliver_request(to, request);

@@ -201,7 +201,7 @@ impl ServiceCell {
     /// Whether this thread may run a handler directly now: inside one of this runtime's turns
     /// on a worker that allows shortcuts, and not already inside a directly run handler.
     fn may_go_direct(&self) -> bool {
-        DEPTH.get() != DIRECT && self.runtime.handoff()
+        DEPTH.get() != DIRECT && self.runtime.handoff() && self.nothing_held() // G6: core/outbox.rs
     }
 
     /// Runs `callee`'s synchronous `command` here and now if it is idle; its answer, or `args`

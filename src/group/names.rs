@@ -154,11 +154,7 @@ fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued)
 }
 
 pub(crate) fn call_by_name(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
-    // A loop of calls by one name: no name table at all (see `core::memo`); nor shortcuts
-    // while messages of this service wait for a name (G6).
-    if !cell.nothing_held() {
-        return call_by_name_table(cell, name, command, args);
-    }
+    // A loop of calls by one name: no name table at all (see `core::memo`).
     let Some(reached) = take_reached(cell, name) else { return call_by_name_table(cell, name, command, args) };
     let call = cell.call_direct_to(reached.service(), &command, args);
     give_back_reached(reached);
@@ -174,7 +170,7 @@ pub(crate) fn call_by_name(cell: &Arc<ServiceCell>, name: &str, command: Command
 fn call_by_name_table(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
     if let Some((address, via, service)) = cached(cell, name) {
         // The common case, kept to one lock of each table: the session opens with its target.
-        let args = match service.filter(|_| cell.nothing_held()) {
+        let args = match service {
             Some(service) => match cell.call_direct_to(&service, &command, args) {
                 Ok(call) => {
                     remember_name(cell, via, &service);
