@@ -21,16 +21,20 @@ pub enum Mutant {
     HangingWaiter = 4,
     /// A service run by two workers at once: one handler runs mid-step of another (G12).
     OverlappingHandlers = 5,
+    /// A message by address overtakes an earlier by-name message of the same sender still
+    /// waiting for its name, to the same service (G6, issue 11).
+    AddressOvertakesName = 6,
 }
 
 impl Mutant {
     /// Every mutant, in table order.
-    pub const ALL: [Mutant; 5] = [
+    pub const ALL: [Mutant; 6] = [
         Mutant::CallOvertakesQueuedSend,
         Mutant::DoubleStart,
         Mutant::StaleBinding,
         Mutant::HangingWaiter,
         Mutant::OverlappingHandlers,
+        Mutant::AddressOvertakesName,
     ];
 
     /// The contract rule the mutant breaks.
@@ -41,6 +45,7 @@ impl Mutant {
             Mutant::StaleBinding => "G9",
             Mutant::HangingWaiter => "G3",
             Mutant::OverlappingHandlers => "G12",
+            Mutant::AddressOvertakesName => "G6",
         }
     }
 }

@@ -31,6 +31,7 @@ fn scenario_for(mutant: Mutant) -> &'static str {
         Mutant::DoubleStart | Mutant::StaleBinding => "lazy-query",
         Mutant::HangingWaiter => "startup-race",
         Mutant::OverlappingHandlers => "groupmain",
+        Mutant::AddressOvertakesName => "mixed-address",
     }
 }
 

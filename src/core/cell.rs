@@ -146,6 +146,8 @@ pub(crate) struct ServiceCell {
     pub(crate) sched: Schedule,
     /// Its init has returned: written by its runner, read by whoever claims it next.
     pub(crate) started: AtomicBool,
+    /// Its requests waiting behind its own by-name messages (G6, see `outbox.rs`).
+    pub(crate) outbox: super::outbox::Outbox,
 }
 
 /// A service's state, once its init has returned, and the context its synchronous handlers
@@ -197,6 +199,7 @@ impl ServiceCell {
             exiting: AtomicBool::new(false),
             counters: ServiceCounters::default(),
             sched: Schedule::new(),
+            outbox: super::outbox::Outbox::default(),
         }
     }
 

@@ -169,15 +169,22 @@ impl<S: 'static> Ctx<S> {
         }
     }
 
+    /// A call by address, in order with this service's by-name messages (G6, see `outbox.rs`).
     pub(crate) fn call_address(&self, to: Address, command: CommandName, args: Value) -> Reply {
-        call_address(&self.cell, to, command, args)
+        let cell = &self.cell;
+        let session = lock(&cell.sessions).open(to, command.clone());
+        cell.trace_issue(To::Address(to), session, &command, &args);
+        cell.deliver_request(to, Envelope::Request { from: cell.address, session, command, args, via: None });
+        Reply::new(cell.clone(), session)
     }
 
+    /// A send by address, in order with this service's by-name messages (G6, see `outbox.rs`);
+    /// handled right here when the shortcuts allow (never while any of them waits).
     pub(crate) fn send_address(&self, to: Address, command: CommandName, args: Value) {
         let Err(args) = self.cell.send_direct(to, &command, args) else { return };
         self.cell.trace_issue(To::Address(to), 0, &command, &args);
         let request = Envelope::Request { from: self.cell.address, session: 0, command, args, via: None };
-        self.cell.runtime.deliver(to, request);
+        self.cell.deliver_request(to, request);
     }
 
     /// Starts a service of `kind`: its address at once (or why it could not be created), and
@@ -263,6 +270,8 @@ impl<S: 'static> Ctx<S> {
     }
 }
 
+/// A call by address that waits behind nothing: the group layer's own calls (a resolver asking
+/// the registry must not wait behind the messages waiting for that very answer).
 pub(crate) fn call_address(cell: &Arc<ServiceCell>, to: Address, command: CommandName, args: Value) -> Reply {
     let session = lock(&cell.sessions).open(to, command.clone());
     cell.trace_issue(To::Address(to), session, &command, &args);

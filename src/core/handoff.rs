@@ -292,10 +292,11 @@ impl ServiceCell {
     }
 
     /// How this thread may run a handler directly now: `Off` unless inside one of this
-    /// runtime's turns on a thread that allows or decides shortcuts, and not already inside a
-    /// directly run handler.
+    /// runtime's turns on a thread that allows or decides shortcuts, not already inside a
+    /// directly run handler, and with none of this service's messages held behind a name being
+    /// resolved (G6: `core/outbox.rs`).
     fn direct_mode(&self) -> Mode {
-        if DEPTH.get() == DIRECT { Mode::Off } else { memo::mode(&self.runtime) }
+        if DEPTH.get() == DIRECT || !self.nothing_held() { Mode::Off } else { memo::mode(&self.runtime) }
     }
 
     /// Runs `callee`'s synchronous `command` here and now if it is idle (and, under `Decide`,

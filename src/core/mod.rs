@@ -9,6 +9,7 @@ mod error;
 mod handoff;
 mod kind;
 mod memo;
+mod outbox;
 mod responder;
 mod runtime;
 mod schedule;

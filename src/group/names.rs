@@ -1,18 +1,27 @@
 //! A member's name table: its cache of resolved names and its pending sends.
 //!
 //! A call or send by name goes straight to the cached address when there is one and nothing is
-//! pending for that name. Otherwise it joins the name's pending queue; the first message to
-//! queue forks a resolver task that asks the group's registry, then sends the whole queue to
-//! the answer in the order it was issued (G6), or turns it into errors and dead letters (G3,
-//! G7). On the threaded backend the resolver is polled once where it is forked: when the
-//! registry and the new service are idle, the whole first use runs on this thread and the name
-//! is bound before the message or query that needed it returns. A by-name message that bounces
+//! pending for that name. Otherwise it waits in the member's outbox (`core::outbox`), in issue
+//! order with the member's other requests; the first message to wait forks a resolver task that
+//! asks the group's registry, then releases the name's messages to the answer, and with them
+//! every later request of the member to a service of that kind (by address too: order is per
+//! target service, G6), or turns them into errors and dead letters (G3, G7). A resolver dropped
+//! before its answer (the member exits) counts its sends as dead letters (G7). On the threaded
+//! backend the resolver is polled once where it is forked: when the registry and the new
+//! service are idle, the whole first use runs on this thread and the name is bound before the
+//! message or query that needed it returns. A by-name message that bounces
 //! off a dead cached address comes back here (`reroute`) and is queued again, so a name never
 //! points at the dead (G9). A `query` for a name being resolved waits on that resolution
 //! (`resolution.rs`), so a thousand concurrent queries of one member cost one registry round
 //! trip; a query of a bound name reads the cache or the group's binding and sends nothing.
+//!
+//! **Rebinding (G9), the rule a user can rely on:** a message by name belongs to the instance
+//! whose mailbox it enters: if it gets there while that instance is alive it shares that
+//! instance's fate (handled, or an error or dead letter if the instance exits first), and if
+//! the instance has already exited it is resolved again and goes to the fresh instance, behind
+//! everything the sender had already delivered there; never both, never neither.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::Future;
 use std::hash::BuildHasherDefault;
 use std::pin::Pin;
@@ -41,6 +50,12 @@ impl Queued {
     fn request(session: u64, command: CommandName, args: Value) -> Queued {
         Queued { session, command, args }
     }
+
+    /// The envelope `from` sends; `via` is the name it was addressed by, once resolved.
+    fn envelope(self, from: Address, via: Option<Name>) -> Envelope {
+        let Queued { session, command, args } = self;
+        Envelope::Request { from, session, command, args, via }
+    }
 }
 
 /// Names are chosen by the program, not by an attacker: hashed a word at a time, not SipHash.
@@ -50,9 +65,10 @@ type NameMap<V> = HashMap<String, V, BuildHasherDefault<crate::core::NumberHashe
 pub(crate) struct NameTable {
     /// name -> where it resolved to.
     resolved: NameMap<Resolved>,
-    /// name -> messages issued while it was being resolved, in issue order. A name is being
-    /// resolved exactly while it has an entry here (its resolver task runs).
-    pending: NameMap<VecDeque<Queued>>,
+    /// The names being resolved: a name has an entry here exactly while its resolver task
+    /// runs. The messages issued to it meanwhile wait in the member's outbox, in issue order
+    /// with its other requests (`core::outbox`).
+    pending: NameMap<()>,
     /// name -> what the queries of a name being resolved wait on.
     queries: NameMap<Arc<Resolution>>,
 }
@@ -101,20 +117,21 @@ fn route(cell: &Arc<ServiceCell>, name: &str, message: Queued) -> Result<Route, 
         let (owner, name) = (cell.clone(), name.to_owned());
         let task = async move {
             if let Ok(address) = ask_registry(&owner, &name).await {
-                send_direct(&owner, address, intern(&name), message);
+                owner.runtime.deliver(address, message.envelope(owner.address, Some(intern(&name))));
             }
         };
         cell.runtime.deliver(cell.address, Envelope::Fork { task: Box::pin(task) });
         return Ok(Route::Queued);
     }
-    if let Some(queue) = names.pending.get_mut(name) {
-        queue.push_back(message);
+    if names.is_pending(name) {
+        cell.hold_for_name(name, message.envelope(cell.address, None));
         return Ok(Route::Queued);
     }
     if let Some(resolved) = names.resolved.get(name) {
         return Ok(Route::Direct(resolved.address, resolved.via, message));
     }
-    names.pending.insert(name.to_owned(), VecDeque::from([message]));
+    names.pending.insert(name.to_owned(), ());
+    cell.hold_for_name(name, message.envelope(cell.address, None));
     drop(names);
     start_resolver(cell, name.to_owned());
     Ok(Route::Queued)
@@ -130,10 +147,10 @@ fn cached(cell: &ServiceCell, name: &str) -> Option<(Address, Name, Option<Arc<S
     names.resolved.get(name).map(|r| (r.address, r.via, r.service.upgrade()))
 }
 
+/// Sends a by-name message to its resolved address, behind whatever of `cell` waits for a name
+/// and may go to the same service (G6).
 fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued) {
-    let Queued { session, command, args, .. } = message;
-    let request = Envelope::Request { from: cell.address, session, command, args, via: Some(via) };
-    cell.runtime.deliver(to, request);
+    cell.deliver_request(to, message.envelope(cell.address, Some(via)));
 }
 
 pub(crate) fn call_by_name(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
@@ -218,12 +235,13 @@ pub(crate) fn reroute(
     if names.resolved.get(name).is_some_and(|r| r.address == dead) {
         names.resolved.remove(name);
     }
-    let message = Queued::request(session, command, args);
-    if let Some(queue) = names.pending.get_mut(name) {
-        queue.push_back(message);
+    let message = Queued::request(session, command, args).envelope(from, None);
+    if names.is_pending(name) {
+        sender.hold_for_name(name, message);
         return None;
     }
-    names.pending.insert(name.to_string(), VecDeque::from([message]));
+    names.pending.insert(name.to_string(), ());
+    sender.hold_for_name(name, message);
     drop(names);
     start_resolver(&sender, name.to_string());
     None
@@ -236,7 +254,8 @@ pub(crate) fn reroute(
 /// returns, so the rest of a storm of queries finds it cached.
 fn start_resolver(cell: &Arc<ServiceCell>, name: String) {
     let inline = cell.runs_here();
-    let mut task: BoxFuture<'static, ()> = Box::pin(resolve(cell.clone(), name, inline));
+    let mut task: BoxFuture<'static, ()> =
+        Box::pin(resolve(Unsettled { cell: cell.clone(), name, armed: true }, inline));
     if inline {
         // Nothing will wake this waker: a resolver that must wait becomes a task below, and its
         // first poll there registers the task's waker (a reply keeps its last poll's waker).
@@ -253,8 +272,11 @@ fn start_resolver(cell: &Arc<ServiceCell>, name: String) {
 /// A failure met on the inline first poll is settled one poll later, from the resolver's task:
 /// the queries and messages issued beside the one that started it (a `join_all` of a thousand
 /// queries) join it first and all get that error (G3), and a retry after it is a later first use.
-async fn resolve(cell: Arc<ServiceCell>, name: String, inline: bool) {
-    let mut unsettled = Unsettled { cell: cell.clone(), name: &name, armed: true };
+///
+/// The resolver owns its [`Unsettled`] guard from the moment it is made, so a resolver dropped
+/// before its first poll (its service exits first) settles its name too.
+async fn resolve(mut unsettled: Unsettled, inline: bool) {
+    let (cell, name) = (unsettled.cell.clone(), unsettled.name.clone());
     let result = ask_registry(&cell, &name).await;
     if inline && result.is_err() {
         YieldOnce(false).await;
@@ -264,23 +286,27 @@ async fn resolve(cell: Arc<ServiceCell>, name: String, inline: bool) {
     let Some(member) = membership(&cell) else { return };
     let via: Name = intern(&name);
     let service = result.as_ref().ok().and_then(|a| cell.runtime.lookup(*a));
-    let (queue, queries) = {
+    let queries = {
         let mut names = lock(&member.names);
         if let Ok(address) = result {
             names.resolved.insert(name.clone(), Resolved::new(address, via, service.as_ref()));
         }
-        (names.pending.remove(&name).unwrap_or_default(), names.queries.remove(&name))
+        names.pending.remove(&name);
+        names.queries.remove(&name)
     };
     if let Some(queries) = queries {
         queries.settle(result.clone());
     }
+    let result = result.map(|address| (address, via));
     if mutants::active(Mutant::CallOvertakesQueuedSend) {
         // The Lua original flushes queued sends from a new coroutine, later.
-        let flush = flush(cell.clone(), result, via, queue);
-        cell.runtime.deliver(cell.address, Envelope::Fork { task: Box::pin(flush) });
+        let (owner, address) = (cell.clone(), cell.address);
+        let flush = async move { owner.name_resolved(&name, result) };
+        cell.runtime.deliver(address, Envelope::Fork { task: Box::pin(flush) });
         return;
     }
-    flush(cell, result, via, queue).await;
+    // Its messages go out in order with this member's others, or fail (G3, G6, G7).
+    cell.name_resolved(&name, result);
 }
 
 /// Pending once (waking its task at once), then ready.
@@ -298,36 +324,25 @@ impl Future for YieldOnce {
     }
 }
 
-/// Fails the queries waiting on a resolver that is dropped before the registry answers (its
-/// service is exiting), so none waits forever. While a resolver waits, its name stays pending,
-/// so the waiting queries are its own.
-struct Unsettled<'a> {
+/// Fails the queries and messages waiting on a resolver that is dropped before the registry
+/// answers (its service is exiting), so none waits forever and none vanishes uncounted: a
+/// send is a dead letter (G7). While a resolver waits, its name stays pending, so the waiting
+/// queries and messages are its own.
+struct Unsettled {
     cell: Arc<ServiceCell>,
-    name: &'a str,
+    name: String,
     armed: bool,
 }
 
-impl Drop for Unsettled<'_> {
+impl Drop for Unsettled {
     fn drop(&mut self) {
         let Some(member) = membership(&self.cell).filter(|_| self.armed) else { return };
-        let queries = lock(&member.names).queries.remove(self.name);
+        let queries = lock(&member.names).queries.remove(&self.name);
+        let error = self.cell.exited_error("_query");
         if let Some(queries) = queries {
-            queries.settle(Err(self.cell.exited_error("_query")));
+            queries.settle(Err(error.clone()));
         }
-    }
-}
-
-/// Sends a name's queue to its address in order, or fails it (G3, G7).
-async fn flush(cell: Arc<ServiceCell>, result: Result<Address, CallError>, via: Name, queue: VecDeque<Queued>) {
-    for Queued { session, command, args } in queue {
-        match &result {
-            Ok(address) => {
-                let request = Envelope::Request { from: cell.address, session, command, args, via: Some(via) };
-                cell.runtime.deliver(*address, request);
-            }
-            Err(_) if session == 0 => cell.runtime.dead_letter(cell.address, Address::from_raw(0), &command),
-            Err(e) => cell.runtime.deliver(cell.address, Envelope::Response { session, result: Err(e.clone()) }),
-        }
+        self.cell.name_resolved(&self.name, Err(error));
     }
 }
 
@@ -423,7 +438,7 @@ fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) 
             remember_name(cell, via, &service);
             return Ok(address);
         }
-        names.pending.insert(name.to_owned(), VecDeque::new());
+        names.pending.insert(name.to_owned(), ());
         let resolution = Arc::new(Resolution::default());
         names.queries.insert(name.to_owned(), resolution.clone());
         drop(names);

@@ -30,5 +30,6 @@ pub(crate) fn scenario_for(mutant: Mutant) -> &'static str {
         Mutant::DoubleStart | Mutant::StaleBinding => "lazy-query",
         Mutant::HangingWaiter => "startup-race",
         Mutant::OverlappingHandlers => "groupmain",
+        Mutant::AddressOvertakesName => "mixed-address",
     }
 }

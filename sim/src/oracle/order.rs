@@ -1,5 +1,12 @@
-//! G6, per-sender order: the messages one service issued to one target (an address, or a name
-//! in its group) that got handled were handled in the order they were issued.
+//! G6, per-sender order per target *service*: the messages one service issued that got handled
+//! by one service were handled in the order they were issued, however each was addressed (by
+//! address, or by a name in the sender's group: its target is the service it was handled by).
+//!
+//! One exception, the rebinding rule (`group/names.rs`): a by-name message that reached its
+//! instance only after that instance had exited is resolved again and goes to the fresh one,
+//! behind what the sender had already delivered there; it counts as issued when resolved again.
+//! The trace does not show the bounce, so a by-name message handled after an instance of its
+//! name exited (between its issue and its handling) is left out of the order check.
 //!
 //! Each handled request is matched to the `Issue` it came from: a call by its sender and
 //! session (unique per sender); a send, which has no session, by sender, target, command and
@@ -23,7 +30,8 @@ type SendKey<'a> = (Address, Dest, &'a str, &'a str);
 pub(crate) fn check(facts: &Facts<'_>) -> Vec<Violation> {
     let mut matcher = Matcher::new(facts);
     let mut out = Vec::new();
-    let mut handled: BTreeMap<(Address, Dest), Vec<(usize, usize)>> = BTreeMap::new();
+    let mut handled: BTreeMap<(Address, Address), Vec<(usize, usize)>> = BTreeMap::new();
+    let exits = exits_by_kind(facts);
     for (i, record) in facts.records.iter().enumerate() {
         let Happening::Handle { at, message: Msg::Request { from, session, command, args, via } } = &record.event
         else {
@@ -35,7 +43,8 @@ pub(crate) fn check(facts: &Facts<'_>) -> Vec<Violation> {
             session => matcher.call(*from, session, &dest),
         };
         match issued {
-            Ok(Some(issue)) => handled.entry((*from, dest)).or_default().push((i, issue)),
+            Ok(Some(issue)) if via.as_ref().is_some_and(|name| exited_between(&exits, name, issue, i)) => {}
+            Ok(Some(issue)) => handled.entry((*from, *at)).or_default().push((i, issue)),
             Ok(None) => {}
             Err(()) => {
                 let message = format!(
@@ -47,25 +56,42 @@ pub(crate) fn check(facts: &Facts<'_>) -> Vec<Violation> {
             }
         }
     }
-    for ((from, dest), list) in &handled {
-        out.extend(first_inversion(facts, *from, dest, list));
+    for ((from, at), list) in &handled {
+        out.extend(first_inversion(facts, *from, *at, list));
     }
     out
 }
 
+/// Where services exited, by kind (a name is only ever bound to a service of its kind).
+fn exits_by_kind<'a>(facts: &Facts<'a>) -> BTreeMap<&'a str, Vec<usize>> {
+    let mut exits: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, record) in facts.records.iter().enumerate() {
+        if let Happening::Exit { kind, .. } = &record.event {
+            exits.entry(kind.as_str()).or_default().push(i);
+        }
+    }
+    exits
+}
+
+/// Whether a service of kind `name` exited between events `issue` and `handled`.
+fn exited_between(exits: &BTreeMap<&str, Vec<usize>>, name: &str, issue: usize, handled: usize) -> bool {
+    exits.get(name).is_some_and(|at| at.iter().any(|&e| issue < e && e < handled))
+}
+
 /// The first message handled after one its sender issued later, if any.
-fn first_inversion(facts: &Facts<'_>, from: Address, dest: &Dest, list: &[(usize, usize)]) -> Option<Violation> {
+fn first_inversion(facts: &Facts<'_>, from: Address, at: Address, list: &[(usize, usize)]) -> Option<Violation> {
     let mut latest = list.first()?;
     for entry in &list[1..] {
         if entry.1 < latest.1 {
             let message = format!(
-                "{} issued `{}` (event {}) to {dest} before `{}` (event {}), but it was handled after it \
-                 (events {} and {})",
+                "{} issued `{}` (event {}) before `{}` (event {}), both handled by {}, but it was handled \
+                 after it (events {} and {})",
                 facts.who(from),
                 describe(facts, entry.1),
                 entry.1,
                 describe(facts, latest.1),
                 latest.1,
+                facts.who(at),
                 entry.0,
                 latest.0
             );
@@ -78,8 +104,8 @@ fn first_inversion(facts: &Facts<'_>, from: Address, dest: &Dest, list: &[(usize
 
 fn describe(facts: &Facts<'_>, issue: usize) -> String {
     match &facts.records[issue].event {
-        Happening::Issue { session: 0, command, args, .. } => format!("send {command} {args}"),
-        Happening::Issue { session, command, args, .. } => format!("call#{session} {command} {args}"),
+        Happening::Issue { session: 0, command, args, to, .. } => format!("send {command} {args} to {to}"),
+        Happening::Issue { session, command, args, to, .. } => format!("call#{session} {command} {args} to {to}"),
         other => format!("{other:?}"),
     }
 }

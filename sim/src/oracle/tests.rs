@@ -212,6 +212,40 @@ fn g6_a_later_message_handled_first() {
     assert_eq!(swapped.rules(), ["G6"]);
 }
 
+// checks G6 (issue 11): order is per target service, however addressed: a call by address
+// handled before a send by name issued earlier to the service the name resolved to.
+#[test]
+fn g6_a_message_by_address_overtakes_one_by_name() {
+    let mut t = Trace::new();
+    let (drv, db) = (t.c.drv, t.c.db);
+    t.started().issue(drv, Dest::Name("db".into()), 0, "push", "1").issue(drv, Dest::Address(db), 5, "seen", "nil");
+    let mut swapped = t.clone();
+    t.deliver(db, req(drv, 0, "push", "1", Some("db"))).deliver(db, req(drv, 5, "seen", "nil", None));
+    t.handle(db, req(drv, 0, "push", "1", Some("db"))).handle(db, req(drv, 5, "seen", "nil", None));
+    assert_eq!(t.rules(), Vec::<&str>::new());
+    swapped.deliver(db, req(drv, 5, "seen", "nil", None)).deliver(db, req(drv, 0, "push", "1", Some("db")));
+    swapped.handle(db, req(drv, 5, "seen", "nil", None)).handle(db, req(drv, 0, "push", "1", Some("db")));
+    assert_eq!(swapped.rules(), ["G6"]);
+}
+
+// checks G6, G9: a by-name message whose instance exited before it got there goes to the fresh
+// instance behind what the sender had already delivered there (the rebinding rule); the same
+// order with no exit in between is a violation.
+#[test]
+fn g6_a_rebound_by_name_message_counts_from_its_new_resolution() {
+    let mut t = Trace::new();
+    let (drv, db, db2) = (t.c.drv, t.c.db, t.c.db2);
+    t.started().issue(drv, Dest::Name("db".into()), 0, "push", "1").issue(drv, Dest::Address(db2), 0, "push", "2");
+    let mut no_exit = t.clone();
+    t.exit(db);
+    for trace in [&mut t, &mut no_exit] {
+        trace.deliver(db2, req(drv, 0, "push", "2", None)).deliver(db2, req(drv, 0, "push", "1", Some("db")));
+        trace.handle(db2, req(drv, 0, "push", "2", None)).handle(db2, req(drv, 0, "push", "1", Some("db")));
+    }
+    assert!(!t.rules().contains(&"G6"), "{:?}", t.rules());
+    assert!(no_exit.rules().contains(&"G6"), "{:?}", no_exit.rules());
+}
+
 #[test]
 fn g7_a_send_lost_in_a_mailbox() {
     let mut t = Trace::new();

@@ -13,11 +13,13 @@
 mod groupmain;
 mod kit;
 mod lazy_query;
+mod mixed_address;
 mod pending_flush;
 mod startup_race;
 
 pub use groupmain::GroupMain;
 pub use lazy_query::LazyQuery;
+pub use mixed_address::MixedAddress;
 pub use pending_flush::PendingFlush;
 pub use startup_race::StartupRace;
 
@@ -64,9 +66,17 @@ pub fn builtin() -> Vec<Box<dyn Scenario>> {
     vec![Box::new(LazyQuery::default()), Box::new(StartupRace), Box::new(PendingFlush::default()), Box::new(GroupMain)]
 }
 
-/// The built-in scenario called `name`.
+/// Scenarios the explorer and the mutation table run by name, outside [`builtin`]: the
+/// schedule fuzzer's inputs pick a built-in by index and its committed corpus covers every
+/// built-in, so a scenario joins `builtin` together with corpus inputs for it. Checked on
+/// their own in `sim/tests/more_scenarios.rs`.
+pub fn more() -> Vec<Box<dyn Scenario>> {
+    vec![Box::new(MixedAddress::default())]
+}
+
+/// The built-in scenario (or one of [`more`]) called `name`.
 pub fn by_name(name: &str) -> Option<Box<dyn Scenario>> {
-    builtin().into_iter().find(|s| s.name() == name)
+    builtin().into_iter().chain(more()).find(|s| s.name() == name)
 }
 
 /// "Sometimes" assertions: outcomes a scenario wants to see reached in at least one run.
