@@ -5,8 +5,9 @@
 //!   there or dead-lettered (its exit rejects what is left);
 //! - by address: a send to an address enters its mailbox or is dead-lettered in the same step;
 //! - by name: a send waits in its sender's name table only while the name is being resolved,
-//!   which shows as a resolver task not yet run or a `_query` whose reply the sender has not
-//!   handled yet. Once its sender is quiet (alive, nothing resolving), every send it issued by
+//!   which shows as a resolver task not yet run, a `_query` whose reply the sender has not
+//!   handled yet, or a wake of one of its tasks not handled yet (a resolver that met a failure
+//!   on its inline first poll settles it one poll later). Once its sender is quiet (alive, nothing resolving), every send it issued by
 //!   name must have entered a mailbox or be a dead letter. A sender that exited takes its
 //!   unresolved sends with it, which the contract allows.
 //!
@@ -45,8 +46,11 @@ struct Mailbox {
 struct Tally<'a> {
     sends: BTreeMap<(Address, &'a str), Sends>,
     mailboxes: BTreeMap<(Address, Address, &'a str), Mailbox>,
-    /// Senders still resolving a name: forks not run yet, `_query` replies not handled yet.
+    /// Senders still resolving a name: forks not run yet, `_query` replies not handled yet, and
+    /// task wakes not handled yet (a resolver that met a failure on its inline first poll
+    /// settles it one poll later, from such a wake).
     forks: BTreeMap<Address, isize>,
+    wakes: BTreeMap<Address, isize>,
     queries: BTreeSet<(Address, u64)>,
 }
 
@@ -85,6 +89,8 @@ impl<'a> Tally<'a> {
             }
             Happening::Deliver { to, message: Msg::Fork, .. } => *self.forks.entry(*to).or_default() += 1,
             Happening::Handle { at, message: Msg::Fork } => *self.forks.entry(*at).or_default() -= 1,
+            Happening::Deliver { to, message: Msg::Wake { .. }, .. } => *self.wakes.entry(*to).or_default() += 1,
+            Happening::Handle { at, message: Msg::Wake { .. } } => *self.wakes.entry(*at).or_default() -= 1,
             Happening::Handle { at, message: Msg::Response { session, .. } } => {
                 self.queries.remove(&(*at, *session));
             }
@@ -101,7 +107,9 @@ impl<'a> Tally<'a> {
 
     /// Whether `sender` may still hold sends waiting for a name to resolve.
     fn resolving(&self, sender: Address) -> bool {
-        self.forks.get(&sender).is_some_and(|n| *n > 0) || self.queries.iter().any(|(from, _)| *from == sender)
+        self.forks.get(&sender).is_some_and(|n| *n > 0)
+            || self.wakes.get(&sender).is_some_and(|n| *n > 0)
+            || self.queries.iter().any(|(from, _)| *from == sender)
     }
 }
 
