@@ -183,13 +183,18 @@ type Status = Result<i32, String>;
 
 fn find(name: &str) -> Result<Box<dyn Scenario>, String> {
     scenario::by_name(name).ok_or_else(|| {
-        let names: Vec<String> = scenario::builtin().iter().map(|s| s.name().to_owned()).collect();
+        let names: Vec<String> = every_scenario().iter().map(|s| s.name().to_owned()).collect();
         format!("no scenario `{name}`; there are: {}", names.join(", "))
     })
 }
 
+/// Every scenario the CLI knows: the built-ins, then the ones run by name only.
+fn every_scenario() -> Vec<Box<dyn Scenario>> {
+    scenario::builtin().into_iter().chain(scenario::more()).collect()
+}
+
 fn list(out: &mut dyn Write) -> Status {
-    for s in scenario::builtin() {
+    for s in every_scenario() {
         let faults = if s.faults() { " [faults on]" } else { "" };
         writeln!(out, "{:<14} {}{faults}", s.name(), s.description()).map_err(|e| e.to_string())?;
     }
@@ -366,7 +371,7 @@ fn trace_cmd(args: &TraceArgs, out: &mut dyn Write) -> Status {
 fn bench_cmd(args: &BenchArgs, out: &mut dyn Write) -> Status {
     let scenarios = match &args.scenario {
         Some(name) => vec![find(name)?],
-        None => scenario::builtin(),
+        None => every_scenario(),
     };
     let rows = crate::bench::bench(&scenarios, args.runs);
     write!(out, "{}", crate::bench::table(&rows)).map_err(|e| e.to_string())?;
