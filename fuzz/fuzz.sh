@@ -8,7 +8,8 @@
 set -euo pipefail
 
 TARGETS=(group_ops schedule payload)
-MUTANTS=(CallOvertakesQueuedSend DoubleStart StaleBinding HangingWaiter OverlappingHandlers)
+MUTANTS=(CallOvertakesQueuedSend DoubleStart StaleBinding HangingWaiter OverlappingHandlers AddressOvertakesName
+    AnswerInPlaceOvertakes DirectPastLeftovers)
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 SANITIZER=${FUZZ_SANITIZER:-none}
 # Longest input: a scenario's run makes a few hundred decisions.

@@ -24,17 +24,28 @@ pub enum Mutant {
     /// A message by address overtakes an earlier by-name message of the same sender still
     /// waiting for its name, to the same service (G6, issue 11).
     AddressOvertakesName = 6,
+    /// An answer completed in place (`complete_here`, or a direct call's answer) without the
+    /// "nothing queued" check: it overtakes what its answerer sent the caller before answering
+    /// (G6, issue 11).
+    AnswerInPlaceOvertakes = 7,
+    /// A direct call or send takes a service whose turn left messages in its batch, and runs
+    /// ahead of them (G6, issue 11): the direct path asks "is a turn of it running?" (its core
+    /// is free) and "is its mailbox empty?" instead of taking the claim, so a service whose
+    /// next turn waits in the run queue for its leftovers looks idle.
+    DirectPastLeftovers = 8,
 }
 
 impl Mutant {
     /// Every mutant, in table order.
-    pub const ALL: [Mutant; 6] = [
+    pub const ALL: [Mutant; 8] = [
         Mutant::CallOvertakesQueuedSend,
         Mutant::DoubleStart,
         Mutant::StaleBinding,
         Mutant::HangingWaiter,
         Mutant::OverlappingHandlers,
         Mutant::AddressOvertakesName,
+        Mutant::AnswerInPlaceOvertakes,
+        Mutant::DirectPastLeftovers,
     ];
 
     /// The contract rule the mutant breaks.
@@ -45,7 +56,7 @@ impl Mutant {
             Mutant::StaleBinding => "G9",
             Mutant::HangingWaiter => "G3",
             Mutant::OverlappingHandlers => "G12",
-            Mutant::AddressOvertakesName => "G6",
+            Mutant::AddressOvertakesName | Mutant::AnswerInPlaceOvertakes | Mutant::DirectPastLeftovers => "G6",
         }
     }
 }

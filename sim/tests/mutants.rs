@@ -32,6 +32,7 @@ fn scenario_for(mutant: Mutant) -> &'static str {
         Mutant::HangingWaiter => "startup-race",
         Mutant::OverlappingHandlers => "groupmain",
         Mutant::AddressOvertakesName => "mixed-address",
+        Mutant::AnswerInPlaceOvertakes | Mutant::DirectPastLeftovers => "shortcut-order",
     }
 }
 
@@ -40,7 +41,15 @@ fn runs_to_catch(scenario: &str, strategy: StrategyKind) -> Option<(u64, String)
     let scenario = by_name(scenario).expect("a built-in scenario");
     let config = ExploreConfig { stop_at_first: true, ..ExploreConfig::new(strategy, RUNS_MAX) };
     let summary = explore(&*scenario, &config, &mut |_, _| {});
-    summary.first_failure.map(|(run, report)| (run, report.failure.to_string().lines().next().unwrap_or("").to_owned()))
+    summary.first_failure.map(|(run, report)| (run, how_it_shows(&report.failure.to_string())))
+}
+
+/// A failure's first line, or under a count of violations the first violation.
+fn how_it_shows(failure: &str) -> String {
+    let mut lines = failure.lines().map(str::trim);
+    let first = lines.next().unwrap_or("");
+    let line = if first.ends_with("contract violation(s)") { lines.next().unwrap_or(first) } else { first };
+    line.to_owned()
 }
 
 /// How many of the first [`RATE_RUNS`] runs of `strategy` fail.
@@ -94,20 +103,34 @@ fn cli(args: &[&str]) -> (i32, String) {
 // checks S2: a caught failure replays and shrinks from its printed log
 #[test]
 fn a_caught_mutant_replays_and_shrinks_from_the_command_line() {
+    replays_and_shrinks(Mutant::CallOvertakesQueuedSend, "G6: sender");
+}
+
+// checks S2, S3: a failure that needs shortcut decisions (a direct send taken) replays from
+// its log too: the shortcuts are decisions in it like any other
+#[test]
+fn a_caught_shortcut_mutant_replays_and_shrinks_from_the_command_line() {
+    replays_and_shrinks(Mutant::DirectPastLeftovers, "G6: client");
+}
+
+/// Catches `mutant` in its scenario, then replays and shrinks the failing run's log through
+/// the command line; the replay must fail with `expect` in its report.
+fn replays_and_shrinks(mutant: Mutant, expect: &str) {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    mutants::set(Some(Mutant::CallOvertakesQueuedSend));
-    let scenario = by_name("pending-flush").unwrap();
+    let name = scenario_for(mutant);
+    mutants::set(Some(mutant));
+    let scenario = by_name(name).unwrap();
     let config = ExploreConfig { stop_at_first: true, first_seed: 7, ..ExploreConfig::new(StrategyKind::Random, 50) };
     let (_, failure) = explore(&*scenario, &config, &mut |_, _| {}).first_failure.expect("caught");
     let log = failure.log.to_string();
-    let (status, replayed) = cli(&["replay", "--scenario", "pending-flush", "--log", &log]);
-    let (shrink_status, shrunk) = cli(&["shrink", "--scenario", "pending-flush", "--log", &log]);
+    let (status, replayed) = cli(&["replay", "--scenario", name, "--log", &log]);
+    let (shrink_status, shrunk) = cli(&["shrink", "--scenario", name, "--log", &log]);
     mutants::set(None);
     assert_eq!(status, STATUS_VIOLATION, "{replayed}");
-    assert!(replayed.contains("G6: sender"), "{replayed}");
-    assert!(replayed.trim_end().ends_with(&format!("replay --scenario pending-flush --log {log}")));
+    assert!(replayed.contains(expect), "{replayed}");
+    assert!(replayed.trim_end().ends_with(&format!("replay --scenario {name} --log {log}")));
     assert_eq!(shrink_status, STATUS_VIOLATION, "{shrunk}");
     assert!(shrunk.starts_with("shrunk in ") && shrunk.contains("shrunk trace ("), "{shrunk}");
     let last = shrunk.lines().last().unwrap();
-    assert!(last.starts_with("replay: cargo run -p skygroup-sim -- replay --scenario pending-flush --log v2:"));
+    assert!(last.starts_with(&format!("replay: cargo run -p skygroup-sim -- replay --scenario {name} --log v2:")));
 }

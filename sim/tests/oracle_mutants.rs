@@ -8,6 +8,8 @@
 
 mod support;
 
+use std::sync::Mutex;
+
 use skygroup::mutants::{self, Mutant};
 use skygroup_sim::oracle;
 use skygroup_sim::scenario::{RunConfig, by_name, run_once};
@@ -16,35 +18,65 @@ use support::{Setup, program, run_checked};
 /// Seeds tried per mutant and program.
 const SEEDS: u64 = 100;
 
+/// The mutant switch is process-wide: tests here take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
+
 /// A program that gives `mutant` its chance; `None`: the programs have no op for it, a
 /// built-in scenario exercises it instead (see [`scenario_run`]).
 fn exercise(mutant: Mutant) -> Option<&'static str> {
     Some(match mutant {
         Mutant::CallOvertakesQueuedSend => "f0 counter 3, f1 slow 2",
-        Mutant::DoubleStart => "r0 slow 3, q1 slow, q0 slow",
+        // Two members ask for `slow` while its start is pending (the driver, then the
+        // `needs_slow` instance resolving its dependency): one member's racing queries share
+        // its name table's one resolution, so the registry would see a single query.
+        Mutant::DoubleStart => "q0 slow, q0 needs_slow",
         // Queries only: a by-name call would bounce off the stale address forever (a runaway).
         Mutant::StaleBinding => "n0 counter, q0 counter; x0 counter; q0 counter, r0 counter 2",
         Mutant::HangingWaiter => "r0 flaky 3, r1 bad 2",
         Mutant::OverlappingHandlers => "f0 counter 3, r0 slow 3, s0 counter, s0 counter",
         // Messages by name and by address to one service: no program op mixes them.
         Mutant::AddressOvertakesName => return None,
+        // Direct calls and in-place answers need synchronous commands: no program kind has one.
+        Mutant::AnswerInPlaceOvertakes | Mutant::DirectPastLeftovers => return None,
     })
 }
 
-/// The oracle's verdict on one run of the built-in scenario `mixed-address`, whatever the
+/// The scenario that exercises `mutant` when no program does.
+fn scenario_for(mutant: Mutant) -> &'static str {
+    match mutant {
+        Mutant::AnswerInPlaceOvertakes | Mutant::DirectPastLeftovers => "shortcut-order",
+        _ => "mixed-address",
+    }
+}
+
+/// The oracle's verdict on one run of the scenario that exercises `mutant`, whatever the
 /// scenario's own assertions said (the oracle must see the reordering by itself).
-fn scenario_run(seed: u64) -> Vec<oracle::Violation> {
-    let scenario = by_name("mixed-address").expect("a built-in scenario");
+fn scenario_run(mutant: Mutant, seed: u64) -> Vec<oracle::Violation> {
+    let scenario = by_name(scenario_for(mutant)).expect("a built-in scenario");
     let report = run_once(&*scenario, RunConfig { text: false, ..RunConfig::seed(seed) });
     oracle::check(&report.records)
+}
+
+/// Why the oracle cannot see `mutant`, for the known gaps: the scenario's own assertions catch
+/// those (checked by [`scenario_catches_what_the_oracle_cannot_see`]).
+fn oracle_blind(mutant: Mutant) -> Option<&'static str> {
+    match mutant {
+        // The oracle orders requests only: an answer completed in place has a `Deliver` but no
+        // `Handle` of its own (the caller's task goes on inside the running turn), and the
+        // trace does not say which later record of the caller depends on the answer.
+        Mutant::AnswerInPlaceOvertakes => Some("G6 between a send and a later answer to the same caller"),
+        _ => None,
+    }
 }
 
 // checks G2, G3, G6, G9, G12: the oracle flags each mutant's rule in some runs.
 #[test]
 fn oracle_flags_every_mutant() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut report = Vec::new();
     let only = std::env::var("MUTANT").ok();
-    for mutant in Mutant::ALL.into_iter().filter(|m| only.as_ref().is_none_or(|o| *o == format!("{m:?}"))) {
+    let seen = |m: &Mutant| oracle_blind(*m).is_none() && only.as_ref().is_none_or(|o| *o == format!("{m:?}"));
+    for mutant in Mutant::ALL.into_iter().filter(seen) {
         mutants::set(Some(mutant));
         let program = exercise(mutant).map(program);
         let mut caught = 0;
@@ -52,7 +84,7 @@ fn oracle_flags_every_mutant() {
         for seed in 0..SEEDS {
             let violations = match &program {
                 Some(program) => run_checked(program, Setup { seed, workers: 2, faults: false }, None).violations,
-                None => scenario_run(seed),
+                None => scenario_run(mutant, seed),
             };
             if violations.iter().any(|v| v.rule == mutant.rule()) {
                 caught += 1;
@@ -65,4 +97,20 @@ fn oracle_flags_every_mutant() {
     }
     let missed: Vec<_> = report.iter().filter(|(_, caught)| *caught == 0).collect();
     assert!(missed.is_empty(), "mutants the oracle never caught: {missed:?}");
+}
+
+// checks G6: what the oracle cannot see (`oracle_blind`), the scenario's assertions catch.
+#[test]
+fn scenario_catches_what_the_oracle_cannot_see() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for mutant in Mutant::ALL.into_iter().filter(|m| oracle_blind(*m).is_some()) {
+        let scenario = by_name(scenario_for(mutant)).expect("a built-in scenario");
+        mutants::set(Some(mutant));
+        let failed = (0..SEEDS)
+            .filter(|&seed| run_once(&*scenario, RunConfig { text: false, ..RunConfig::seed(seed) }).outcome.is_err())
+            .count();
+        mutants::set(None);
+        println!("{mutant:?} ({}): the scenario failed {failed}/{SEEDS} runs", mutant.rule());
+        assert!(failed > 0, "{mutant:?}: neither the oracle nor {} catches it", scenario.name());
+    }
 }

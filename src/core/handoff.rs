@@ -59,6 +59,7 @@ use super::session::{Reply, Wake};
 use super::turn::polled_here;
 use super::value::Value;
 use crate::executor::{Event, Message, Runnable, Shortcut, To};
+use crate::mutants::{self, Mutant};
 
 thread_local! {
     /// How deep this thread is in shortcuts: 0 in a turn from the executor, `n` inside `n`
@@ -210,7 +211,7 @@ impl ServiceCell {
     /// behalf, is seen; a message from another thread still in flight is another sender's and
     /// may be overtaken (G6 is per sender).
     fn nothing_queued(&self) -> bool {
-        !self.sched.mailed() && self.sched.batched() == 0
+        (!self.sched.mailed() && self.sched.batched() == 0) || mutants::active(Mutant::AnswerInPlaceOvertakes)
     }
 
     /// Nothing in its mailbox and nobody runs it or will: a push would find it idle.
@@ -310,19 +311,24 @@ impl ServiceCell {
         call: bool,
     ) -> Result<Result<Value, CallError>, Value> {
         let Some(Handler::Sync(handler)) = callee.kind.commands.get(command.as_ref()) else { return Err(args) };
-        if mode == Mode::Decide && !(callee.idle_now() && memo::take_shortcut(&self.runtime, mode, Shortcut::Direct)) {
+        let unclaimed = callee.past_leftovers(); // false but under the mutant
+        if mode == Mode::Decide
+            && !((unclaimed || callee.idle_now()) && memo::take_shortcut(&self.runtime, mode, Shortcut::Direct))
+        {
             return Err(args);
         }
         // Nothing pending (no mail: what this service sent it before shows here; no leftovers,
         // no exit request) and nobody runs it; an exited service stays claimed for good. From
         // the claim on, this thread is its runner (see `schedule.rs` for why nothing can be
         // pending once the claim is taken; the leftovers check below is a second line).
-        if !callee.sched.claim_direct() {
+        if !unclaimed && !callee.sched.claim_direct() {
             return Err(args);
         }
         // The claim excludes every other runner, so its core (which a turn would lock) is not
         // needed here: the handler touches only the state, under the state's own lock.
-        if !callee.started.load(Ordering::Acquire) || callee.sched.exit_requested() || callee.sched.batched() > 0 {
+        if !unclaimed
+            && (!callee.started.load(Ordering::Acquire) || callee.sched.exit_requested() || callee.sched.batched() > 0)
+        {
             callee.finish_turn(false); // hands it back to the executor if it has work
             return Err(args);
         }
@@ -342,8 +348,23 @@ impl ServiceCell {
             Err(panic) => Err(callee.panicked(command, &*panic)),
         };
         drop(nested);
-        callee.finish_turn(false);
+        if !unclaimed {
+            callee.finish_turn(false);
+        }
         Ok(answer)
+    }
+
+    /// The mutant `DirectPastLeftovers` (always false without it): the direct path takes a
+    /// service as idle when its mailbox is empty and no turn of it is running (its core is
+    /// free), instead of asking for its claim. A service whose turn ended with leftovers, its
+    /// next turn waiting in the run queue, passes; the handler runs ahead of the leftovers
+    /// (G6), without a claim of its own to release.
+    fn past_leftovers(&self) -> bool {
+        mutants::active(Mutant::DirectPastLeftovers)
+            && !self.sched.mailed()
+            && !self.sched.exit_requested()
+            && self.started.load(Ordering::Acquire)
+            && self.core.try_lock().is_ok()
     }
 
     /// Traces the issue of a message about to be handled directly; with its delivery and

@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 use skygroup::mutants::{self, Mutant};
 
+use crate::scenario::{Scenario, by_name};
+
 /// The environment variable naming the mutant to switch on (its `Debug` name).
 pub const MUTANT_ENV: &str = "SKYGROUP_FUZZ_MUTANT";
 
@@ -31,5 +33,14 @@ pub(crate) fn scenario_for(mutant: Mutant) -> &'static str {
         Mutant::HangingWaiter => "startup-race",
         Mutant::OverlappingHandlers => "groupmain",
         Mutant::AddressOvertakesName => "mixed-address",
+        Mutant::AnswerInPlaceOvertakes | Mutant::DirectPastLeftovers => "shortcut-order",
     }
+}
+
+/// The scenario `mutant` is measured in, built once: a built-in or one of `scenario::more`
+/// (the `schedule` target's own list holds only the built-ins its inputs index).
+pub(crate) fn scenario_of(mutant: Mutant) -> &'static dyn Scenario {
+    static SCENARIO: OnceLock<Box<dyn Scenario>> = OnceLock::new();
+    let name = scenario_for(mutant);
+    &**SCENARIO.get_or_init(|| by_name(name).unwrap_or_else(|| panic!("no scenario `{name}`")))
 }

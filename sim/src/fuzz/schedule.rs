@@ -69,8 +69,7 @@ impl ScheduleInput {
     pub fn scenario(&self) -> &'static dyn Scenario {
         #[cfg(skygroup_mutants)]
         if let Some(mutant) = super::mutant::pinned() {
-            let name = super::mutant::scenario_for(mutant);
-            return &**scenarios().iter().find(|s| s.name() == name).expect("a built-in scenario");
+            return super::mutant::scenario_of(mutant);
         }
         &*scenarios()[self.scenario]
     }

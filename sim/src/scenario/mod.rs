@@ -15,12 +15,14 @@ mod kit;
 mod lazy_query;
 mod mixed_address;
 mod pending_flush;
+mod shortcut_order;
 mod startup_race;
 
 pub use groupmain::GroupMain;
 pub use lazy_query::LazyQuery;
 pub use mixed_address::MixedAddress;
 pub use pending_flush::PendingFlush;
+pub use shortcut_order::ShortcutOrder;
 pub use startup_race::StartupRace;
 
 use std::collections::BTreeMap;
@@ -71,7 +73,7 @@ pub fn builtin() -> Vec<Box<dyn Scenario>> {
 /// built-in, so a scenario joins `builtin` together with corpus inputs for it. Checked on
 /// their own in `sim/tests/more_scenarios.rs`.
 pub fn more() -> Vec<Box<dyn Scenario>> {
-    vec![Box::new(MixedAddress::default())]
+    vec![Box::new(MixedAddress::default()), Box::new(ShortcutOrder::default())]
 }
 
 /// The built-in scenario (or one of [`more`]) called `name`.
