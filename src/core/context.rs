@@ -127,7 +127,7 @@ impl<S: 'static> Ctx<S> {
                     Err(args) => Call::reply(self.call_address(address, command, args)),
                 }
             }
-            Target::Name(name) => crate::group::call_by_name(&self.cell, name, command.into(), args.into()),
+            Target::Name(name) => self.cell.runtime.naming.call_by_name(&self.cell, name, command.into(), args.into()),
         }
     }
 
@@ -165,7 +165,7 @@ impl<S: 'static> Ctx<S> {
     pub fn send<'a>(&self, to: impl Into<Target<'a>>, command: impl Into<CommandName>, args: impl Into<Value>) {
         match to.into() {
             Target::Address(address) => self.send_address(address, command.into(), args.into()),
-            Target::Name(name) => crate::group::send_by_name(&self.cell, name, command.into(), args.into()),
+            Target::Name(name) => self.cell.runtime.naming.send_by_name(&self.cell, name, command.into(), args.into()),
         }
     }
 
@@ -266,7 +266,7 @@ impl<S: 'static> Ctx<S> {
     /// returned (G4, G5). Inside a group, the new service joins the caller's group and may
     /// become the binding of `kind` (G4); outside any group it is a plain service.
     pub fn newservice(&self, kind: &str, args: impl Any + Send) -> Call {
-        crate::group::newservice(self.cell.clone(), kind, Args::new(args))
+        self.cell.runtime.naming.newservice(self.cell.clone(), kind, Args::new(args))
     }
 }
 

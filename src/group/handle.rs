@@ -75,7 +75,7 @@ impl Group {
             let gone = ctx.monitor(registry);
             runtime.kill(registry);
             gone.await;
-            runtime.groups.remove(id);
+            super::directory(&runtime).remove(id);
         }
     }
 }
@@ -115,7 +115,7 @@ impl<S: 'static> Ctx<S> {
         args: impl Any + Send,
     ) -> impl Future<Output = Result<Group, CallError>> + Send + 'static {
         let runtime = self.cell.runtime.clone();
-        let group = runtime.groups.create(label);
+        let group = super::directory(&runtime).create(label);
         let options = SpawnOptions { parent: Some(self.address()), ..SpawnOptions::default() };
         let registry = runtime.spawn("_registry", Args::new(group.clone()), options);
         let started = registry.map(|registry| {
@@ -157,7 +157,7 @@ impl Runtime {
     /// Every group, in creation order (G11).
     pub fn groups(&self) -> Vec<Group> {
         let runtime = self.shared().clone();
-        let groups = runtime.groups.all();
+        let groups = super::directory(&runtime).all();
         groups.into_iter().map(|shared| Group { shared, runtime: runtime.clone() }).collect()
     }
 
