@@ -18,6 +18,7 @@
 //! assert!(sim.trace().iter().any(|line| line.contains("handle")));
 //! ```
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod bench;
 pub mod chooser;
