@@ -60,34 +60,125 @@ impl From<CallErrorKind> for CallError {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallErrorKind {
+    /// No kind of that name is defined.
     #[error("unknown service kind `{kind}`")]
-    UnknownKind { kind: String },
+    UnknownKind {
+        /// The kind asked for.
+        kind: String,
+    },
+    /// No live service has that address (G9).
     #[error("no service at {address} (command `{command}`): it never existed or has exited")]
-    UnknownAddress { address: Address, command: String },
+    UnknownAddress {
+        /// The address the message went to.
+        address: Address,
+        /// The command it carried.
+        command: String,
+    },
+    /// The service exited with the call pending (G9).
     #[error("service {service} ({address}) exited before answering `{command}`")]
-    Exited { service: String, address: Address, command: String },
+    Exited {
+        /// The failing service's kind.
+        service: String,
+        /// Its address.
+        address: Address,
+        /// The command it was sent.
+        command: String,
+    },
+    /// The service's kind defines no such command.
     #[error("service {service} ({address}) has no command `{command}`")]
-    UnknownCommand { service: String, address: Address, command: String },
+    UnknownCommand {
+        /// The failing service's kind.
+        service: String,
+        /// Its address.
+        address: Address,
+        /// The command it was sent.
+        command: String,
+    },
+    /// A user sent a runtime command (its name starts with `_`).
     #[error("command `{command}` to {service} ({address}) is reserved: names starting with `_` belong to the runtime")]
-    ReservedCommand { service: String, address: Address, command: String },
+    ReservedCommand {
+        /// The failing service's kind.
+        service: String,
+        /// Its address.
+        address: Address,
+        /// The command it was sent.
+        command: String,
+    },
+    /// The handler returned an error.
     #[error("service {service} ({address}) failed `{command}`: {message}")]
-    Handler { service: String, address: Address, command: String, message: String },
+    Handler {
+        /// The failing service's kind.
+        service: String,
+        /// Its address.
+        address: Address,
+        /// The command it was sent.
+        command: String,
+        /// The handler's error, as text.
+        message: String,
+    },
+    /// The handler panicked (the service lives on).
     #[error("service {service} ({address}) panicked in `{command}`: {message}")]
-    Panic { service: String, address: Address, command: String, message: String },
+    Panic {
+        /// The failing service's kind.
+        service: String,
+        /// Its address.
+        address: Address,
+        /// The command it was sent.
+        command: String,
+        /// The panic's message.
+        message: String,
+    },
+    /// The service's init failed (or it exited before its init returned), so it never started.
     #[error("init of service {service} ({address}) failed: {message}")]
-    Init { service: String, address: Address, message: String },
+    Init {
+        /// The service's kind.
+        service: String,
+        /// Its address.
+        address: Address,
+        /// What went wrong.
+        message: String,
+    },
     /// `target` is the name or address the call was made to.
     #[error("call `{command}` to {target} timed out after {after:?}")]
-    Timeout { target: String, command: String, after: Duration },
+    Timeout {
+        /// The name or address called.
+        target: String,
+        /// The command called.
+        command: String,
+        /// The timeout that passed.
+        after: Duration,
+    },
+    /// The handler dropped its responder without answering.
     #[error("service {service} ({address}) dropped its responder for `{command}` without replying")]
-    NoReply { service: String, address: Address, command: String },
+    NoReply {
+        /// The failing service's kind.
+        service: String,
+        /// Its address.
+        address: Address,
+        /// The command it was sent.
+        command: String,
+    },
+    /// The runtime is shut down (or shutting down).
     #[error("the runtime is shut down (command `{command}`)")]
-    Shutdown { command: String },
+    Shutdown {
+        /// What was asked of it.
+        command: String,
+    },
     /// The service's mailbox held its kind's limit of messages
     /// ([`ServiceKind::mailbox_limit`](crate::ServiceKind::mailbox_limit)): the call was
     /// refused, not queued.
     #[error("service {service} ({address}) is overloaded: `{command}` refused, {limit} messages wait in its mailbox")]
-    Overloaded { service: String, address: Address, command: String, limit: usize },
+    Overloaded {
+        /// The failing service's kind.
+        service: String,
+        /// Its address.
+        address: Address,
+        /// The command it was sent.
+        command: String,
+        /// Its kind's mailbox limit.
+        limit: usize,
+    },
+    /// A group-level failure: a failed lazy start, a start-up cycle, a closed group.
     #[error(transparent)]
     Group(GroupError),
 }
@@ -106,16 +197,40 @@ impl From<GroupError> for CallError {
 pub enum GroupError {
     /// Only group members resolve names.
     #[error("service {service} ({address}) is not in a group, so it cannot resolve the name `{name}`")]
-    NotInGroup { service: String, address: Address, name: String },
+    NotInGroup {
+        /// The asking service's kind.
+        service: String,
+        /// Its address.
+        address: Address,
+        /// The name it asked for.
+        name: String,
+    },
     /// A lazy start (or a dependency of one) failed; the name stays unbound (G3).
     #[error("service `{name}` in group {group} failed to start: {cause}")]
-    StartFailed { group: String, name: String, cause: Box<CallError> },
+    StartFailed {
+        /// The group's label.
+        group: String,
+        /// The name being started.
+        name: String,
+        /// Why its start failed.
+        cause: Box<CallError>,
+    },
     /// Starts that wait on each other in a ring; every waiter gets this (G13).
     #[error("start-up cycle in group {group}: {}", cycle.join(" -> "))]
-    StartCycle { group: String, cycle: Vec<String> },
+    StartCycle {
+        /// The group's label.
+        group: String,
+        /// The names in the ring, in waiting order.
+        cycle: Vec<String>,
+    },
     /// The group is shut down: nothing new starts in it (G14).
     #[error("group {group} is shut down: cannot start `{name}`")]
-    ShutDown { group: String, name: String },
+    ShutDown {
+        /// The group's label.
+        group: String,
+        /// The name that was to start.
+        name: String,
+    },
 }
 
 #[cfg(test)]

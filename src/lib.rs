@@ -67,7 +67,7 @@
 //! - backends: the [`Executor`] trait, the [`Threaded`] backend, and the simulator in the
 //!   `skygroup-sim` crate.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod assemble;
 mod core;

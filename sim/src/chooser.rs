@@ -47,6 +47,7 @@ pub enum DecisionKind {
 /// One decision point, as the chooser sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Decision<'a> {
+    /// What is being decided.
     pub kind: DecisionKind,
     /// How many options (at least 2).
     pub options: usize,

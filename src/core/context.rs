@@ -43,7 +43,9 @@ impl<S> Clone for Ctx<S> {
 /// Whom a call or send goes to: an [`Address`], or a name in the caller's group (`&str`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target<'a> {
+    /// A service's address.
     Address(Address),
+    /// A name in the caller's group, resolved (and started if need be) on first use.
     Name(&'a str),
 }
 

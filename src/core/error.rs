@@ -10,12 +10,29 @@ pub use crate::error::{CallError, CallErrorKind};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DefineError {
+    /// A command name starts with `_`, which the runtime reserves.
     #[error("kind `{kind}` defines command `{command}`: names starting with `_` are reserved for the runtime")]
-    ReservedCommand { kind: String, command: String },
+    ReservedCommand {
+        /// The kind defining it.
+        kind: String,
+        /// The command name.
+        command: String,
+    },
+    /// A command name is defined twice.
     #[error("kind `{kind}` defines command `{command}` twice")]
-    DuplicateCommand { kind: String, command: String },
+    DuplicateCommand {
+        /// The kind defining it.
+        kind: String,
+        /// The command name.
+        command: String,
+    },
+    /// The catalog already has a kind of this name (G8).
     #[error("kind `{kind}` is already defined")]
-    AlreadyDefined { kind: String },
+    AlreadyDefined {
+        /// The kind name.
+        kind: String,
+    },
+    /// The kind's name is empty.
     #[error("a kind name must not be empty")]
     EmptyName,
 }
@@ -31,11 +48,20 @@ pub enum RuntimeError {
     /// The main service running the task was stopped first: killed, or the runtime was shut
     /// down while the task ran.
     #[error("the main service {address} was stopped before its task returned (killed, or the runtime shut down)")]
-    MainStopped { address: Address },
+    MainStopped {
+        /// The main service's address.
+        address: Address,
+    },
     /// The simulator found that the task can never finish; `report` lists who waits on whom.
     #[error("{report}")]
-    Deadlock { report: String },
+    Deadlock {
+        /// Who waits on whom, one line per outstanding call.
+        report: String,
+    },
     /// The simulator's step budget ran out first.
     #[error("runaway: {steps} steps without the main task finishing (a service never stops working?)")]
-    StepLimit { steps: u64 },
+    StepLimit {
+        /// The steps run.
+        steps: u64,
+    },
 }

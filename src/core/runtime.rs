@@ -271,8 +271,11 @@ pub struct Runtime {
 /// A live service, as [`Runtime::services`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceInfo {
+    /// Its address.
     pub address: Address,
+    /// Its kind.
     pub kind: String,
+    /// Its counters, as of the listing.
     pub stats: ServiceStats,
 }
 

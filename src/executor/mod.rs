@@ -172,11 +172,28 @@ impl Shortcut {
 #[non_exhaustive]
 pub enum FaultSite<'a> {
     /// The init of a new service fails instead of running.
-    Init { address: Address, kind: &'a str },
+    Init {
+        /// The new service.
+        address: Address,
+        /// Its kind.
+        kind: &'a str,
+    },
     /// The handler for `command` panics instead of running.
-    Handler { address: Address, kind: &'a str, command: &'a str },
+    Handler {
+        /// The service.
+        address: Address,
+        /// Its kind.
+        kind: &'a str,
+        /// The command about to run.
+        command: &'a str,
+    },
     /// The service crashes right after a step.
-    Crash { address: Address, kind: &'a str },
+    Crash {
+        /// The service.
+        address: Address,
+        /// Its kind.
+        kind: &'a str,
+    },
 }
 
 /// Why `Executor::block_on` gave up on its future.

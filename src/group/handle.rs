@@ -20,6 +20,7 @@ pub struct Group {
 /// A live service of a group, as [`Group::services`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
+    /// Its address.
     pub address: Address,
     /// The name it was started as: `newservice(name)` and lazy starts of `name` start the kind
     /// called `name`, so this is also its kind.
@@ -28,6 +29,7 @@ pub struct Member {
     pub kind: String,
     /// Whether the group's binding of `name` is this service.
     pub bound: bool,
+    /// Its counters, as of the listing.
     pub stats: ServiceStats,
 }
 
