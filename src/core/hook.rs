@@ -33,6 +33,8 @@ impl ServiceCell {
     /// [`shortcut_call_named`](Self::shortcut_call_named)), handled like a function call if it
     /// is idle and `command` is synchronous (`Shortcut::Direct`). `args` back otherwise, and
     /// when nothing was reached by `name` this turn. Costs no table and no reference count.
+    /// `Ctx::call` asks this before the naming layer, so a loop of calls by one name never
+    /// leaves the core.
     #[inline]
     pub(crate) fn shortcut_call_reached(
         self: &Arc<Self>,

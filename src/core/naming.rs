@@ -27,7 +27,8 @@ pub(crate) trait Naming: Any + Send + Sync {
     fn kinds(&self) -> Vec<KindDef>;
 
     /// `Ctx::call` to a name: the answer's future (an error for a caller that cannot resolve
-    /// names).
+    /// names). Asked only when the shortcut hook (`hook.rs`) had no service this turn already
+    /// reached by `name`.
     fn call_by_name(&self, caller: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call;
 
     /// `Ctx::send` to a name. Never fails here: a send that cannot be resolved is a dead letter

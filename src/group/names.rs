@@ -153,18 +153,10 @@ fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued)
     cell.deliver_request(to, message.envelope(cell.address, Some(via)));
 }
 
+/// A call by name through the member's name table. A loop of calls by one name never gets
+/// here: `Ctx::call` first tries the service this turn already reached by that name (the
+/// core's shortcut hook, which `shortcut_call_named` below teaches it).
 pub(crate) fn call_by_name(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
-    // A loop of calls by one name: no name table at all (the shortcut hook, `core/hook.rs`).
-    match cell.shortcut_call_reached(name, &command, args) {
-        Ok(call) => call,
-        Err(args) => call_by_name_table(cell, name, command, args),
-    }
-}
-
-/// A call by name through the member's name table. Kept out of line: the loop above stays a
-/// small function (measurably faster for a loop of calls by one name).
-#[inline(never)]
-fn call_by_name_table(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
     if let Some((address, via, service)) = cached(cell, name) {
         // The common case, kept to one lock of each table: the session opens with its target.
         let args = match service {
