@@ -74,9 +74,8 @@ mod core;
 mod error;
 pub mod executor;
 mod group;
-/// Not part of the API: known bug classes compiled in only with `--cfg skygroup_mutants`, for
-/// the simulator's mutation tests (`skygroup-sim`). Public only so those can reach it; hidden
-/// from the docs and free to change in any release.
+// Not part of the API (see its docs): public only so `skygroup-sim` and the mutation tests
+// reach it.
 #[doc(hidden)]
 pub mod mutants;
 mod threaded;
