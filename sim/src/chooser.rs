@@ -40,7 +40,7 @@ pub enum DecisionKind {
     Shortcut,
     /// Whether timers already due fire before the runnable services run this step: option 1
     /// fires them (default: the services run; a due timer waits at most
-    /// [`DUE_WAIT_MAX`](crate::executor::DUE_WAIT_MAX) steps).
+    /// `DUE_WAIT_MAX` steps, see the `executor` module).
     Due,
 }
 
