@@ -66,11 +66,25 @@
 //! - group module (`group`): [`Group`], `Ctx::query`, `Ctx::newservice`, `Ctx::newgroup`;
 //! - backends: the [`Executor`] trait, the [`Threaded`] backend, and the simulator in the
 //!   `skygroup-sim` crate.
+//!
+//! The layers stack one way: the group module is built on the core, the core on the executor
+//! seam. The core never names the group module: what it needs from a naming layer (calls and
+//! sends by name, `newservice`, rerouting) goes through a small internal trait, the group
+//! module answers it, and `src/assemble.rs` puts the two together in `Runtime::threaded`,
+//! `Runtime::new` and `Runtime::with_executor`. The errors both layers share ([`CallError`]
+//! carries a [`GroupError`]) live in a leaf module of their own. The group module takes the
+//! core's shortcuts (`core/handoff.rs`) only through one narrow hook both backends answer.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
+mod assemble;
 mod core;
+mod error;
 pub mod executor;
 mod group;
+// Not part of the API (see its docs): public only so `skygroup-sim` and the mutation tests
+// reach it.
+#[doc(hidden)]
 pub mod mutants;
 mod threaded;
 

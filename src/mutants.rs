@@ -6,6 +6,9 @@
 //! and without the cfg [`active`] is a constant `false` the compiler removes. With the cfg, one
 //! mutant at a time is switched on process-wide by `skygroup::mutants::set` (a test-only global:
 //! the mutation runs are single-threaded simulator runs).
+//!
+//! Not part of the API: public only so `skygroup-sim` and the mutation tests can reach it,
+//! hidden from the docs, and free to change in any release.
 
 /// A bug class the explorer must find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

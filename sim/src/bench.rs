@@ -11,9 +11,13 @@ use crate::strategy::StrategyKind;
 /// One scenario's figures.
 #[derive(Debug, Clone)]
 pub struct BenchRow {
+    /// The scenario measured.
     pub scenario: String,
+    /// Runs made.
     pub runs: u64,
+    /// Runs per second of wall time.
     pub runs_per_second: f64,
+    /// Messages delivered per second of wall time.
     pub messages_per_second: f64,
     /// Messages delivered per run, on average.
     pub messages_per_run: f64,

@@ -40,13 +40,14 @@ pub enum DecisionKind {
     Shortcut,
     /// Whether timers already due fire before the runnable services run this step: option 1
     /// fires them (default: the services run; a due timer waits at most
-    /// [`DUE_WAIT_MAX`](crate::executor::DUE_WAIT_MAX) steps).
+    /// `DUE_WAIT_MAX` steps, see the `executor` module).
     Due,
 }
 
 /// One decision point, as the chooser sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Decision<'a> {
+    /// What is being decided.
     pub kind: DecisionKind,
     /// How many options (at least 2).
     pub options: usize,

@@ -22,13 +22,16 @@ pub const STATUS_VIOLATION: i32 = 1;
 /// Exit status for bad input (unknown scenario, unreadable log).
 pub const STATUS_USAGE: i32 = 2;
 
+/// The parsed command line.
 #[derive(Debug, Parser)]
 #[command(name = "skygroup-sim", about = "Explore, replay, shrink and draw simulated skygroup runs")]
 pub struct Cli {
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// A subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the built-in scenarios.
@@ -45,27 +48,38 @@ pub enum Command {
     Bench(BenchArgs),
 }
 
+/// The `--strategy` of `explore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StrategyArg {
+    /// Random walk: each seed's own choices.
     Random,
+    /// PCT: priority change points at bug depth `--depth`.
     Pct,
+    /// Bounded exhaustive search, at most `--cap` deviations.
     Exhaustive,
 }
 
+/// The `--format` of `trace`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
+    /// Plain text, one event per line.
     Text,
+    /// A Mermaid sequence diagram.
     Mermaid,
+    /// An SVG sequence diagram.
     Svg,
 }
 
+/// Arguments of `explore`.
 #[derive(Debug, Args)]
 pub struct ExploreArgs {
+    /// The scenario (see `list`).
     #[arg(long)]
     pub scenario: String,
     /// Runs to make (exhaustive stops earlier once every schedule within the cap has run).
     #[arg(long, default_value_t = 1000)]
     pub seeds: u64,
+    /// How to pick schedules.
     #[arg(long, value_enum, default_value_t = StrategyArg::Random)]
     pub strategy: StrategyArg,
     /// Virtual workers: services run "at once" per step.
@@ -74,6 +88,7 @@ pub struct ExploreArgs {
     /// Inject faults (init failures, handler panics, crashes, late timers).
     #[arg(long)]
     pub faults: bool,
+    /// The first seed (random and PCT use consecutive seeds from it).
     #[arg(long, default_value_t = 0)]
     pub first_seed: u64,
     /// PCT: the bug depth d (d - 1 priority change points).
@@ -90,6 +105,7 @@ pub struct ExploreArgs {
     pub quiet: bool,
 }
 
+/// Which run to re-run: a seed, or a decision log.
 #[derive(Debug, Args)]
 #[group(id = "source", required = true, multiple = false, args = ["seed", "log"])]
 pub struct RunSource {
@@ -107,10 +123,13 @@ pub struct RunSource {
     pub faults: bool,
 }
 
+/// Arguments of `replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
+    /// The scenario (see `list`).
     #[arg(long)]
     pub scenario: String,
+    /// The run to replay.
     #[command(flatten)]
     pub source: RunSource,
     /// Print the whole trace, not only its end.
@@ -118,10 +137,13 @@ pub struct ReplayArgs {
     pub full: bool,
 }
 
+/// Arguments of `shrink`.
 #[derive(Debug, Args)]
 pub struct ShrinkArgs {
+    /// The scenario (see `list`).
     #[arg(long)]
     pub scenario: String,
+    /// The failing decision log (`v2:...`) to shrink.
     #[arg(long)]
     pub log: String,
     /// Give up after this many runs.
@@ -129,12 +151,16 @@ pub struct ShrinkArgs {
     pub runs_max: usize,
 }
 
+/// Arguments of `trace`.
 #[derive(Debug, Args)]
 pub struct TraceArgs {
+    /// The scenario (see `list`).
     #[arg(long)]
     pub scenario: String,
+    /// The run to draw.
     #[command(flatten)]
     pub source: RunSource,
+    /// The output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
     /// Write to this file instead of stdout.
@@ -142,6 +168,7 @@ pub struct TraceArgs {
     pub out: Option<std::path::PathBuf>,
 }
 
+/// Arguments of `bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Runs per scenario.

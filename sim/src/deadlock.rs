@@ -11,10 +11,15 @@ use std::collections::{BTreeMap, BTreeSet};
 /// One waiting call from the stall report.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Wait {
+    /// The waiting service's kind.
     pub from: String,
+    /// Its address, as printed.
     pub from_address: String,
+    /// The kind it waits on.
     pub to: String,
+    /// That service's address, as printed.
     pub to_address: String,
+    /// The command it called.
     pub command: String,
 }
 

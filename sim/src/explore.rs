@@ -20,6 +20,7 @@ use crate::strategy::{self, Calibration, StrategyKind};
 /// How to explore.
 #[derive(Debug, Clone, Copy)]
 pub struct ExploreConfig {
+    /// Which strategy, with its parameter.
     pub strategy: StrategyKind,
     /// At most this many runs (a bounded search may need fewer).
     pub runs: u64,
@@ -27,6 +28,7 @@ pub struct ExploreConfig {
     pub workers: usize,
     /// Inject faults (also on when the scenario asks for them).
     pub faults: bool,
+    /// The first seed (random and PCT use consecutive seeds from it).
     pub first_seed: u64,
     /// Stop at the first failing run.
     pub stop_at_first: bool,
@@ -43,14 +45,21 @@ impl ExploreConfig {
 /// What an exploration saw.
 #[derive(Debug, Clone)]
 pub struct Summary {
+    /// The scenario explored.
     pub scenario: String,
+    /// The strategy used.
     pub strategy: StrategyKind,
+    /// Runs made.
     pub runs: u64,
+    /// Runs that failed.
     pub failed_runs: u64,
     /// Distinct mailbox delivery orders seen.
     pub interleavings: usize,
+    /// Messages delivered over all runs.
     pub delivered: u64,
+    /// Wall time spent.
     pub elapsed: Duration,
+    /// The scenario's marks, summed over runs.
     pub marks: Marks,
     /// The strategy's own account (PCT bound, exhaustive counts).
     pub strategy_note: String,
@@ -59,10 +68,12 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Runs per second of wall time.
     pub fn runs_per_second(&self) -> f64 {
         self.runs as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// Messages delivered per second of wall time.
     pub fn messages_per_second(&self) -> f64 {
         self.delivered as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }

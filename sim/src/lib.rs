@@ -2,7 +2,7 @@
 //!
 //! The same service code that runs on the threaded backend runs here on one thread, with
 //! virtual time and every scheduling choice drawn from one seed (S1, S4). Only orders the
-//! threaded backend could produce are explored (S3; see [`executor`](crate::executor) docs).
+//! threaded backend could produce are explored (S3; see the `executor` module's docs).
 //! Any failure prints the seed and the command that replays it (S2).
 //!
 //! ```
@@ -18,6 +18,7 @@
 //! assert!(sim.trace().iter().any(|line| line.contains("handle")));
 //! ```
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod bench;
 pub mod chooser;
@@ -175,7 +176,7 @@ impl SimBuilder {
         self
     }
 
-    /// Injects faults drawn from the seed (see [`faults`](crate::faults)). Off by default.
+    /// Injects faults drawn from the seed (see [`faults`]). Off by default.
     pub fn faults(mut self, on: bool) -> Self {
         self.faults = on;
         self

@@ -31,8 +31,11 @@ const OLDER: &[&str] = &["v1"];
 /// A run's decisions plus what else it takes to replay it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionLog {
+    /// The run's seed (faults and data; the schedule is `decisions`).
     pub seed: u64,
+    /// Virtual workers.
     pub workers: usize,
+    /// Whether faults were injected.
     pub faults: bool,
     /// What to choose once the log runs out: the seed's own choices (a recorded run), or
     /// option 0, the default order (a shrunk log, cut after its last deviation).
@@ -53,15 +56,19 @@ pub enum Tail {
 /// Why a string is not a decision log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LogError {
+    /// It does not start with this simulator's version.
     #[error("a decision log starts with `{VERSION}:`; this one starts with {0:?}")]
     Version(String),
     #[error(
         "this decision log ({0}) was recorded by an older simulator, whose decisions mean other things \
          now; replay with --seed instead"
     )]
+    /// It was recorded by an older simulator version.
     Older(&'static str),
+    /// A character outside base64url.
     #[error("the decision log is not base64url: bad character {0:?}")]
     Base64(char),
+    /// It ends in the middle of a decision.
     #[error("the decision log is cut short or corrupt: {0}")]
     Truncated(&'static str),
 }

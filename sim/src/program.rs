@@ -38,21 +38,32 @@ use kinds::outcome;
 /// so a program can name what no kind defines (`dragon`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
+    /// `q`: query a name in group `.0`.
     Query(usize, String),
+    /// `r`: a race of `.2` queries of a name.
     Race(usize, String, u8),
+    /// `c`: call a command (`.2`) by name.
     Call(usize, String, String),
+    /// `s`: send a distinct `push` by name.
     Send(usize, String),
+    /// `f`: `.2` sends then a call by name (a pending flush).
     Flush(usize, String, u8),
+    /// `n`: `newservice` of a kind.
     NewService(usize, String),
+    /// `x`: make a service exit (call its `quit`).
     Exit(usize, String),
+    /// `k`: shut the group down.
     Shutdown(usize),
+    /// `g+` / `g-`: a new group whose boot succeeds / fails.
     NewGroup(bool),
+    /// `main`: the seed's groupmain (3 groups booted by `group_start`).
     GroupMain,
 }
 
 /// Steps of ops; the ops of one step run at the same time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Program {
+    /// The steps, in order; the ops of one step run at the same time.
     pub steps: Vec<Vec<Op>>,
 }
 

@@ -19,7 +19,9 @@ pub struct Record {
 /// Whom a message was addressed to when issued.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Dest {
+    /// By address.
     Address(Address),
+    /// By a name in the sender's group.
     Name(String),
 }
 
@@ -28,83 +30,130 @@ pub enum Dest {
 pub enum Msg {
     /// A call (`session > 0`) or send; `args` as displayed; `via` the name it was sent by.
     Request {
+        /// The sender.
         from: Address,
+        /// The caller's session, or 0 for a send.
         session: u64,
+        /// The command.
         command: String,
+        /// Its arguments, as displayed.
         args: String,
+        /// The name it was sent by, if any.
         via: Option<String>,
     },
+    /// A reply to the receiver's call.
     Response {
+        /// The session it answers.
         session: u64,
+        /// Whether it is a value (not an error).
         ok: bool,
     },
+    /// A task of the receiver was woken.
     Wake {
+        /// The task's number within its service.
         task: usize,
     },
+    /// A new task of the receiver (`fork`).
     Fork,
+    /// The receiver's init.
     Init,
 }
 
 /// What happened (an owned copy of [`Event`], plus what only the simulator sees).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Happening {
+    /// A service was created.
     Spawn {
+        /// The new service.
         address: Address,
+        /// Its kind.
         kind: String,
+        /// The service that started it, if any.
         parent: Option<Address>,
+        /// The id of the group it joined, if any.
         group: Option<u64>,
     },
+    /// A service issued a call or send (before any queueing by name).
     Issue {
+        /// The issuer.
         from: Address,
+        /// Whom it was addressed to.
         to: Dest,
+        /// The call's session, or 0 for a send.
         session: u64,
+        /// The command.
         command: String,
+        /// Its arguments, as displayed.
         args: String,
     },
+    /// A message entered `to`'s mailbox.
     Deliver {
+        /// The receiver.
         to: Address,
+        /// The message.
         message: Msg,
         /// Made while a service's step ran (after a shortcut released the step's held
         /// deliveries), not after the step's runs: it does not end the step.
         mid_step: bool,
     },
+    /// `at` started handling a message.
     Handle {
+        /// The service handling it.
         at: Address,
+        /// The message.
         message: Msg,
     },
+    /// A service exited.
     Exit {
+        /// The service.
         address: Address,
+        /// Its kind.
         kind: String,
+        /// Why it exited, as displayed.
         reason: String,
     },
+    /// A send reached no one (G7).
     DeadLetter {
+        /// The sender.
         from: Address,
+        /// Where it went (0 when its name never resolved).
         to: Address,
+        /// The command it carried.
         command: String,
     },
+    /// A registry decision about a name.
     Registry {
+        /// The group's id.
         group: u64,
+        /// The name decided about.
         name: String,
+        /// The decision.
         what: Registry,
     },
     /// The services the simulator ran "at once" in one step (more than one).
     Round {
+        /// The services run together.
         services: Vec<Address>,
     },
     /// Timers fired: after virtual time jumped, or timers already due fired while services
     /// were runnable.
     Timers {
+        /// How many fired.
         fired: usize,
     },
     /// A shortcut ran (`end: false`), or the nested run it began ended and the interrupted
     /// turn goes on (`end: true`; only for shortcuts that run another service).
     Shortcut {
+        /// Which shortcut.
         shortcut: Shortcut,
+        /// The service it ran (for an answer completed in place, the caller).
         service: Address,
+        /// Whether this is the end of the nested run.
         end: bool,
     },
     /// A fault the simulator injected.
     Fault {
+        /// Where it was injected, as displayed.
         site: String,
     },
 }

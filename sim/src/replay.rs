@@ -16,6 +16,7 @@ use crate::log::{DecisionLog, Tail};
 pub struct Divergence {
     /// The decision's index (0-based) in the run.
     pub step: usize,
+    /// What was being decided.
     pub kind: DecisionKind,
     /// Options the log recorded there (`None`: the log had ended).
     pub logged: Option<u32>,

@@ -14,11 +14,15 @@ pub const TRACE_TAIL: usize = 30;
 /// One failing run, ready to print.
 #[derive(Debug, Clone)]
 pub struct FailureReport {
+    /// The scenario that failed.
     pub scenario: String,
     /// e.g. `random, run 17`; empty for a replay.
     pub origin: String,
+    /// The run's seed.
     pub seed: u64,
+    /// The run's decisions, to replay it exactly.
     pub log: DecisionLog,
+    /// Why it failed.
     pub failure: Failure,
     /// The run's text trace.
     pub trace: Vec<String>,

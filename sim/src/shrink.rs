@@ -15,18 +15,22 @@ use crate::scenario::{Failure, Scenario};
 /// A shrunk failing run.
 #[derive(Debug, Clone)]
 pub struct Shrunk {
+    /// The shrunk log (it still fails).
     pub log: DecisionLog,
+    /// How it fails.
     pub failure: Failure,
     /// Runs tried while shrinking.
     pub runs: usize,
     /// Deviations in the input log and in the result.
     pub deviations_before: usize,
+    /// Deviations in the result.
     pub deviations_after: usize,
 }
 
 /// Why a log could not be shrunk.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShrinkError {
+    /// The log does not fail in the named scenario.
     #[error("the log does not fail in scenario {0}: nothing to shrink")]
     Passes(String),
 }

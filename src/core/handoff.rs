@@ -93,7 +93,7 @@ impl Drop for Inline {
 impl RuntimeShared {
     /// Whether deliveries from this thread may take the shortcuts (see the module docs): only
     /// from inside a turn, on a thread of an executor that allows or decides them.
-    pub(crate) fn handoff(&self) -> bool {
+    pub(super) fn handoff(&self) -> bool {
         memo::shortcuts(self)
     }
 
@@ -221,7 +221,7 @@ impl ServiceCell {
 
     /// Whether this thread runs this service's turn (here or further up the stack) and takes the
     /// shortcut of polling a task this service would start right here first.
-    pub(crate) fn runs_here(&self) -> bool {
+    pub(super) fn runs_here(&self) -> bool {
         let mode = memo::mode(&self.runtime);
         if mode == Mode::Off
             || !memo::runs_here(self)
@@ -260,7 +260,7 @@ impl ServiceCell {
     }
 
     /// [`call_direct`](Self::call_direct) to a service already in hand.
-    pub(crate) fn call_direct_to(
+    pub(super) fn call_direct_to(
         self: &Arc<Self>,
         callee: &Arc<ServiceCell>,
         command: &CommandName,

@@ -189,7 +189,7 @@ pub(crate) fn give_back(runtime: &RuntimeShared, cell: Arc<ServiceCell>) {
 /// [`give_back_reached`]. Safe to reuse for the rest of the turn: a name stays bound to a
 /// service until that service exits (G4), and an exited service refuses a direct message, which
 /// then takes the full by-name path (and queues behind any resolution in progress, G6).
-pub(crate) fn take_reached(caller: &ServiceCell, name: &str) -> Option<Reached> {
+pub(super) fn take_reached(caller: &ServiceCell, name: &str) -> Option<Reached> {
     let caller = std::ptr::from_ref(caller) as usize;
     MEMO.with_borrow_mut(|m| match &m.named {
         Some(named) if named.caller == caller && named.name == name => m.named.take().map(Reached),
@@ -198,7 +198,7 @@ pub(crate) fn take_reached(caller: &ServiceCell, name: &str) -> Option<Reached> 
 }
 
 /// Keeps `reached` for the rest of this turn, unless the turn has remembered another name since.
-pub(crate) fn give_back_reached(reached: Reached) {
+pub(super) fn give_back_reached(reached: Reached) {
     let unkept = MEMO.with_borrow_mut(|m| {
         let keep = m.depth > 0 && m.named.is_none();
         if keep { m.named.replace(reached.0) } else { Some(reached.0) }
@@ -207,16 +207,16 @@ pub(crate) fn give_back_reached(reached: Reached) {
 }
 
 /// A service reached by name, out of the memo (see [`take_reached`]).
-pub(crate) struct Reached(Named);
+pub(super) struct Reached(Named);
 
 impl Reached {
-    pub(crate) fn service(&self) -> &Arc<ServiceCell> {
+    pub(super) fn service(&self) -> &Arc<ServiceCell> {
         &self.0.cell
     }
 }
 
 /// Remembers, for the rest of this turn, that `caller` reached `cell` directly by `name`.
-pub(crate) fn remember_name(caller: &ServiceCell, name: Name, cell: &Arc<ServiceCell>) {
+pub(super) fn remember_name(caller: &ServiceCell, name: Name, cell: &Arc<ServiceCell>) {
     let caller = std::ptr::from_ref(caller) as usize;
     let replaced = MEMO.with_borrow_mut(|m| {
         if m.depth == 0 {

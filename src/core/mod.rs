@@ -1,14 +1,19 @@
 //! The core runtime: services, their mailboxes and tasks, call/send, and the runtime that owns
-//! them. No group logic lives here (see `crate::group`), and no threads, clock or randomness
-//! (see `crate::executor`).
+//! them. No group logic lives here, and no threads, clock or randomness (see
+//! `crate::executor`). The core does not know the group module: what it needs from a naming
+//! layer goes through the [`Naming`] seam (`naming.rs`), and what a layer may use of the
+//! core's fast paths goes through the shortcut hook (`hook.rs`). The crate root
+//! (`src/assemble.rs`) puts the layers together.
 
 mod address;
 mod cell;
 mod context;
 mod error;
 mod handoff;
+mod hook;
 mod kind;
 mod memo;
+mod naming;
 mod outbox;
 mod responder;
 mod runtime;
@@ -28,7 +33,8 @@ pub use value::{FromValue, Opaque, Value, ValueError};
 
 pub(crate) use cell::{CommandName, Envelope, Name, Prelude, ServiceCell, intern, lock};
 pub(crate) use context::call_address;
-pub(crate) use memo::{give_back_reached, remember_name, take_reached};
+pub(crate) use kind::KindDef;
+pub(crate) use naming::Naming;
 pub(crate) use runtime::{RuntimeShared, SpawnOptions};
 pub(crate) use session::Reply;
 pub(crate) use table::NumberHasher;

@@ -20,6 +20,7 @@ use super::context::Ctx;
 use super::error::{CallError, CallErrorKind, DefineError, RuntimeError};
 use super::handoff::Delivered;
 use super::kind::{Args, KindDef, ServiceKind};
+use super::naming::Naming;
 use super::table::ServiceTable;
 use super::turn::ReplyTo;
 use crate::executor::{Delivery, Event, Executor, ExitReason, FaultSite, Shortcut, Stalled};
@@ -50,8 +51,9 @@ pub(crate) struct RuntimeShared {
     closing: AtomicBool,
     /// Woken when the last service leaves the table (shutdown waits for it).
     idle: Mutex<Option<Waker>>,
-    /// The group layer's list of groups.
-    pub(crate) groups: crate::group::Directory,
+    /// The naming layer (the group module): calls and sends by name, `newservice`, rerouting
+    /// (see `naming.rs`). Keeps its own data (the list of groups).
+    pub(crate) naming: Arc<dyn Naming>,
 }
 
 impl RuntimeShared {
@@ -111,12 +113,10 @@ impl RuntimeShared {
     /// An envelope whose target is gone: a call gets an error, a send is a dead letter (G7, G9).
     fn bounce(self: &Arc<Self>, to: Address, envelope: Envelope) {
         let envelope = match envelope {
-            Envelope::Request { via: Some(name), from, session, command, args } => {
-                match crate::group::reroute(self, from, to, name, session, command, args) {
-                    None => return,
-                    Some(envelope) => envelope,
-                }
-            }
+            request @ Envelope::Request { via: Some(_), .. } => match self.naming.reroute(self, to, request) {
+                None => return,
+                Some(envelope) => envelope,
+            },
             other => other,
         };
         match envelope {
@@ -271,8 +271,11 @@ pub struct Runtime {
 /// A live service, as [`Runtime::services`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceInfo {
+    /// Its address.
     pub address: Address,
+    /// Its kind.
     pub kind: String,
+    /// Its counters, as of the listing.
     pub stats: ServiceStats,
 }
 
@@ -306,18 +309,10 @@ impl ServiceCell {
 }
 
 impl Runtime {
-    /// A runtime on the threaded backend with `workers` worker threads (0: one per core).
-    pub fn threaded(workers: usize) -> Runtime {
-        Runtime::new(crate::Threaded::new(workers))
-    }
-
-    /// A runtime on any executor (the simulator's, or your own).
-    pub fn new(executor: impl Executor) -> Runtime {
-        Runtime::with_executor(Arc::new(executor))
-    }
-
-    /// A runtime on a shared executor (the simulator keeps a handle to read its trace).
-    pub fn with_executor(executor: Arc<dyn Executor>) -> Runtime {
+    /// A runtime on `executor` whose names are given by `naming`, with `naming`'s own kinds and
+    /// the main service's kind installed. The public constructors (`Runtime::threaded`, `new`,
+    /// `with_executor`) live where the layers are put together, `src/assemble.rs`.
+    pub(crate) fn assemble(executor: Arc<dyn Executor>, naming: Arc<dyn Naming>) -> Runtime {
         let shared = Arc::new(RuntimeShared {
             tracing: executor.tracing(),
             faults: executor.faults(),
@@ -328,16 +323,17 @@ impl Runtime {
             dead_letters: AtomicU64::new(0),
             closing: AtomicBool::new(false),
             idle: Mutex::new(None),
-            groups: crate::group::Directory::default(),
+            naming,
         });
         let runtime = Runtime { shared };
-        runtime.install(crate::group::registry_kind());
-        runtime.install(ServiceKind::stateless("_main"));
+        for def in runtime.shared.naming.kinds() {
+            runtime.install(def);
+        }
+        runtime.install(ServiceKind::stateless("_main").into_def());
         runtime
     }
 
-    fn install<S: Send + 'static>(&self, kind: ServiceKind<S>) {
-        let def = kind.into_def();
+    fn install(&self, def: KindDef) {
         self.shared.catalog.write().unwrap_or_else(|e| e.into_inner()).insert(def.name.clone(), Arc::new(def));
     }
 
@@ -359,7 +355,7 @@ impl Runtime {
     /// Starts a service of `kind` outside any group. Returns its address at once; messages
     /// wait until its init has returned (G5). An init failure makes it exit.
     pub fn spawn(&self, kind: &str, args: impl Any + Send) -> Result<Address, CallError> {
-        let prelude = Some(Box::new(crate::group::resolve_dependencies) as _);
+        let prelude = Some(Box::new(self.shared.naming.prelude()) as _);
         self.shared.spawn(kind, Args::new(args), SpawnOptions { prelude, ..SpawnOptions::default() })
     }
 

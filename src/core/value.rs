@@ -40,12 +40,19 @@ pub enum Value {
     /// No value (Lua `nil`); what a handler returning `()` replies.
     #[default]
     Nil,
+    /// A boolean.
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A floating-point number.
     Float(f64),
+    /// A string.
     Str(String),
+    /// Raw bytes.
     Bytes(Vec<u8>),
+    /// A list (Lua array).
     List(Vec<Value>),
+    /// A map by string keys (Lua table), ordered.
     Map(BTreeMap<String, Value>),
     /// A service address, so services can hand each other references.
     Address(Address),

@@ -26,6 +26,9 @@ thread_local! {
 }
 
 /// One mailbox push held back by [`capture`].
+///
+/// Not part of the API: the simulator's (`skygroup-sim`) way to interleave a step's deliveries.
+/// Public only so that crate can reach it; hidden from the docs and free to change.
 pub struct Delivery {
     pub(crate) runtime: Arc<RuntimeShared>,
     pub(crate) to: Address,
@@ -46,6 +49,9 @@ impl Delivery {
 
 /// Runs `f`, holding back every mailbox push it makes on this thread; returns them in order.
 /// Nested captures are not supported (the inner one would take the outer one's pushes).
+///
+/// Not part of the API: the simulator's (`skygroup-sim`) way to interleave a step's deliveries.
+/// Public only so that crate can reach it; hidden from the docs and free to change.
 pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Delivery>) {
     /// Ends the capture even if `f` panics.
     struct Stop;

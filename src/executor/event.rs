@@ -38,11 +38,30 @@ impl fmt::Display for ExitReason {
 #[derive(Debug, Clone, Copy)]
 pub enum Message<'a> {
     /// A call (`session > 0`) or a send (`session == 0`); `via` is the name it was sent by.
-    Request { from: Address, session: u64, command: &'a str, args: &'a Value, via: Option<&'a str> },
+    Request {
+        /// The sender.
+        from: Address,
+        /// The caller's session, or 0 for a send.
+        session: u64,
+        /// The command.
+        command: &'a str,
+        /// Its arguments.
+        args: &'a Value,
+        /// The name it was sent by, if any.
+        via: Option<&'a str>,
+    },
     /// A reply to the receiver's call `session`.
-    Response { session: u64, ok: bool },
+    Response {
+        /// The session it answers.
+        session: u64,
+        /// Whether the answer is a value (not an error).
+        ok: bool,
+    },
     /// A task of the receiver was woken (timer, channel).
-    Wake { task: usize },
+    Wake {
+        /// The task's number within its service.
+        task: usize,
+    },
     /// A new task of the receiver (`fork`).
     Fork,
     /// The receiver's init.
@@ -52,7 +71,9 @@ pub enum Message<'a> {
 /// Whom a message was addressed to when it was issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum To<'a> {
+    /// By address.
     Address(Address),
+    /// By a name in the sender's group.
     Name(&'a str),
 }
 
@@ -61,43 +82,126 @@ pub enum To<'a> {
 #[non_exhaustive]
 pub enum Event<'a> {
     /// A service was created, in group `group` (by id) if any.
-    Spawn { address: Address, kind: &'a str, parent: Option<Address>, group: Option<u64> },
+    Spawn {
+        /// The new service.
+        address: Address,
+        /// Its kind.
+        kind: &'a str,
+        /// The service that started it, if any.
+        parent: Option<Address>,
+        /// The id of the group it joined, if any.
+        group: Option<u64>,
+    },
     /// A service issued a call or send (before any queueing by name).
-    Issue { from: Address, to: To<'a>, session: u64, command: &'a str, args: &'a Value },
+    Issue {
+        /// The issuer.
+        from: Address,
+        /// Whom it was addressed to.
+        to: To<'a>,
+        /// The call's session, or 0 for a send.
+        session: u64,
+        /// The command.
+        command: &'a str,
+        /// Its arguments.
+        args: &'a Value,
+    },
     /// A message entered `to`'s mailbox.
-    Deliver { to: Address, message: Message<'a> },
+    Deliver {
+        /// The receiver.
+        to: Address,
+        /// The message.
+        message: Message<'a>,
+    },
     /// `at` started handling a message (a handler or task step begins).
-    Handle { at: Address, message: Message<'a> },
+    Handle {
+        /// The service handling it.
+        at: Address,
+        /// The message.
+        message: Message<'a>,
+    },
     /// A service exited.
-    Exit { address: Address, kind: &'a str, reason: &'a ExitReason },
+    Exit {
+        /// The service.
+        address: Address,
+        /// Its kind.
+        kind: &'a str,
+        /// Why it exited.
+        reason: &'a ExitReason,
+    },
     /// A message could not be delivered: its target is gone or its start failed (G7).
-    DeadLetter { from: Address, to: Address, command: &'a str },
+    DeadLetter {
+        /// The sender.
+        from: Address,
+        /// Where it went (0 when its name never resolved).
+        to: Address,
+        /// The command it carried.
+        command: &'a str,
+    },
     /// A shortcut ran (see [`Shortcut`]); `service` is the one handled at once (for an answer
     /// completed in place, the caller). Its messages are traced as if they had taken the
     /// ordinary path.
-    Shortcut { shortcut: Shortcut, service: Address },
+    Shortcut {
+        /// Which shortcut.
+        shortcut: Shortcut,
+        /// The service it ran.
+        service: Address,
+    },
     /// The nested run a `Shortcut` event began is over: the interrupted turn goes on (not
     /// traced for `AnswerInPlace` and `InlinePoll`, which nest no other service).
-    ShortcutEnd { shortcut: Shortcut, service: Address },
+    ShortcutEnd {
+        /// Which shortcut.
+        shortcut: Shortcut,
+        /// The service it ran.
+        service: Address,
+    },
     /// A registry decision about a name of group `group`.
-    Registry { group: u64, name: &'a str, what: Registry },
+    Registry {
+        /// The group's id.
+        group: u64,
+        /// The name decided about.
+        name: &'a str,
+        /// The decision.
+        what: Registry,
+    },
 }
 
 /// What a group registry decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registry {
     /// A lazy start of the name began; `instance` is the new service.
-    StartBegin { instance: Address },
+    StartBegin {
+        /// The service started.
+        instance: Address,
+    },
     /// That start ended; on success the name is now bound to `instance`.
-    StartEnd { instance: Address, ok: bool },
+    StartEnd {
+        /// The service started.
+        instance: Address,
+        /// Whether its init succeeded.
+        ok: bool,
+    },
     /// The name now resolves to `address` (a lazy start or a `newservice`, G4).
-    Bind { address: Address },
+    Bind {
+        /// The service now bound.
+        address: Address,
+    },
     /// The binding to `address` was dropped (its service exited, or the group shut down).
-    Unbind { address: Address },
+    Unbind {
+        /// The service no longer bound.
+        address: Address,
+    },
     /// A query for the name was answered with `address` (or an error if `None`).
-    Answer { asker: Address, address: Option<Address> },
+    Answer {
+        /// The member that asked.
+        asker: Address,
+        /// The answer, or `None` for an error.
+        address: Option<Address>,
+    },
     /// A query closed a ring of starts waiting on each other; it was refused (G13).
-    Cycle { asker: Address },
+    Cycle {
+        /// The member whose query was refused.
+        asker: Address,
+    },
 }
 
 impl fmt::Display for Message<'_> {

@@ -20,6 +20,8 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
+// Not part of the API (the simulator's step capture): reachable by `skygroup-sim`, not documented.
+#[doc(hidden)]
 pub use capture::{Delivery, capture};
 pub use event::{Event, ExitReason, Message, Registry, To};
 
@@ -71,7 +73,7 @@ pub trait Executor: Send + Sync + 'static {
 
     /// Whether to take the shortcut `at`, where one is possible now. Only asked when
     /// [`shortcuts`](Self::shortcuts) said `Decide` for the running turn. A yes first delivers
-    /// whatever the running step holds back (see [`capture`]) and ends that capture.
+    /// whatever the running step holds back (the simulator's step capture) and ends that capture.
     fn take_shortcut(&self, at: Shortcut) -> bool {
         let _ = at;
         false
@@ -170,11 +172,28 @@ impl Shortcut {
 #[non_exhaustive]
 pub enum FaultSite<'a> {
     /// The init of a new service fails instead of running.
-    Init { address: Address, kind: &'a str },
+    Init {
+        /// The new service.
+        address: Address,
+        /// Its kind.
+        kind: &'a str,
+    },
     /// The handler for `command` panics instead of running.
-    Handler { address: Address, kind: &'a str, command: &'a str },
+    Handler {
+        /// The service.
+        address: Address,
+        /// Its kind.
+        kind: &'a str,
+        /// The command about to run.
+        command: &'a str,
+    },
     /// The service crashes right after a step.
-    Crash { address: Address, kind: &'a str },
+    Crash {
+        /// The service.
+        address: Address,
+        /// Its kind.
+        kind: &'a str,
+    },
 }
 
 /// Why `Executor::block_on` gave up on its future.

@@ -20,6 +20,7 @@ pub struct Group {
 /// A live service of a group, as [`Group::services`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
+    /// Its address.
     pub address: Address,
     /// The name it was started as: `newservice(name)` and lazy starts of `name` start the kind
     /// called `name`, so this is also its kind.
@@ -28,6 +29,7 @@ pub struct Member {
     pub kind: String,
     /// Whether the group's binding of `name` is this service.
     pub bound: bool,
+    /// Its counters, as of the listing.
     pub stats: ServiceStats,
 }
 
@@ -75,7 +77,7 @@ impl Group {
             let gone = ctx.monitor(registry);
             runtime.kill(registry);
             gone.await;
-            runtime.groups.remove(id);
+            super::directory(&runtime).remove(id);
         }
     }
 }
@@ -115,7 +117,7 @@ impl<S: 'static> Ctx<S> {
         args: impl Any + Send,
     ) -> impl Future<Output = Result<Group, CallError>> + Send + 'static {
         let runtime = self.cell.runtime.clone();
-        let group = runtime.groups.create(label);
+        let group = super::directory(&runtime).create(label);
         let options = SpawnOptions { parent: Some(self.address()), ..SpawnOptions::default() };
         let registry = runtime.spawn("_registry", Args::new(group.clone()), options);
         let started = registry.map(|registry| {
@@ -157,7 +159,7 @@ impl Runtime {
     /// Every group, in creation order (G11).
     pub fn groups(&self) -> Vec<Group> {
         let runtime = self.shared().clone();
-        let groups = runtime.groups.all();
+        let groups = super::directory(&runtime).all();
         groups.into_iter().map(|shared| Group { shared, runtime: runtime.clone() }).collect()
     }
 

@@ -9,10 +9,15 @@
 //!   and, per name not resolved yet, the messages it sent meanwhile, flushed in order once the
 //!   registry answers (G6, G7);
 //! - starting services in a group, resolving dependency lists before init (G5), and the
-//!   `Group` handle a manager holds (`start.rs`, `handle.rs`).
+//!   `Group` handle a manager holds (`start.rs`, `handle.rs`);
+//! - its answers to the core's naming seam (`layer.rs`): the core hands every call, send and
+//!   start by name to the runtime's `Naming`, which the crate root makes a `layer::Groups`.
+//!
+//! It takes the core's fast paths only through the core's shortcut hook (the `shortcut_*`
+//! methods of a service cell, `core/hook.rs`), never through the threaded backend's internals.
 
-mod error;
 mod handle;
+mod layer;
 mod names;
 mod registry;
 mod resolution;
@@ -24,11 +29,10 @@ use std::sync::{Arc, Mutex};
 
 use crate::core::{Address, ServiceCell, lock};
 
-pub use error::GroupError;
+pub use crate::error::GroupError;
 pub use handle::{Group, Member};
-pub(crate) use names::{call_by_name, reroute, send_by_name};
-pub(crate) use registry::registry_kind;
-pub(crate) use start::{newservice, resolve_dependencies};
+pub(crate) use layer::Groups;
+use layer::directory;
 
 /// What every part of a group shares: its identity, its registry's address, and the listing
 /// the registry keeps (read by `Group` handles without a round trip).

@@ -34,7 +34,7 @@ use super::resolution::{Awaiting, Resolution};
 use super::{GroupError, Membership, membership};
 use crate::core::{
     Address, Call, CallError, CallErrorKind, CommandName, Envelope, Name, Reply, RuntimeShared, ServiceCell, Value,
-    call_address, give_back_reached, intern, lock, remember_name, take_reached,
+    call_address, intern, lock,
 };
 use crate::executor::To;
 use crate::mutants::{self, Mutant};
@@ -153,29 +153,15 @@ fn send_direct(cell: &Arc<ServiceCell>, to: Address, via: Name, message: Queued)
     cell.deliver_request(to, message.envelope(cell.address, Some(via)));
 }
 
+/// A call by name through the member's name table. A loop of calls by one name never gets
+/// here: `Ctx::call` first tries the service this turn already reached by that name (the
+/// core's shortcut hook, which `shortcut_call_named` below teaches it).
 pub(crate) fn call_by_name(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
-    // A loop of calls by one name: no name table at all (see `core::memo`).
-    let Some(reached) = take_reached(cell, name) else { return call_by_name_table(cell, name, command, args) };
-    let call = cell.call_direct_to(reached.service(), &command, args);
-    give_back_reached(reached);
-    match call {
-        Ok(call) => call,
-        Err(args) => call_by_name_table(cell, name, command, args),
-    }
-}
-
-/// A call by name through the member's name table. Kept out of line: the loop above stays a
-/// small function (measurably faster for a loop of calls by one name).
-#[inline(never)]
-fn call_by_name_table(cell: &Arc<ServiceCell>, name: &str, command: CommandName, args: Value) -> Call {
     if let Some((address, via, service)) = cached(cell, name) {
         // The common case, kept to one lock of each table: the session opens with its target.
         let args = match service {
-            Some(service) => match cell.call_direct_to(&service, &command, args) {
-                Ok(call) => {
-                    remember_name(cell, via, &service);
-                    return call;
-                }
+            Some(service) => match cell.shortcut_call_named(via, &service, &command, args) {
+                Ok(call) => return call,
                 Err(args) => args,
             },
             None => args,
@@ -217,25 +203,21 @@ pub(crate) fn send_by_name(cell: &Arc<ServiceCell>, name: &str, command: Command
     }
 }
 
-/// A by-name request bounced off `dead`: forget that binding and queue the request again.
-/// Returns the envelope if it cannot be rerouted (the sender is gone or not a member).
-pub(crate) fn reroute(
-    runtime: &Arc<RuntimeShared>,
-    from: Address,
-    dead: Address,
-    name: Name,
-    session: u64,
-    command: CommandName,
-    args: Value,
-) -> Option<Envelope> {
-    let envelope = || Envelope::Request { from, session, command: command.clone(), args: args.clone(), via: None };
-    let Some(sender) = runtime.lookup(from) else { return Some(envelope()) };
-    let Some(member) = membership(&sender) else { return Some(envelope()) };
+/// `request`, sent by name, bounced off `dead`: forget that binding and queue the request
+/// again. Returns the envelope if it cannot be rerouted (it was not sent by name, or its sender
+/// is gone or not a member).
+pub(crate) fn reroute(runtime: &Arc<RuntimeShared>, dead: Address, request: Envelope) -> Option<Envelope> {
+    let Envelope::Request { from, via: Some(name), .. } = request else { return Some(request) };
+    let Some(sender) = runtime.lookup(from) else { return Some(request) };
+    let Some(member) = membership(&sender) else { return Some(request) };
     let mut names = lock(&member.names);
     if names.resolved.get(name).is_some_and(|r| r.address == dead) {
         names.resolved.remove(name);
     }
-    let message = Queued::request(session, command, args).envelope(from, None);
+    let mut message = request;
+    if let Envelope::Request { via, .. } = &mut message {
+        *via = None; // queued again like a message by name not resolved yet
+    }
     if names.is_pending(name) {
         sender.hold_for_name(name, message);
         return None;
@@ -253,7 +235,7 @@ pub(crate) fn reroute(
 /// `core::handoff`) and the name is resolved before the message or query that needed it
 /// returns, so the rest of a storm of queries finds it cached.
 fn start_resolver(cell: &Arc<ServiceCell>, name: String) {
-    let inline = cell.runs_here();
+    let inline = cell.shortcut_poll_here();
     let mut task: BoxFuture<'static, ()> =
         Box::pin(resolve(Unsettled { cell: cell.clone(), name, armed: true }, inline));
     if inline {
@@ -401,16 +383,13 @@ pub(crate) fn query(
     }
 }
 
-/// The address of the live service a query or call of `name` by `cell` reached this turn.
-/// Threaded backend only, like every shortcut: the simulator's queries all take the table.
+/// The address of the live service a query or call of `name` by `cell` reached this turn, read
+/// through the shortcut hook. Wherever a turn may take shortcuts: on the threaded backend's
+/// workers, and in the simulator too (its turns run with `Shortcuts::Decide`). It is not a
+/// decision of its own, as it answers exactly what the name table would (a name stays bound to
+/// its live service, G4), only without the table's lock.
 fn bound_this_turn(cell: &ServiceCell, name: &str) -> Option<Address> {
-    if !cell.runtime.handoff() {
-        return None;
-    }
-    let reached = take_reached(cell, name)?;
-    let address = reached.service().alive().then_some(reached.service().address);
-    give_back_reached(reached);
-    address
+    cell.shortcut_reached(name)
 }
 
 /// A live address for `name` known without asking the registry (the member's cache, else the
@@ -426,7 +405,7 @@ fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) 
     if !names.is_pending(name) {
         if let Some(resolved) = names.resolved.get(name) {
             if let Some(service) = resolved.service.upgrade().filter(|s| s.alive()) {
-                remember_name(cell, resolved.via, &service);
+                cell.shortcut_remember(resolved.via, &service);
                 return Ok(resolved.address);
             }
             names.resolved.remove(name); // dead: resolve again
@@ -435,7 +414,7 @@ fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) 
         if let Some((address, service)) = bound.flatten().and_then(|a| Some((a, cell.runtime.lookup(a)?))) {
             let via = intern(name);
             names.resolved.insert(name.to_owned(), Resolved::new(address, via, Some(&service)));
-            remember_name(cell, via, &service);
+            cell.shortcut_remember(via, &service);
             return Ok(address);
         }
         names.pending.insert(name.to_owned(), ());

@@ -17,6 +17,7 @@ pub struct Bytes<'a> {
 }
 
 impl<'a> Bytes<'a> {
+    /// Reads `data` from its start.
     pub fn new(data: &'a [u8]) -> Bytes<'a> {
         Bytes { data, at: 0 }
     }
@@ -68,6 +69,7 @@ pub struct ByteChooser {
 }
 
 impl ByteChooser {
+    /// Chooses from `data`, one byte per decision, from its start.
     pub fn new(data: &[u8]) -> ByteChooser {
         ByteChooser { data: data.to_vec(), at: 0 }
     }

@@ -32,8 +32,11 @@ const OPS: [u8; 20] = [
 /// One decoded `group_ops` input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupOpsInput {
+    /// The program to run.
     pub program: Program,
+    /// How to run it.
     pub setup: Setup,
+    /// The schedule: one byte per decision.
     pub decisions: Vec<u8>,
 }
 

@@ -23,10 +23,13 @@ pub const WORKER_CHOICES: [usize; 3] = [2, 1, 3];
 pub struct ScheduleInput {
     /// Index into [`builtin`].
     pub scenario: usize,
+    /// Virtual workers.
     pub workers: usize,
+    /// Whether faults are injected.
     pub faults: bool,
     /// Seeds the faults (and nothing else: the schedule is `decisions`).
     pub seed: u64,
+    /// The schedule: one byte per decision.
     pub decisions: Vec<u8>,
 }
 

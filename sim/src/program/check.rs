@@ -13,8 +13,11 @@ use super::{Program, kinds};
 /// How to run a program once, besides the chooser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Setup {
+    /// The seed (faults and data).
     pub seed: u64,
+    /// Virtual workers.
     pub workers: usize,
+    /// Whether faults are injected.
     pub faults: bool,
 }
 
@@ -36,10 +39,13 @@ impl Default for Limits {
 
 /// What one checked run produced.
 pub struct Run {
+    /// The text trace (empty unless `Limits::text`).
     pub trace: Vec<String>,
+    /// (options, chosen) for each choice with more than one option.
     pub decisions: Vec<(u32, u32)>,
     /// The oracle's verdict on the trace cut when the program returned, then on the whole run.
     pub violations: Vec<Violation>,
+    /// The program's panic message, if it panicked.
     pub panic: Option<String>,
 }
 

@@ -19,26 +19,50 @@ use crate::record::{Happening, Msg, Record};
 /// An output format of `trace`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Plain text, one event per line.
     Text,
+    /// A Mermaid sequence diagram.
     Mermaid,
+    /// An SVG sequence diagram.
     Svg,
 }
 
 /// What an arrow stands for (it sets the arrow's style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arrow {
+    /// A call.
     Call,
+    /// A send.
     Send,
+    /// A reply with a value.
     Reply,
+    /// A reply with an error.
     ErrorReply,
+    /// A message that reached no one.
     DeadLetter,
 }
 
 /// One row of the diagram.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
-    Message { from: usize, to: usize, arrow: Arrow, label: String },
-    Note { at: usize, text: String },
+    /// An arrow between two lifelines.
+    Message {
+        /// The sender's lifeline.
+        from: usize,
+        /// The receiver's lifeline.
+        to: usize,
+        /// What it stands for.
+        arrow: Arrow,
+        /// Its text.
+        label: String,
+    },
+    /// A note over one lifeline.
+    Note {
+        /// The lifeline.
+        at: usize,
+        /// Its text.
+        text: String,
+    },
 }
 
 /// Lifelines and rows.
@@ -46,6 +70,7 @@ pub enum Item {
 pub struct Diagram {
     /// One label per lifeline, e.g. `login :06`.
     pub participants: Vec<String>,
+    /// The rows, top to bottom.
     pub items: Vec<Item>,
 }
 

@@ -13,6 +13,7 @@ use super::{Marks, Scenario};
 
 /// Players racing first use of `db`.
 pub struct LazyQuery {
+    /// How many players race.
     pub players: i64,
 }
 

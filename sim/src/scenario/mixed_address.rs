@@ -16,6 +16,7 @@ use super::{Marks, Scenario};
 
 /// Senders mixing by-name and by-address messages to one recorder.
 pub struct MixedAddress {
+    /// How many senders.
     pub senders: i64,
     /// Pushes per sender.
     pub pushes: i64,

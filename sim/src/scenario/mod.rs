@@ -109,8 +109,11 @@ impl Marks {
 
 /// How to run a scenario once.
 pub struct RunConfig {
+    /// The seed (the chooser's, unless replaced, and faults' and data's).
     pub seed: u64,
+    /// Virtual workers.
     pub workers: usize,
+    /// Whether faults are injected.
     pub faults: bool,
     /// Replaces the seeded chooser (strategies, replay, fuzzing).
     pub chooser: Option<Box<dyn Chooser>>,
@@ -155,17 +158,23 @@ impl std::fmt::Display for Failure {
 
 /// Everything one run produced.
 pub struct RunReport {
+    /// The seed run.
     pub seed: u64,
+    /// The text trace (empty unless `RunConfig::text`).
     pub trace: Vec<String>,
     /// Text trace lines written before the runtime shut down (the rest is the shutdown).
     pub program_end: usize,
+    /// What happened, as the oracle reads it.
     pub records: Vec<Record>,
     /// (options, chosen) for each choice with more than one option.
     pub decisions: Vec<(u32, u32)>,
+    /// The scenario's marks (which cases the run reached).
     pub marks: Marks,
+    /// Counters of the run.
     pub stats: RunStats,
     /// Fingerprint of the order messages entered each mailbox (see [`Sim::interleaving`]).
     pub interleaving: u64,
+    /// Whether the run passed.
     pub outcome: Result<(), Failure>,
 }
 

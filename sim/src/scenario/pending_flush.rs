@@ -15,6 +15,7 @@ use super::{Marks, Scenario};
 
 /// Senders flushing pushes into a lazily started counter.
 pub struct PendingFlush {
+    /// How many senders.
     pub senders: i64,
     /// Pushes per burst.
     pub pushes: i64,

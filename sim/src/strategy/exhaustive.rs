@@ -28,6 +28,7 @@ pub struct Exhaustive {
 }
 
 impl Exhaustive {
+    /// Every schedule of at most `cap` deviations from the default order, depth-first; `seed` seeds faults and data.
     pub fn new(seed: u64, cap: usize) -> Exhaustive {
         Exhaustive { seed, cap, stack: vec![Vec::new()], running: None, runs: 0 }
     }

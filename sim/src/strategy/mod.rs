@@ -18,13 +18,16 @@ use crate::log::Tail;
 /// Which strategy, with its parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StrategyKind {
+    /// Random walk: each seed's own choices.
     Random,
     /// PCT with bug depth `depth` (at least 1).
     Pct {
+        /// The bug depth.
         depth: usize,
     },
     /// Bounded exhaustive search with at most `cap` deviations per schedule.
     Exhaustive {
+        /// The most deviations per schedule.
         cap: usize,
     },
 }
@@ -51,7 +54,9 @@ impl StrategyKind {
 
 /// One run a strategy wants: the seed (for faults and data) and the chooser.
 pub struct Plan {
+    /// The run's seed.
     pub seed: u64,
+    /// What decides the run's schedule.
     pub chooser: Box<dyn Chooser>,
     /// What a replay of this run's log should choose past its end.
     pub tail: Tail,

@@ -30,6 +30,7 @@ pub struct Pct {
 }
 
 impl Pct {
+    /// PCT at bug depth `depth`, seeds from `first_seed`, with the step counts of `calibration`.
     pub fn new(first_seed: u64, depth: usize, calibration: Calibration) -> Pct {
         Pct { next_seed: first_seed, depth: depth.max(1), calibration, runs: 0 }
     }

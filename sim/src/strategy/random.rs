@@ -11,6 +11,7 @@ pub struct RandomWalk {
 }
 
 impl RandomWalk {
+    /// Each seed's own choices, seeds from `first_seed` on.
     pub fn new(first_seed: u64) -> RandomWalk {
         RandomWalk { next_seed: first_seed, runs: 0 }
     }
