@@ -21,9 +21,11 @@ use super::{Marks, Scenario};
 
 /// Clients sending bursts to a synchronous tally and asking an echo that notes before answering.
 pub struct ShortcutOrder {
+    /// Client services, each with its own bursts and rounds.
     pub clients: i64,
-    /// Bursts of adds per client, and adds per burst.
+    /// Bursts of adds per client.
     pub bursts: i64,
+    /// Adds per burst.
     pub adds: i64,
     /// `echo` rounds per client.
     pub rounds: i64,
