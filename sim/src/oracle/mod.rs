@@ -9,7 +9,9 @@
 //!   registry hands out (G1);
 //! - `service.rs`: per service: by-name requests stay in the group (G1), init first (G5),
 //!   reserved commands (G8), no delivery to the dead (G9), one run per round (G12);
-//! - `order.rs`: per-sender order (G6);
+//! - `order.rs`: per-sender order among requests (G6);
+//! - `answers.rs`: per-sender order of an answer behind the requests its callee sent the
+//!   caller before answering (G6);
 //! - `delivery.rs`: no send lost silently (G7).
 //!
 //! Precision comes first: a check that cannot tell a loss or a reordering for sure from the
@@ -17,6 +19,7 @@
 //! checks accept a trace cut at any step boundary (a run stopped early), not only a finished
 //! run. `facts.rs` indexes what they share: services, exits, registries, steps.
 
+mod answers;
 mod delivery;
 mod facts;
 mod model;
@@ -57,6 +60,7 @@ pub fn check(records: &[Record]) -> Vec<Violation> {
     let mut violations = registry::check(&facts);
     violations.extend(service::check(&facts));
     violations.extend(order::check(&facts));
+    violations.extend(answers::check(&facts));
     violations.extend(delivery::check(&facts));
     violations.sort_by_key(|v| v.at);
     violations

@@ -381,3 +381,63 @@ fn a_query_whose_step_runs_a_nested_service_is_still_tied_to_its_decision() {
     t.reg("db", D::Answer { asker: drv, address: Some(db) });
     assert_eq!(t.rules(), Vec::<&str>::new());
 }
+
+impl Trace {
+    /// `drv` calls `db` (call#3), and `db`, handling it, sends `drv` a `note` first.
+    fn noted_call(&mut self) -> &mut Trace {
+        let (drv, db) = (self.c.drv, self.c.db);
+        self.started().issue(drv, Dest::Address(db), 3, "ask", "1").deliver(db, req(drv, 3, "ask", "1", None));
+        self.handle(db, req(drv, 3, "ask", "1", None)).issue(db, Dest::Address(drv), 0, "note", "1");
+        self.push(Happening::Deliver { to: drv, message: req(db, 0, "note", "1", None), mid_step: true })
+    }
+
+    /// `db`'s answer to call#3 completes in place in `drv`'s running turn.
+    fn answer_in_place(&mut self) -> &mut Trace {
+        let drv = self.c.drv;
+        let shortcut = skygroup::executor::Shortcut::AnswerInPlace;
+        self.push(Happening::Shortcut { shortcut, service: drv, end: false });
+        self.push(Happening::Deliver { to: drv, message: Msg::Response { session: 3, ok: true }, mid_step: true })
+    }
+}
+
+// checks G6 (issue 11): an answer completed in place overtakes the `note` its callee sent the
+// caller before answering; in place after the note was handled, it is legal.
+#[test]
+fn g6_an_answer_in_place_overtaking_the_callees_earlier_send() {
+    let mut t = Trace::new();
+    let (drv, db) = (t.c.drv, t.c.db);
+    t.noted_call();
+    let mut handled_first = t.clone();
+    t.answer_in_place().handle(drv, req(db, 0, "note", "1", None));
+    assert_eq!(t.rules(), ["G6"]);
+    handled_first.handle(drv, req(db, 0, "note", "1", None)).answer_in_place();
+    assert_eq!(handled_first.rules(), Vec::<&str>::new());
+}
+
+// checks G6, G12 (issue 11): a queued answer is handled behind the callee's earlier send, even
+// while the caller runs another task in between (reentrant); handled before it, it overtook it.
+#[test]
+fn g6_a_queued_answer_handled_before_the_callees_earlier_send() {
+    let mut t = Trace::new();
+    let (main, drv, db) = (t.c.main, t.c.drv, t.c.db);
+    let answer = Msg::Response { session: 3, ok: true };
+    t.noted_call().deliver(drv, answer.clone());
+    let mut swapped = t.clone();
+    t.issue(main, Dest::Address(drv), 0, "poke", "1").deliver(drv, req(main, 0, "poke", "1", None));
+    t.handle(drv, req(main, 0, "poke", "1", None));
+    t.handle(drv, req(db, 0, "note", "1", None)).handle(drv, answer.clone());
+    assert_eq!(t.rules(), Vec::<&str>::new());
+    swapped.handle(drv, answer).handle(drv, req(db, 0, "note", "1", None));
+    assert_eq!(swapped.rules(), ["G6"]);
+}
+
+// checks G6, G7: a send left in the caller's mailbox at its exit is rejected, not handled: an
+// answer consumed before it is not flagged (the exit may have been under way).
+#[test]
+fn g6_a_send_rejected_at_the_callers_exit_is_not_waited_for() {
+    let mut t = Trace::new();
+    let (drv, db) = (t.c.drv, t.c.db);
+    t.noted_call().answer_in_place().exit(drv);
+    t.push(Happening::DeadLetter { from: db, to: drv, command: "note".into() });
+    assert_eq!(t.rules(), Vec::<&str>::new());
+}
