@@ -70,6 +70,7 @@
 
 mod core;
 pub mod executor;
+pub mod gate;
 mod group;
 pub mod mutants;
 mod threaded;
