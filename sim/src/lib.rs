@@ -29,6 +29,7 @@ pub mod faults;
 pub mod fuzz;
 mod harness;
 pub mod log;
+pub mod net;
 pub mod oracle;
 pub mod program;
 pub mod record;
@@ -131,6 +132,16 @@ impl Sim {
         self.executor.pending_timers()
     }
 
+    /// A simulated client connecting to `addr` (a gate's `local_addr`) over the virtual
+    /// network; resolves once the gate's network accepted it, or to why not. Await it (and the
+    /// client's reads) inside the runtime, e.g. in `rt.block_on`.
+    pub fn connect(
+        &self,
+        addr: &str,
+    ) -> impl std::future::Future<Output = Result<net::SimClient, String>> + Send + 'static {
+        net::SimClient::connect(self.executor.clone(), addr.to_owned())
+    }
+
     /// Services the executor was handed twice for one step (two handlers at once, G12).
     pub fn overlaps(&self) -> Vec<oracle::Violation> {
         self.executor.overlaps()
@@ -198,6 +209,6 @@ impl SimBuilder {
         let faults = self.faults.then(|| faults::Faults::new(self.seed));
         let settings =
             Settings { workers: self.workers, tracing: self.trace, text: self.text, steps_max: self.steps_max };
-        Sim { seed: self.seed, executor: Arc::new(SimExecutor::new(chooser, settings, faults)) }
+        Sim { seed: self.seed, executor: Arc::new_cyclic(|me| SimExecutor::new(chooser, settings, faults, me)) }
     }
 }

@@ -107,6 +107,12 @@ pub enum Happening {
     Fault {
         site: String,
     },
+    /// Something happened on the virtual network (`crate::net`): on connection `conn`, or on a
+    /// listener if `conn` is 0.
+    Net {
+        conn: u64,
+        what: String,
+    },
 }
 
 impl Msg {
