@@ -231,3 +231,71 @@ fn a_seed_gives_the_same_network_trace() {
         });
     }
 }
+
+// checks N5
+#[test]
+fn an_accept_error_is_reported_and_the_listener_stays_open() {
+    let (mut errors_seen, mut recovered) = (0, 0);
+    for seed in skygroup_sim::seeds_from_env(SEEDS) {
+        let sim = Sim::builder(seed).net_faults(true).build();
+        let seen = Seen::default();
+        let (rt, _wd, addr) = server(&sim, &seen, config(|_| {}));
+        let connects: Vec<_> = (0..8).map(|_| sim.connect(&addr)).collect();
+        let s = seen.clone();
+        let results = rt.block_on(move |ctx| async move {
+            let mut results = Vec::new();
+            for c in connects {
+                let r = c.await;
+                if let Ok(c) = &r {
+                    c.write_frame(b"quiet");
+                }
+                results.push(r.is_ok());
+            }
+            let ok = results.iter().filter(|r| **r).count();
+            wait_for(&ctx, &s, "data", ok).await;
+            wait_for(&ctx, &s, "error", results.len() - ok).await;
+            results
+        });
+        let ok = results.iter().filter(|r| **r).count();
+        let failed = results.len() - ok;
+        assert_eq!(lines(&seen, "open").len(), ok, "seed {seed}: every accepted client is opened");
+        let errors = lines(&seen, "error");
+        assert_eq!(errors.len(), failed, "seed {seed}: every accept error is reported: {errors:?}");
+        assert!(errors.iter().all(|e| e.contains("accept error")), "{errors:?}");
+        errors_seen += failed;
+        // The listener stays open after an error: a later client gets in.
+        let first_error = results.iter().position(|r| !r);
+        if first_error.is_some_and(|e| results[e..].iter().any(|r| *r)) {
+            recovered += 1;
+        }
+    }
+    assert!(recovered > 0, "some seed accepted a client after an accept error");
+    assert!(errors_seen > 0, "the faults fired in some seed");
+}
+
+// checks N10 N3 N2
+#[test]
+fn a_forwarded_connection_sends_its_frames_and_close_to_the_agent() {
+    skygroup_sim::check("gate_sim::forward", SEEDS, |sim| {
+        let seen = Seen::default();
+        let agent_seen = Seen::default();
+        let (rt, wd, addr) = server(sim, &seen, config(|_| {}));
+        rt.define(watchdog_kind("agent", agent_seen.clone())).unwrap();
+        let agent = rt.spawn("agent", None::<MakeConfig>).unwrap();
+        let connect = sim.connect(&addr);
+        let (s, a) = (seen.clone(), agent_seen.clone());
+        rt.block_on(move |ctx| async move {
+            let c = connect.await.unwrap();
+            c.write_frame(b"to the watchdog");
+            assert_eq!(c.read_frame().await.unwrap(), b"to the watchdog");
+            assert_eq!(ctx.call(wd, "forward", (1i64, agent)).await.unwrap(), Value::Bool(true));
+            c.write_frame(b"a1");
+            c.write_frame(b"a2");
+            c.close();
+            wait_for(&ctx, &a, "close", 1).await;
+            wait_for(&ctx, &s, "close", 1).await;
+        });
+        assert_eq!(*agent_seen.lock().unwrap(), vec!["data 1 a1", "data 1 a2", "close 1 closed by peer 0"]);
+        assert_eq!(*seen.lock().unwrap(), vec!["open 1", "data 1 to the watchdog", "close 1 closed by peer 0"]);
+    });
+}

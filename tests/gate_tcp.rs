@@ -239,3 +239,28 @@ fn a_gate_on_a_taken_port_fails_its_start_with_the_address() {
         );
     assert!(err.to_string().contains(&addr), "{err}");
 }
+
+// checks N10 N3
+#[test]
+fn a_forwarded_connection_sends_its_frames_and_close_to_the_agent() {
+    let server = server(|_| {});
+    let agent_seen = Seen::default();
+    server.rt.define(watchdog_kind("agent", agent_seen.clone())).unwrap();
+    let agent = server.rt.spawn("agent", None::<common::gate::MakeConfig>).unwrap();
+    let mut client = server.connect();
+    client.write_all(&frame(b"to the watchdog")).unwrap();
+    assert_eq!(read_frame(&mut client), b"to the watchdog");
+    let wd = server.watchdog;
+    let forwarded = server.rt.block_on(move |ctx| async move { ctx.call(wd, "forward", (1i64, agent)).await.unwrap() });
+    assert_eq!(forwarded, Value::Bool(true));
+    client.write_all(&[frame(b"a1"), frame(b"a2")].concat()).unwrap();
+    drop(client);
+    server.wait_for("close", 1);
+    let start = Instant::now();
+    while lines(&agent_seen, "close").is_empty() {
+        assert!(start.elapsed() < WAIT, "{:?}", agent_seen.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(*agent_seen.lock().unwrap(), vec!["data 1 a1", "data 1 a2", "close 1 closed by peer 0"]);
+    assert_eq!(*server.seen.lock().unwrap(), vec!["open 1", "data 1 to the watchdog", "close 1 closed by peer 0"]);
+}

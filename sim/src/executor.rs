@@ -105,6 +105,8 @@ pub(crate) struct Settings {
     pub(crate) tracing: bool,
     pub(crate) text: bool,
     pub(crate) steps_max: u64,
+    /// Seeded network faults (see `crate::net`).
+    pub(crate) net_faults: bool,
 }
 
 /// What one run did, for reports and benchmarks.
@@ -160,7 +162,7 @@ impl SimExecutor {
             shortcuts: [0; Shortcut::ALL.len()],
             timers_under_load: 0,
             running: false,
-            net: crate::net::NetState::default(),
+            net: crate::net::NetState::new(settings.net_faults),
             held_earlier: false,
         };
         SimExecutor { state: Mutex::new(state), workers: settings.workers.max(1), me: me.clone() }

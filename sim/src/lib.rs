@@ -76,6 +76,7 @@ impl Sim {
             steps_max: STEPS_MAX,
             chooser: None,
             faults: false,
+            net_faults: false,
         }
     }
 
@@ -157,6 +158,7 @@ pub struct SimBuilder {
     steps_max: u64,
     chooser: Option<Box<dyn Chooser>>,
     faults: bool,
+    net_faults: bool,
 }
 
 impl SimBuilder {
@@ -192,6 +194,13 @@ impl SimBuilder {
         self
     }
 
+    /// Injects network faults drawn from the seed: an accept fails now and then (the gate must
+    /// report it and keep listening, N5). Off by default; independent of [`faults`](Self::faults).
+    pub fn net_faults(mut self, on: bool) -> Self {
+        self.net_faults = on;
+        self
+    }
+
     /// Replaces the seeded chooser (replay, exploration strategies, fuzzers).
     pub fn chooser(self, chooser: impl Chooser + 'static) -> Self {
         self.chooser_boxed(Box::new(chooser))
@@ -207,8 +216,13 @@ impl SimBuilder {
     pub fn build(self) -> Sim {
         let chooser = self.chooser.unwrap_or_else(|| Box::new(SeededChooser::new(self.seed)));
         let faults = self.faults.then(|| faults::Faults::new(self.seed));
-        let settings =
-            Settings { workers: self.workers, tracing: self.trace, text: self.text, steps_max: self.steps_max };
+        let settings = Settings {
+            workers: self.workers,
+            tracing: self.trace,
+            text: self.text,
+            steps_max: self.steps_max,
+            net_faults: self.net_faults,
+        };
         Sim { seed: self.seed, executor: Arc::new_cyclic(|me| SimExecutor::new(chooser, settings, faults, me)) }
     }
 }

@@ -64,6 +64,11 @@ pub fn watchdog_kind(name: &str, seen: Seen) -> ServiceKind<Option<GateRef>> {
         gate.kick(&ctx, ConnId(i64::try_from(v)? as u64));
         Ok(())
     })
+    .command("forward", |ctx: Ctx<Option<GateRef>>, v: Value| async move {
+        let (conn, agent): (i64, Address) = v.try_into()?;
+        let gate = ctx.with_state(|g| *g).ok_or_else(|| skygroup::anyhow::anyhow!("no gate"))?;
+        Ok(gate.forward(&ctx, ConnId(conn as u64), agent).await?)
+    })
     .command("flood", |ctx: Ctx<Option<GateRef>>, v: Value| async move {
         let (conn, frames, size): (i64, i64, i64) = v.try_into()?;
         let gate = ctx.with_state(|g| *g).ok_or_else(|| skygroup::anyhow::anyhow!("no gate"))?;

@@ -35,14 +35,25 @@ const CUTS_MAX: usize = 3;
 /// The first port handed out for `:0`.
 const FIRST_PORT: u16 = 10_000;
 
+/// With network faults on, one accept in this many fails (a chosen option).
+const ACCEPT_FAULT_ODDS: usize = 4;
+
 /// The virtual network's part of the simulator's state.
 #[derive(Default)]
 pub(crate) struct NetState {
+    /// Seeded faults: accept errors.
+    faults: bool,
     listeners: BTreeMap<String, Listener>,
     conns: BTreeMap<u64, Conn>,
     last_conn: u64,
     last_listener: u64,
     last_port: u16,
+}
+
+impl NetState {
+    pub(crate) fn new(faults: bool) -> NetState {
+        NetState { faults, ..NetState::default() }
+    }
 }
 
 struct Listener {
@@ -254,6 +265,19 @@ impl State {
         match item {
             Item::Connect { addr } => {
                 let accepted = self.net.listeners.get(&addr).map(|l| (l.id, l.sink.clone(), l.max_unsent));
+                if let Some((listener, sink, _)) = &accepted
+                    && self.net.faults
+                    && self.choose(DecisionKind::Net, ACCEPT_FAULT_ODDS) == 0
+                {
+                    // The accept fails (say, out of descriptors): reported, and the listener stays (N5).
+                    let error = "accept error (injected): too many open files".to_owned();
+                    effects.push(Effect::Sink(sink.clone(), NetEvent::AcceptError { listener: *listener, error }));
+                    let c = self.net.conns.get_mut(&conn).expect("a connecting client");
+                    c.connected = Some(Err(format!("connect {addr}: connection reset (accept failed)")));
+                    effects.extend(c.waker.take().map(Effect::Wake));
+                    self.net_log(conn, format!("accept failed on {addr} (fault)"));
+                    return effects;
+                }
                 let c = self.net.conns.get_mut(&conn).expect("a connecting client");
                 c.connected = Some(match &accepted {
                     Some(_) => Ok(()),
