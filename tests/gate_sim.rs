@@ -37,6 +37,12 @@ async fn wait_for(ctx: &Ctx, seen: &Seen, prefix: &str, n: usize) {
     panic!("waited for {n} `{prefix}`, saw {:?}", seen.lock().unwrap());
 }
 
+/// The trace keeps the runtime's rules too (G1-G13): network events enter as ordinary messages.
+fn assert_oracle_clean(sim: &Sim) {
+    let violations = skygroup_sim::oracle::check(&sim.records());
+    assert!(violations.is_empty(), "{violations:?}");
+}
+
 fn conn_of(line: &str) -> u64 {
     line.split(' ').nth(1).unwrap().parse().unwrap()
 }
@@ -74,6 +80,7 @@ fn two_clients_interleave_and_each_sees_its_frames_in_order() {
             expected.push(format!("close {conn} closed by peer 0"));
             assert_eq!(mine, expected.iter().collect::<Vec<_>>(), "N1 order, N2 nothing after close, N3 one close");
         }
+        assert_oracle_clean(sim);
     });
 }
 
@@ -211,6 +218,7 @@ fn group_shutdown_closes_connections_delivers_closes_and_frees_the_address() {
         let closes = lines(&seen, "close");
         assert_eq!(closes.len(), 1, "N3: {closes:?}");
         assert!(closes[0].starts_with("close 1 gate exited "), "{closes:?}");
+        assert_oracle_clean(sim);
     });
 }
 
@@ -297,5 +305,6 @@ fn a_forwarded_connection_sends_its_frames_and_close_to_the_agent() {
         });
         assert_eq!(*agent_seen.lock().unwrap(), vec!["data 1 a1", "data 1 a2", "close 1 closed by peer 0"]);
         assert_eq!(*seen.lock().unwrap(), vec!["open 1", "data 1 to the watchdog", "close 1 closed by peer 0"]);
+        assert_oracle_clean(sim);
     });
 }

@@ -127,8 +127,8 @@ impl SimExecutor {
             let mut state = self.state();
             let Some(item) = state.net.conns.get_mut(&conn).and_then(|c| pipe(c, dir).pop_front()) else { return };
             match dir {
-                Dir::ToServer => state.to_server(conn, item),
-                Dir::ToClient => state.to_client(conn, item),
+                Dir::ToServer => state.arrive_at_server(conn, item),
+                Dir::ToClient => state.arrive_at_client(conn, item),
             }
         };
         apply(effects);
@@ -260,7 +260,7 @@ impl State {
         }
     }
 
-    fn to_server(&mut self, conn: u64, item: Item) -> Vec<Effect> {
+    fn arrive_at_server(&mut self, conn: u64, item: Item) -> Vec<Effect> {
         let mut effects = Vec::new();
         match item {
             Item::Connect { addr } => {
@@ -323,7 +323,7 @@ impl State {
         effects
     }
 
-    fn to_client(&mut self, conn: u64, item: Item) -> Vec<Effect> {
+    fn arrive_at_client(&mut self, conn: u64, item: Item) -> Vec<Effect> {
         let c = self.net.conns.get_mut(&conn).expect("a live connection");
         let what = match item {
             Item::Bytes(bytes) => {
