@@ -24,17 +24,23 @@ pub enum Mutant {
     /// A message by address overtakes an earlier by-name message of the same sender still
     /// waiting for its name, to the same service (G6, issue 11).
     AddressOvertakesName = 6,
+    /// A gate numbers connections by slot, so a new connection gets a closed one's id (N4).
+    GateReusesConnId = 7,
+    /// A gate hands a closing connection's partial frame on after its close (N2).
+    GateFrameAfterClose = 8,
 }
 
 impl Mutant {
     /// Every mutant, in table order.
-    pub const ALL: [Mutant; 6] = [
+    pub const ALL: [Mutant; 8] = [
         Mutant::CallOvertakesQueuedSend,
         Mutant::DoubleStart,
         Mutant::StaleBinding,
         Mutant::HangingWaiter,
         Mutant::OverlappingHandlers,
         Mutant::AddressOvertakesName,
+        Mutant::GateReusesConnId,
+        Mutant::GateFrameAfterClose,
     ];
 
     /// The contract rule the mutant breaks.
@@ -46,6 +52,8 @@ impl Mutant {
             Mutant::HangingWaiter => "G3",
             Mutant::OverlappingHandlers => "G12",
             Mutant::AddressOvertakesName => "G6",
+            Mutant::GateReusesConnId => "N4",
+            Mutant::GateFrameAfterClose => "N2",
         }
     }
 }

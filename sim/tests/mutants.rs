@@ -32,6 +32,7 @@ fn scenario_for(mutant: Mutant) -> &'static str {
         Mutant::HangingWaiter => "startup-race",
         Mutant::OverlappingHandlers => "groupmain",
         Mutant::AddressOvertakesName => "mixed-address",
+        Mutant::GateReusesConnId | Mutant::GateFrameAfterClose => "disconnect-during-start",
     }
 }
 

@@ -177,7 +177,12 @@ impl GateState {
                 }
                 let deframer = Deframer::new(self.config.framing, self.config.max_frame);
                 self.conns.insert(conn, ConnState { deframer, to: watchdog });
-                vec![(watchdog, "open", Value::List(vec![conn_value(conn), Value::Str(peer)]))]
+                let told = if crate::mutants::active(crate::mutants::Mutant::GateReusesConnId) {
+                    ConnId(self.conns.len() as u64) // a slot number: reused once a slot frees
+                } else {
+                    conn
+                };
+                vec![(watchdog, "open", Value::List(vec![conn_value(told), Value::Str(peer)]))]
             }
             NetEvent::Data { conn, bytes } => {
                 let Some(state) = self.conns.get_mut(&conn) else { return Vec::new() };
@@ -212,6 +217,13 @@ impl GateState {
         let partial = state.deframer.partial() as i64;
         let close = Value::List(vec![conn_value(conn), Value::Str(reason), Value::Int(partial)]);
         let mut sends = vec![(state.to, "close", close.clone())];
+        if crate::mutants::active(crate::mutants::Mutant::GateFrameAfterClose) && partial > 0 {
+            sends.push((
+                state.to,
+                "data",
+                Value::List(vec![conn_value(conn), Value::Bytes(vec![0; partial as usize])]),
+            ));
+        }
         if state.to != self.config.watchdog {
             sends.push((self.config.watchdog, "close", close));
         }

@@ -31,5 +31,6 @@ pub(crate) fn scenario_for(mutant: Mutant) -> &'static str {
         Mutant::HangingWaiter => "startup-race",
         Mutant::OverlappingHandlers => "groupmain",
         Mutant::AddressOvertakesName => "mixed-address",
+        Mutant::GateReusesConnId | Mutant::GateFrameAfterClose => "disconnect-during-start",
     }
 }

@@ -41,6 +41,7 @@ impl Scenario for DisconnectDuringStart {
             let quitter = first.await?;
             let _ = read(&ctx, &quitter).await; // hello
             quitter.write_frame(b"load ana");
+            quitter.write(&[0, 9, b'h', b'a']); // half a frame: reported at close (N9)
             quitter.reset();
             ctx.sleep(super::gate_kit::DB_START * 2).await;
             let next = second.await?;
