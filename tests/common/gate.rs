@@ -15,7 +15,7 @@ pub type Seen = Arc<Mutex<Vec<String>>>;
 /// back unless the frame is `quiet`, and logs everything into `seen`.
 pub fn watchdog_kind(name: &str, seen: Seen) -> ServiceKind<Option<GateRef>> {
     let (s1, s2, s3, s4) = (seen.clone(), seen.clone(), seen.clone(), seen);
-    ServiceKind::new(name, |ctx: Ctx<Option<GateRef>>, config: Option<MakeConfig>| async move {
+    let kind = ServiceKind::new(name, |ctx: Ctx<Option<GateRef>>, config: Option<MakeConfig>| async move {
         let Some(config) = config else { return Ok(None) };
         let gate = ctx.newservice("gate", config(ctx.address())).await?;
         Ok(Some(GateRef(Address::try_from(gate)?)))
@@ -58,8 +58,13 @@ pub fn watchdog_kind(name: &str, seen: Seen) -> ServiceKind<Option<GateRef>> {
     })
     .command("gate", |ctx: Ctx<Option<GateRef>>, _v: Value| async move {
         Ok(ctx.with_state(|g| g.map(|g| Value::Address(g.0))).unwrap_or_default())
-    })
-    .command("kick", |ctx: Ctx<Option<GateRef>>, v: Value| async move {
+    });
+    with_controls(kind)
+}
+
+/// The commands a test drives a watchdog's gate with: `kick`, `forward`, `flood`.
+fn with_controls(kind: ServiceKind<Option<GateRef>>) -> ServiceKind<Option<GateRef>> {
+    kind.command("kick", |ctx: Ctx<Option<GateRef>>, v: Value| async move {
         let gate = ctx.with_state(|g| *g).ok_or_else(|| skygroup::anyhow::anyhow!("no gate"))?;
         gate.kick(&ctx, ConnId(i64::try_from(v)? as u64));
         Ok(())

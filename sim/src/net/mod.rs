@@ -260,42 +260,48 @@ impl State {
         }
     }
 
+    /// A connect reaches the listening side: accepted, refused (nothing listens), or, with
+    /// network faults on, a failed accept that leaves the listener open (N5).
+    fn connect_arrives(&mut self, conn: u64, addr: &str) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let accepted = self.net.listeners.get(addr).map(|l| (l.id, l.sink.clone(), l.max_unsent));
+        if let Some((listener, sink, _)) = &accepted
+            && self.net.faults
+            && self.choose(DecisionKind::Net, ACCEPT_FAULT_ODDS) == 0
+        {
+            // The accept fails (say, out of descriptors): reported, and the listener stays (N5).
+            let error = "accept error (injected): too many open files".to_owned();
+            effects.push(Effect::Sink(sink.clone(), NetEvent::AcceptError { listener: *listener, error }));
+            let c = self.net.conns.get_mut(&conn).expect("a connecting client");
+            c.connected = Some(Err(format!("connect {addr}: connection reset (accept failed)")));
+            effects.extend(c.waker.take().map(Effect::Wake));
+            self.net_log(conn, format!("accept failed on {addr} (fault)"));
+            return effects;
+        }
+        let c = self.net.conns.get_mut(&conn).expect("a connecting client");
+        c.connected = Some(match &accepted {
+            Some(_) => Ok(()),
+            None => Err(format!("connect {addr}: connection refused")),
+        });
+        if let Some(w) = c.waker.take() {
+            effects.push(Effect::Wake(w));
+        }
+        match accepted {
+            Some((listener, sink, max_unsent)) => {
+                c.server = Some((listener, sink.clone(), max_unsent));
+                let peer = format!("sim-client:{conn}");
+                effects.push(Effect::Sink(sink, NetEvent::Accepted { listener, conn: ConnId(conn), peer }));
+                self.net_log(conn, format!("accepted on {addr}"));
+            }
+            None => self.net_log(conn, format!("refused: nothing listens on {addr}")),
+        }
+        effects
+    }
+
     fn arrive_at_server(&mut self, conn: u64, item: Item) -> Vec<Effect> {
         let mut effects = Vec::new();
         match item {
-            Item::Connect { addr } => {
-                let accepted = self.net.listeners.get(&addr).map(|l| (l.id, l.sink.clone(), l.max_unsent));
-                if let Some((listener, sink, _)) = &accepted
-                    && self.net.faults
-                    && self.choose(DecisionKind::Net, ACCEPT_FAULT_ODDS) == 0
-                {
-                    // The accept fails (say, out of descriptors): reported, and the listener stays (N5).
-                    let error = "accept error (injected): too many open files".to_owned();
-                    effects.push(Effect::Sink(sink.clone(), NetEvent::AcceptError { listener: *listener, error }));
-                    let c = self.net.conns.get_mut(&conn).expect("a connecting client");
-                    c.connected = Some(Err(format!("connect {addr}: connection reset (accept failed)")));
-                    effects.extend(c.waker.take().map(Effect::Wake));
-                    self.net_log(conn, format!("accept failed on {addr} (fault)"));
-                    return effects;
-                }
-                let c = self.net.conns.get_mut(&conn).expect("a connecting client");
-                c.connected = Some(match &accepted {
-                    Some(_) => Ok(()),
-                    None => Err(format!("connect {addr}: connection refused")),
-                });
-                if let Some(w) = c.waker.take() {
-                    effects.push(Effect::Wake(w));
-                }
-                match accepted {
-                    Some((listener, sink, max_unsent)) => {
-                        c.server = Some((listener, sink.clone(), max_unsent));
-                        let peer = format!("sim-client:{conn}");
-                        effects.push(Effect::Sink(sink, NetEvent::Accepted { listener, conn: ConnId(conn), peer }));
-                        self.net_log(conn, format!("accepted on {addr}"));
-                    }
-                    None => self.net_log(conn, format!("refused: nothing listens on {addr}")),
-                }
-            }
+            Item::Connect { addr } => return self.connect_arrives(conn, &addr),
             Item::Bytes(bytes) => {
                 let c = self.net.conns.get_mut(&conn).expect("a live client");
                 let n = bytes.len();
