@@ -9,7 +9,7 @@
 //!
 //! Network events reach the gate as messages to itself (`_net`, a runtime command no user can
 //! send), so they are ordered, traced and replayed like any other message. Its rules are N1–N12
-//! in `SEMANTICS.md`. The one place a connection is forgotten is [`GateState::forget`]: the
+//! in `SEMANTICS.md`. The one place a connection is forgotten is `GateState::forget`: the
 //! client count and the one close per connection (N3, N6) both hang on it.
 
 mod framing;
