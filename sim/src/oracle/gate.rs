@@ -70,7 +70,8 @@ mod tests {
         let sim = crate::Sim::new(0);
         let rt = sim.runtime();
         rt.define(skygroup::ServiceKind::stateless("x")).unwrap();
-        (0..raw).map(|_| rt.spawn("x", ()).unwrap()).last().unwrap()
+        let spawned: Vec<Address> = (0..raw).map(|_| rt.spawn("x", ()).unwrap()).collect();
+        spawned[spawned.len() - 1]
     }
 
     fn spawn_gate(raw: u64) -> Record {
