@@ -277,8 +277,11 @@ fn an_accept_error_is_reported_and_the_listener_stays_open() {
             recovered += 1;
         }
     }
-    assert!(recovered > 0, "some seed accepted a client after an accept error");
-    assert!(errors_seen > 0, "the faults fired in some seed");
+    // Over the whole seed range (not when one seed is replayed), the faults fire and the
+    // listener is seen to recover.
+    if std::env::var_os(skygroup_sim::SEED_ENV).is_none() {
+        assert!(errors_seen > 0 && recovered > 0, "some seed accepted a client after an accept error");
+    }
 }
 
 // checks N10 N3 N2
