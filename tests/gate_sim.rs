@@ -260,8 +260,8 @@ fn an_accept_error_is_reported_and_the_listener_stays_open() {
                 results.push(r.is_ok());
             }
             let ok = results.iter().filter(|r| **r).count();
-            wait_for(&ctx, &s, "data", ok).await;
-            wait_for(&ctx, &s, "error", results.len() - ok).await;
+            // Each accepted client's frame arrives, or the client was reset (a fault too).
+            wait_for(&ctx, &s, "", 2 * ok + (results.len() - ok)).await;
             results
         });
         let ok = results.iter().filter(|r| **r).count();
@@ -281,6 +281,46 @@ fn an_accept_error_is_reported_and_the_listener_stays_open() {
     // listener is seen to recover.
     if std::env::var_os(skygroup_sim::SEED_ENV).is_none() {
         assert!(errors_seen > 0 && recovered > 0, "some seed accepted a client after an accept error");
+    }
+}
+
+// checks N9 N2 N3
+#[test]
+fn a_seeded_reset_mid_frame_reports_its_partial_bytes_in_one_close() {
+    let mut partial_seen = 0;
+    for seed in skygroup_sim::seeds_from_env(0..100) {
+        let sim = Sim::builder(seed).net_faults(true).build();
+        let seen = Seen::default();
+        let (rt, _wd, addr) = server(&sim, &seen, config(|_| {}));
+        let connect = sim.connect(&addr);
+        let s = seen.clone();
+        let connected = rt.block_on(move |ctx| async move {
+            let Ok(c) = connect.await else { return false };
+            c.write_frame(b"quiet, a frame of 26 bytes");
+            c.write_frame(b"quiet");
+            c.close();
+            wait_for(&ctx, &s, "close", 1).await;
+            true
+        });
+        if !connected {
+            continue; // an accept error (N5, tested above)
+        }
+        let seen = seen.lock().unwrap().clone();
+        let close = seen.iter().position(|l| l.starts_with("close")).unwrap();
+        assert_eq!(close, seen.len() - 1, "seed {seed}: N2, N3: the close is last and only: {seen:?}");
+        let partial: usize = seen[close].rsplit(' ').next().unwrap().parse().unwrap();
+        let frames = close - 1;
+        if seen[close].contains("reset by peer (injected)") {
+            // Bytes sent = 2 + 26 (+ 2 + 5); what did not make a whole frame is reported.
+            let whole = [0, 28, 35][frames];
+            assert!(partial < [28, 7, 1][frames], "seed {seed}: {seen:?} (after {whole} bytes)");
+            partial_seen += usize::from(partial > 0);
+        } else {
+            assert_eq!((frames, partial), (2, 0), "seed {seed}: {seen:?}");
+        }
+    }
+    if std::env::var_os(skygroup_sim::SEED_ENV).is_none() {
+        assert!(partial_seen > 0, "some seed reset a connection mid-frame");
     }
 }
 

@@ -195,7 +195,9 @@ impl SimBuilder {
     }
 
     /// Injects network faults drawn from the seed: an accept fails now and then (the gate must
-    /// report it and keep listening, N5). Off by default; independent of [`faults`](Self::faults).
+    /// report it and keep listening, N5), and a client's write is now and then cut short by a
+    /// reset (mid-frame: the gate reports the partial bytes, N9). Off by default; scenario runs
+    /// with faults turn it on too.
     pub fn net_faults(mut self, on: bool) -> Self {
         self.net_faults = on;
         self

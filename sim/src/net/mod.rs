@@ -37,11 +37,13 @@ const FIRST_PORT: u16 = 10_000;
 
 /// With network faults on, one accept in this many fails (a chosen option).
 const ACCEPT_FAULT_ODDS: usize = 4;
+/// With network faults on, one client write in this many is cut short by a reset.
+const RESET_FAULT_ODDS: usize = 6;
 
 /// The virtual network's part of the simulator's state.
 #[derive(Default)]
 pub(crate) struct NetState {
-    /// Seeded faults: accept errors.
+    /// Seeded faults: accept errors, resets mid-write.
     faults: bool,
     listeners: BTreeMap<String, Listener>,
     conns: BTreeMap<u64, Conn>,
@@ -153,8 +155,25 @@ impl SimExecutor {
         if state.net.conns.get(&conn).is_none_or(|c| c.client_closed) {
             return;
         }
+        let mut bytes = bytes;
+        let reset = state.net.faults && bytes.len() > 1 && state.choose(DecisionKind::Net, RESET_FAULT_ODDS) == 0;
+        if reset {
+            // The connection resets partway through these bytes (a reset mid-frame): the
+            // server gets what went before, then the reset; the client sees it at once.
+            bytes = &bytes[..state.choose(DecisionKind::Net, bytes.len())];
+        }
         for chunk in state.cut(bytes) {
             state.enqueue(&me, conn, Dir::ToServer, Item::Bytes(chunk));
+        }
+        if reset {
+            let c = state.net.conns.get_mut(&conn).expect("a live client");
+            c.client_closed = true;
+            c.eof.get_or_insert_with(|| "reset (injected)".into());
+            let waker = c.waker.take();
+            state.net_log(conn, format!("reset after {} bytes (fault)", bytes.len()));
+            state.enqueue(&me, conn, Dir::ToServer, Item::Close { reason: "reset by peer (injected)".into() });
+            drop(state);
+            waker.into_iter().for_each(Waker::wake);
         }
     }
 

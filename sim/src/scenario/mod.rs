@@ -185,6 +185,7 @@ pub fn run_once(scenario: &dyn Scenario, config: RunConfig) -> RunReport {
     let mut builder = Sim::builder(config.seed)
         .workers(config.workers)
         .faults(config.faults)
+        .net_faults(config.faults)
         .text(config.text)
         .steps_max(scenario.steps_max());
     if let Some(chooser) = config.chooser {
