@@ -81,6 +81,7 @@ mod assemble;
 mod core;
 mod error;
 pub mod executor;
+pub mod gate;
 mod group;
 // Not part of the API (see its docs): public only so `skygroup-sim` and the mutation tests
 // reach it.

@@ -36,11 +36,15 @@ pub enum Mutant {
     /// is free) and "is its mailbox empty?" instead of taking the claim, so a service whose
     /// next turn waits in the run queue for its leftovers looks idle.
     DirectPastLeftovers = 8,
+    /// A gate numbers connections by slot, so a new connection gets a closed one's id (N4).
+    GateReusesConnId = 9,
+    /// A gate hands a closing connection's partial frame on after its close (N2).
+    GateFrameAfterClose = 10,
 }
 
 impl Mutant {
     /// Every mutant, in table order.
-    pub const ALL: [Mutant; 8] = [
+    pub const ALL: [Mutant; 10] = [
         Mutant::CallOvertakesQueuedSend,
         Mutant::DoubleStart,
         Mutant::StaleBinding,
@@ -49,6 +53,8 @@ impl Mutant {
         Mutant::AddressOvertakesName,
         Mutant::AnswerInPlaceOvertakes,
         Mutant::DirectPastLeftovers,
+        Mutant::GateReusesConnId,
+        Mutant::GateFrameAfterClose,
     ];
 
     /// The contract rule the mutant breaks.
@@ -60,6 +66,8 @@ impl Mutant {
             Mutant::HangingWaiter => "G3",
             Mutant::OverlappingHandlers => "G12",
             Mutant::AddressOvertakesName | Mutant::AnswerInPlaceOvertakes | Mutant::DirectPastLeftovers => "G6",
+            Mutant::GateReusesConnId => "N4",
+            Mutant::GateFrameAfterClose => "N2",
         }
     }
 }

@@ -42,6 +42,9 @@ pub enum DecisionKind {
     /// fires them (default: the services run; a due timer waits at most
     /// `DUE_WAIT_MAX` steps, see the `executor` module).
     Due,
+    /// A choice of the virtual network (`crate::net`): a delivery's delay, how many cuts a
+    /// chunk of bytes gets and where (default: option 0, the shortest delay and no cut).
+    Net,
 }
 
 /// One decision point, as the chooser sees it.

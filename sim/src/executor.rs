@@ -52,10 +52,12 @@ pub const DUE_WAIT_MAX: u32 = 16;
 pub(crate) struct SimExecutor {
     state: Mutex<State>,
     workers: usize,
+    /// Itself, for the virtual network's timers (`crate::net`).
+    pub(crate) me: std::sync::Weak<SimExecutor>,
 }
 
-struct State {
-    now: Duration,
+pub(crate) struct State {
+    pub(crate) now: Duration,
     ready: Vec<Runnable>,
     /// Pending timers by (when they fire, id), each with the deadline it was asked for (a
     /// fault may fire it later): what `cancel_wake_at` looks it up by.
@@ -71,7 +73,7 @@ struct State {
     steps_max: u64,
     delivered: u64,
     /// Keep records (and text lines if `text`).
-    tracing: bool,
+    pub(crate) tracing: bool,
     text: bool,
     /// Present when the run injects faults.
     faults: Option<Faults>,
@@ -89,6 +91,12 @@ struct State {
     timers_under_load: u64,
     /// Whether the picked services of a step are running (a delivery now is mid-step).
     running: bool,
+    /// The virtual network (see `crate::net`).
+    pub(crate) net: crate::net::NetState,
+    /// A service run earlier in this step holds deliveries back: a shortcut that runs a
+    /// service nested could run that one again and let its new messages overtake the held ones
+    /// (G6), so none is taken until the step's deliveries are out.
+    held_earlier: bool,
 }
 
 /// How a [`SimExecutor`] runs, besides its chooser.
@@ -97,6 +105,8 @@ pub(crate) struct Settings {
     pub(crate) tracing: bool,
     pub(crate) text: bool,
     pub(crate) steps_max: u64,
+    /// Seeded network faults (see `crate::net`).
+    pub(crate) net_faults: bool,
 }
 
 /// What one run did, for reports and benchmarks.
@@ -124,7 +134,12 @@ impl RunStats {
 }
 
 impl SimExecutor {
-    pub(crate) fn new(chooser: Box<dyn Chooser>, settings: Settings, faults: Option<Faults>) -> SimExecutor {
+    pub(crate) fn new(
+        chooser: Box<dyn Chooser>,
+        settings: Settings,
+        faults: Option<Faults>,
+        me: &std::sync::Weak<SimExecutor>,
+    ) -> SimExecutor {
         let state = State {
             now: Duration::ZERO,
             ready: Vec::new(),
@@ -147,11 +162,13 @@ impl SimExecutor {
             shortcuts: [0; Shortcut::ALL.len()],
             timers_under_load: 0,
             running: false,
+            net: crate::net::NetState::new(settings.net_faults),
+            held_earlier: false,
         };
-        SimExecutor { state: Mutex::new(state), workers: settings.workers.max(1) }
+        SimExecutor { state: Mutex::new(state), workers: settings.workers.max(1), me: me.clone() }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -231,9 +248,20 @@ impl SimExecutor {
         let picked = state.pick(self.workers);
         state.running = true;
         drop(state);
-        let mut held: Vec<(Address, std::collections::VecDeque<Delivery>)> =
-            picked.into_iter().map(|r| (r.address(), capture(|| r.run(1)).1.into())).collect();
-        self.state().running = false;
+        let mut held: Vec<(Address, std::collections::VecDeque<Delivery>)> = Vec::with_capacity(picked.len());
+        for r in picked {
+            let address = r.address();
+            let run: std::collections::VecDeque<Delivery> = capture(|| r.run(1)).1.into();
+            if !run.is_empty() {
+                self.state().held_earlier = true;
+            }
+            held.push((address, run));
+        }
+        {
+            let mut state = self.state();
+            state.running = false;
+            state.held_earlier = false;
+        }
         held.retain(|(_, h)| !h.is_empty());
         while !held.is_empty() {
             let i = {
@@ -255,7 +283,7 @@ impl SimExecutor {
 impl State {
     /// Chooses one of `n` options of `kind`; `self.options` names the services behind them
     /// for picks and interleavings.
-    fn choose(&mut self, kind: DecisionKind, n: usize) -> usize {
+    pub(crate) fn choose(&mut self, kind: DecisionKind, n: usize) -> usize {
         if n <= 1 {
             return 0;
         }
@@ -386,8 +414,20 @@ impl State {
         ordered
     }
 
+    /// Registers a timer that fires at `fires` (asked for `deadline`).
+    fn add_timer_at(&mut self, fires: Duration, deadline: Duration, waker: Waker) {
+        self.last_timer += 1;
+        let id = self.last_timer;
+        self.timers.insert((fires, id), (deadline, waker));
+    }
+
+    /// A timer of the simulator's own (the virtual network's): never delayed by a fault.
+    pub(crate) fn add_timer(&mut self, fires: Duration, waker: Waker) {
+        self.add_timer_at(fires, fires, waker);
+    }
+
     /// Keeps one event, as data and (if text is on) as a text line.
-    fn log(&mut self, event: Happening, line: impl FnOnce() -> String) {
+    pub(crate) fn log(&mut self, event: Happening, line: impl FnOnce() -> String) {
         if self.text {
             self.trace.push(format!("{} {}", stamp(self.now), line()));
         }
@@ -422,9 +462,7 @@ impl Executor for SimExecutor {
             waker.wake();
             return;
         }
-        state.last_timer += 1;
-        let id = state.last_timer;
-        state.timers.insert((fires, id), (deadline, waker));
+        state.add_timer_at(fires, deadline, waker);
     }
 
     /// Removes the timer: a cancelled timer neither fires nor moves virtual time.
@@ -462,8 +500,12 @@ impl Executor for SimExecutor {
     }
 
     fn take_shortcut(&self, at: Shortcut) -> bool {
-        let _ = at; // the decision's kind says enough; every shortcut is a yes-or-no
-        self.state().choose(DecisionKind::Shortcut, 2) == 1
+        let mut state = self.state();
+        let nests_another = !matches!(at, Shortcut::AnswerInPlace | Shortcut::InlinePoll);
+        if nests_another && state.held_earlier {
+            return false;
+        }
+        state.choose(DecisionKind::Shortcut, 2) == 1
     }
 
     fn trace(&self, event: &Event<'_>) {
@@ -500,6 +542,10 @@ impl Executor for SimExecutor {
 
     fn faults(&self) -> bool {
         self.state().faults.is_some()
+    }
+
+    fn network(&self) -> Option<&dyn skygroup::executor::Network> {
+        Some(self)
     }
 }
 

@@ -30,6 +30,7 @@ pub mod faults;
 pub mod fuzz;
 mod harness;
 pub mod log;
+pub mod net;
 pub mod oracle;
 pub mod program;
 pub mod record;
@@ -76,6 +77,7 @@ impl Sim {
             steps_max: STEPS_MAX,
             chooser: None,
             faults: false,
+            net_faults: false,
         }
     }
 
@@ -132,6 +134,16 @@ impl Sim {
         self.executor.pending_timers()
     }
 
+    /// A simulated client connecting to `addr` (a gate's `local_addr`) over the virtual
+    /// network; resolves once the gate's network accepted it, or to why not. Await it (and the
+    /// client's reads) inside the runtime, e.g. in `rt.block_on`.
+    pub fn connect(
+        &self,
+        addr: &str,
+    ) -> impl std::future::Future<Output = Result<net::SimClient, String>> + Send + 'static {
+        net::SimClient::connect(self.executor.clone(), addr.to_owned())
+    }
+
     /// Services the executor was handed twice for one step (two handlers at once, G12).
     pub fn overlaps(&self) -> Vec<oracle::Violation> {
         self.executor.overlaps()
@@ -147,6 +159,7 @@ pub struct SimBuilder {
     steps_max: u64,
     chooser: Option<Box<dyn Chooser>>,
     faults: bool,
+    net_faults: bool,
 }
 
 impl SimBuilder {
@@ -182,6 +195,15 @@ impl SimBuilder {
         self
     }
 
+    /// Injects network faults drawn from the seed: an accept fails now and then (the gate must
+    /// report it and keep listening, N5), and a client's write is now and then cut short by a
+    /// reset (mid-frame: the gate reports the partial bytes, N9). Off by default; scenario runs
+    /// with faults turn it on too.
+    pub fn net_faults(mut self, on: bool) -> Self {
+        self.net_faults = on;
+        self
+    }
+
     /// Replaces the seeded chooser (replay, exploration strategies, fuzzers).
     pub fn chooser(self, chooser: impl Chooser + 'static) -> Self {
         self.chooser_boxed(Box::new(chooser))
@@ -197,8 +219,13 @@ impl SimBuilder {
     pub fn build(self) -> Sim {
         let chooser = self.chooser.unwrap_or_else(|| Box::new(SeededChooser::new(self.seed)));
         let faults = self.faults.then(|| faults::Faults::new(self.seed));
-        let settings =
-            Settings { workers: self.workers, tracing: self.trace, text: self.text, steps_max: self.steps_max };
-        Sim { seed: self.seed, executor: Arc::new(SimExecutor::new(chooser, settings, faults)) }
+        let settings = Settings {
+            workers: self.workers,
+            tracing: self.trace,
+            text: self.text,
+            steps_max: self.steps_max,
+            net_faults: self.net_faults,
+        };
+        Sim { seed: self.seed, executor: Arc::new_cyclic(|me| SimExecutor::new(chooser, settings, faults, me)) }
     }
 }

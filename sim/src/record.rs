@@ -156,6 +156,14 @@ pub enum Happening {
         /// Where it was injected, as displayed.
         site: String,
     },
+    /// Something happened on the virtual network (`crate::net`): on connection `conn`, or on a
+    /// listener if `conn` is 0.
+    Net {
+        /// The connection's id, 0 for a listener.
+        conn: u64,
+        /// What happened, as the trace line says it.
+        what: String,
+    },
 }
 
 impl Msg {

@@ -33,6 +33,7 @@ fn scenario_for(mutant: Mutant) -> &'static str {
         Mutant::OverlappingHandlers => "groupmain",
         Mutant::AddressOvertakesName => "mixed-address",
         Mutant::AnswerInPlaceOvertakes | Mutant::DirectPastLeftovers => "shortcut-order",
+        Mutant::GateReusesConnId | Mutant::GateFrameAfterClose => "disconnect-during-start",
     }
 }
 

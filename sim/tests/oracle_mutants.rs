@@ -38,7 +38,7 @@ fn exercise(mutant: Mutant) -> Option<&'static str> {
         Mutant::HangingWaiter => "r0 flaky 3, r1 bad 2",
         Mutant::OverlappingHandlers => "f0 counter 3, r0 slow 3, s0 counter, s0 counter",
         // Messages by name and by address to one service: no program op mixes them.
-        Mutant::AddressOvertakesName => return None,
+        Mutant::AddressOvertakesName | Mutant::GateReusesConnId | Mutant::GateFrameAfterClose => return None,
         // Direct calls and in-place answers need synchronous commands: no program kind has one.
         Mutant::AnswerInPlaceOvertakes | Mutant::DirectPastLeftovers => return None,
     })
@@ -48,6 +48,7 @@ fn exercise(mutant: Mutant) -> Option<&'static str> {
 fn scenario_for(mutant: Mutant) -> &'static str {
     match mutant {
         Mutant::AnswerInPlaceOvertakes | Mutant::DirectPastLeftovers => "shortcut-order",
+        Mutant::GateReusesConnId | Mutant::GateFrameAfterClose => "disconnect-during-start",
         _ => "mixed-address",
     }
 }

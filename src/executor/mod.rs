@@ -13,6 +13,7 @@
 
 pub(crate) mod capture;
 mod event;
+pub mod net;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,6 +25,7 @@ use std::time::Duration;
 #[doc(hidden)]
 pub use capture::{Delivery, capture};
 pub use event::{Event, ExitReason, Message, Registry, To};
+pub use net::{ConnId, ListenSpec, ListenerId, Listening, NetError, NetEvent, NetSink, Network};
 
 use crate::core::{Address, ServiceCell};
 
@@ -100,6 +102,13 @@ pub trait Executor: Send + Sync + 'static {
     /// Whether [`inject`](Self::inject) should be asked (asked once, when the runtime is built).
     fn faults(&self) -> bool {
         false
+    }
+
+    /// The backend's network, if it has one (see [`net`]): the threaded backend's poller
+    /// thread (started at the first `listen`), the simulator's virtual network. The default has
+    /// none, and a gate's init then fails saying so.
+    fn network(&self) -> Option<&dyn Network> {
+        None
     }
 }
 

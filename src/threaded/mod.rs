@@ -8,6 +8,7 @@
 //! cannot starve other services. Idle workers sleep on a condition variable (an idle runtime
 //! uses no CPU); a timer thread fires `wake_at` deadlines.
 
+mod net;
 mod queue;
 mod timers;
 
@@ -15,13 +16,13 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Waker;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::core::lock;
-use crate::executor::{Executor, Runnable, Shortcuts, Stalled};
+use crate::executor::{Executor, Network, Runnable, Shortcuts, Stalled};
 use queue::RunQueue;
 use timers::Timers;
 
@@ -36,6 +37,9 @@ const NEXT_SLOT_RUNS_MAX: u32 = 16;
 pub struct Threaded {
     shared: Arc<Shared>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The network poller thread, started by the first use of the network (a runtime that
+    /// never listens has no such thread); `None` inside if it could not start.
+    net: OnceLock<Option<net::Poller>>,
 }
 
 struct Shared {
@@ -126,7 +130,7 @@ impl Threaded {
                 .spawn(move || timer_shared.timers.run(timer_shared.start, &timer_shared.stop))
                 .expect("spawn the timer thread"),
         );
-        Threaded { shared, threads: Mutex::new(threads) }
+        Threaded { shared, threads: Mutex::new(threads), net: OnceLock::new() }
     }
 }
 
@@ -232,7 +236,17 @@ impl Executor for Threaded {
         Ok(())
     }
 
+    fn network(&self) -> Option<&dyn Network> {
+        let poller = self.net.get_or_init(|| {
+            net::Poller::start().map_err(|e| tracing::error!("cannot start the network poller: {e}")).ok()
+        });
+        poller.as_ref().map(|p| p as &dyn Network)
+    }
+
     fn shutdown(&self) {
+        if let Some(Some(poller)) = self.net.get() {
+            poller.stop();
+        }
         self.shared.stop.store(true, Ordering::Release);
         self.shared.queue.stop();
         self.shared.timers.stop();

@@ -41,4 +41,5 @@ macro_rules! backend_test {
 #[allow(unused_imports)]
 pub(crate) use backend_test;
 
+pub mod gate;
 pub mod groups;

@@ -12,7 +12,8 @@
 //! - `order.rs`: per-sender order among requests (G6);
 //! - `answers.rs`: per-sender order of an answer behind the requests its callee sent the
 //!   caller before answering (G6);
-//! - `delivery.rs`: no send lost silently (G7).
+//! - `delivery.rs`: no send lost silently (G7);
+//! - `gate.rs`: what a `gate` service tells its receivers (N2–N4).
 //!
 //! Precision comes first: a check that cannot tell a loss or a reordering for sure from the
 //! trace stays silent (each file says where), so a flagged run always broke the contract. The
@@ -22,6 +23,7 @@
 mod answers;
 mod delivery;
 mod facts;
+mod gate;
 mod model;
 mod order;
 mod registry;
@@ -62,9 +64,10 @@ pub fn check(records: &[Record]) -> Vec<Violation> {
     violations.extend(order::check(&facts));
     violations.extend(answers::check(&facts));
     violations.extend(delivery::check(&facts));
+    violations.extend(gate::check(records));
     violations.sort_by_key(|v| v.at);
     violations
 }
 
 /// The rules [`check`] checks.
-pub const RULES: [&str; 11] = ["G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9", "G12", "G13"];
+pub const RULES: [&str; 14] = ["G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9", "G12", "G13", "N2", "N3", "N4"];

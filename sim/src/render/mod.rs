@@ -120,6 +120,10 @@ impl Builder {
                 let at = self.diagram.participants.len().saturating_sub(1);
                 self.diagram.items.push(Item::Note { at, text: format!("fault: {site}") });
             }
+            Happening::Net { conn, what } => {
+                let at = self.diagram.participants.len().saturating_sub(1);
+                self.diagram.items.push(Item::Note { at, text: format!("net conn#{conn} {what}") });
+            }
             _ => {}
         }
     }

@@ -10,16 +10,21 @@
 //! each exercises one corner of the group contract and asserts its own outcomes, so a broken
 //! runtime fails them even before the oracle reads the trace.
 
+mod disconnect_during_start;
+mod gate_kit;
 mod groupmain;
 mod kit;
 mod lazy_query;
+mod login_race;
 mod mixed_address;
 mod pending_flush;
 mod shortcut_order;
 mod startup_race;
 
+pub use disconnect_during_start::DisconnectDuringStart;
 pub use groupmain::GroupMain;
 pub use lazy_query::LazyQuery;
+pub use login_race::LoginRace;
 pub use mixed_address::MixedAddress;
 pub use pending_flush::PendingFlush;
 pub use shortcut_order::ShortcutOrder;
@@ -57,6 +62,14 @@ pub trait Scenario: Send + Sync {
         self.run(rt, marks)
     }
 
+    /// Runs the program on `sim` (whose runtime `rt` is), with faults or not. Scenarios that
+    /// need more of the simulator than the runtime (the virtual network's clients) override
+    /// this; the default runs [`run`](Self::run) or [`run_with_faults`](Self::run_with_faults).
+    fn run_in(&self, sim: &Sim, rt: &Runtime, marks: &mut Marks, faults: bool) -> Result<(), String> {
+        let _ = sim;
+        if faults { self.run_with_faults(rt, marks) } else { self.run(rt, marks) }
+    }
+
     /// Steps after which a run is stopped as runaway: a livelock shows as a failure this soon.
     fn steps_max(&self) -> u64 {
         STEPS_MAX
@@ -73,7 +86,12 @@ pub fn builtin() -> Vec<Box<dyn Scenario>> {
 /// built-in, so a scenario joins `builtin` together with corpus inputs for it. Checked on
 /// their own in `sim/tests/more_scenarios.rs`.
 pub fn more() -> Vec<Box<dyn Scenario>> {
-    vec![Box::new(MixedAddress::default()), Box::new(ShortcutOrder::default())]
+    vec![
+        Box::new(MixedAddress::default()),
+        Box::new(ShortcutOrder::default()),
+        Box::new(LoginRace),
+        Box::new(DisconnectDuringStart),
+    ]
 }
 
 /// The built-in scenario (or one of [`more`]) called `name`.
@@ -183,6 +201,7 @@ pub fn run_once(scenario: &dyn Scenario, config: RunConfig) -> RunReport {
     let mut builder = Sim::builder(config.seed)
         .workers(config.workers)
         .faults(config.faults)
+        .net_faults(config.faults)
         .text(config.text)
         .steps_max(scenario.steps_max());
     if let Some(chooser) = config.chooser {
@@ -191,9 +210,7 @@ pub fn run_once(scenario: &dyn Scenario, config: RunConfig) -> RunReport {
     let sim = builder.build();
     let mut marks = Marks::default();
     let rt = sim.runtime();
-    let ran = catch_unwind(AssertUnwindSafe(|| {
-        if config.faults { scenario.run_with_faults(&rt, &mut marks) } else { scenario.run(&rt, &mut marks) }
-    }));
+    let ran = catch_unwind(AssertUnwindSafe(|| scenario.run_in(&sim, &rt, &mut marks, config.faults)));
     let program_end = sim.trace_len();
     let shutdown = catch_unwind(AssertUnwindSafe(move || drop(rt)));
     let (trace, records) = sim.take_trace();
