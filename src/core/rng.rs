@@ -34,9 +34,9 @@ impl<S: 'static> Ctx<S> {
     ///
     /// ```
     /// use skygroup::rand_core::RngCore;
-    /// # use skygroup::{Runtime, ServiceKind};
+    /// # use skygroup::{Runtime, ServiceKind, Value};
     /// let rt = Runtime::threaded(1);
-    /// rt.define(ServiceKind::stateless("loot").command("roll", |ctx, _: ()| async move {
+    /// rt.define(ServiceKind::stateless("loot").command("roll", |ctx, _: Value| async move {
     ///     Ok(ctx.rng().next_u32() % 100)
     /// }))
     /// .unwrap();
