@@ -33,13 +33,15 @@
 //! woken only through its `Waker`: another service's call, a [`Handle`]'s future, a
 //! `futures::channel` or `async-channel` receiver, a `tokio::sync` channel or `oneshot` (those
 //! need no tokio runtime). A handler must not await futures bound to tokio's reactor or timer
-//! (`tokio::net`, `tokio::time::sleep`, `tokio::fs`, `spawn_blocking`'s handle is fine but the
-//! work it wraps is not), which panic or never wake outside a tokio runtime, and must not make
-//! blocking calls (file or socket I/O, `std::thread::sleep`, a blocking database client): a
-//! blocked handler holds a worker thread and, in the simulator, the whole run. Offload such
-//! work instead: spawn it on a tokio runtime (or a thread), and deliver its result to the
-//! service as a message through a [`Handle`] (`handle.send(address, "done", result)`), or
-//! await a `tokio::sync::oneshot` for it. `examples-tokio/` shows both.
+//! (`tokio::net`, `tokio::time::sleep`, `tokio::fs`), which panic or never wake outside a tokio
+//! runtime, nor call `tokio::spawn` (it needs a tokio thread; a `tokio::runtime::Handle`'s
+//! `spawn` works from anywhere), and must not make blocking calls (file or socket I/O,
+//! `std::thread::sleep`, a blocking database client): a blocked handler holds a worker thread
+//! and, in the simulator, the whole run. Offload such work instead: spawn it on a tokio runtime
+//! (or a thread), and deliver its result to the service as a message through a [`Handle`]
+//! (`handle.send(address, "done", result)`), or await a `tokio::sync::oneshot` for it (waking
+//! it needs only the `Waker`). `examples-tokio/` shows both (`make examples-tokio`). In the
+//! simulator, offloaded work is outside the seed: keep it out of what a test replays.
 //!
 //! ```
 //! use skygroup::{Runtime, ServiceKind, Value};
@@ -150,7 +152,11 @@ impl Handle {
     }
 
     /// The address of `name` in `group`, starting it if need be (G2, G3), as [`Group::query`].
-    pub fn query(&self, group: &Group, name: &str) -> impl Future<Output = Result<Address, CallError>> + Send + 'static {
+    pub fn query(
+        &self,
+        group: &Group,
+        name: &str,
+    ) -> impl Future<Output = Result<Address, CallError>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
         let command = format!("query {name}");
         let to = Dest::Name(group.clone(), name.to_owned());

@@ -100,9 +100,9 @@ pub use group::{Group, GroupError, Member};
 pub use handle::Handle;
 pub use threaded::{Builder as ThreadedBuilder, Threaded};
 
-/// The traits [`ServiceRng`] implements (`RngCore`): with `rand` 0.9, `rand::Rng`'s methods
-/// (`random_range`, `random_bool`, ..) work on it too.
-pub use rand_chacha::rand_core;
 /// Handlers and inits return `anyhow::Result`; re-exported so `?` and `bail!` need no extra
 /// dependency.
 pub use anyhow;
+/// The traits [`ServiceRng`] implements (`RngCore`): with `rand` 0.9, `rand::Rng`'s methods
+/// (`random_range`, `random_bool`, ..) work on it too.
+pub use rand_chacha::rand_core;

@@ -191,4 +191,3 @@ fn handle_call_in_flight_at_shutdown_fails() {
     let kind = err.kind();
     assert!(matches!(kind, CallErrorKind::Shutdown { .. } | CallErrorKind::Exited { .. }), "{err}");
 }
-
