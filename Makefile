@@ -2,7 +2,7 @@
 
 ARGS ?=
 
-.PHONY: run test stest bench bench-peers sim lint mutants loom
+.PHONY: run test stest bench bench-peers sim lint mutants loom examples-tokio
 
 run: ## run the main example (three groups, threaded backend)
 	cargo run --example groupmain
@@ -18,6 +18,10 @@ bench: ## throughput benchmarks (release build)
 
 bench-peers: ## skygroup side by side with ractor, kameo, actix and tokio, one process (BENCHMARKS.md "Against peers")
 	cargo run --release -p skygroup-bench -- peers
+
+examples-tokio: ## the tokio examples (Handle): a tokio task driving a service, offloading work from a handler
+	cargo run -p skygroup-examples-tokio --example tokio_driver
+	cargo run -p skygroup-examples-tokio --example offload
 
 sim: ## the simulator CLI (skygroup-sim), with $(ARGS)
 	cargo run -p skygroup-sim -- $(ARGS)

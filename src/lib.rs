@@ -64,6 +64,7 @@
 //!
 //! - core runtime (`core`): [`Runtime`], [`ServiceKind`], [`Ctx`], [`Value`], [`CallError`] (what went wrong: [`CallErrorKind`]);
 //! - group module (`group`): [`Group`], `Ctx::query`, `Ctx::newservice`, `Ctx::newgroup`;
+//! - from outside (other threads, tokio): [`Handle`], from `Runtime::handle` (`src/handle.rs`);
 //! - backends: the [`Executor`] trait, the [`Threaded`] backend, and the simulator in the
 //!   `skygroup-sim` crate.
 //!
@@ -83,6 +84,7 @@ mod error;
 pub mod executor;
 pub mod gate;
 mod group;
+mod handle;
 // Not part of the API (see its docs): public only so `skygroup-sim` and the mutation tests
 // reach it.
 #[doc(hidden)]
@@ -91,12 +93,16 @@ mod threaded;
 
 pub use crate::core::{
     Address, Args, Call, CallError, CallErrorKind, Ctx, DefineError, FromValue, Opaque, Responder, Runtime,
-    RuntimeError, ServiceInfo, ServiceKind, ServiceStats, Sleep, Target, Value, ValueError,
+    RuntimeError, ServiceInfo, ServiceKind, ServiceRng, ServiceStats, Sleep, Target, Value, ValueError,
 };
 pub use executor::{Executor, ExitReason};
 pub use group::{Group, GroupError, Member};
+pub use handle::Handle;
 pub use threaded::{Builder as ThreadedBuilder, Threaded};
 
 /// Handlers and inits return `anyhow::Result`; re-exported so `?` and `bail!` need no extra
 /// dependency.
 pub use anyhow;
+/// The traits [`ServiceRng`] implements (`RngCore`): with `rand` 0.9, `rand::Rng`'s methods
+/// (`random_range`, `random_bool`, ..) work on it too.
+pub use rand_chacha::rand_core;

@@ -52,6 +52,8 @@ pub const DUE_WAIT_MAX: u32 = 16;
 pub(crate) struct SimExecutor {
     state: Mutex<State>,
     workers: usize,
+    /// The run's seed: each service's generator is drawn from it and its address (`seed_for`).
+    seed: u64,
     /// Itself, for the virtual network's timers (`crate::net`).
     pub(crate) me: std::sync::Weak<SimExecutor>,
 }
@@ -107,6 +109,8 @@ pub(crate) struct Settings {
     pub(crate) steps_max: u64,
     /// Seeded network faults (see `crate::net`).
     pub(crate) net_faults: bool,
+    /// The run's seed, for the services' generators (`seed_for`).
+    pub(crate) seed: u64,
 }
 
 /// What one run did, for reports and benchmarks.
@@ -165,7 +169,7 @@ impl SimExecutor {
             net: crate::net::NetState::new(settings.net_faults),
             held_earlier: false,
         };
-        SimExecutor { state: Mutex::new(state), workers: settings.workers.max(1), me: me.clone() }
+        SimExecutor { state: Mutex::new(state), workers: settings.workers.max(1), seed: settings.seed, me: me.clone() }
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
@@ -547,6 +551,20 @@ impl Executor for SimExecutor {
     fn network(&self) -> Option<&dyn skygroup::executor::Network> {
         Some(self)
     }
+
+    /// From the run's seed and the address only (no decision, so the schedule does not move
+    /// when a service draws): same seed, same draws (S1).
+    fn seed_for(&self, service: Address) -> u64 {
+        splitmix64(self.seed ^ splitmix64(service.raw()))
+    }
+}
+
+/// One step of SplitMix64: a well-mixed 64-bit value from any input.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 struct Flag(AtomicBool);

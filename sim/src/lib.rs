@@ -225,6 +225,7 @@ impl SimBuilder {
             text: self.text,
             steps_max: self.steps_max,
             net_faults: self.net_faults,
+            seed: self.seed,
         };
         Sim { seed: self.seed, executor: Arc::new_cyclic(|me| SimExecutor::new(chooser, settings, faults, me)) }
     }

@@ -148,6 +148,8 @@ pub(crate) struct ServiceCell {
     pub(crate) started: AtomicBool,
     /// Its requests waiting behind its own by-name messages (G6, see `outbox.rs`).
     pub(crate) outbox: super::outbox::Outbox,
+    /// Its random generator, seeded at its first draw (`Ctx::rng`, `rng.rs`).
+    pub(crate) rng: super::rng::RngSlot,
 }
 
 /// A service's state, once its init has returned, and the context its synchronous handlers
@@ -200,6 +202,7 @@ impl ServiceCell {
             counters: ServiceCounters::default(),
             sched: Schedule::new(),
             outbox: super::outbox::Outbox::default(),
+            rng: super::rng::RngSlot::default(),
         }
     }
 

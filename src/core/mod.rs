@@ -16,6 +16,7 @@ mod memo;
 mod naming;
 mod outbox;
 mod responder;
+mod rng;
 mod runtime;
 mod schedule;
 mod session;
@@ -28,6 +29,7 @@ pub use context::{Call, Ctx, Sleep, Target};
 pub use error::{CallError, CallErrorKind, DefineError, RuntimeError};
 pub use kind::{Args, ServiceKind};
 pub use responder::Responder;
+pub use rng::ServiceRng;
 pub use runtime::{Runtime, ServiceInfo, ServiceStats};
 pub use value::{FromValue, Opaque, Value, ValueError};
 

@@ -209,6 +209,29 @@ impl RuntimeShared {
         closed
     }
 
+    /// A fresh service of the built-in `kind` (`_main`, `_handle`) whose one task is `task`'s
+    /// future: `block_on`'s main service, a `Handle`'s port. Refused once shutdown has begun:
+    /// nothing would ever run the task (G14).
+    pub(crate) fn start_task<Fut: Future<Output = ()> + Send + 'static>(
+        self: &Arc<Self>,
+        kind: &'static str,
+        task: impl FnOnce(Ctx) -> Fut,
+    ) -> Result<Address, RuntimeError> {
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(RuntimeError::Shutdown);
+        }
+        let cell = self.insert(self.kind(kind).expect("a built-in kind"), None, true);
+        if self.closed_meanwhile(&cell) {
+            return Err(RuntimeError::Shutdown);
+        }
+        if self.tracing {
+            self.trace(&Event::Spawn { address: cell.address, kind, parent: None, group: None });
+        }
+        let task = task(Ctx::new(cell.clone()));
+        self.deliver(cell.address, Envelope::Fork { task: task.boxed() });
+        Ok(cell.address)
+    }
+
     pub(crate) fn remove_service(&self, address: Address) {
         let empty = self.services.remove(address);
         if empty && let Some(waker) = lock(&self.idle).take() {
@@ -330,6 +353,7 @@ impl Runtime {
             runtime.install(def);
         }
         runtime.install(ServiceKind::stateless("_main").into_def());
+        runtime.install(ServiceKind::stateless("_handle").into_def());
         runtime
     }
 
@@ -387,29 +411,17 @@ impl Runtime {
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        // After shutdown nothing would ever run the task: say so instead of waiting forever.
-        if self.shared.closing.load(Ordering::SeqCst) {
-            return Err(RuntimeError::Shutdown);
-        }
-        let main = self.shared.kind("_main").expect("the main kind is built in");
-        let cell = self.shared.insert(main, None, true);
-        if self.shared.closed_meanwhile(&cell) {
-            return Err(RuntimeError::Shutdown);
-        }
-        if self.shared.tracing {
-            self.shared.trace(&Event::Spawn { address: cell.address, kind: "_main", parent: None, group: None });
-        }
-        let ctx = Ctx::new(cell.clone());
-        let future = f(ctx.clone());
         let (tx, rx) = futures::channel::oneshot::channel();
-        let task = async move {
-            let output = AssertUnwindSafe(future).catch_unwind().await;
-            // Handed over when the main service's state is dropped, i.e. once it has left the
-            // service table: when block_on returns, the main service is gone.
-            ctx.cell.state_slot().state = Some(Box::new(HandOver { tx: Some(tx), output: Some(output) }));
-            ctx.exit();
-        };
-        self.shared.deliver(cell.address, Envelope::Fork { task: task.boxed() });
+        let cell = self.shared.start_task("_main", move |ctx| {
+            let future = f(ctx.clone());
+            async move {
+                let output = AssertUnwindSafe(future).catch_unwind().await;
+                // Handed over when the main service's state is dropped, i.e. once it has left the
+                // service table: when block_on returns, the main service is gone.
+                ctx.cell.state_slot().state = Some(Box::new(HandOver { tx: Some(tx), output: Some(output) }));
+                ctx.exit();
+            }
+        })?;
         let mut output = None;
         let stalled = {
             let wait = async { output = Some(rx.await) };
@@ -421,7 +433,7 @@ impl Runtime {
             (Ok(()), Some(Ok(Err(panic)))) => std::panic::resume_unwind(panic),
             (Err(Stalled::Deadlock), _) => Err(RuntimeError::Deadlock { report: self.stall_report() }),
             (Err(Stalled::StepLimit(steps)), _) => Err(RuntimeError::StepLimit { steps }),
-            (Ok(()), _) => Err(RuntimeError::MainStopped { address: cell.address }),
+            (Ok(()), _) => Err(RuntimeError::MainStopped { address: cell }),
         }
     }
 

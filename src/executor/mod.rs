@@ -104,6 +104,17 @@ pub trait Executor: Send + Sync + 'static {
         false
     }
 
+    /// The seed of the random generator of the service at `service` (`Ctx::rng`). The
+    /// simulator derives it from its seed and the address, so a run's draws replay (S1); the
+    /// default, which the threaded backend keeps, draws it from the OS (through std's
+    /// randomly keyed hasher), so two runtimes draw differently.
+    fn seed_for(&self, service: Address) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(service.raw());
+        hasher.finish()
+    }
+
     /// The backend's network, if it has one (see [`net`]): the threaded backend's poller
     /// thread (started at the first `listen`), the simulator's virtual network. The default has
     /// none, and a gate's init then fails saying so.
