@@ -2,7 +2,7 @@
 
 ARGS ?=
 
-.PHONY: run test stest bench bench-peers sim lint mutants loom
+.PHONY: run test stest bench bench-peers bench-gate sim lint mutants loom
 
 run: ## run the main example (three groups, threaded backend)
 	cargo run --example groupmain
@@ -18,6 +18,9 @@ bench: ## throughput benchmarks (release build)
 
 bench-peers: ## skygroup side by side with ractor, kameo, actix and tokio, one process (BENCHMARKS.md "Against peers")
 	cargo run --release -p skygroup-bench -- peers
+
+bench-gate: ## the gate's echo on loopback beside tokio + LengthDelimitedCodec, idle memory, simulated frames/s (BENCHMARKS.md "Gate")
+	cargo run --release -p skygroup-bench -- gate
 
 sim: ## the simulator CLI (skygroup-sim), with $(ARGS)
 	cargo run -p skygroup-sim -- $(ARGS)
