@@ -72,7 +72,7 @@ impl EchoServer for GateServer {
         let gate = self.gate;
         self.rt.block_on(move |ctx| async move {
             i64::try_from(gate.clients(&ctx).await.expect("clients")).expect("a count") as usize
-        }) as usize
+        })
     }
 }
 
