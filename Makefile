@@ -2,7 +2,7 @@
 
 ARGS ?=
 
-.PHONY: run test stest bench bench-peers sim lint mutants loom examples-tokio
+.PHONY: run test stest bench bench-peers bench-gate sim lint mutants loom examples-tokio
 
 run: ## run the main example (three groups, threaded backend)
 	cargo run --example groupmain
@@ -22,6 +22,9 @@ bench-peers: ## skygroup side by side with ractor, kameo, actix and tokio, one p
 examples-tokio: ## the tokio examples (Handle): a tokio task driving a service, offloading work from a handler
 	cargo run -p skygroup-examples-tokio --example tokio_driver
 	cargo run -p skygroup-examples-tokio --example offload
+
+bench-gate: ## the gate's echo on loopback beside tokio + LengthDelimitedCodec, idle memory, simulated frames/s (BENCHMARKS.md "Gate")
+	cargo run --release -p skygroup-bench -- gate
 
 sim: ## the simulator CLI (skygroup-sim), with $(ARGS)
 	cargo run -p skygroup-sim -- $(ARGS)

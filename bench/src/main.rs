@@ -5,8 +5,10 @@
 //! contains it (calls, sends, fan-in, spawn, sim-msgs, sim-seeds).
 //!
 //! `skygroup-bench peers [--quick] [FILTER]` compares skygroup with ractor, kameo, actix and
-//! the tokio baseline instead (see `peers/mod.rs`).
+//! the tokio baseline instead (see `peers/mod.rs`); `skygroup-bench gate` benchmarks the gate
+//! (see `gate/mod.rs`).
 
+mod gate;
 mod kinds;
 mod measure;
 mod peers;
@@ -26,6 +28,7 @@ const RUNS: usize = 5;
 
 const USAGE: &str = "usage: skygroup-bench [--quick] [--no-baseline] [FILTER]
        skygroup-bench peers [--quick] [FILTER]   (against ractor, kameo, actix; see --help there)
+       skygroup-bench gate                       (the gate against tokio on loopback; make bench-gate)
   --quick        small sizes, for a smoke test
   --no-baseline  skip the tokio runs (to profile skygroup alone)
   FILTER         run only workloads whose key contains it:
@@ -87,6 +90,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("peers") {
         return peers::main(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("gate") {
+        return gate::main(&args[1..]);
     }
     let options = match parse(&args) {
         Ok(options) => options,

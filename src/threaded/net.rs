@@ -67,8 +67,14 @@ impl Poller {
     }
 
     fn request(&self, request: Request) {
-        lock(&self.shared.requests).push(request);
-        if let Err(e) = self.shared.waker.wake() {
+        let first = {
+            let mut requests = lock(&self.shared.requests);
+            requests.push(request);
+            requests.len() == 1
+        };
+        // A queue that was not empty has had its wake: the poller takes the whole queue after
+        // it, so one wake (one eventfd write) serves a burst of writes.
+        if first && let Err(e) = self.shared.waker.wake() {
             tracing::error!("cannot wake the network poller: {e}");
         }
     }
@@ -176,8 +182,10 @@ impl Sockets {
                     if event.is_writable() {
                         self.flush(id);
                     }
-                    if event.is_readable() || event.is_read_closed() || event.is_error() {
-                        self.read(id);
+                    if event.is_read_closed() || event.is_error() {
+                        self.read(id, true);
+                    } else if event.is_readable() {
+                        self.read(id, false);
                     }
                 }
             }
@@ -251,14 +259,24 @@ impl Sockets {
         }
     }
 
-    fn read(&mut self, id: u64) {
+    /// Reads what `id` has. A read that fills less than the buffer has emptied the socket:
+    /// unless the event also said the peer closed (`to_end`), that ends it without one more
+    /// read that would only say WouldBlock (as tokio does; bytes arriving later are a new
+    /// edge, so nothing is missed).
+    fn read(&mut self, id: u64, to_end: bool) {
         let Some(conn) = self.conns.get_mut(&id) else { return };
         let mut buf = [0u8; READ_CHUNK];
         loop {
             match conn.socket.read(&mut buf) {
                 Ok(0) => return self.drop_conn(id, "closed by peer".into()),
-                Ok(n) if !conn.closing => (conn.sink)(NetEvent::Data { conn: ConnId(id), bytes: buf[..n].to_vec() }),
-                Ok(_) => {}
+                Ok(n) => {
+                    if !conn.closing {
+                        (conn.sink)(NetEvent::Data { conn: ConnId(id), bytes: buf[..n].to_vec() });
+                    }
+                    if n < READ_CHUNK && !to_end {
+                        return;
+                    }
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return self.drop_conn(id, format!("reset: {e}")),

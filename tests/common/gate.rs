@@ -62,7 +62,7 @@ pub fn watchdog_kind(name: &str, seen: Seen) -> ServiceKind<Option<GateRef>> {
     with_controls(kind)
 }
 
-/// The commands a test drives a watchdog's gate with: `kick`, `forward`, `flood`.
+/// The commands a test drives a watchdog's gate with: `kick`, `forward`, `flood`, `drip`.
 fn with_controls(kind: ServiceKind<Option<GateRef>>) -> ServiceKind<Option<GateRef>> {
     kind.command("kick", |ctx: Ctx<Option<GateRef>>, v: Value| async move {
         let gate = ctx.with_state(|g| *g).ok_or_else(|| skygroup::anyhow::anyhow!("no gate"))?;
@@ -73,6 +73,16 @@ fn with_controls(kind: ServiceKind<Option<GateRef>>) -> ServiceKind<Option<GateR
         let (conn, agent): (i64, Address) = v.try_into()?;
         let gate = ctx.with_state(|g| *g).ok_or_else(|| skygroup::anyhow::anyhow!("no gate"))?;
         Ok(gate.forward(&ctx, ConnId(conn as u64), agent).await?)
+    })
+    .command("drip", |ctx: Ctx<Option<GateRef>>, v: Value| async move {
+        // `frames` frames of `size` bytes to `conn`, one every `gap_us` microseconds.
+        let (conn, frames, size, gap_us): (i64, i64, i64, i64) = v.try_into()?;
+        let gate = ctx.with_state(|g| *g).ok_or_else(|| skygroup::anyhow::anyhow!("no gate"))?;
+        for _ in 0..frames {
+            gate.write(&ctx, ConnId(conn as u64), vec![b'x'; size as usize]);
+            ctx.sleep(std::time::Duration::from_micros(gap_us as u64)).await;
+        }
+        Ok(())
     })
     .command("flood", |ctx: Ctx<Option<GateRef>>, v: Value| async move {
         let (conn, frames, size): (i64, i64, i64) = v.try_into()?;

@@ -81,6 +81,20 @@ impl SimClient {
         self.executor.client_close(self.conn, false);
     }
 
+    /// Shuts the client's sending side only (TCP half-close): the server sees the end of the
+    /// stream after the bytes sent before (and closes: "closed by peer (half-close)"), while
+    /// this client still reads what the server sent until then.
+    pub fn half_close(&self) {
+        self.executor.client_half_close(self.conn);
+    }
+
+    /// Makes this client a slow reader: every delivery to it from now on takes `lag` more, so
+    /// what the server writes piles up as unsent bytes (past `max_unsent` the connection
+    /// closes, N7). With network faults on, some connections are slow readers from the start.
+    pub fn read_lag(&self, lag: std::time::Duration) {
+        self.executor.client_read_lag(self.conn, lag);
+    }
+
     /// Resets the connection (the server sees "reset by peer"), e.g. mid-frame.
     pub fn reset(self) {
         self.executor.client_close(self.conn, true);

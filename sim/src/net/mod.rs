@@ -13,6 +13,12 @@
 //! What "unsent" means here: bytes the server wrote that the client has not read yet (in the
 //! pipe or in the client's buffer). Past the listener's `max_unsent` the connection closes with
 //! a reason (N7), so a client that never reads is a slow client.
+//!
+//! Seeded faults (with `net_faults` on): an accept fails (N5), a write is cut short by a reset
+//! (N9), a write is followed by a half-close (the server sees the end of the stream and closes;
+//! the client still reads until the server's close comes back), a connection is a slow reader
+//! (each delivery to it lags, so the server's unsent bytes grow toward N7). Each is a `net`
+//! line in the trace and a decision in the log.
 
 mod client;
 
@@ -39,11 +45,20 @@ const FIRST_PORT: u16 = 10_000;
 const ACCEPT_FAULT_ODDS: usize = 4;
 /// With network faults on, one client write in this many is cut short by a reset.
 const RESET_FAULT_ODDS: usize = 6;
+/// With network faults on, one client write in this many is followed by a half-close: the
+/// client's sending side shuts (the server sees the end of its stream and closes), while it
+/// still reads what the server sent before.
+const HALF_CLOSE_FAULT_ODDS: usize = 8;
+/// With network faults on, one connection in this many is a slow reader: every delivery to it
+/// takes `SLOW_READER_LAG` more, so what the server writes piles up as unsent (N7).
+const SLOW_READER_ODDS: usize = 4;
+/// How much later each delivery reaches a slow reader.
+const SLOW_READER_LAG: Duration = Duration::from_micros(200);
 
 /// The virtual network's part of the simulator's state.
 #[derive(Default)]
 pub(crate) struct NetState {
-    /// Seeded faults: accept errors, resets mid-write.
+    /// Seeded faults: accept errors, resets mid-write, half-closes, slow readers.
     faults: bool,
     listeners: BTreeMap<String, Listener>,
     conns: BTreeMap<u64, Conn>,
@@ -98,6 +113,11 @@ struct Conn {
     connected: Option<Result<(), String>>,
     eof: Option<String>,
     client_closed: bool,
+    /// The client shut its sending side only: when the server's close comes, it is sent back
+    /// to the client (which still reads) as the socket's end.
+    half_closed: bool,
+    /// A slow reader: each delivery to the client takes this much more.
+    read_lag: Duration,
     waker: Option<Waker>,
 }
 
@@ -129,7 +149,7 @@ impl SimExecutor {
             let mut state = self.state();
             let Some(item) = state.net.conns.get_mut(&conn).and_then(|c| pipe(c, dir).pop_front()) else { return };
             match dir {
-                Dir::ToServer => state.arrive_at_server(conn, item),
+                Dir::ToServer => state.arrive_at_server(&self.me, conn, item),
                 Dir::ToClient => state.arrive_at_client(conn, item),
             }
         };
@@ -144,6 +164,9 @@ impl SimExecutor {
         state.net.conns.insert(id, Conn::default());
         let me = self.me.clone();
         state.net_log(id, format!("connect {addr}"));
+        if state.net.faults && state.choose(DecisionKind::Net, SLOW_READER_ODDS) == 0 {
+            state.set_read_lag(id, SLOW_READER_LAG, "(fault)");
+        }
         state.enqueue(&me, id, Dir::ToServer, Item::Connect { addr: addr.to_owned() });
         id
     }
@@ -157,6 +180,7 @@ impl SimExecutor {
         }
         let mut bytes = bytes;
         let reset = state.net.faults && bytes.len() > 1 && state.choose(DecisionKind::Net, RESET_FAULT_ODDS) == 0;
+        let half_close = !reset && state.net.faults && state.choose(DecisionKind::Net, HALF_CLOSE_FAULT_ODDS) == 0;
         if reset {
             // The connection resets partway through these bytes (a reset mid-frame): the
             // server gets what went before, then the reset; the client sees it at once.
@@ -174,7 +198,21 @@ impl SimExecutor {
             state.enqueue(&me, conn, Dir::ToServer, Item::Close { reason: "reset by peer (injected)".into() });
             drop(state);
             waker.into_iter().for_each(Waker::wake);
+        } else if half_close {
+            state.half_close(&me, conn, "(fault)");
         }
+    }
+
+    /// A client shuts its sending side (see [`SimClient::half_close`]).
+    pub(crate) fn client_half_close(&self, conn: u64) {
+        let mut state = self.state();
+        let me = self.me.clone();
+        state.half_close(&me, conn, "");
+    }
+
+    /// From now on every delivery to `conn`'s client takes `lag` more (a slow reader).
+    pub(crate) fn client_read_lag(&self, conn: u64, lag: Duration) {
+        self.state().set_read_lag(conn, lag, "");
     }
 
     /// A client closes (or resets) its side.
@@ -241,10 +279,31 @@ fn apply(effects: Vec<Effect>) {
 }
 
 impl State {
+    /// Shuts `conn`'s client sending side (once): the server sees the stream end after the
+    /// bytes sent before; the client keeps reading until the server's close comes back.
+    fn half_close(&mut self, me: &Weak<SimExecutor>, conn: u64, why: &str) {
+        let Some(c) = self.net.conns.get_mut(&conn) else { return };
+        if std::mem::replace(&mut c.client_closed, true) {
+            return;
+        }
+        c.half_closed = true;
+        self.net_log(conn, format!("half-close {why}").trim_end().to_owned());
+        self.enqueue(me, conn, Dir::ToServer, Item::Close { reason: "closed by peer (half-close)".into() });
+    }
+
+    fn set_read_lag(&mut self, conn: u64, lag: Duration, why: &str) {
+        let Some(c) = self.net.conns.get_mut(&conn) else { return };
+        c.read_lag = lag;
+        self.net_log(conn, format!("slow reader: +{} us per delivery {why}", lag.as_micros()).trim_end().to_owned());
+    }
+
     /// Puts `item` into a pipe, due after a chosen delay and not before the pipe's last one.
     fn enqueue(&mut self, me: &Weak<SimExecutor>, conn: u64, dir: Dir, item: Item) {
-        let delay = Duration::from_micros(1 + self.choose(DecisionKind::Net, DELAYS) as u64);
+        let mut delay = Duration::from_micros(1 + self.choose(DecisionKind::Net, DELAYS) as u64);
         let Some(c) = self.net.conns.get_mut(&conn) else { return };
+        if dir == Dir::ToClient {
+            delay += c.read_lag;
+        }
         let last = &mut c.last_due[dir as usize];
         let due = (self.now + delay).max(*last);
         *last = due;
@@ -317,7 +376,7 @@ impl State {
         effects
     }
 
-    fn arrive_at_server(&mut self, conn: u64, item: Item) -> Vec<Effect> {
+    fn arrive_at_server(&mut self, me: &Weak<SimExecutor>, conn: u64, item: Item) -> Vec<Effect> {
         let mut effects = Vec::new();
         match item {
             Item::Connect { addr } => return self.connect_arrives(conn, &addr),
@@ -337,11 +396,17 @@ impl State {
                 if let Some((_, sink, _)) = &c.server
                     && !std::mem::replace(&mut c.server_gone, true)
                 {
+                    let half_closed = c.half_closed;
                     effects.push(Effect::Sink(
                         sink.clone(),
                         NetEvent::Closed { conn: ConnId(conn), reason: reason.clone() },
                     ));
                     self.net_log(conn, format!("closed at the server: {reason}"));
+                    if half_closed {
+                        // The server drops the socket on its end of stream, as the poller does:
+                        // the client, still reading, sees the end after what was sent before.
+                        self.enqueue(me, conn, Dir::ToClient, Item::Close { reason: "closed by server".into() });
+                    }
                 }
             }
         }
