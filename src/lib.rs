@@ -90,8 +90,9 @@ pub mod mutants;
 mod threaded;
 
 pub use crate::core::{
-    Address, Args, Call, CallError, CallErrorKind, Ctx, DefineError, FromValue, Opaque, Responder, Runtime,
-    RuntimeError, ServiceInfo, ServiceKind, ServiceStats, Sleep, Target, Value, ValueError,
+    Address, Args, Ask, AskError, Call, CallError, CallErrorKind, Command, Ctx, DefineError, FromValue, IntRangeError,
+    NoError, Opaque, PayloadError, Rejection, Responder, Runtime, RuntimeError, ServiceInfo, ServiceKind, ServiceStats,
+    Sleep, Target, Value, ValueError,
 };
 pub use executor::{Executor, ExitReason};
 pub use group::{Group, GroupError, Member};
@@ -100,3 +101,6 @@ pub use threaded::{Builder as ThreadedBuilder, Threaded};
 /// Handlers and inits return `anyhow::Result`; re-exported so `?` and `bail!` need no extra
 /// dependency.
 pub use anyhow;
+/// The shared byte buffer inside [`Value::Bytes`]; re-exported so payload code needs no extra
+/// dependency.
+pub use bytes::Bytes;

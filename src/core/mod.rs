@@ -7,6 +7,7 @@
 
 mod address;
 mod cell;
+mod command;
 mod context;
 mod error;
 mod handoff;
@@ -22,14 +23,18 @@ mod session;
 mod table;
 mod turn;
 mod value;
+mod value_serde;
+mod wire;
 
 pub use address::Address;
+pub use command::{Ask, AskError, Command, NoError, Rejection};
 pub use context::{Call, Ctx, Sleep, Target};
 pub use error::{CallError, CallErrorKind, DefineError, RuntimeError};
 pub use kind::{Args, ServiceKind};
 pub use responder::Responder;
 pub use runtime::{Runtime, ServiceInfo, ServiceStats};
-pub use value::{FromValue, Opaque, Value, ValueError};
+pub use value::{FromValue, IntRangeError, Opaque, Value, ValueError};
+pub use value_serde::PayloadError;
 
 pub(crate) use cell::{CommandName, Envelope, Name, Prelude, ServiceCell, intern, lock};
 pub(crate) use context::call_address;

@@ -62,7 +62,7 @@ fn check_try_from_any(v: &Value) {
 /// Bytes come from a byte string, or from a list of ints that all fit a byte.
 fn check_bytes_from_any(v: &Value) {
     let want: Option<Vec<u8>> = match v {
-        Value::Bytes(b) => Some(b.clone()),
+        Value::Bytes(b) => Some(b.to_vec()),
         Value::List(items) => items.iter().map(|i| i.as_int().and_then(|i| u8::try_from(i).ok())).collect(),
         _ => None,
     };
