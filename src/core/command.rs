@@ -33,7 +33,7 @@
 //! }
 //!
 //! let wallet = ServiceKind::new("wallet", |_ctx, gold: u64| async move { Ok(gold) })
-//!     .on_sync::<SpendGold>(|gold: &mut u64, _ctx, spend| {
+//!     .on_sync(SpendGold, |gold: &mut u64, _ctx, spend| {
 //!         if spend.gold > *gold {
 //!             Err(NotEnoughGold { have: *gold, need: spend.gold })?
 //!         }
@@ -170,7 +170,10 @@ impl<S: Send + 'static> ServiceKind<S> {
     /// Adds the typed command `C`: the handler receives `C::Args` and answers `C::Reply`; an
     /// error of type `C::Error` (returned through `anyhow`, e.g. `Err(MyError)?`) reaches the
     /// caller as that type, any other error as text. Otherwise as [`command`](Self::command).
-    pub fn on<C, F, Fut>(self, handler: F) -> Self
+    ///
+    /// The command comes as a value (`.on(Login, ..)`, the unit struct that declares it) so
+    /// that the compiler infers the handler's argument types from `C`.
+    pub fn on<C, F, Fut>(self, _command: C, handler: F) -> Self
     where
         C: Command,
         F: Fn(Ctx<S>, C::Args) -> Fut + Send + Sync + 'static,
@@ -184,7 +187,7 @@ impl<S: Send + 'static> ServiceKind<S> {
 
     /// Adds the typed command `C` with a handler that never awaits; see
     /// [`command_sync`](Self::command_sync) and [`on`](Self::on).
-    pub fn on_sync<C, F>(self, handler: F) -> Self
+    pub fn on_sync<C, F>(self, _command: C, handler: F) -> Self
     where
         C: Command,
         F: Fn(&mut S, &Ctx, C::Args) -> anyhow::Result<C::Reply> + Send + Sync + 'static,
