@@ -120,6 +120,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         Value::deserialize(d)
     }
+    /// Only the `Value` deserializer visits a newtype here: an address (see `deserialize_any`).
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Ok(Value::Address(Address::deserialize(d)?))
+    }
     fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
         Ok(Value::Bool(b))
     }
@@ -394,6 +398,19 @@ macro_rules! struct_impls {
 
 struct_impls!(SerializeStruct, SerializeStructVariant);
 
+/// Integer `deserialize_*` methods: an address gives its raw number, anything else goes to
+/// `deserialize_any`.
+macro_rules! integers_from_addresses {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PayloadError> {
+            match self {
+                Value::Address(a) => visitor.visit_u64(a.raw()),
+                other => other.deserialize_any(visitor),
+            }
+        }
+    )*};
+}
+
 impl IntoDeserializer<'_, PayloadError> for Value {
     type Deserializer = Value;
     fn into_deserializer(self) -> Value {
@@ -423,10 +440,17 @@ impl<'de> Deserializer<'de> for Value {
                 let out = visitor.visit_map(&mut entries)?;
                 entries.end().map(|()| out)
             }
-            Value::Address(a) => visitor.visit_u64(a.raw()),
+            // A newtype, so `Value`'s own visitor keeps it an address; an integer type asks
+            // for its raw number below.
+            address @ Value::Address(_) => visitor.visit_newtype_struct(address),
             Value::Opaque(o) => Err(PayloadError(format!("an opaque value ({}) cannot be deserialized", o.type_name()))),
         }
     }
+
+    integers_from_addresses!(
+        deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128
+    );
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PayloadError> {
         match self {
@@ -459,7 +483,7 @@ impl<'de> Deserializer<'de> for Value {
     }
 
     forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bool f32 f64 char str string
         bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
     }
 }
@@ -495,5 +519,38 @@ impl<'de> de::VariantAccess<'de> for Value {
     }
     fn struct_variant<V: Visitor<'de>>(self, _: &'static [&'static str], visitor: V) -> Result<V::Value, PayloadError> {
         self.deserialize_any(visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    enum Move {
+        Stop,
+        Walk(i32, i32),
+        Attack { target: Address, weapon: Option<String> },
+    }
+
+    #[test]
+    fn structs_enums_and_addresses_map_readably_and_back() {
+        let target = Address::from_raw(10);
+        for m in [Move::Stop, Move::Walk(1, -2), Move::Attack { target, weapon: None }] {
+            let v = Value::from_serialize(&m).unwrap();
+            assert_eq!(v.clone().deserialize_into::<Move>().unwrap(), m, "{v}");
+        }
+        let v = Value::from_serialize(&Move::Attack { target, weapon: Some("axe".into()) }).unwrap();
+        assert_eq!(v.to_string(), r#"{Attack: {target: :0000000a, weapon: "axe"}}"#);
+        assert_eq!(Value::from_serialize(&Move::Stop).unwrap(), Value::from("Stop"));
+    }
+
+    #[test]
+    fn out_of_range_and_mismatches_say_what() {
+        let err = Value::from_serialize(&u64::MAX).unwrap_err();
+        assert_eq!(err.to_string(), "payload: integer 18446744073709551615 out of range for int (i64)");
+        let err = Value::from("x").deserialize_into::<u64>().unwrap_err();
+        assert!(err.to_string().contains("expected u64"), "{err}");
+        assert_eq!(Value::Int(5).deserialize_into::<u8>(), Ok(5));
     }
 }
