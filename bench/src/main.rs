@@ -2,7 +2,8 @@
 //! baseline, and of the simulator. Prints a markdown table of medians.
 //!
 //! Usage: `skygroup-bench [--quick] [FILTER]`. FILTER runs only the workloads whose key
-//! contains it (calls, sends, fan-in, spawn, sim-msgs, sim-seeds).
+//! contains it (calls, sends, fan-in, spawn, sim-msgs, sim-seeds, typed-calls, typed-sends,
+//! codec).
 //!
 //! `skygroup-bench peers [--quick] [FILTER]` compares skygroup with ractor, kameo, actix and
 //! the tokio baseline instead (see `peers/mod.rs`).
@@ -14,6 +15,7 @@ mod report;
 mod sim_side;
 mod skygroup_side;
 mod tokio_side;
+mod typed_side;
 mod workloads;
 
 use std::process::ExitCode;
@@ -29,7 +31,8 @@ const USAGE: &str = "usage: skygroup-bench [--quick] [--no-baseline] [FILTER]
   --quick        small sizes, for a smoke test
   --no-baseline  skip the tokio runs (to profile skygroup alone)
   FILTER         run only workloads whose key contains it:
-                 calls, sends, fan-in, spawn, sim-msgs, sim-seeds";
+                 calls, sends, fan-in, spawn, sim-msgs, sim-seeds,
+                 typed-calls, typed-sends (typed vs dynamic), codec (payload formats)";
 
 struct Options {
     quick: bool,
