@@ -80,7 +80,8 @@ fn measure(workload: &Workload, with_baseline: bool) -> Row {
     let (ours, theirs) = measure::compare(RUNS, &*workload.skygroup, baseline);
     println!("{}", report::runs_line(workload.key, "skygroup", &ours));
     if let Some(theirs) = &theirs {
-        println!("{}", report::runs_line(workload.key, "tokio", theirs));
+        let side = if let report::Target::RatioTo(_, name) = workload.target { name } else { "tokio" };
+        println!("{}", report::runs_line(workload.key, side, theirs));
     }
     let ratio = theirs.as_ref().map(|t| measure::ratio(&ours, t));
     Row { label: workload.label.clone(), ours, theirs, ratio, target: workload.target }

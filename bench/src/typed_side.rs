@@ -187,3 +187,21 @@ pub fn round_trips(format: Format, n: u64) -> Sample {
     }
     Sample::new(n, start.elapsed())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// rmp-serde's MessagePack (structs as maps) is the same wire form as `Value::to_bytes`: a
+    /// typed payload could skip the `Value` step at a process boundary, and either side reads
+    /// the other's bytes.
+    #[test]
+    fn rmp_serde_bytes_are_the_wire_form() {
+        let req = login();
+        let direct = rmp_serde::to_vec_named(&req).unwrap();
+        let through_value = encode(Format::SkygroupWire, &req);
+        assert_eq!(Value::from_bytes(&direct).unwrap(), Value::from_serialize(&req).unwrap());
+        assert_eq!(rmp_serde::from_slice::<LoginRequest>(&through_value).unwrap(), req);
+        assert_eq!(decode(Format::Postcard, &encode(Format::Postcard, &req)), req);
+    }
+}

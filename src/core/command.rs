@@ -203,8 +203,8 @@ impl<S: 'static> Ctx<S> {
     /// waits for its reply; ordered and answered exactly as [`call`](Self::call), which it is.
     pub fn ask<'a, C: Command>(&self, to: impl Into<Target<'a>>, args: C::Args) -> Ask<C> {
         match Value::from_serialize(&args) {
-            Ok(args) => Ask { call: Some(self.call(to, C::NAME, args)), early: None, _command: PhantomData },
-            Err(error) => Ask { call: None, early: Some(error), _command: PhantomData },
+            Ok(args) => Ask { state: AskState::Call(self.call(to, C::NAME, args)), _command: PhantomData },
+            Err(error) => Ask { state: AskState::Refused(Some(error)), _command: PhantomData },
         }
     }
 
@@ -220,22 +220,27 @@ impl<S: 'static> Ctx<S> {
 /// The reply of a [`Ctx::ask`]: a future of `C::Reply` or an [`AskError`].
 #[must_use = "a call's answer is lost unless awaited; use `tell` for one-way messages"]
 pub struct Ask<C: Command> {
-    call: Option<Call>,
-    early: Option<PayloadError>,
+    state: AskState,
     _command: PhantomData<fn() -> C>,
+}
+
+enum AskState {
+    Call(Call),
+    /// The arguments did not convert: nothing was sent; taken by the first poll.
+    Refused(Option<PayloadError>),
 }
 
 impl<C: Command> Future for Ask<C> {
     type Output = Result<C::Reply, AskError<C::Error>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let Some(call) = &mut this.call else {
-            let error = this.early.take().expect("an ask polled after it returned");
-            return Poll::Ready(Err(AskError::Payload { command: C::NAME, error }));
-        };
-        let answer = ready!(Pin::new(call).poll(cx));
-        Poll::Ready(decode_answer::<C>(answer))
+        match &mut self.get_mut().state {
+            AskState::Call(call) => Poll::Ready(decode_answer::<C>(ready!(Pin::new(call).poll(cx)))),
+            AskState::Refused(error) => {
+                let error = error.take().expect("an ask polled after it returned");
+                Poll::Ready(Err(AskError::Payload { command: C::NAME, error }))
+            }
+        }
     }
 }
 
