@@ -91,7 +91,7 @@ mod threaded;
 
 pub use crate::core::{
     Address, Args, Ask, AskError, Call, CallError, CallErrorKind, Command, Ctx, DefineError, FromValue, IntRangeError,
-    NoError, Opaque, PayloadError, Rejection, Responder, Runtime, RuntimeError, ServiceInfo, ServiceKind, ServiceStats,
+    Kind, NoError, Opaque, PayloadError, Rejection, Responder, Runtime, RuntimeError, ServiceInfo, ServiceKind, ServiceStats,
     Sleep, Target, Value, ValueError,
 };
 pub use executor::{Executor, ExitReason};
