@@ -79,7 +79,10 @@ fn run(rt: &Runtime) {
     rt.define(
         ServiceKind::of(PongKind, |_ctx, ()| async { Ok(Pong::default()) })
             .on(PingCmd, on_ping)
-            .on_sync(Note, |p: &mut Pong, _ctx, text| Ok(p.notes.push(text)))
+            .on_sync(Note, |p: &mut Pong, _ctx, text| {
+                p.notes.push(text);
+                Ok(())
+            })
             .on_sync(Notes, |p: &mut Pong, _ctx, ()| Ok(p.notes.clone())),
     )
     .unwrap();

@@ -91,8 +91,8 @@ mod threaded;
 
 pub use crate::core::{
     Address, Args, Ask, AskError, Call, CallError, CallErrorKind, Command, Ctx, DefineError, FromValue, IntRangeError,
-    Kind, NoError, Opaque, PayloadError, Rejection, Responder, Runtime, RuntimeError, ServiceInfo, ServiceKind, ServiceStats,
-    Sleep, Target, Value, ValueError,
+    Kind, NoError, Opaque, PayloadError, Rejection, Responder, Runtime, RuntimeError, ServiceInfo, ServiceKind,
+    ServiceStats, Sleep, Target, Value, ValueError,
 };
 pub use executor::{Executor, ExitReason};
 pub use group::{Group, GroupError, Member};

@@ -92,7 +92,8 @@ pub fn runs_line(key: &str, side: &str, rates: &Rates) -> String {
 
 /// The markdown table.
 pub fn table(rows: &[Row]) -> String {
-    let mut out = String::from("| workload | skygroup ops/s | baseline (tokio, or as named) ops/s | ratio | target |\n");
+    let mut out =
+        String::from("| workload | skygroup ops/s | baseline (tokio, or as named) ops/s | ratio | target |\n");
     out.push_str("|---|---:|---:|---:|---|\n");
     for row in rows {
         let theirs = row.theirs.as_ref().map_or("-".to_owned(), |t| thousands(t.median()));

@@ -74,17 +74,29 @@ fn counter_kind(path: Path, form: Form) -> ServiceKind<i64> {
     let kind = ServiceKind::new("counter", |_ctx, (): ()| async { Ok(0i64) });
     match (path, form) {
         (Path::Typed, Form::Async) => kind
-            .on(Add, |ctx: skygroup::Ctx<i64>, by| async move { Ok(ctx.with_state(|n| *n += by)) })
+            .on(Add, |ctx: skygroup::Ctx<i64>, by| async move {
+                ctx.with_state(|n| *n += by);
+                Ok(())
+            })
             .on(Get, |ctx: skygroup::Ctx<i64>, ()| async move { Ok(ctx.with_state(|n| *n)) }),
-        (Path::Typed, Form::Sync) => kind.on_sync(Add, |n, _ctx, by| Ok(*n += by)).on_sync(Get, |n, _ctx, ()| Ok(*n)),
+        (Path::Typed, Form::Sync) => kind
+            .on_sync(Add, |n, _ctx, by| {
+                *n += by;
+                Ok(())
+            })
+            .on_sync(Get, |n, _ctx, ()| Ok(*n)),
         (Path::Dynamic, Form::Async) => kind
             .command("add", |ctx: skygroup::Ctx<i64>, by: Value| async move {
                 let by = i64::try_from(by)?;
-                Ok(ctx.with_state(|n| *n += by))
+                ctx.with_state(|n| *n += by);
+                Ok(())
             })
             .command("get", |ctx: skygroup::Ctx<i64>, _v: Value| async move { Ok(ctx.with_state(|n| *n)) }),
         (Path::Dynamic, Form::Sync) => kind
-            .command_sync("add", |n, _ctx, by: Value| Ok(*n += i64::try_from(by)?))
+            .command_sync("add", |n, _ctx, by: Value| {
+                *n += i64::try_from(by)?;
+                Ok(())
+            })
             .command_sync("get", |n, _ctx, _v: Value| Ok(*n)),
     }
 }

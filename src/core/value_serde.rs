@@ -443,7 +443,9 @@ impl<'de> Deserializer<'de> for Value {
             // A newtype, so `Value`'s own visitor keeps it an address; an integer type asks
             // for its raw number below.
             address @ Value::Address(_) => visitor.visit_newtype_struct(address),
-            Value::Opaque(o) => Err(PayloadError(format!("an opaque value ({}) cannot be deserialized", o.type_name()))),
+            Value::Opaque(o) => {
+                Err(PayloadError(format!("an opaque value ({}) cannot be deserialized", o.type_name())))
+            }
         }
     }
 
@@ -459,7 +461,11 @@ impl<'de> Deserializer<'de> for Value {
         }
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, PayloadError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, PayloadError> {
         visitor.visit_newtype_struct(self)
     }
 

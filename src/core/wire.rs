@@ -285,7 +285,10 @@ mod tests {
         round_trip(Value::Float(f64::NAN));
         round_trip(Value::from("x".repeat(40)));
         round_trip(Value::from(vec![9u8; 300]));
-        round_trip(Value::map([("a", Value::from(vec![Value::Nil, true.into()])), ("b", Value::Address(Address::from_raw(9)))]));
+        round_trip(Value::map([
+            ("a", Value::from(vec![Value::Nil, true.into()])),
+            ("b", Value::Address(Address::from_raw(9))),
+        ]));
         round_trip(Value::List((0..70000).map(Value::Int).collect()));
     }
 
