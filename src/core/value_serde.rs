@@ -55,11 +55,13 @@ impl Value {
     /// let v = Value::from_serialize(&Login { id: 7, name: "ana".into() }).unwrap();
     /// assert_eq!(v.to_string(), r#"{id: 7, name: "ana"}"#);
     /// ```
+    #[inline]
     pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Value, PayloadError> {
         value.serialize(ValueSerializer)
     }
 
     /// Converts this value to any serde type, directly (no text, no bytes).
+    #[inline]
     pub fn deserialize_into<T: DeserializeOwned>(self) -> Result<T, PayloadError> {
         T::deserialize(self)
     }
@@ -398,12 +400,15 @@ macro_rules! struct_impls {
 
 struct_impls!(SerializeStruct, SerializeStructVariant);
 
-/// Integer `deserialize_*` methods: an address gives its raw number, anything else goes to
-/// `deserialize_any`.
+/// Integer `deserialize_*` methods: an int or an address (its raw number) visited at once,
+/// anything else through `deserialize_any`.
 macro_rules! integers_from_addresses {
     ($($method:ident)*) => {$(
+        #[inline]
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PayloadError> {
             match self {
+                // first, and inlined: the common case of a typed command's number
+                Value::Int(i) => visitor.visit_i64(i),
                 Value::Address(a) => visitor.visit_u64(a.raw()),
                 other => other.deserialize_any(visitor),
             }
