@@ -7,6 +7,11 @@
 //! services exchange, prints readably in traces, and converts from and to plain Rust values with
 //! `From` / `TryFrom`, so handlers rarely name it.
 //!
+//! Bytes are [`bytes::Bytes`]: a clone shares the buffer, so a payload forwarded through many
+//! services is never copied. `Vec<u8>`, `&[u8]` and `[u8; N]` become bytes (so `u8` alone has
+//! no `From`); integers wider than `i64` convert with `TryFrom`, failing when out of range. A
+//! value is serde-serializable and has a binary form (`value_serde.rs`, `wire.rs`).
+//!
 //! The escape hatch is [`Value::opaque`]: any `Send + Sync + 'static` Rust value, shared by
 //! `Arc`, for in-process payloads (a connection handle, a large world snapshot). It is never
 //! copied and never encoded; [`Value::downcast_ref`] gets it back. A payload that cannot cross

@@ -1,7 +1,7 @@
 //! The `payload` target: conversions of the dynamic message [`Value`] never panic on any
-//! input and round-trip. `Value` has no byte encoding (yet), so what is fuzzed is what exists:
-//! `Display`/`Debug`, `PartialEq`, `From` / `TryFrom` / [`FromValue`] for scalars and tuples,
-//! [`Value::map`], the accessors, and a value's trip through a call on the simulator.
+//! input and round-trip: `Display`/`Debug`, `PartialEq`, `From` / `TryFrom` / [`FromValue`]
+//! for scalars and tuples, [`Value::map`], the accessors, a value's trip through a call on the
+//! simulator, and its binary form and serde (below).
 //!
 //! The binary form ([`Value::to_bytes`], [`Value::from_bytes`], MessagePack) is fuzzed two
 //! ways: the whole input goes to the decoder as hostile bytes (it must fail cleanly or give a
