@@ -116,6 +116,22 @@ pub enum CallErrorKind {
         /// The handler's error, as text.
         message: String,
     },
+    /// The handler refused with a domain error (a typed command's `Error`, or a
+    /// [`Rejection`](crate::Rejection)): `error` is that error as a value, which
+    /// [`Ctx::ask`](crate::Ctx::ask) gives back as the command's error type.
+    #[error("service {service} ({address}) refused `{command}`: {message}")]
+    Rejected {
+        /// The refusing service's kind.
+        service: String,
+        /// Its address.
+        address: Address,
+        /// The command it was sent.
+        command: String,
+        /// The domain error, as text.
+        message: String,
+        /// The domain error, as a value.
+        error: crate::core::Value,
+    },
     /// The handler panicked (the service lives on).
     #[error("service {service} ({address}) panicked in `{command}`: {message}")]
     Panic {
@@ -186,6 +202,20 @@ pub enum CallErrorKind {
 impl From<GroupError> for CallError {
     fn from(e: GroupError) -> CallError {
         CallErrorKind::Group(e).into()
+    }
+}
+
+/// A handler's error as its caller gets it: a [`Rejection`](crate::Rejection) inside becomes
+/// [`CallErrorKind::Rejected`] (the domain error as a value), anything else
+/// [`CallErrorKind::Handler`] (as text).
+pub(crate) fn handler_error(service: &str, address: Address, command: &str, e: anyhow::Error) -> CallError {
+    let (service, command) = (service.to_owned(), command.to_owned());
+    match e.downcast::<crate::core::Rejection>() {
+        Ok(rejection) => {
+            let (message, error) = rejection.into_parts();
+            CallErrorKind::Rejected { service, address, command, message, error }.into()
+        }
+        Err(e) => CallErrorKind::Handler { service, address, command, message: format!("{e:#}") }.into(),
     }
 }
 

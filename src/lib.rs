@@ -92,8 +92,9 @@ pub mod mutants;
 mod threaded;
 
 pub use crate::core::{
-    Address, Args, Call, CallError, CallErrorKind, Ctx, DefineError, FromValue, Opaque, Responder, Runtime,
-    RuntimeError, ServiceInfo, ServiceKind, ServiceRng, ServiceStats, Sleep, Target, Value, ValueError,
+    Address, Args, Ask, AskError, Call, CallError, CallErrorKind, Command, Ctx, DefineError, FromValue, IntRangeError,
+    Kind, NoError, Opaque, PayloadError, Rejection, Responder, Runtime, RuntimeError, ServiceInfo, ServiceKind,
+    ServiceRng, ServiceStats, Sleep, Target, Value, ValueError,
 };
 pub use executor::{Executor, ExitReason};
 pub use group::{Group, GroupError, Member};
@@ -106,3 +107,6 @@ pub use anyhow;
 /// The traits [`ServiceRng`] implements (`RngCore`): with `rand` 0.9, `rand::Rng`'s methods
 /// (`random_range`, `random_bool`, ..) work on it too.
 pub use rand_chacha::rand_core;
+/// The shared byte buffer inside [`Value::Bytes`]; re-exported so payload code needs no extra
+/// dependency.
+pub use bytes::Bytes;

@@ -2,7 +2,8 @@
 //! baseline, and of the simulator. Prints a markdown table of medians.
 //!
 //! Usage: `skygroup-bench [--quick] [FILTER]`. FILTER runs only the workloads whose key
-//! contains it (calls, sends, fan-in, spawn, sim-msgs, sim-seeds).
+//! contains it (calls, sends, fan-in, spawn, sim-msgs, sim-seeds, typed-calls, typed-sends,
+//! codec).
 //!
 //! `skygroup-bench peers [--quick] [FILTER]` compares skygroup with ractor, kameo, actix and
 //! the tokio baseline instead (see `peers/mod.rs`); `skygroup-bench gate` benchmarks the gate
@@ -16,6 +17,7 @@ mod report;
 mod sim_side;
 mod skygroup_side;
 mod tokio_side;
+mod typed_side;
 mod workloads;
 
 use std::process::ExitCode;
@@ -32,7 +34,8 @@ const USAGE: &str = "usage: skygroup-bench [--quick] [--no-baseline] [FILTER]
   --quick        small sizes, for a smoke test
   --no-baseline  skip the tokio runs (to profile skygroup alone)
   FILTER         run only workloads whose key contains it:
-                 calls, sends, fan-in, spawn, sim-msgs, sim-seeds";
+                 calls, sends, fan-in, spawn, sim-msgs, sim-seeds,
+                 typed-calls, typed-sends (typed vs dynamic), codec (payload formats)";
 
 struct Options {
     quick: bool,
@@ -80,7 +83,8 @@ fn measure(workload: &Workload, with_baseline: bool) -> Row {
     let (ours, theirs) = measure::compare(RUNS, &*workload.skygroup, baseline);
     println!("{}", report::runs_line(workload.key, "skygroup", &ours));
     if let Some(theirs) = &theirs {
-        println!("{}", report::runs_line(workload.key, "tokio", theirs));
+        let side = if let report::Target::RatioTo(_, name) = workload.target { name } else { "tokio" };
+        println!("{}", report::runs_line(workload.key, side, theirs));
     }
     let ratio = theirs.as_ref().map(|t| measure::ratio(&ours, t));
     Row { label: workload.label.clone(), ours, theirs, ratio, target: workload.target }

@@ -7,6 +7,8 @@ use crate::measure::Rates;
 pub enum Target {
     /// At least this many times the tokio baseline's rate.
     Ratio(f64),
+    /// At least this many times the rate of the row's own baseline, named (not tokio).
+    RatioTo(f64, &'static str),
     /// At least this many operations per second.
     Rate(f64),
     /// No target: reported for information.
@@ -17,6 +19,7 @@ impl Target {
     fn describe(self) -> String {
         match self {
             Target::Ratio(r) => format!(">= {r:.1}x tokio"),
+            Target::RatioTo(r, baseline) => format!(">= {r:.2}x {baseline}"),
             Target::Rate(r) => format!(">= {}/s", si(r)),
             Target::None => "-".to_owned(),
         }
@@ -36,7 +39,7 @@ impl Row {
     /// Whether the target is met; None when there is none.
     pub fn met(&self) -> Option<bool> {
         match self.target {
-            Target::Ratio(min) => self.ratio.map(|r| r >= min),
+            Target::Ratio(min) | Target::RatioTo(min, _) => self.ratio.map(|r| r >= min),
             Target::Rate(min) => Some(self.ours.median() >= min),
             Target::None => None,
         }
@@ -45,7 +48,7 @@ impl Row {
     /// The target with how it went, e.g. `>= 1.2x tokio: missed (0.61 of target)`.
     fn verdict(&self) -> String {
         let attained = match self.target {
-            Target::Ratio(min) => self.ratio.map(|r| r / min),
+            Target::Ratio(min) | Target::RatioTo(min, _) => self.ratio.map(|r| r / min),
             Target::Rate(min) => Some(self.ours.median() / min),
             Target::None => None,
         };
@@ -89,7 +92,8 @@ pub fn runs_line(key: &str, side: &str, rates: &Rates) -> String {
 
 /// The markdown table.
 pub fn table(rows: &[Row]) -> String {
-    let mut out = String::from("| workload | skygroup ops/s | tokio ops/s | ratio | target |\n");
+    let mut out =
+        String::from("| workload | skygroup ops/s | baseline (tokio, or as named) ops/s | ratio | target |\n");
     out.push_str("|---|---:|---:|---:|---|\n");
     for row in rows {
         let theirs = row.theirs.as_ref().map_or("-".to_owned(), |t| thousands(t.median()));

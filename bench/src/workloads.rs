@@ -2,6 +2,7 @@
 
 use crate::measure::Sample;
 use crate::report::{Target, thousands};
+use crate::typed_side::{self, Form, Format, Path};
 use crate::{sim_side, skygroup_side, tokio_side};
 
 /// How much work each workload does per run.
@@ -18,6 +19,8 @@ pub struct Sizes {
     /// Seeds per measured run of the seeds/s workload, and calls per seed.
     pub seed_runs: u64,
     pub seed_calls: u64,
+    /// Encode+decode round trips of a login request per run, per format.
+    pub codec_round_trips: u64,
 }
 
 impl Sizes {
@@ -33,6 +36,7 @@ impl Sizes {
             sim_calls: 1_000,
             seed_runs: 2_000,
             seed_calls: 20,
+            codec_round_trips: 1_000_000,
         }
     }
 
@@ -48,6 +52,7 @@ impl Sizes {
             sim_calls: 1_000,
             seed_runs: 100,
             seed_calls: 20,
+            codec_round_trips: 50_000,
         }
     }
 }
@@ -68,6 +73,51 @@ pub struct Workload {
 
 /// Every workload, in report order.
 pub fn all(s: Sizes) -> Vec<Workload> {
+    let mut all = core(s);
+    all.extend(typed(s));
+    all
+}
+
+/// Typed commands against the dynamic path (the row's baseline: typed may cost at most 10%
+/// more), for both handler forms; then the payload formats on a login request.
+fn typed(s: Sizes) -> Vec<Workload> {
+    let n = thousands;
+    let mut out = Vec::new();
+    for (form, name) in [(Form::Async, "command"), (Form::Sync, "command_sync")] {
+        out.push(Workload {
+            key: if matches!(form, Form::Async) { "typed-calls" } else { "typed-calls-sync" },
+            label: format!("typed ask/s vs dynamic call, `{name}` handler ({} calls)", n(s.calls as f64)),
+            target: Target::RatioTo(0.91, "dynamic"),
+            skygroup: Box::new(move |_| typed_side::calls(Path::Typed, form, s.calls)),
+            baseline: Some(Box::new(move |_| typed_side::calls(Path::Dynamic, form, s.calls))),
+        });
+        out.push(Workload {
+            key: if matches!(form, Form::Async) { "typed-sends" } else { "typed-sends-sync" },
+            label: format!("typed tell/s vs dynamic send, `{name}` handler ({} sends)", n(s.sends as f64)),
+            target: Target::RatioTo(0.91, "dynamic"),
+            skygroup: Box::new(move |_| typed_side::sends(Path::Typed, form, s.sends)),
+            baseline: Some(Box::new(move |_| typed_side::sends(Path::Dynamic, form, s.sends))),
+        });
+    }
+    let formats = [
+        (Format::SkygroupWire, "codec-wire", "skygroup wire (serde -> Value -> MessagePack)"),
+        (Format::RmpSerde, "codec-rmp", "rmp-serde (MessagePack from serde)"),
+        (Format::Postcard, "codec-postcard", "postcard"),
+    ];
+    for (format, key, name) in formats {
+        out.push(Workload {
+            key,
+            label: format!("login request encode+decode/s, {name}, {} bytes", typed_side::encoded_size(format)),
+            target: Target::None,
+            skygroup: Box::new(move |_| typed_side::round_trips(format, s.codec_round_trips)),
+            baseline: None,
+        });
+    }
+    out
+}
+
+/// The runtime's own workloads against the tokio baseline, and the simulator's.
+fn core(s: Sizes) -> Vec<Workload> {
     let n = thousands;
     vec![
         Workload {

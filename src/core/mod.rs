@@ -7,7 +7,9 @@
 
 mod address;
 mod cell;
+mod command;
 mod context;
+mod declared;
 mod error;
 mod handoff;
 mod hook;
@@ -23,15 +25,20 @@ mod session;
 mod table;
 mod turn;
 mod value;
+mod value_serde;
+mod wire;
 
 pub use address::Address;
+pub use command::{Ask, AskError, Command, NoError, Rejection};
 pub use context::{Call, Ctx, Sleep, Target};
+pub use declared::Kind;
 pub use error::{CallError, CallErrorKind, DefineError, RuntimeError};
 pub use kind::{Args, ServiceKind};
 pub use responder::Responder;
 pub use rng::ServiceRng;
 pub use runtime::{Runtime, ServiceInfo, ServiceStats};
-pub use value::{FromValue, Opaque, Value, ValueError};
+pub use value::{FromValue, IntRangeError, Opaque, Value, ValueError};
+pub use value_serde::PayloadError;
 
 pub(crate) use cell::{CommandName, Envelope, Name, Prelude, ServiceCell, intern, lock};
 pub(crate) use context::call_address;

@@ -62,15 +62,9 @@ impl Responder {
     pub fn reply<R: Into<Value>>(self, result: anyhow::Result<R>) {
         let cell = &self.cell;
         let Some(reply_to) = self.slot.take() else { return };
-        let result = result.map(Into::into).map_err(|e| {
-            CallErrorKind::Handler {
-                service: cell.name().to_owned(),
-                address: cell.address,
-                command: reply_to.command.to_string(),
-                message: format!("{e:#}"),
-            }
-            .into()
-        });
+        let result = result
+            .map(Into::into)
+            .map_err(|e| crate::error::handler_error(cell.name(), cell.address, &reply_to.command, e));
         cell.answer(reply_to, result);
     }
 

@@ -415,8 +415,7 @@ impl ServiceCell {
         self.counters.count_handled();
         result.map_err(|e| {
             self.counters.errors.fetch_add(1, Ordering::Relaxed);
-            let (service, address, command) = (self.name().to_owned(), self.address, command.to_owned());
-            CallErrorKind::Handler { service, address, command, message: format!("{e:#}") }.into()
+            crate::error::handler_error(self.name(), self.address, command, e)
         })
     }
 

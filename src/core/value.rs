@@ -7,6 +7,11 @@
 //! services exchange, prints readably in traces, and converts from and to plain Rust values with
 //! `From` / `TryFrom`, so handlers rarely name it.
 //!
+//! Bytes are [`bytes::Bytes`]: a clone shares the buffer, so a payload forwarded through many
+//! services is never copied. `Vec<u8>`, `&[u8]` and `[u8; N]` become bytes (so `u8` alone has
+//! no `From`); integers wider than `i64` convert with `TryFrom`, failing when out of range. A
+//! value is serde-serializable and has a binary form (`value_serde.rs`, `wire.rs`).
+//!
 //! The escape hatch is [`Value::opaque`]: any `Send + Sync + 'static` Rust value, shared by
 //! `Arc`, for in-process payloads (a connection handle, a large world snapshot). It is never
 //! copied and never encoded; [`Value::downcast_ref`] gets it back. A payload that cannot cross
@@ -30,6 +35,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use super::address::Address;
 
 /// A message payload or reply: dynamic, because a service is addressed by name at run time and
@@ -48,8 +55,8 @@ pub enum Value {
     Float(f64),
     /// A string.
     Str(String),
-    /// Raw bytes.
-    Bytes(Vec<u8>),
+    /// Raw bytes, shared: cloning (a send, a trace, a forward) never copies them.
+    Bytes(Bytes),
     /// A list (Lua array).
     List(Vec<Value>),
     /// A map by string keys (Lua table), ordered.
@@ -75,6 +82,13 @@ pub struct ValueError {
     pub expected: &'static str,
     /// What the value was, e.g. `"string"`.
     pub found: &'static str,
+}
+
+impl Opaque {
+    /// The Rust type inside, as `std::any::type_name` spells it.
+    pub fn type_name(&self) -> &'static str {
+        self.type_name
+    }
 }
 
 impl Value {
@@ -210,7 +224,7 @@ macro_rules! from_scalar {
 from_scalar!(
     bool => Bool as bool,
     i8 => Int as i64, i16 => Int as i64, i32 => Int as i64, i64 => Int as i64,
-    u8 => Int as i64, u16 => Int as i64, u32 => Int as i64,
+    u16 => Int as i64, u32 => Int as i64,
     f32 => Float as f64, f64 => Float as f64,
     String => Str as String, &str => Str as String,
     Address => Address as Address,
@@ -222,9 +236,73 @@ impl From<()> for Value {
     }
 }
 
+// `u8` alone has no `From`: a `Vec<u8>` must become bytes, not the list of ints the generic
+// `From<Vec<T>>` would make of it (and a byte is rarely a message's number).
 impl From<&[u8]> for Value {
     fn from(b: &[u8]) -> Value {
-        Value::Bytes(b.to_vec())
+        Value::Bytes(Bytes::copy_from_slice(b))
+    }
+}
+
+impl<const N: usize> From<[u8; N]> for Value {
+    fn from(b: [u8; N]) -> Value {
+        Value::Bytes(Bytes::copy_from_slice(&b))
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(b: Vec<u8>) -> Value {
+        Value::Bytes(b.into())
+    }
+}
+
+impl From<Bytes> for Value {
+    fn from(b: Bytes) -> Value {
+        Value::Bytes(b)
+    }
+}
+
+/// A Rust integer that does not fit a [`Value::Int`] (an `i64`), or a [`Value::Int`] that does
+/// not fit the Rust integer asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("integer {value} out of range for {target}")]
+pub struct IntRangeError {
+    /// The integer, as text (it may not fit an `i64`).
+    pub value: String,
+    /// The type it did not fit, e.g. `"u64"` or `"int (i64)"`.
+    pub target: &'static str,
+}
+
+macro_rules! wide_integers {
+    ($($t:ty),*) => {$(
+        /// Lossless only within `i64`: a larger value is an [`IntRangeError`].
+        impl TryFrom<$t> for Value {
+            type Error = IntRangeError;
+            fn try_from(n: $t) -> Result<Value, IntRangeError> {
+                i64::try_from(n)
+                    .map(Value::Int)
+                    .map_err(|_| IntRangeError { value: n.to_string(), target: "int (i64)" })
+            }
+        }
+        /// A [`Value::Int`] that fits; a negative (or otherwise out of range) int is an error.
+        impl TryFrom<Value> for $t {
+            type Error = IntRangeError;
+            fn try_from(v: Value) -> Result<$t, IntRangeError> {
+                match v {
+                    Value::Int(i) => <$t>::try_from(i)
+                        .map_err(|_| IntRangeError { value: i.to_string(), target: stringify!($t) }),
+                    other => Err(IntRangeError { value: format!("{} ({other})", other.type_name()), target: stringify!($t) }),
+                }
+            }
+        }
+    )*};
+}
+
+wide_integers!(u64, usize, i128, u128);
+
+impl From<IntRangeError> for ValueError {
+    fn from(e: IntRangeError) -> ValueError {
+        ValueError { expected: e.target, found: "an out-of-range int" }
     }
 }
 
@@ -324,7 +402,7 @@ impl TryFrom<Value> for Vec<u8> {
     type Error = ValueError;
     fn try_from(v: Value) -> Result<Vec<u8>, ValueError> {
         match v {
-            Value::Bytes(b) => Ok(b),
+            Value::Bytes(b) => Ok(b.into()),
             Value::List(items) => {
                 let byte = |item: &Value| item.as_int().and_then(|i| u8::try_from(i).ok());
                 items
@@ -335,6 +413,23 @@ impl TryFrom<Value> for Vec<u8> {
             }
             other => Err(other.mismatch("bytes")),
         }
+    }
+}
+
+/// Bytes without a copy from [`Value::Bytes`]; a list of ints in `0..=255` is copied.
+impl TryFrom<Value> for Bytes {
+    type Error = ValueError;
+    fn try_from(v: Value) -> Result<Bytes, ValueError> {
+        match v {
+            Value::Bytes(b) => Ok(b),
+            other => Vec::<u8>::try_from(other).map(Bytes::from),
+        }
+    }
+}
+
+impl FromValue for Bytes {
+    fn from_value(v: Value) -> Result<Bytes, ValueError> {
+        Bytes::try_from(v)
     }
 }
 
@@ -360,9 +455,33 @@ mod tests {
     #[test]
     fn byte_vectors_round_trip() {
         let bytes = vec![0u8, 1, 255];
+        assert_eq!(Value::from(bytes.clone()), Value::Bytes(Bytes::from(bytes.clone())), "bytes, not a list");
+        assert_eq!(Value::from(&bytes[..]), Value::from([0u8, 1, 255]));
         assert_eq!(Vec::<u8>::try_from(Value::from(bytes.clone())), Ok(bytes.clone()));
-        assert_eq!(Vec::<u8>::try_from(Value::Bytes(bytes.clone())), Ok(bytes));
+        assert_eq!(Vec::<u8>::try_from(Value::from(vec![0, 1, 255])), Ok(bytes.clone()));
         assert!(Vec::<u8>::try_from(Value::from(vec![256])).is_err());
+    }
+
+    #[test]
+    fn bytes_are_shared_not_copied() {
+        let payload = Bytes::from(vec![7u8; 64]);
+        let v = Value::from(payload.clone());
+        let copy = v.clone();
+        let back = Bytes::try_from(copy).unwrap();
+        assert_eq!(back.as_ptr(), payload.as_ptr(), "a clone of a bytes value shares its buffer");
+    }
+
+    #[test]
+    fn wide_integers_convert_where_lossless() {
+        assert_eq!(Value::try_from(7u64), Ok(Value::Int(7)));
+        assert_eq!(u64::try_from(Value::Int(7)), Ok(7));
+        assert_eq!(usize::try_from(Value::Int(3)), Ok(3));
+        assert_eq!(i128::try_from(Value::Int(-3)), Ok(-3));
+        let err = Value::try_from(u64::MAX).unwrap_err();
+        assert_eq!(err.to_string(), "integer 18446744073709551615 out of range for int (i64)");
+        let err = u64::try_from(Value::Int(-1)).unwrap_err();
+        assert_eq!(err.to_string(), "integer -1 out of range for u64");
+        assert!(u64::try_from(Value::from("x")).unwrap_err().to_string().contains("string"));
     }
 
     #[test]

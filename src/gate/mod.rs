@@ -65,7 +65,7 @@ pub fn kind() -> ServiceKind<GateState> {
             }
         })
         .command("write", |ctx: Ctx<GateState>, args: Value| async move {
-            let (conn, bytes): (i64, Vec<u8>) = args.try_into()?;
+            let (conn, bytes): (i64, bytes::Bytes) = args.try_into()?;
             ctx.with_state(|g| g.write(ConnId(conn as u64), &bytes))
         })
         .command("kick", |ctx: Ctx<GateState>, args: Value| async move {
@@ -191,7 +191,7 @@ impl GateState {
                 let to = state.to;
                 let mut sends: Vec<Outgoing> = frames
                     .into_iter()
-                    .map(|f| (to, "data", Value::List(vec![conn_value(conn), Value::Bytes(f)])))
+                    .map(|f| (to, "data", Value::List(vec![conn_value(conn), Value::Bytes(f.into())])))
                     .collect();
                 if let Err(too) = result {
                     let reason = format!("frame of {} bytes over max_frame {}", too.len, too.max);
@@ -221,7 +221,7 @@ impl GateState {
             sends.push((
                 state.to,
                 "data",
-                Value::List(vec![conn_value(conn), Value::Bytes(vec![0; partial as usize])]),
+                Value::List(vec![conn_value(conn), Value::Bytes(vec![0; partial as usize].into())]),
             ));
         }
         if state.to != self.config.watchdog {
@@ -269,7 +269,7 @@ pub struct GateRef(pub Address);
 impl GateRef {
     /// Sends `bytes` to `conn` as one frame (dropped if it has closed meanwhile).
     pub fn write<S: Send + 'static>(&self, ctx: &Ctx<S>, conn: ConnId, bytes: impl Into<Vec<u8>>) {
-        ctx.send(self.0, "write", Value::List(vec![conn_value(conn), Value::Bytes(bytes.into())]));
+        ctx.send(self.0, "write", Value::List(vec![conn_value(conn), Value::Bytes(bytes.into().into())]));
     }
 
     /// Closes `conn`; its receivers get `close` with reason `"kicked"`.

@@ -9,7 +9,8 @@
 //!   choice the simulator makes reads the next bytes ([`ByteChooser`]), so libFuzzer's
 //!   coverage feedback steers the scheduler itself, towards new interleavings.
 //! - [`payload`]: message values built from bytes; their conversions never panic and
-//!   round-trip.
+//!   round-trip (through their binary form and serde too), and the binary decoder survives
+//!   the raw input.
 //!
 //! Each function panics on a broken rule, with a report that names the rule and says how to
 //! replay the run; that panic is the crash libFuzzer saves. `make fuzz` runs every target.

@@ -1,7 +1,13 @@
 //! The `payload` target: conversions of the dynamic message [`Value`] never panic on any
-//! input and round-trip. `Value` has no byte encoding (yet), so what is fuzzed is what exists:
-//! `Display`/`Debug`, `PartialEq`, `From` / `TryFrom` / [`FromValue`] for scalars and tuples,
-//! [`Value::map`], the accessors, and a value's trip through a call on the simulator.
+//! input and round-trip: `Display`/`Debug`, `PartialEq`, `From` / `TryFrom` / [`FromValue`]
+//! for scalars and tuples, [`Value::map`], the accessors, a value's trip through a call on the
+//! simulator, and its binary form and serde (below).
+//!
+//! The binary form ([`Value::to_bytes`], [`Value::from_bytes`], MessagePack) is fuzzed two
+//! ways: the whole input goes to the decoder as hostile bytes (it must fail cleanly or give a
+//! value that round-trips; a claimed length is checked against the bytes left before anything
+//! is allocated, so no input allocates more than a small multiple of its own size), and every
+//! value built below goes through `to_bytes` and back (and through serde, to and from itself).
 //!
 //! Input: one arbitrary value ([`values`](super::values)), then the bytes for the Rust-side
 //! round trips (scalars, a map's pairs, a second value for tuples).
@@ -21,14 +27,48 @@ use crate::Sim;
 
 /// Builds values from `data` and checks every conversion; panics on the first that breaks.
 pub fn payload(data: &[u8]) {
+    check_decoder(data);
     let mut bytes = Bytes::new(data);
     let v = value(&mut bytes);
     check_value(&v);
+    check_encoding(&v);
     check_scalar_round_trips(&mut bytes);
     check_map(pairs(&mut bytes));
     let w = value(&mut bytes);
     check_tuples(&v, &w);
     check_call_echoes(&v);
+}
+
+/// Hostile bytes: the decoder never panics; what it accepts encodes and decodes to itself.
+fn check_decoder(data: &[u8]) {
+    if let Ok(v) = Value::from_bytes(data) {
+        let again = v.to_bytes().expect("a decoded value has no opaque part");
+        assert_eq!(Value::from_bytes(&again).as_ref(), Ok(&v), "decoded {v} re-encodes to itself");
+    }
+}
+
+/// A value without an opaque part round-trips through its binary form and through serde; one
+/// with an opaque part refuses, naming the opaque type.
+fn check_encoding(v: &Value) {
+    match (v.to_bytes(), opaque_type(v)) {
+        (Ok(bytes), None) => {
+            assert_eq!(Value::from_bytes(&bytes).as_ref(), Ok(v), "{v} through its binary form");
+            assert_eq!(Value::from_serialize(v).as_ref(), Ok(v), "{v} through serde");
+            assert_eq!(v.clone().deserialize_into::<Value>().as_ref(), Ok(v), "{v} out of itself");
+        }
+        (Err(e), Some(type_name)) => assert!(e.to_string().contains(type_name), "{e} names {type_name}"),
+        (result, opaque) => panic!("{v}: encoding {result:?} with opaque part {opaque:?}"),
+    }
+}
+
+/// The type of the first opaque value inside `v`, depth first.
+fn opaque_type(v: &Value) -> Option<&'static str> {
+    match v {
+        Value::Opaque(o) => Some(o.type_name()),
+        Value::List(items) => items.iter().find_map(opaque_type),
+        Value::Map(map) => map.values().find_map(opaque_type),
+        _ => None,
+    }
 }
 
 /// Printing never panics, equality is reflexive, and the accessors agree with the variant.
@@ -62,7 +102,7 @@ fn check_try_from_any(v: &Value) {
 /// Bytes come from a byte string, or from a list of ints that all fit a byte.
 fn check_bytes_from_any(v: &Value) {
     let want: Option<Vec<u8>> = match v {
-        Value::Bytes(b) => Some(b.clone()),
+        Value::Bytes(b) => Some(b.to_vec()),
         Value::List(items) => items.iter().map(|i| i.as_int().and_then(|i| u8::try_from(i).ok())).collect(),
         _ => None,
     };

@@ -26,7 +26,7 @@ fn value_at(b: &mut Bytes<'_>, depth: u32) -> Value {
         2 => Value::Int(b.u64() as i64),
         3 => Value::Float(f64::from_bits(b.u64())),
         4 => Value::Str(text(b)),
-        5 => Value::Bytes(raw(b).to_vec()),
+        5 => Value::Bytes(raw(b).to_vec().into()),
         6 if nests => Value::List((0..len(b)).map(|_| value_at(b, depth + 1)).collect()),
         7 if nests => Value::Map((0..len(b)).map(|_| (key(b), value_at(b, depth + 1))).collect()),
         8 => Value::opaque(b.byte()),
