@@ -104,9 +104,9 @@ pub use threaded::{Builder as ThreadedBuilder, Threaded};
 /// Handlers and inits return `anyhow::Result`; re-exported so `?` and `bail!` need no extra
 /// dependency.
 pub use anyhow;
-/// The traits [`ServiceRng`] implements (`RngCore`): with `rand` 0.9, `rand::Rng`'s methods
-/// (`random_range`, `random_bool`, ..) work on it too.
-pub use rand_chacha::rand_core;
 /// The shared byte buffer inside [`Value::Bytes`]; re-exported so payload code needs no extra
 /// dependency.
 pub use bytes::Bytes;
+/// The traits [`ServiceRng`] implements (`RngCore`): with `rand` 0.9, `rand::Rng`'s methods
+/// (`random_range`, `random_bool`, ..) work on it too.
+pub use rand_chacha::rand_core;
