@@ -284,7 +284,7 @@ impl ServiceCell {
         let Some(callee) = memo::take(&self.runtime, to) else { return Err(args) };
         let answer = self.run_direct(mode, &callee, command, args, false);
         if let Ok(Err(err)) = &answer {
-            tracing::warn!("send failed: {err}");
+            tracing::warn!(event = "send_failed", service = %callee.address, kind = callee.name(), time_us = super::observe::time_us(&callee), "send failed: {err}");
         }
         // The result is the receiver's value: a panic in its drop is charged to the receiver.
         let sent = answer.map(|result| callee.drop_user(result, "dropping a send's result"));
