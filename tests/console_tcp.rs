@@ -78,7 +78,10 @@ fn a_console_session_over_tcp_lists_calls_traces_and_kills_and_survives_bad_inpu
     assert!(list[0].starts_with("group 1 \"server-1\": 1 services; names: echo=:"), "{list:?}");
     let (group, ok) = c.ask("group 1");
     assert!(ok && group[1].starts_with(&format!("{echo} echo (bound) handled=")), "{group:?}");
-    assert_eq!(c.ask(&format!("call {echo} echo [1, \"a b\", {{k: :0000000a}}]")), (vec!["[1, \"a b\", {k: :0000000a}]".to_owned()], true));
+    assert_eq!(
+        c.ask(&format!("call {echo} echo [1, \"a b\", {{k: :0000000a}}]")),
+        (vec!["[1, \"a b\", {k: :0000000a}]".to_owned()], true)
+    );
     let (stat, ok) = c.ask(&format!("stat {echo}"));
     assert!(ok && stat[0].contains("kind=echo group=1 handled=1 "), "{stat:?}");
     assert!(c.ask(&format!("trace {echo} on")).1);
