@@ -50,7 +50,8 @@ fn the_runtime_counters_reach_the_installed_recorder() {
                 .command("fail", |_ctx: Ctx, _v: Value| async move { Err::<(), _>(anyhow::anyhow!("no")) }),
         )
         .unwrap();
-        rt.define(ServiceKind::stateless("watchdog").command("open", |_ctx: Ctx, _v: Value| async move { Ok(()) })).unwrap();
+        rt.define(ServiceKind::stateless("watchdog").command("open", |_ctx: Ctx, _v: Value| async move { Ok(()) }))
+            .unwrap();
         let server = rt.newgroup("server-1", "boot", ()).unwrap();
         let watchdog = rt.spawn("watchdog", ()).unwrap();
         rt.spawn("metrics", MetricsConfig { interval: Duration::from_millis(1) }).unwrap();
@@ -79,6 +80,8 @@ fn the_runtime_counters_reach_the_installed_recorder() {
     assert!(matches!(find(&all, "skygroup_dead_letters_total", &service), DebugValue::Counter(0)));
     assert!(matches!(find(&all, "skygroup_queue_peak", &service), DebugValue::Gauge(_)));
     assert_eq!(find(&all, "skygroup_group_services", "label=server-1"), &DebugValue::Gauge(1.0.into()));
-    assert!(matches!(find(&all, "skygroup_gate_connections", &format!("gate={gate}")), DebugValue::Gauge(g) if g.into_inner() == 1.0));
+    assert!(
+        matches!(find(&all, "skygroup_gate_connections", &format!("gate={gate}")), DebugValue::Gauge(g) if g.into_inner() == 1.0)
+    );
     assert!(all.iter().any(|(n, _, _)| n == "skygroup_runtime_dead_letters_total"));
 }

@@ -86,7 +86,9 @@ fn handled_messages_run_in_spans_and_warnings_carry_virtual_time() {
     });
     let spans = recorder.spans.lock().unwrap().clone();
     let echo_call = spans.iter().find(|(name, f)| {
-        name == "handle" && f.get("command").map(String::as_str) == Some("echo") && f.get("service") == Some(&echo.to_string())
+        name == "handle"
+            && f.get("command").map(String::as_str) == Some("echo")
+            && f.get("service") == Some(&echo.to_string())
     });
     let (_, fields) = echo_call.unwrap_or_else(|| panic!("no span for the echo call in {spans:?}"));
     assert_eq!(fields.get("kind").map(String::as_str), Some("echo"));
@@ -114,7 +116,9 @@ fn a_traced_service_logs_each_message_it_handles() {
         rt.define(ServiceKind::stateless("echo").command("echo", |_ctx: Ctx, v: Value| async move { Ok(v) })).unwrap();
         let echo = rt.spawn("echo", ()).unwrap();
         let console = rt.spawn("console", ConsoleConfig::new("console:1")).unwrap();
-        let addr = rt.block_on(move |ctx| async move { String::try_from(ctx.call(console, "address", ()).await.unwrap()).unwrap() });
+        let addr = rt.block_on(move |ctx| async move {
+            String::try_from(ctx.call(console, "address", ()).await.unwrap()).unwrap()
+        });
         let connect = sim.connect(&addr);
         rt.block_on(move |ctx| async move {
             let c = connect.await.unwrap();
@@ -126,8 +130,11 @@ fn a_traced_service_logs_each_message_it_handles() {
         });
     });
     let events = recorder.events.lock().unwrap().clone();
-    let traced: Vec<&BTreeMap<String, String>> =
-        events.iter().filter(|(_, f)| f.get("target").map(String::as_str) == Some("skygroup::trace")).map(|(_, f)| f).collect();
+    let traced: Vec<&BTreeMap<String, String>> = events
+        .iter()
+        .filter(|(_, f)| f.get("target").map(String::as_str) == Some("skygroup::trace"))
+        .map(|(_, f)| f)
+        .collect();
     assert_eq!(traced.len(), 1, "{traced:?}");
     assert_eq!(traced[0].get("command").map(String::as_str), Some("echo"));
     assert_eq!(traced[0].get("args").map(String::as_str), Some("\"traced\""));

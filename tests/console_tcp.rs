@@ -146,3 +146,17 @@ fn a_console_cannot_touch_a_service_of_another_runtime() {
     assert!(!ok && body[0].contains("no live service"), "{body:?}");
     assert!(other.services().iter().any(|s| s.address == foreign), "the other runtime's service lives");
 }
+
+// checks C3: a line over the limit closes its connection; the console serves others on
+#[test]
+fn a_line_over_16_kib_closes_its_connection_and_the_console_carries_on() {
+    let rt = common::threaded(2);
+    define(&rt);
+    let addr = console(&rt, ConsoleConfig::default());
+    let mut long = Client::connect(&addr);
+    long.writer.write_all(&vec![b'x'; 20 * 1024]).unwrap();
+    let (body, ok) = long.answer();
+    assert!(!ok && body[0].contains("over 16384 bytes"), "{body:?}");
+    assert!(long.closed());
+    assert!(Client::connect(&addr).ask("help").1);
+}

@@ -61,7 +61,7 @@ pub(super) async fn run(ctx: &Ctx<ConsoleState>, line: &str) -> Answer {
         "list" => Ok(list(ctx)),
         "group" => group(ctx, rest),
         "stat" => service(ctx, rest).map(|cell| Answer::ok(stat_line(&cell))),
-        "kill" => kill(ctx, rest),
+        "kill" => kill(ctx, rest).await,
         "trace" => trace(ctx, rest),
         "call" => call(ctx, rest).await,
         other => Err(format!("unknown command `{other}` (try `help`)")),
@@ -153,15 +153,25 @@ fn group(ctx: &Ctx<ConsoleState>, rest: &str) -> Result<Answer, String> {
     Ok(Answer::ok(out))
 }
 
-fn kill(ctx: &Ctx<ConsoleState>, rest: &str) -> Result<Answer, String> {
+/// Kills and waits (up to the call timeout) until the service has exited, so the next command
+/// sees it gone.
+async fn kill(ctx: &Ctx<ConsoleState>, rest: &str) -> Result<Answer, String> {
     let cell = service(ctx, rest)?;
     if cell.address == ctx.address() {
         return Err("the console does not kill itself".into());
     }
-    if ctx.kill(cell.address) {
-        Ok(Answer::ok(format!("killed {} ({})", cell.address, cell.name())))
-    } else {
-        Err(format!("no live service {} in this runtime", cell.address))
+    let (address, kind) = (cell.address, cell.name().to_owned());
+    drop(cell);
+    let gone = ctx.monitor(address);
+    if !ctx.kill(address) {
+        return Err(format!("no live service {address} in this runtime"));
+    }
+    let waited = futures::future::select(Box::pin(gone), Box::pin(ctx.sleep(CALL_TIMEOUT))).await;
+    match waited {
+        futures::future::Either::Left(_) => Ok(Answer::ok(format!("killed {address} ({kind})"))),
+        futures::future::Either::Right(_) => {
+            Ok(Answer::ok(format!("kill of {address} ({kind}) requested; not exited after {CALL_TIMEOUT:?}")))
+        }
     }
 }
 
