@@ -341,7 +341,12 @@ impl ServiceCell {
             self.runtime.trace(&Event::Handle { at: callee.address, message });
         }
         let inline = Inline::enter(DIRECT);
-        let result = catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args)));
+        let result = if super::observe::quiet(callee) {
+            catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args)))
+        } else {
+            let span = super::observe::request_span(callee, self.address, command, session, &args);
+            span.in_scope(|| catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args))))
+        };
         drop(inline);
         let answer = match result {
             Ok(result) => callee.handled(command, result),

@@ -8,7 +8,9 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::address::Address;
 use super::cell::{Envelope, ServiceCell};
+use super::value::Value;
 
 /// A service's observability switches, beside its counters.
 #[derive(Default)]
@@ -20,31 +22,61 @@ pub(crate) struct Observed {
     pub(crate) group: OnceLock<u64>,
 }
 
-/// The span a message of `cell` is handled in, and (if the service is traced) its log line.
-/// `Span::none()` unless a subscriber wants DEBUG spans of this target.
-#[inline]
-pub(crate) fn message_span(cell: &ServiceCell, envelope: &Envelope) -> tracing::Span {
-    let traced = cell.counters.observed.traced.load(Ordering::Relaxed);
-    if traced {
-        log_traced(cell, envelope);
-    }
-    if tracing::level_enabled!(tracing::Level::DEBUG) { build_span(cell, envelope) } else { tracing::Span::none() }
+/// Whether nothing wants to see `cell`'s messages: no subscriber wants DEBUG and the service is
+/// not traced. Checked first on the message path, so that path builds nothing else when quiet.
+#[inline(always)]
+pub(crate) fn quiet(cell: &ServiceCell) -> bool {
+    !tracing::level_enabled!(tracing::Level::DEBUG) && !cell.counters.observed.traced.load(Ordering::Relaxed)
 }
 
-/// (command, session) of a message, for the span and the trace line.
-fn describe(envelope: &Envelope) -> (&str, u64) {
-    match envelope {
-        Envelope::Request { command, session, .. } => (command.as_ref(), *session),
-        Envelope::Response { session, .. } => ("(answer)", *session),
-        Envelope::Wake { .. } => ("(wake)", 0),
-        Envelope::Fork { .. } => ("(fork)", 0),
-        Envelope::Init { .. } => ("(init)", 0),
+/// The span a message of `cell` is handled in, and (if the service is traced) its log line.
+/// `Span::none()` unless a subscriber wants DEBUG spans of this target. Out of line: callers
+/// check [`quiet`] first.
+#[inline(never)]
+pub(crate) fn message_span(cell: &ServiceCell, envelope: &Envelope) -> tracing::Span {
+    let seen = || match envelope {
+        Envelope::Request { command, session, from, args, .. } => {
+            Seen { command: command.as_ref(), session: *session, request: Some((*from, args)) }
+        }
+        Envelope::Response { session, .. } => Seen { command: "(answer)", session: *session, request: None },
+        Envelope::Wake { .. } => Seen { command: "(wake)", session: 0, request: None },
+        Envelope::Fork { .. } => Seen { command: "(fork)", session: 0, request: None },
+        Envelope::Init { .. } => Seen { command: "(init)", session: 0, request: None },
+    };
+    observe(cell, seen)
+}
+
+/// [`message_span`] for a request handled on the caller's thread (the direct shortcut, which
+/// never enters the callee's mailbox).
+#[inline(never)]
+pub(crate) fn request_span(cell: &ServiceCell, from: Address, command: &str, session: u64, args: &Value) -> tracing::Span {
+    observe(cell, || Seen { command, session, request: Some((from, args)) })
+}
+
+/// What the span and the trace line say of a message.
+struct Seen<'a> {
+    command: &'a str,
+    session: u64,
+    /// (sender, args) of a request.
+    request: Option<(Address, &'a Value)>,
+}
+
+#[inline(always)]
+fn observe<'a>(cell: &ServiceCell, seen: impl FnOnce() -> Seen<'a>) -> tracing::Span {
+    let traced = cell.counters.observed.traced.load(Ordering::Relaxed);
+    let spans = tracing::level_enabled!(tracing::Level::DEBUG);
+    if !traced && !spans {
+        return tracing::Span::none();
     }
+    let seen = seen();
+    if traced {
+        log_traced(cell, &seen);
+    }
+    if spans { build_span(cell, &seen) } else { tracing::Span::none() }
 }
 
 #[cold]
-fn build_span(cell: &ServiceCell, envelope: &Envelope) -> tracing::Span {
-    let (command, session) = describe(envelope);
+fn build_span(cell: &ServiceCell, seen: &Seen<'_>) -> tracing::Span {
     let group = cell.counters.observed.group.get().copied();
     tracing::debug_span!(
         target: "skygroup::message",
@@ -52,29 +84,22 @@ fn build_span(cell: &ServiceCell, envelope: &Envelope) -> tracing::Span {
         service = %cell.address,
         kind = cell.name(),
         group,
-        command,
-        session,
+        command = seen.command,
+        session = seen.session,
     )
 }
 
 #[cold]
-fn log_traced(cell: &ServiceCell, envelope: &Envelope) {
-    let (command, session) = describe(envelope);
-    let from = match envelope {
-        Envelope::Request { from, .. } => Some(from.to_string()),
-        _ => None,
-    };
-    let args = match envelope {
-        Envelope::Request { args, .. } => Some(args.to_string()),
-        _ => None,
-    };
+fn log_traced(cell: &ServiceCell, seen: &Seen<'_>) {
+    let from = seen.request.map(|(from, _)| from.to_string());
+    let args = seen.request.map(|(_, args)| args.to_string());
     tracing::info!(
         target: "skygroup::trace",
         time_us = time_us(cell),
         service = %cell.address,
         kind = cell.name(),
-        command,
-        session,
+        command = seen.command,
+        session = seen.session,
         from,
         args,
         "traced message"

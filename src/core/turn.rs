@@ -176,8 +176,12 @@ impl ServiceCell {
             self.sched.set_batched(core.batch.len()); // for `complete_here`
             // Handlers' panics are caught per task; this catches a `Drop` the runtime runs
             // itself (a late answer nobody waits for, a finished task's future, a send's result).
-            let span = super::observe::message_span(self, &envelope);
-            let handled = span.in_scope(|| catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope))));
+            let handled = if super::observe::quiet(self) {
+                catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope)))
+            } else {
+                let span = super::observe::message_span(self, &envelope);
+                span.in_scope(|| catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope))))
+            };
             if let Err(panic) = handled {
                 self.user_panic("dropping a value it was done with", &*panic);
             }
