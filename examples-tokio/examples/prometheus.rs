@@ -13,7 +13,8 @@ use skygroup::{Ctx, Runtime, ServiceKind, Value, anyhow};
 
 fn main() -> anyhow::Result<()> {
     let serve = std::env::args().any(|a| a == "--serve");
-    let addr: SocketAddr = std::env::args().skip(1).find(|a| !a.starts_with("--")).unwrap_or("127.0.0.1:9898".into()).parse()?;
+    let addr: SocketAddr =
+        std::env::args().skip(1).find(|a| !a.starts_with("--")).unwrap_or("127.0.0.1:9898".into()).parse()?;
     PrometheusBuilder::new().with_http_listener(addr).install()?;
 
     let rt = Runtime::threaded(2);

@@ -49,7 +49,13 @@ pub(crate) fn message_span(cell: &ServiceCell, envelope: &Envelope) -> tracing::
 /// [`message_span`] for a request handled on the caller's thread (the direct shortcut, which
 /// never enters the callee's mailbox).
 #[inline(never)]
-pub(crate) fn request_span(cell: &ServiceCell, from: Address, command: &str, session: u64, args: &Value) -> tracing::Span {
+pub(crate) fn request_span(
+    cell: &ServiceCell,
+    from: Address,
+    command: &str,
+    session: u64,
+    args: &Value,
+) -> tracing::Span {
     observe(cell, || Seen { command, session, request: Some((from, args)) })
 }
 
