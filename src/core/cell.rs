@@ -113,6 +113,8 @@ pub(crate) struct ServiceCounters {
     pub(crate) handled: AtomicU64,
     pub(crate) errors: AtomicU64,
     pub(crate) dead_letters: AtomicU64,
+    /// The span's group and the console's trace switch (see `observe.rs`).
+    pub(crate) observed: super::observe::Observed,
 }
 
 impl ServiceCounters {
@@ -247,6 +249,11 @@ impl ServiceCell {
         if len >= mailbox.warn_at {
             mailbox.warn_at = mailbox.warn_at.saturating_mul(2);
             tracing::warn!(
+                event = "overload",
+                service = %self.address,
+                kind = self.name(),
+                queue_len = len,
+                time_us = super::observe::time_us(self),
                 "service {} ({}) is overloaded: {len} messages wait in its mailbox (next warning at {})",
                 self.name(),
                 self.address,

@@ -284,7 +284,7 @@ impl ServiceCell {
         let Some(callee) = memo::take(&self.runtime, to) else { return Err(args) };
         let answer = self.run_direct(mode, &callee, command, args, false);
         if let Ok(Err(err)) = &answer {
-            tracing::warn!("send failed: {err}");
+            tracing::warn!(event = "send_failed", service = %callee.address, kind = callee.name(), time_us = super::observe::time_us(&callee), "send failed: {err}");
         }
         // The result is the receiver's value: a panic in its drop is charged to the receiver.
         let sent = answer.map(|result| callee.drop_user(result, "dropping a send's result"));
@@ -341,7 +341,12 @@ impl ServiceCell {
             self.runtime.trace(&Event::Handle { at: callee.address, message });
         }
         let inline = Inline::enter(DIRECT);
-        let result = catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args)));
+        let result = if super::observe::quiet(callee) {
+            catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args)))
+        } else {
+            let span = super::observe::request_span(callee, self.address, command, session, &args);
+            span.in_scope(|| catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args))))
+        };
         drop(inline);
         let answer = match result {
             Ok(result) => callee.handled(command, result),

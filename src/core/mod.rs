@@ -16,6 +16,7 @@ mod hook;
 mod kind;
 mod memo;
 mod naming;
+pub(crate) mod observe;
 mod outbox;
 mod responder;
 mod rng;

@@ -46,7 +46,7 @@ pub(crate) struct RuntimeShared {
     catalog: RwLock<BTreeMap<String, Arc<KindDef>>>,
     services: ServiceTable,
     last_address: AtomicU64,
-    dead_letters: AtomicU64,
+    pub(crate) dead_letters: AtomicU64,
     /// Set by shutdown: no new services.
     closing: AtomicBool,
     /// Woken when the last service leaves the table (shutdown waits for it).
@@ -147,7 +147,7 @@ impl RuntimeShared {
         if let Some(sender) = self.lookup(from) {
             sender.counters.dead_letters.fetch_add(1, Ordering::Relaxed);
         }
-        tracing::debug!(%from, %to, command, "dead letter");
+        tracing::debug!(event = "dead_letter", %from, %to, command, time_us = self.executor.now().as_micros() as u64, "dead letter");
         if self.tracing {
             self.trace(&Event::DeadLetter { from, to, command });
         }
@@ -167,6 +167,9 @@ impl RuntimeShared {
         let cell = self.insert(kind, options.membership, false);
         if self.closed_meanwhile(&cell) {
             return Err(CallErrorKind::Shutdown { command: format!("spawn {}", cell.name()) }.into());
+        }
+        if let Some(group) = options.group {
+            let _ = cell.counters.observed.group.set(group);
         }
         if self.tracing {
             let (address, kind, parent, group) = (cell.address, cell.name(), options.parent, options.group);

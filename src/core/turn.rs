@@ -176,7 +176,13 @@ impl ServiceCell {
             self.sched.set_batched(core.batch.len()); // for `complete_here`
             // Handlers' panics are caught per task; this catches a `Drop` the runtime runs
             // itself (a late answer nobody waits for, a finished task's future, a send's result).
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope))) {
+            let handled = if super::observe::quiet(self) {
+                catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope)))
+            } else {
+                let span = super::observe::message_span(self, &envelope);
+                span.in_scope(|| catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope))))
+            };
+            if let Err(panic) = handled {
                 self.user_panic("dropping a value it was done with", &*panic);
             }
             if self.runtime.inject(FaultSite::Crash { address: self.address, kind: self.name() }) {
@@ -209,7 +215,7 @@ impl ServiceCell {
     pub(crate) fn user_panic(&self, what: &str, panic: &(dyn Any + Send)) {
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
         let message = panic_message(panic);
-        tracing::warn!("service {} ({}) panicked {what}: {message}", self.name(), self.address);
+        tracing::warn!(event = "panic", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "service {} ({}) panicked {what}: {message}", self.name(), self.address);
     }
 
     fn handle(self: &Arc<Self>, core: &mut ServiceCore, envelope: Envelope) {
@@ -316,7 +322,7 @@ impl ServiceCell {
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
         let err = error(self.name().to_owned(), self.address, reply_to.command.to_string());
         if reply_to.session == 0 {
-            tracing::warn!(from = %reply_to.to, "send dropped: {err}");
+            tracing::warn!(from = %reply_to.to, event = "send_dropped", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "send dropped: {err}");
         }
         self.answer(reply_to, Err(err));
     }
@@ -397,7 +403,7 @@ impl ServiceCell {
             (Origin::Call(reply_to), Outcome::Reply(result)) => {
                 let result = self.handled(&reply_to.command, result);
                 if let (0, Err(err)) = (reply_to.session, &result) {
-                    tracing::warn!("send failed: {err}");
+                    tracing::warn!(event = "send_failed", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "send failed: {err}");
                 }
                 self.answer(reply_to, result);
             }
@@ -424,7 +430,7 @@ impl ServiceCell {
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
         let (service, address, command) = (self.name().to_owned(), self.address, command.to_owned());
         let err = CallErrorKind::Panic { service, address, command, message: panic_message(panic) }.into();
-        tracing::warn!("{err}");
+        tracing::warn!(event = "handler_panic", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "{err}");
         err
     }
 
@@ -443,11 +449,13 @@ impl ServiceCell {
         match origin {
             Origin::Call(reply_to) => {
                 let err = panic_error(&reply_to.command);
-                tracing::warn!("{err}");
+                tracing::warn!(event = "handler_panic", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "{err}");
                 self.answer(reply_to, Err(err));
             }
             Origin::Deferred(slot) => slot.fail_with(self, |command| panic_error(command)),
-            Origin::Fork => tracing::warn!("a task of service {} ({}) panicked: {message}", self.name(), self.address),
+            Origin::Fork => {
+                tracing::warn!(event = "task_panic", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "a task of service {} ({}) panicked: {message}", self.name(), self.address)
+            }
             Origin::Init(notify) => self.init_failed(notify, format!("panicked: {message}")),
         }
     }
@@ -466,7 +474,7 @@ impl ServiceCell {
     }
 
     fn init_failed(self: &Arc<Self>, notify: Option<(Address, Session)>, message: String) {
-        tracing::warn!("init of service {} ({}) failed: {message}", self.name(), self.address);
+        tracing::warn!(event = "init_failed", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "init of service {} ({}) failed: {message}", self.name(), self.address);
         self.notify_init_error(notify, message.clone());
         self.request_exit(ExitReason::InitFailed(message));
     }

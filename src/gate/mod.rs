@@ -177,6 +177,7 @@ impl GateState {
                 }
                 let deframer = Deframer::new(self.config.framing, self.config.max_frame);
                 self.conns.insert(conn, ConnState { deframer, to: watchdog });
+                crate::console::metrics::gate_connections(self.address, self.conns.len());
                 let told = if crate::mutants::active(crate::mutants::Mutant::GateReusesConnId) {
                     ConnId(self.conns.len() as u64) // a slot number: reused once a slot frees
                 } else {
@@ -211,6 +212,7 @@ impl GateState {
     /// gets its frames, and one to the watchdog if that was an agent. Empty if it was gone.
     fn forget(&mut self, conn: ConnId, reason: String, local: bool) -> Vec<Outgoing> {
         let Some(state) = self.conns.remove(&conn) else { return Vec::new() };
+        crate::console::metrics::gate_connections(self.address, self.conns.len());
         if local {
             self.network().close(conn);
         }

@@ -149,6 +149,12 @@ impl<S: 'static> Ctx<S> {
     }
 }
 
+/// Every group of `runtime`, in creation order (G11): [`Runtime::groups`], and the console's.
+pub(crate) fn groups_of(runtime: &Arc<RuntimeShared>) -> Vec<Group> {
+    let groups = super::directory(runtime).all();
+    groups.into_iter().map(|shared| Group { shared, runtime: runtime.clone() }).collect()
+}
+
 impl Runtime {
     /// [`Ctx::newgroup`] from the embedding program: blocks until the group has booted.
     pub fn newgroup(&self, label: &str, boot: &str, args: impl Any + Send) -> Result<Group, CallError> {
@@ -158,9 +164,7 @@ impl Runtime {
 
     /// Every group, in creation order (G11).
     pub fn groups(&self) -> Vec<Group> {
-        let runtime = self.shared().clone();
-        let groups = super::directory(&runtime).all();
-        groups.into_iter().map(|shared| Group { shared, runtime: runtime.clone() }).collect()
+        groups_of(self.shared())
     }
 
     /// [`Group::shutdown`] from the embedding program: blocks until the group is gone.

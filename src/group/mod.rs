@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex};
 use crate::core::{Address, ServiceCell, lock};
 
 pub use crate::error::GroupError;
+pub(crate) use handle::groups_of;
 pub use handle::{Group, Member};
 pub(crate) use layer::Groups;
 use layer::directory;

@@ -64,6 +64,23 @@ impl SimClient {
         .await
     }
 
+    /// The next line the server sent (without its `\n`), or the server's close reason once the
+    /// connection is closed with no whole line left (for line protocols like the console's).
+    pub async fn read_line(&self) -> Result<String, String> {
+        poll_fn(|cx| {
+            let read = self.executor.client_poll(self.conn, cx.waker(), |side| {
+                let buf = side.received();
+                if let Some(end) = buf.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = buf.drain(..=end).collect();
+                    return Some(Ok(String::from_utf8_lossy(&line[..end]).into_owned()));
+                }
+                side.eof().map(|reason| Err(reason.to_owned()))
+            });
+            read.map_or(Poll::Pending, Poll::Ready)
+        })
+        .await
+    }
+
     /// Waits until the server closes the connection; its reason. Discards unread bytes.
     pub async fn closed(&self) -> String {
         poll_fn(|cx| {
