@@ -21,10 +21,10 @@ use skygroup::Address;
 
 use super::Violation;
 use super::facts::Facts;
-use crate::record::{Dest, Happening, Msg};
+use crate::record::{Args, Dest, Happening, Msg};
 
 /// A send, as it can be matched: sender, target, command, arguments.
-type SendKey<'a> = (Address, Dest, &'a str, &'a str);
+type SendKey<'a> = (Address, Dest, &'a str, &'a Args);
 
 /// Every G6 violation in the run.
 pub(crate) fn check(facts: &Facts<'_>) -> Vec<Violation> {
@@ -153,7 +153,7 @@ impl<'a> Matcher<'a> {
     }
 
     /// The issue of a handled send; `Err` if every issue of it was matched already.
-    fn send(&mut self, from: Address, dest: &Dest, command: &'a str, args: &'a str) -> Result<Option<usize>, ()> {
+    fn send(&mut self, from: Address, dest: &Dest, command: &'a str, args: &'a Args) -> Result<Option<usize>, ()> {
         let key = (from, dest.clone(), command, args);
         if self.ambiguous.contains(&key) {
             return Ok(None);
