@@ -23,7 +23,9 @@ use super::Violation;
 use super::facts::Facts;
 use crate::record::{Args, Dest, Happening, Msg};
 
-/// A send, as it can be matched: sender, target, command, arguments.
+/// A send, as it can be matched: sender, target, command, arguments. `Args` formats its text
+/// lazily (a `OnceLock`), which clippy sees as a mutable key; its order never changes with that
+/// cache (it compares values, or the same text either way), hence the `mutable_key_type` allows.
 type SendKey<'a> = (Address, Dest, &'a str, &'a Args);
 
 /// Every G6 violation in the run.
@@ -111,6 +113,7 @@ fn describe(facts: &Facts<'_>, issue: usize) -> String {
 }
 
 /// Matches handled requests to their issues.
+#[allow(clippy::mutable_key_type)] // see `SendKey`
 struct Matcher<'a> {
     calls: BTreeMap<(Address, u64), (usize, &'a Dest)>,
     sends: BTreeMap<SendKey<'a>, VecDeque<usize>>,
@@ -120,6 +123,7 @@ struct Matcher<'a> {
 }
 
 impl<'a> Matcher<'a> {
+    #[allow(clippy::mutable_key_type)] // see `SendKey`
     fn new(facts: &Facts<'a>) -> Matcher<'a> {
         let mut matcher = Matcher {
             calls: BTreeMap::new(),
