@@ -181,9 +181,16 @@ pub struct Args {
 }
 
 impl Args {
-    /// The arguments of a runtime event (a clone of the value; no formatting yet).
+    /// The arguments of a runtime event: a clone of the value, unformatted, if it is plain data;
+    /// else (bytes or an opaque value anywhere in it) its text at once, so a record never keeps
+    /// a user's payload alive (its drop, which may run user code, stays where the runtime puts
+    /// it).
     pub fn of(value: &Value) -> Args {
-        Args { value: Some(value.clone()), shown: OnceLock::new() }
+        if plain(value) {
+            Args { value: Some(value.clone()), shown: OnceLock::new() }
+        } else {
+            Args::from(value.to_string())
+        }
     }
 
     /// The text, formatted on first use.
@@ -227,16 +234,31 @@ impl PartialOrd for Args {
 }
 
 impl Ord for Args {
+    /// Values first (by value), then texts (by text). A plain value's text never equals the
+    /// text of one with bytes or an opaque value in it (those show as `b"..."` and `<opaque ..>`
+    /// outside any string's quotes), so this agrees with comparing texts for equality.
     fn cmp(&self, other: &Args) -> Ordering {
         match (&self.value, &other.value) {
             (Some(a), Some(b)) => order(a, b),
-            _ => self.as_str().cmp(other.as_str()),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => self.as_str().cmp(other.as_str()),
         }
     }
 }
 
+/// Whether `value` holds only data the simulator may keep (no bytes, no opaque value).
+fn plain(value: &Value) -> bool {
+    match value {
+        Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_) | Value::Address(_) => true,
+        Value::List(items) => items.iter().all(plain),
+        Value::Map(map) => map.values().all(plain),
+        _ => false,
+    }
+}
+
 /// A total order on values without formatting them: by variant, then by content (floats by
-/// their bits, so it agrees with `Value`'s equality; opaque values by type, as their text).
+/// their bits, so it agrees with `Value`'s equality). Only plain values reach it (`plain`).
 fn order(a: &Value, b: &Value) -> Ordering {
     fn rank(v: &Value) -> u8 {
         match v {
@@ -248,8 +270,7 @@ fn order(a: &Value, b: &Value) -> Ordering {
             Value::Bytes(_) => 5,
             Value::List(_) => 6,
             Value::Map(_) => 7,
-            Value::Address(_) => 8,
-            _ => 9,
+            _ => 8,
         }
     }
     fn all(mut pairs: impl Iterator<Item = Ordering>, lens: (usize, usize)) -> Ordering {
@@ -268,10 +289,7 @@ fn order(a: &Value, b: &Value) -> Ordering {
             all(pairs, (x.len(), y.len()))
         }
         (Value::Address(x), Value::Address(y)) => x.cmp(y),
-        // Shown as `<opaque TYPE>`: the same order as their text.
-        (Value::Opaque(x), Value::Opaque(y)) => x.type_name().cmp(y.type_name()),
-        _ if rank(a) != rank(b) => rank(a).cmp(&rank(b)),
-        _ => a.to_string().cmp(&b.to_string()),
+        _ => rank(a).cmp(&rank(b)),
     }
 }
 
@@ -386,6 +404,9 @@ mod tests {
             Value::from(vec![Value::from(1)]),
             Value::opaque(7u8),
             Value::opaque(8u8),
+            Value::from(vec![Value::opaque(7u8)]),
+            Value::from(&b"x"[..]),
+            Value::from("b\"x\""),
         ];
         for a in &values {
             for b in &values {
@@ -396,6 +417,28 @@ mod tests {
             }
         }
         assert_eq!(Args::of(&Value::from(5)), "5");
+        assert!(Args::of(&Value::from(5)) < Args::of(&Value::opaque(1u8)), "values order before texts");
         assert_eq!(format!("{:?}", Args::from("[1]")), "\"[1]\"");
+    }
+
+    // checks G9, G14 on the simulator (tests/robust.rs,
+    // task_payload_drop_panic_keeps_workers::sim failed while records kept opaque payloads): a
+    // record never keeps a user's payload alive past the runtime's own drop of it.
+    #[test]
+    fn args_do_not_keep_an_opaque_payload_alive() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+        struct Dropped(Arc<AtomicBool>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.store(true, AtomicOrdering::SeqCst);
+            }
+        }
+        let flag = Arc::new(AtomicBool::new(false));
+        let value = Value::from(vec![Value::opaque(Dropped(flag.clone()))]);
+        let args = Args::of(&value);
+        drop(value);
+        assert!(flag.load(AtomicOrdering::SeqCst), "the payload outlived its value");
+        assert!(args.starts_with("[<opaque"), "{args}");
     }
 }
