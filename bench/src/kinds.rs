@@ -2,10 +2,33 @@
 
 use skygroup::{Address, Ctx, ServiceKind, Value};
 
+use crate::typed_side::Form;
+
 /// Replies with its argument. Its handlers never await, so they are synchronous commands: the
 /// idiom for such handlers (see `ServiceKind::command_sync`).
 pub fn echo() -> ServiceKind {
     ServiceKind::stateless("echo").command_sync("echo", |_state, _ctx, v: Value| Ok(v))
+}
+
+/// `echo` with handlers of the given form: the peers benchmark measures both.
+pub fn echo_in(form: Form) -> ServiceKind {
+    match form {
+        Form::Sync => echo(),
+        Form::Async => ServiceKind::stateless("echo").command("echo", |_ctx, v: Value| async move { Ok(v) }),
+    }
+}
+
+/// `counter` with handlers of the given form: the peers benchmark measures both.
+pub fn counter_in(form: Form) -> ServiceKind<Counter> {
+    match form {
+        Form::Sync => counter(),
+        Form::Async => ServiceKind::new("counter", |_ctx, _args: ()| async { Ok(Counter { n: 0 }) })
+            .command("add", |ctx: Ctx<Counter>, _v: Value| async move {
+                ctx.with_state(|c| c.n += 1);
+                Ok(())
+            })
+            .command("get", |ctx: Ctx<Counter>, _v: Value| async move { Ok(ctx.with_state(|c| c.n)) }),
+    }
 }
 
 /// The counter service's state.

@@ -8,6 +8,7 @@ use skygroup::{Address, ExitReason, Runtime};
 
 use crate::kinds;
 use crate::measure::Sample;
+use crate::typed_side::Form;
 
 /// Worker threads, the same as the tokio baseline's.
 pub const WORKERS: usize = 2;
@@ -16,10 +17,11 @@ fn runtime() -> Runtime {
     Runtime::threaded(WORKERS)
 }
 
-/// Workload 1: `n` sequential calls from the main service to an echo service.
-pub fn calls(n: u64) -> Sample {
+/// Workload 1: `n` sequential calls from the main service to an echo service whose handler
+/// has the given form.
+pub fn calls(n: u64, form: Form) -> Sample {
     let rt = runtime();
-    rt.define(kinds::echo()).expect("define echo");
+    rt.define(kinds::echo_in(form)).expect("define echo");
     let echo = rt.spawn("echo", ()).expect("spawn echo");
     let elapsed = rt.block_on(move |ctx| async move {
         let start = Instant::now();
@@ -29,10 +31,11 @@ pub fn calls(n: u64) -> Sample {
     Sample::new(n, elapsed)
 }
 
-/// Workload 2: `n` sends to a counter, then one call `get` (ordered after them).
-pub fn sends(n: u64) -> Sample {
+/// Workload 2: `n` sends to a counter (handlers of the given form), then one call `get`
+/// (ordered after them).
+pub fn sends(n: u64, form: Form) -> Sample {
     let rt = runtime();
-    rt.define(kinds::counter()).expect("define counter");
+    rt.define(kinds::counter_in(form)).expect("define counter");
     let counter = rt.spawn("counter", ()).expect("spawn counter");
     let elapsed = rt.block_on(move |ctx| async move {
         // Untimed: the counter's init has returned. A flood that begins while the counter's
@@ -50,10 +53,11 @@ pub fn sends(n: u64) -> Sample {
     Sample::new(n, elapsed)
 }
 
-/// Workload 3: `producers` services each send `each` messages to one counter, concurrently.
-pub fn fan_in(producers: u64, each: u64) -> Sample {
+/// Workload 3: `producers` services each send `each` messages to one counter (handlers of the
+/// given form), concurrently.
+pub fn fan_in(producers: u64, each: u64, form: Form) -> Sample {
     let rt = runtime();
-    rt.define(kinds::counter()).expect("define counter");
+    rt.define(kinds::counter_in(form)).expect("define counter");
     rt.define(kinds::producer()).expect("define producer");
     let counter = rt.spawn("counter", ()).expect("spawn counter");
     let senders: Vec<Address> = (0..producers).map(|_| rt.spawn("producer", ()).expect("spawn producer")).collect();

@@ -21,7 +21,7 @@ use crate::measure::Sample;
 use crate::skygroup_side::WORKERS;
 
 /// Which handler form a workload's service uses.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Form {
     /// `command` / `on`: an async handler (a future per message).
     Async,

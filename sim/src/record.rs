@@ -1,11 +1,13 @@
 //! The run's events as data: what the oracle checks and the renderers draw. The text trace is
 //! the same events, one line each.
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use skygroup::Address;
 use skygroup::executor::{Event, Message, Registry, Shortcut, To};
+use skygroup::{Address, Value};
 
 /// One event of a run, at a virtual time.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +39,7 @@ pub enum Msg {
         /// The command.
         command: String,
         /// Its arguments, as displayed.
-        args: String,
+        args: Args,
         /// The name it was sent by, if any.
         via: Option<String>,
     },
@@ -84,7 +86,7 @@ pub enum Happening {
         /// The command.
         command: String,
         /// Its arguments, as displayed.
-        args: String,
+        args: Args,
     },
     /// A message entered `to`'s mailbox.
     Deliver {
@@ -166,6 +168,155 @@ pub enum Happening {
     },
 }
 
+/// A message's arguments as the trace shows them (`Value`'s `Display`). Formatted the first time
+/// someone reads them (the oracle reads few, exploration shows none), so keeping records does
+/// not format every message's arguments. Prints as that text; compares (and orders, for the
+/// oracle's matching of sends) by value when both sides hold one (floats bitwise, as `Value`'s
+/// equality), else by text.
+#[derive(Clone)]
+pub struct Args {
+    /// The value, when made from one; `None` when made from text.
+    value: Option<Value>,
+    shown: OnceLock<String>,
+}
+
+impl Args {
+    /// The arguments of a runtime event: a clone of the value, unformatted, if it is plain data;
+    /// else (bytes or an opaque value anywhere in it) its text at once, so a record never keeps
+    /// a user's payload alive (its drop, which may run user code, stays where the runtime puts
+    /// it).
+    pub fn of(value: &Value) -> Args {
+        if plain(value) {
+            Args { value: Some(value.clone()), shown: OnceLock::new() }
+        } else {
+            Args::from(value.to_string())
+        }
+    }
+
+    /// The text, formatted on first use.
+    pub fn as_str(&self) -> &str {
+        self.shown.get_or_init(|| self.value.as_ref().map(Value::to_string).unwrap_or_default())
+    }
+}
+
+impl From<String> for Args {
+    fn from(shown: String) -> Args {
+        Args { value: None, shown: OnceLock::from(shown) }
+    }
+}
+
+impl From<&str> for Args {
+    fn from(shown: &str) -> Args {
+        Args::from(shown.to_owned())
+    }
+}
+
+impl std::ops::Deref for Args {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Args {
+    fn eq(&self, other: &Args) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Args {}
+
+impl PartialOrd for Args {
+    fn partial_cmp(&self, other: &Args) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Args {
+    /// Values first (by value), then texts (by text). A plain value's text never equals the
+    /// text of one with bytes or an opaque value in it (those show as `b"..."` and `<opaque ..>`
+    /// outside any string's quotes), so this agrees with comparing texts for equality.
+    fn cmp(&self, other: &Args) -> Ordering {
+        match (&self.value, &other.value) {
+            (Some(a), Some(b)) => order(a, b),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => self.as_str().cmp(other.as_str()),
+        }
+    }
+}
+
+/// Whether `value` holds only data the simulator may keep (no bytes, no opaque value).
+fn plain(value: &Value) -> bool {
+    match value {
+        Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_) | Value::Address(_) => true,
+        Value::List(items) => items.iter().all(plain),
+        Value::Map(map) => map.values().all(plain),
+        _ => false,
+    }
+}
+
+/// A total order on values without formatting them: by variant, then by content (floats by
+/// their bits, so it agrees with `Value`'s equality). Only plain values reach it (`plain`).
+fn order(a: &Value, b: &Value) -> Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Nil => 0,
+            Value::Bool(_) => 1,
+            Value::Int(_) => 2,
+            Value::Float(_) => 3,
+            Value::Str(_) => 4,
+            Value::Bytes(_) => 5,
+            Value::List(_) => 6,
+            Value::Map(_) => 7,
+            _ => 8,
+        }
+    }
+    fn all(mut pairs: impl Iterator<Item = Ordering>, lens: (usize, usize)) -> Ordering {
+        pairs.find(|o| o.is_ne()).unwrap_or(lens.0.cmp(&lens.1))
+    }
+    match (a, b) {
+        (Value::Nil, Value::Nil) => Ordering::Equal,
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        (Value::Float(x), Value::Float(y)) => x.to_bits().cmp(&y.to_bits()),
+        (Value::Str(x), Value::Str(y)) => x.cmp(y),
+        (Value::Bytes(x), Value::Bytes(y)) => x[..].cmp(&y[..]),
+        (Value::List(x), Value::List(y)) => all(x.iter().zip(y).map(|(p, q)| order(p, q)), (x.len(), y.len())),
+        (Value::Map(x), Value::Map(y)) => {
+            let pairs = x.iter().zip(y).map(|((k, v), (l, w))| k.cmp(l).then_with(|| order(v, w)));
+            all(pairs, (x.len(), y.len()))
+        }
+        (Value::Address(x), Value::Address(y)) => x.cmp(y),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+impl PartialEq<str> for Args {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Args {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Debug for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Msg {
     fn from_message(m: &Message<'_>) -> Msg {
         match *m {
@@ -173,7 +324,7 @@ impl Msg {
                 from,
                 session,
                 command: command.to_owned(),
-                args: args.to_string(),
+                args: Args::of(args),
                 via: via.map(str::to_owned),
             },
             Message::Response { session, ok } => Msg::Response { session, ok },
@@ -196,7 +347,7 @@ impl Happening {
                     To::Address(a) => Dest::Address(a),
                     To::Name(n) => Dest::Name(n.to_owned()),
                 };
-                Happening::Issue { from, to, session, command: command.to_owned(), args: args.to_string() }
+                Happening::Issue { from, to, session, command: command.to_owned(), args: Args::of(args) }
             }
             Event::Deliver { to, ref message } => {
                 Happening::Deliver { to, message: Msg::from_message(message), mid_step: false }
@@ -233,4 +384,61 @@ impl fmt::Display for Dest {
 pub fn stamp(t: Duration) -> String {
     let micros = t.as_micros();
     format!("{:>6}.{:06}s", micros / 1_000_000, micros % 1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // checks G6 (the oracle matches a handled send to its issue by its arguments): arguments
+    // kept as values compare equal exactly when their text does, without being formatted.
+    #[test]
+    fn args_compare_by_value_as_their_text_does() {
+        let values = [
+            Value::Nil,
+            Value::from(1),
+            Value::from(2),
+            Value::from("1"),
+            Value::from(1.5),
+            Value::from(vec![Value::from(1), Value::from("a")]),
+            Value::from(vec![Value::from(1)]),
+            Value::opaque(7u8),
+            Value::opaque(8u8),
+            Value::from(vec![Value::opaque(7u8)]),
+            Value::from(&b"x"[..]),
+            Value::from("b\"x\""),
+        ];
+        for a in &values {
+            for b in &values {
+                let (x, y) = (Args::of(a), Args::of(b));
+                let by_text = a.to_string() == b.to_string();
+                assert_eq!(x == y, by_text, "{a} vs {b}");
+                assert_eq!(x.cmp(&y) == Ordering::Equal, by_text, "{a} vs {b}");
+            }
+        }
+        assert_eq!(Args::of(&Value::from(5)), "5");
+        assert!(Args::of(&Value::from(5)) < Args::of(&Value::opaque(1u8)), "values order before texts");
+        assert_eq!(format!("{:?}", Args::from("[1]")), "\"[1]\"");
+    }
+
+    // checks G9, G14 on the simulator (tests/robust.rs,
+    // task_payload_drop_panic_keeps_workers::sim failed while records kept opaque payloads): a
+    // record never keeps a user's payload alive past the runtime's own drop of it.
+    #[test]
+    fn args_do_not_keep_an_opaque_payload_alive() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+        struct Dropped(Arc<AtomicBool>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.store(true, AtomicOrdering::SeqCst);
+            }
+        }
+        let flag = Arc::new(AtomicBool::new(false));
+        let value = Value::from(vec![Value::opaque(Dropped(flag.clone()))]);
+        let args = Args::of(&value);
+        drop(value);
+        assert!(flag.load(AtomicOrdering::SeqCst), "the payload outlived its value");
+        assert!(args.starts_with("[<opaque"), "{args}");
+    }
 }

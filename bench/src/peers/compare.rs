@@ -7,7 +7,10 @@ use std::time::Duration;
 /// The implementations compared, in table order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Peer {
+    /// skygroup with `command_sync` handlers (or no handler in the timed path).
     Skygroup,
+    /// skygroup with `command` (async) handlers, where the workload has handlers.
+    SkygroupAsync,
     Ractor,
     Kameo,
     Actix,
@@ -15,11 +18,16 @@ pub enum Peer {
 }
 
 impl Peer {
-    pub const ALL: [Peer; 5] = [Peer::Skygroup, Peer::Ractor, Peer::Kameo, Peer::Actix, Peer::Tokio];
+    pub const ALL: [Peer; 6] =
+        [Peer::Skygroup, Peer::SkygroupAsync, Peer::Ractor, Peer::Kameo, Peer::Actix, Peer::Tokio];
+
+    /// The implementations skygroup is compared with.
+    pub const PEERS: [Peer; 4] = [Peer::Ractor, Peer::Kameo, Peer::Actix, Peer::Tokio];
 
     pub fn name(self) -> &'static str {
         match self {
             Peer::Skygroup => "skygroup",
+            Peer::SkygroupAsync => "skygroup-async",
             Peer::Ractor => "ractor",
             Peer::Kameo => "kameo",
             Peer::Actix => "actix",

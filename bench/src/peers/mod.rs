@@ -3,6 +3,10 @@
 //! every side up once, then runs 5 rounds of every side (`compare`); the table shows medians
 //! and skygroup's ratio to each peer (median over rounds of the ratio within a round).
 //!
+//! skygroup runs each workload with handlers in both forms, `command` (async) and
+//! `command_sync`, as two sides of the same rounds; the table has a line per form. Workloads
+//! with no user handler in the timed path (spawn+stop, the storm) run once and say so.
+//!
 //! Every multi-threaded runtime has 2 workers (skygroup's threaded backend; tokio's for ractor,
 //! kameo and the baseline); actix runs on one thread (its `System`).
 
@@ -139,7 +143,9 @@ pub fn main(args: &[String]) -> ExitCode {
     }
     let mut selected: Vec<_> = workloads::all(sizes).into_iter().filter(|w| wanted(w.key)).collect();
     if let Some(peer) = only {
-        selected.iter_mut().for_each(|w| w.sides.retain(|s| s.peer == peer));
+        // `--only skygroup` keeps both handler forms.
+        let keep = |p: Peer| p == peer || (peer == Peer::Skygroup && p == Peer::SkygroupAsync);
+        selected.iter_mut().for_each(|w| w.sides.retain(|s| keep(s.peer)));
     }
     if selected.is_empty() {
         return ExitCode::SUCCESS;

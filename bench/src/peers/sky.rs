@@ -16,6 +16,7 @@ use super::compare::Peer;
 use super::memory::{self, Idle};
 use crate::kinds;
 use crate::skygroup_side::WORKERS;
+use crate::typed_side::Form;
 
 /// A member kind whose commands are timed workloads; each answers its elapsed nanoseconds.
 fn client(name: &str) -> ServiceKind {
@@ -108,10 +109,10 @@ pub fn storm(n: u64) -> Vec<Duration> {
 }
 
 /// Workload 6: `n` sequential `ctx.call("echo", ..)` by name from a member of a group whose
-/// `echo` is bound, and `n` calls to echo's address from the same member. Odd runs go
+/// `echo` (handler of the given form) is bound, and `n` calls to echo's address from the same member. Odd runs go
 /// address-first, so neither always runs on a warmer runtime.
-pub fn group_call(run: usize, n: u64) -> Vec<Duration> {
-    let (rt, group) = group_runtime(|rt| rt.define(kinds::echo()).expect("define echo"));
+pub fn group_call(run: usize, n: u64, form: Form) -> Vec<Duration> {
+    let (rt, group) = group_runtime(|rt| rt.define(kinds::echo_in(form)).expect("define echo"));
     rt.block_on(move |ctx| async move {
         let client = group.query(&ctx, "client").await.expect("client starts");
         // Binds echo and fills the client's name cache, untimed.

@@ -1,5 +1,6 @@
-//! The peers report: one row per measured figure, a column per implementation (each peer's
-//! cell with skygroup's ratio to it), skynet's reference figure, and the targets table.
+//! The peers report: one row per measured figure and skygroup handler form, a column per
+//! implementation (each peer's cell with that form's ratio to it), skynet's reference figure,
+//! and the targets table.
 
 use super::compare::{Peer, Side, Times, median};
 use crate::report::thousands;
@@ -18,7 +19,7 @@ pub struct Row {
     pub label: String,
     pub unit: Unit,
     /// Per implementation (in `Peer::ALL` order), per round.
-    pub values: [Option<Vec<f64>>; 5],
+    pub values: [Option<Vec<f64>>; 6],
     /// skynet's figure on this machine (ops/s), for reference.
     pub skynet: Option<f64>,
     /// Ratios from the medians rather than round by round (for differences of two timings,
@@ -37,7 +38,7 @@ impl Row {
         times: &Times,
         metric: usize,
     ) -> Row {
-        let mut values: [Option<Vec<f64>>; 5] = Default::default();
+        let mut values: [Option<Vec<f64>>; 6] = Default::default();
         for (side, per_metric) in sides.iter().zip(&times.0) {
             let Some(runs) = per_metric.get(metric) else { continue };
             let figures = runs.iter().map(|d| match unit {
@@ -51,7 +52,7 @@ impl Row {
 
     /// A row of per-round differences `self - other` (times only).
     pub fn minus(&self, other: &Row, key: &'static str, label: String) -> Row {
-        let mut values: [Option<Vec<f64>>; 5] = Default::default();
+        let mut values: [Option<Vec<f64>>; 6] = Default::default();
         for (i, slot) in values.iter_mut().enumerate() {
             if let (Some(a), Some(b)) = (&self.values[i], &other.values[i]) {
                 *slot = Some(a.iter().zip(b).map(|(a, b)| a - b).collect());
@@ -61,21 +62,36 @@ impl Row {
     }
 
     pub fn median(&self, peer: Peer) -> Option<f64> {
-        self.values[peer.index()].as_deref().map(median)
+        self.of(peer).map(|v| median(v))
     }
 
-    /// How many times faster skygroup is than `peer` (median over the rounds of the ratio in
-    /// each round): ops/s over ops/s, or the peer's time over skygroup's.
-    pub fn ratio(&self, peer: Peer) -> Option<f64> {
-        let ours = self.values[Peer::Skygroup.index()].as_ref()?;
-        let theirs = self.values[peer.index()].as_ref()?;
+    /// The figures of `peer`; for `SkygroupAsync` in a row without a handler in the timed path
+    /// (measured once), skygroup's only figures.
+    fn of(&self, peer: Peer) -> Option<&Vec<f64>> {
+        match (peer, &self.values[peer.index()]) {
+            (Peer::SkygroupAsync, None) => self.values[Peer::Skygroup.index()].as_ref(),
+            (_, values) => values.as_ref(),
+        }
+    }
+
+    /// Whether skygroup ran this row with both handler forms.
+    pub fn has_forms(&self) -> bool {
+        self.values[Peer::SkygroupAsync.index()].is_some()
+    }
+
+    /// How many times faster skygroup in handler form `form` (`Skygroup` or `SkygroupAsync`)
+    /// is than `peer` (median over the rounds of the ratio in each round): ops/s over ops/s,
+    /// or the peer's time over skygroup's.
+    pub fn ratio_in(&self, form: Peer, peer: Peer) -> Option<f64> {
+        let ours = self.of(form)?;
+        let theirs = self.of(peer)?;
         Some(self.per_round(ours, theirs)).filter(|r| r.is_finite() && *r > 0.0)
     }
 
-    /// skygroup's figure in this row against skygroup's in `other`, round by round.
-    pub fn ratio_to_row(&self, other: &Row) -> Option<f64> {
-        let ours = self.values[Peer::Skygroup.index()].as_ref()?;
-        let theirs = other.values[Peer::Skygroup.index()].as_ref()?;
+    /// skygroup's figure (form `form`) in this row against the same form's in `other`.
+    pub fn ratio_to_row(&self, form: Peer, other: &Row) -> Option<f64> {
+        let ours = self.of(form)?;
+        let theirs = other.of(form)?;
         Some(self.per_round(ours, theirs))
     }
 
@@ -110,6 +126,8 @@ impl Row {
 /// What skygroup must reach, in one row.
 pub struct Target {
     pub row: &'static str,
+    /// skygroup's handler form: `Skygroup` (`command_sync`) or `SkygroupAsync` (`command`).
+    pub form: Peer,
     pub against: Against,
     pub min: f64,
 }
@@ -123,8 +141,14 @@ pub enum Against {
 }
 
 impl Target {
+    /// A target for skygroup with `command_sync` handlers.
     pub fn new(row: &'static str, against: Against, min: f64) -> Target {
-        Target { row, against, min }
+        Target { row, form: Peer::Skygroup, against, min }
+    }
+
+    /// The same target for skygroup with `command` (async) handlers.
+    pub fn in_async(self) -> Target {
+        Target { form: Peer::SkygroupAsync, ..self }
     }
 
     fn describe(&self) -> String {
@@ -139,9 +163,9 @@ impl Target {
     pub fn measured(&self, rows: &[Row]) -> Option<f64> {
         let row = rows.iter().find(|r| r.key == self.row)?;
         match &self.against {
-            Against::Peer(p) => row.ratio(*p),
-            Against::Skynet => Some(row.median(Peer::Skygroup)? / row.skynet?),
-            Against::Row(other) => row.ratio_to_row(rows.iter().find(|r| r.key == *other)?),
+            Against::Peer(p) => row.ratio_in(self.form, *p),
+            Against::Skynet => Some(row.median(self.form)? / row.skynet?),
+            Against::Row(other) => row.ratio_to_row(self.form, rows.iter().find(|r| r.key == *other)?),
         }
     }
 }
@@ -155,7 +179,7 @@ pub fn runs_lines(rows: &[Row]) -> String {
             let all: Vec<String> = values.iter().map(|v| row.figure(*v).trim_end_matches(" µs").to_owned()).collect();
             let median = row.figure(median(values));
             out.push_str(&format!(
-                "{:>12} {:<8} median {median:>14}  runs [{}]\n",
+                "{:>12} {:<14} median {median:>14}  runs [{}]\n",
                 row.key,
                 peer.name(),
                 all.join(", ")
@@ -165,36 +189,47 @@ pub fn runs_lines(rows: &[Row]) -> String {
     out
 }
 
-/// The figures table: medians, and skygroup's ratio to each peer in brackets.
+/// The figures table: a line per row and skygroup handler form, with medians, and that form's
+/// ratio to each peer in brackets.
 pub fn figures(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| workload | skygroup | ractor | kameo | actix (1 thread) | tokio mpsc+oneshot | skynet (ref.) |\n\
-         |---|---:|---:|---:|---:|---:|---:|\n",
+        "| workload | skygroup handlers | skygroup | ractor | kameo | actix (1 thread) | tokio mpsc+oneshot | skynet (ref.) |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in rows {
-        let mut cells = vec![row.label.clone()];
-        for peer in Peer::ALL {
-            let cell = match (row.median(peer), row.ratio(peer)) {
-                (None, _) => "-".to_owned(),
-                (Some(m), Some(r)) if peer != Peer::Skygroup => format!("{} ({r:.2}x)", row.figure(m)),
-                (Some(m), _) => row.figure(m),
-            };
-            cells.push(cell);
+        let forms: &[(Peer, &str)] = if row.has_forms() {
+            &[(Peer::SkygroupAsync, "`command` (async)"), (Peer::Skygroup, "`command_sync`")]
+        } else {
+            &[(Peer::Skygroup, "none timed (either form)")]
+        };
+        for &(form, form_label) in forms {
+            let mut cells = vec![row.label.clone(), form_label.to_owned()];
+            cells.push(row.median(form).map_or("-".to_owned(), |m| row.figure(m)));
+            for peer in Peer::PEERS {
+                let cell = match (row.median(peer), row.ratio_in(form, peer)) {
+                    (None, _) => "-".to_owned(),
+                    (Some(m), Some(r)) => format!("{} ({r:.2}x)", row.figure(m)),
+                    (Some(m), None) => row.figure(m),
+                };
+                cells.push(cell);
+            }
+            let skynet = |s: f64| format!("{} ({:.2}x)", thousands(s), row.median(form).map_or(f64::NAN, |m| m / s));
+            cells.push(row.skynet.map_or("-".to_owned(), skynet));
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
         }
-        cells.push(row.skynet.map_or("-".to_owned(), |s| format!("{} ({:.2}x)", thousands(s), skynet_ratio(row, s))));
-        out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
 }
 
-fn skynet_ratio(row: &Row, skynet: f64) -> f64 {
-    row.median(Peer::Skygroup).map_or(f64::NAN, |m| m / skynet)
+fn form_name(form: Peer) -> &'static str {
+    if form == Peer::SkygroupAsync { "`command`" } else { "`command_sync`" }
 }
 
 /// The targets table: each target of a workload that ran, the measured ratio, and met or by how
 /// much it is missed.
 pub fn targets(targets: &[Target], rows: &[Row]) -> String {
-    let mut out = String::from("| workload | target | measured | verdict |\n|---|---|---:|---|\n");
+    let mut out =
+        String::from("| workload | skygroup handlers | target | measured | verdict |\n|---|---|---|---:|---|\n");
     for target in targets.iter().filter(|t| rows.iter().any(|r| r.key == t.row)) {
         let (measured, verdict) = match target.measured(rows) {
             None => ("-".to_owned(), "not measured".to_owned()),
@@ -207,7 +242,8 @@ pub fn targets(targets: &[Target], rows: &[Row]) -> String {
                 )
             }
         };
-        out.push_str(&format!("| {} | {} | {measured} | {verdict} |\n", target.row, target.describe()));
+        let (row, form) = (target.row, form_name(target.form));
+        out.push_str(&format!("| {row} | {form} | {} | {measured} | {verdict} |\n", target.describe()));
     }
     out
 }
@@ -217,17 +253,20 @@ mod tests {
     use super::*;
 
     fn row(unit: Unit, sky: Vec<f64>, tokio: Vec<f64>) -> Row {
-        let mut values: [Option<Vec<f64>>; 5] = Default::default();
-        values[0] = Some(sky);
-        values[4] = Some(tokio);
+        let mut values: [Option<Vec<f64>>; 6] = Default::default();
+        values[Peer::Skygroup.index()] = Some(sky);
+        values[Peer::Tokio.index()] = Some(tokio);
         Row { key: "x", label: "x".into(), unit, values, skynet: Some(10.0), of_medians: false }
     }
 
     #[test]
     fn ratios_read_faster_as_larger() {
-        assert_eq!(row(Unit::Rate, vec![4.0, 6.0, 9.0], vec![2.0, 2.0, 3.0]).ratio(Peer::Tokio), Some(3.0));
-        assert_eq!(row(Unit::Micros, vec![10.0], vec![30.0]).ratio(Peer::Tokio), Some(3.0));
-        assert_eq!(row(Unit::Rate, vec![1.0], vec![1.0]).ratio(Peer::Ractor), None);
+        assert_eq!(
+            row(Unit::Rate, vec![4.0, 6.0, 9.0], vec![2.0, 2.0, 3.0]).ratio_in(Peer::Skygroup, Peer::Tokio),
+            Some(3.0)
+        );
+        assert_eq!(row(Unit::Micros, vec![10.0], vec![30.0]).ratio_in(Peer::Skygroup, Peer::Tokio), Some(3.0));
+        assert_eq!(row(Unit::Rate, vec![1.0], vec![1.0]).ratio_in(Peer::Skygroup, Peer::Ractor), None);
     }
 
     #[test]
@@ -236,10 +275,22 @@ mod tests {
         let harness = row(Unit::Micros, vec![10.0, 2.0, 1.0], vec![10.0, 10.0, 10.0]);
         let net = storm.minus(&harness, "net", "net".into());
         assert_eq!(net.values[0], Some(vec![0.0, 10.0, 10.0]));
-        assert_eq!(net.ratio(Peer::Tokio), Some(2.0));
+        assert_eq!(net.ratio_in(Peer::Skygroup, Peer::Tokio), Some(2.0));
         let negative = harness.minus(&storm, "neg", "neg".into());
-        assert_eq!(negative.ratio(Peer::Tokio), None, "no ratio of a negative difference");
+        assert_eq!(negative.ratio_in(Peer::Skygroup, Peer::Tokio), None, "no ratio of a negative difference");
         assert_eq!(negative.figure(-9.6), "-10 µs");
+    }
+
+    #[test]
+    fn a_row_with_both_forms_prints_a_line_per_form() {
+        let mut both = row(Unit::Rate, vec![4.0], vec![2.0]);
+        both.values[Peer::SkygroupAsync.index()] = Some(vec![1.0]);
+        assert_eq!(both.ratio_in(Peer::SkygroupAsync, Peer::Tokio), Some(0.5));
+        assert_eq!(both.ratio_in(Peer::Skygroup, Peer::Tokio), Some(2.0));
+        let table = figures(&[both, row(Unit::Rate, vec![4.0], vec![2.0])]);
+        assert!(table.contains("| x | `command` (async) | 1 |"), "{table}");
+        assert!(table.contains("| x | `command_sync` | 4 |"), "{table}");
+        assert!(table.contains("| x | none timed (either form) | 4 |"), "{table}");
     }
 
     #[test]
@@ -249,7 +300,8 @@ mod tests {
             &[Target::new("x", Against::Peer(Peer::Tokio), 1.0), Target::new("x", Against::Skynet, 20.0)],
             &rows,
         );
-        assert!(table.contains("| x | >= 1.0x tokio | 1.50x | met |"), "{table}");
-        assert!(table.contains("| x | >= 20x skynet | 3.00x | **missed**: 15% of target, needs 6.67x |"), "{table}");
+        assert!(table.contains("| x | `command_sync` | >= 1.0x tokio | 1.50x | met |"), "{table}");
+        let skynet = "| x | `command_sync` | >= 20x skynet | 3.00x | **missed**: 15% of target, needs 6.67x |";
+        assert!(table.contains(skynet), "{table}");
     }
 }

@@ -6,6 +6,7 @@ use super::compare::{self, Peer, Side};
 use super::table::{Against, Row, Target, Unit};
 use super::{ROUNDS, Sizes, actix_peer, kameo_peer, memory, ractor_peer, sky, tokio_peer};
 use crate::report::thousands;
+use crate::typed_side::Form;
 use crate::{skygroup_side, tokio_side};
 
 /// skynet's figures on this machine (2 worker threads), ops/s.
@@ -56,7 +57,8 @@ pub fn all(s: Sizes) -> Vec<Workload> {
             key: "calls",
             ops: calls,
             sides: vec![
-                sample(Peer::Skygroup, move || skygroup_side::calls(calls)),
+                sample(Peer::SkygroupAsync, move || skygroup_side::calls(calls, Form::Async)),
+                sample(Peer::Skygroup, move || skygroup_side::calls(calls, Form::Sync)),
                 side(Peer::Ractor, move || ractor_peer::calls(calls)),
                 side(Peer::Kameo, move || kameo_peer::calls(calls)),
                 side(Peer::Actix, move || actix_peer::calls(calls)),
@@ -69,7 +71,8 @@ pub fn all(s: Sizes) -> Vec<Workload> {
             key: "sends",
             ops: sends,
             sides: vec![
-                sample(Peer::Skygroup, move || skygroup_side::sends(sends)),
+                sample(Peer::SkygroupAsync, move || skygroup_side::sends(sends, Form::Async)),
+                sample(Peer::Skygroup, move || skygroup_side::sends(sends, Form::Sync)),
                 side(Peer::Ractor, move || ractor_peer::sends(sends)),
                 side(Peer::Kameo, move || kameo_peer::sends(sends)),
                 side(Peer::Actix, move || actix_peer::sends(sends)),
@@ -82,7 +85,8 @@ pub fn all(s: Sizes) -> Vec<Workload> {
             key: "fan-in",
             ops: producers * each,
             sides: vec![
-                sample(Peer::Skygroup, move || skygroup_side::fan_in(producers, each)),
+                sample(Peer::SkygroupAsync, move || skygroup_side::fan_in(producers, each, Form::Async)),
+                sample(Peer::Skygroup, move || skygroup_side::fan_in(producers, each, Form::Sync)),
                 side(Peer::Ractor, move || ractor_peer::fan_in(producers, each)),
                 side(Peer::Kameo, move || kameo_peer::fan_in(producers, each)),
                 side(Peer::Actix, move || actix_peer::fan_in(producers, each)),
@@ -136,7 +140,8 @@ pub fn all(s: Sizes) -> Vec<Workload> {
             key: "group-call",
             ops: calls,
             sides: vec![
-                Side::new(Peer::Skygroup, move |run| sky::group_call(run, calls)),
+                Side::new(Peer::SkygroupAsync, move |run| sky::group_call(run, calls, Form::Async)),
+                Side::new(Peer::Skygroup, move |run| sky::group_call(run, calls, Form::Sync)),
                 Side::new(Peer::Ractor, move |run| ractor_peer::by_name_calls(run, calls)),
                 Side::new(Peer::Kameo, move |run| kameo_peer::by_name_calls(run, calls)),
             ],
@@ -198,6 +203,18 @@ pub fn targets() -> Vec<Target> {
     targets.push(Target::new("storm-net", P(Peer::Ractor), 1.5));
     targets.push(Target::new("group-call", R("addr-call"), 0.9));
     targets.push(Target::new("calls", Skynet, 20.0));
+    // Issue 13: with plain async `command` handlers (spawn and the storm time no handler, so
+    // their one figure stands for both forms).
+    let asynchronous = [
+        ("calls", Peer::Tokio, 1.5),
+        ("calls", Peer::Actix, 1.0),
+        ("sends", Peer::Tokio, 1.0),
+        ("fan-in", Peer::Tokio, 1.5),
+        ("fan-in", Peer::Actix, 1.0),
+        ("spawn", Peer::Tokio, 1.0),
+        ("storm", Peer::Ractor, 1.0),
+    ];
+    targets.extend(asynchronous.into_iter().map(|(key, peer, min)| Target::new(key, P(peer), min).in_async()));
     targets
 }
 

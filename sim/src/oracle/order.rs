@@ -21,10 +21,12 @@ use skygroup::Address;
 
 use super::Violation;
 use super::facts::Facts;
-use crate::record::{Dest, Happening, Msg};
+use crate::record::{Args, Dest, Happening, Msg};
 
-/// A send, as it can be matched: sender, target, command, arguments.
-type SendKey<'a> = (Address, Dest, &'a str, &'a str);
+/// A send, as it can be matched: sender, target, command, arguments. `Args` formats its text
+/// lazily (a `OnceLock`), which clippy sees as a mutable key; its order never changes with that
+/// cache (it compares values, or the same text either way), hence the `mutable_key_type` allows.
+type SendKey<'a> = (Address, Dest, &'a str, &'a Args);
 
 /// Every G6 violation in the run.
 pub(crate) fn check(facts: &Facts<'_>) -> Vec<Violation> {
@@ -111,6 +113,7 @@ fn describe(facts: &Facts<'_>, issue: usize) -> String {
 }
 
 /// Matches handled requests to their issues.
+#[allow(clippy::mutable_key_type)] // see `SendKey`
 struct Matcher<'a> {
     calls: BTreeMap<(Address, u64), (usize, &'a Dest)>,
     sends: BTreeMap<SendKey<'a>, VecDeque<usize>>,
@@ -120,6 +123,7 @@ struct Matcher<'a> {
 }
 
 impl<'a> Matcher<'a> {
+    #[allow(clippy::mutable_key_type)] // see `SendKey`
     fn new(facts: &Facts<'a>) -> Matcher<'a> {
         let mut matcher = Matcher {
             calls: BTreeMap::new(),
@@ -153,7 +157,7 @@ impl<'a> Matcher<'a> {
     }
 
     /// The issue of a handled send; `Err` if every issue of it was matched already.
-    fn send(&mut self, from: Address, dest: &Dest, command: &'a str, args: &'a str) -> Result<Option<usize>, ()> {
+    fn send(&mut self, from: Address, dest: &Dest, command: &'a str, args: &'a Args) -> Result<Option<usize>, ()> {
         let key = (from, dest.clone(), command, args);
         if self.ambiguous.contains(&key) {
             return Ok(None);

@@ -288,13 +288,14 @@ impl Walk<'_, '_> {
         let Some(address) = address else { return };
         let model = self.groups.entry(group).or_default();
         let (bound, pending) = (model.bindings.get(name).copied(), model.pending.get(name).map(|s| s.instance));
-        let who = self.facts.who(asker);
+        let who = || self.facts.who(asker);
         if let Some(pending) = pending {
+            let who = who();
             let message =
                 format!("{who} was answered `{name}` -> {address} while a start of it ({pending}) is pending");
             self.flag("G2", i, message);
         } else if bound != Some(address) {
-            let bound = bound.map_or("nothing".to_owned(), |a| a.to_string());
+            let (bound, who) = (bound.map_or("nothing".to_owned(), |a| a.to_string()), who());
             let message = format!("{who} was answered `{name}` -> {address} but `{name}` is bound to {bound}");
             self.flag("G4", i, message);
         }

@@ -175,5 +175,7 @@ fn init_ends(facts: &Facts<'_>) -> BTreeMap<Address, InitEnd> {
 /// The instance a `_register ["name", :addr]` names, among the known services.
 fn registered(facts: &Facts<'_>, args: &str) -> Option<Address> {
     let shown = args.rsplit(", ").next()?.trim_end_matches(']');
-    facts.services.keys().copied().find(|a| a.to_string() == shown)
+    // Parsed back rather than formatting every known address (this runs for every `_register`).
+    let raw = u64::from_str_radix(shown.strip_prefix(':')?, 16).ok()?;
+    facts.services.keys().copied().find(|a| a.raw() == raw).filter(|a| a.to_string() == shown)
 }

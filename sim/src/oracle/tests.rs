@@ -37,7 +37,7 @@ struct Trace {
 }
 
 fn req(from: Address, session: u64, command: &str, args: &str, via: Option<&str>) -> Msg {
-    let (command, args, via) = (command.to_owned(), args.to_owned(), via.map(str::to_owned));
+    let (command, args, via) = (command.to_owned(), args.into(), via.map(str::to_owned));
     Msg::Request { from, session, command, args, via }
 }
 
