@@ -63,8 +63,10 @@ use futures::channel::{mpsc, oneshot};
 use crate::core::{CommandName, Ctx, Runtime};
 use crate::{Address, CallError, CallErrorKind, Group, Value};
 
-/// A way into the runtime for code that is not a service: see the [module docs](self).
-/// Cheap to clone; clones share one port.
+/// A way into the runtime for code that is not a service: another thread, or a task of another
+/// async runtime (tokio, ...), awaiting calls through its `Waker` alone. A handle's messages to
+/// one service keep their issue order (H1 in SEMANTICS.md); after `Runtime::shutdown` every call
+/// fails at once (H2). Cheap to clone; clones share one port.
 #[derive(Clone)]
 pub struct Handle {
     port: Arc<Port>,

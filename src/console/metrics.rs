@@ -10,7 +10,7 @@
 //! Names (labels in brackets): `skygroup_messages_handled_total`, `skygroup_errors_total`,
 //! `skygroup_dead_letters_total` (counters), `skygroup_queue_length`, `skygroup_queue_peak`
 //! (gauges), all [service, kind, group]; `skygroup_group_services` [group, label];
-//! `skygroup_runtime_dead_letters_total`; `skygroup_gate_connections` [gate]. Per-service
+//! `skygroup_runtime_dead_letters_total`; `skygroup_gate_connections` (label: gate). Per-service
 //! labels keep counters monotonic (a sum over a kind would drop when a service exits); a
 //! process with many short-lived services may prefer to aggregate in its exporter.
 
