@@ -125,7 +125,7 @@ impl RuntimeShared {
         let Some(cell) = self.lookup(to) else { return false };
         match at {
             Shortcut::AnswerInPlace => (polled_here(&cell) || memo::runs_here(&cell)) && cell.nothing_queued(),
-            _ => DEPTH.get() < MAX_INLINE && cell.idle_now(),
+            _ => DEPTH.get() < MAX_INLINE && cell.sched.idle(),
         }
     }
 
@@ -212,11 +212,6 @@ impl ServiceCell {
     /// may be overtaken (G6 is per sender).
     fn nothing_queued(&self) -> bool {
         (!self.sched.mailed() && self.sched.batched() == 0) || mutants::active(Mutant::AnswerInPlaceOvertakes)
-    }
-
-    /// Nothing in its mailbox and nobody runs it or will: a push would find it idle.
-    fn idle_now(&self) -> bool {
-        self.sched.idle()
     }
 
     /// Whether this thread runs this service's turn (here or further up the stack) and takes the
@@ -313,7 +308,7 @@ impl ServiceCell {
         let Some(Handler::Sync(handler)) = callee.kind.commands.get(command.as_ref()) else { return Err(args) };
         let unclaimed = callee.past_leftovers(); // false but under the mutant
         if mode == Mode::Decide
-            && !((unclaimed || callee.idle_now()) && memo::take_shortcut(&self.runtime, mode, Shortcut::Direct))
+            && !((unclaimed || callee.sched.idle()) && memo::take_shortcut(&self.runtime, mode, Shortcut::Direct))
         {
             return Err(args);
         }

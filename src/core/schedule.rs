@@ -81,8 +81,7 @@ impl Schedule {
     /// The direct path's claim: only a service with nothing pending at all (not claimed, no
     /// mail, no exit request; and so, by the invariant, no leftovers) is taken.
     pub(crate) fn claim_direct(&self) -> bool {
-        self.state.load(Ordering::Acquire) == 0
-            && self.state.compare_exchange(0, SCHEDULED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        self.idle() && self.state.compare_exchange(0, SCHEDULED, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
     /// Records the batch's length (by the claim's owner).
