@@ -79,6 +79,7 @@
 #![deny(missing_docs)]
 
 mod assemble;
+pub mod cluster;
 pub mod console;
 mod core;
 mod error;
