@@ -85,6 +85,9 @@ pub(crate) struct State {
     faults: Option<Faults>,
     /// Per mailbox (indexed by raw address), a hash of the messages it received, in order.
     mailboxes: Vec<u64>,
+    /// The same for the addresses of clustered nodes (the node number in the address's high
+    /// 16 bits; indexed by node, then by the local part).
+    node_mailboxes: BTreeMap<u64, Vec<u64>>,
     /// Services handed out twice in one step (G12), found by the executor itself.
     overlaps: Vec<Violation>,
     /// The services behind the options of the decision being made (reused buffer).
@@ -99,6 +102,8 @@ pub(crate) struct State {
     running: bool,
     /// The virtual network (see `crate::net`).
     pub(crate) net: crate::net::NetState,
+    /// The simulated cluster's hub (see `crate::cluster`): empty unless a test makes nodes.
+    pub(crate) cluster: crate::cluster::ClusterState,
     /// A service run earlier in this step holds deliveries back: a shortcut that runs a
     /// service nested could run that one again and let its new messages overtake the held ones
     /// (G6), so none is taken until the step's deliveries are out.
@@ -164,6 +169,7 @@ impl SimExecutor {
             text: settings.tracing && settings.text,
             faults,
             mailboxes: Vec::new(),
+            node_mailboxes: BTreeMap::new(),
             overlaps: Vec::new(),
             options: Vec::new(),
             due_waited: 0,
@@ -171,6 +177,7 @@ impl SimExecutor {
             timers_under_load: 0,
             running: false,
             net: crate::net::NetState::new(settings.net_faults),
+            cluster: crate::cluster::ClusterState::default(),
             held_earlier: false,
         };
         SimExecutor { state: Mutex::new(state), workers: settings.workers.max(1), seed: settings.seed, me: me.clone() }
@@ -218,7 +225,9 @@ impl SimExecutor {
     /// hashes, by address): equal for runs no service could tell apart by what it received.
     pub(crate) fn interleaving(&self) -> u64 {
         let s = self.state();
-        s.mailboxes.iter().enumerate().fold(MIX_START, |h, (i, m)| mix(mix(h, i as u64), *m))
+        let fold = |h, boxes: &[u64]| boxes.iter().enumerate().fold(h, |h, (i, m)| mix(mix(h, i as u64), *m));
+        let local = fold(MIX_START, &s.mailboxes);
+        s.node_mailboxes.iter().fold(local, |h, (node, boxes)| fold(mix(h, *node), boxes))
     }
 
     pub(crate) fn pending_timers(&self) -> usize {
@@ -366,19 +375,27 @@ impl State {
 
     /// Folds one delivery into its mailbox's hash.
     fn note_delivery(&mut self, to: Address, message: &Message<'_>) {
-        let i = to.raw() as usize;
-        if self.mailboxes.len() <= i {
-            self.mailboxes.resize(i + 1, MIX_START);
-        }
-        self.mailboxes[i] = match *message {
+        let hash = self.mailbox(to);
+        let h = *hash;
+        *hash = match *message {
             Message::Request { from, session, command, .. } => {
-                command.bytes().fold(mix(mix(mix(self.mailboxes[i], 1), from.raw()), session), |h, b| mix(h, b.into()))
+                command.bytes().fold(mix(mix(mix(h, 1), from.raw()), session), |h, b| mix(h, b.into()))
             }
-            Message::Response { session, ok } => mix(mix(mix(self.mailboxes[i], 2), session), ok.into()),
-            Message::Wake { task } => mix(mix(self.mailboxes[i], 3), task as u64),
-            Message::Fork => mix(self.mailboxes[i], 4),
-            Message::Init => mix(self.mailboxes[i], 5),
+            Message::Response { session, ok } => mix(mix(mix(h, 2), session), ok.into()),
+            Message::Wake { task } => mix(mix(h, 3), task as u64),
+            Message::Fork => mix(h, 4),
+            Message::Init => mix(h, 5),
         };
+    }
+
+    /// The hash of `to`'s mailbox (a clustered node's address keeps its node in the high bits).
+    fn mailbox(&mut self, to: Address) -> &mut u64 {
+        let (node, local) = (to.raw() >> NODE_SHIFT, (to.raw() & LOCAL_MASK) as usize);
+        let boxes = if node == 0 { &mut self.mailboxes } else { self.node_mailboxes.entry(node).or_default() };
+        if boxes.len() <= local {
+            boxes.resize(local + 1, MIX_START);
+        }
+        &mut boxes[local]
     }
 
     /// Whether due timers fire before the runnable services this step (see the module docs).
@@ -446,6 +463,11 @@ impl State {
 }
 
 const MIX_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Where a clustered node's number sits in an address (design item 1: `node << 48 | local`).
+const NODE_SHIFT: u32 = 48;
+/// The local part of an address.
+const LOCAL_MASK: u64 = (1 << NODE_SHIFT) - 1;
 
 /// Folds `word` into the hash `h` (a multiply-xorshift step: stable across machines and Rust
 /// versions, unlike std's hasher).

@@ -23,6 +23,7 @@
 pub mod bench;
 pub mod chooser;
 pub mod cli;
+pub mod cluster;
 pub mod deadlock;
 mod executor;
 pub mod explore;
@@ -142,6 +143,12 @@ impl Sim {
         addr: &str,
     ) -> impl std::future::Future<Output = Result<net::SimClient, String>> + Send + 'static {
         net::SimClient::connect(self.executor.clone(), addr.to_owned())
+    }
+
+    /// The simulated cluster `name` over this run's executor: node transports and network
+    /// faults (see [`cluster`]). One hub per run: every call returns a view of the same one.
+    pub fn cluster(&self, name: &str) -> cluster::SimCluster {
+        cluster::SimCluster::new(self.executor.clone(), name)
     }
 
     /// Services the executor was handed twice for one step (two handlers at once, G12).

@@ -166,6 +166,14 @@ pub enum Happening {
         /// What happened, as the trace line says it.
         what: String,
     },
+    /// Something happened in the simulated cluster (`crate::cluster`): a frame, a store
+    /// operation, a fault, about node `node` (0: the hub itself).
+    Cluster {
+        /// The node's number (`NodeId`), 0 for the hub.
+        node: u16,
+        /// What happened, as the trace line says it.
+        what: String,
+    },
 }
 
 /// A message's arguments as the trace shows them (`Value`'s `Display`). Formatted the first time
