@@ -104,6 +104,12 @@ pub(crate) struct State {
     pub(crate) net: crate::net::NetState,
     /// The simulated cluster's hub (see `crate::cluster`): empty unless a test makes nodes.
     pub(crate) cluster: crate::cluster::ClusterState,
+    /// Runtimes on this executor besides the first (a cluster's nodes): a runtime's shutdown
+    /// clears the executor only when it is the last.
+    runtimes_more: usize,
+    /// The node of the service whose handler ran last (`Event::Handle`): a registry decision
+    /// happens in its registry's turn, so this is the node the decision's group lives on.
+    handling_node: u64,
     /// A service run earlier in this step holds deliveries back: a shortcut that runs a
     /// service nested could run that one again and let its new messages overtake the held ones
     /// (G6), so none is taken until the step's deliveries are out.
@@ -178,6 +184,8 @@ impl SimExecutor {
             running: false,
             net: crate::net::NetState::new(settings.net_faults),
             cluster: crate::cluster::ClusterState::default(),
+            runtimes_more: 0,
+            handling_node: 0,
             held_earlier: false,
         };
         SimExecutor { state: Mutex::new(state), workers: settings.workers.max(1), seed: settings.seed, me: me.clone() }
@@ -232,6 +240,11 @@ impl SimExecutor {
 
     pub(crate) fn pending_timers(&self) -> usize {
         self.state().timers.len()
+    }
+
+    /// One more runtime shares this executor (a simulated cluster's node).
+    pub(crate) fn add_runtime(&self) {
+        self.state().runtimes_more += 1;
     }
 
     pub(crate) fn overlaps(&self) -> Vec<Violation> {
@@ -469,6 +482,13 @@ const NODE_SHIFT: u32 = 48;
 /// The local part of an address.
 const LOCAL_MASK: u64 = (1 << NODE_SHIFT) - 1;
 
+/// A group id as the records show it: the runtime's own id, with the node it lives on in the
+/// high bits for a clustered node (group ids count per runtime, so two nodes both have a group
+/// 1; the oracle must tell them apart). Outside a cluster (node 0) the id is unchanged.
+fn node_group(node: u64, group: u64) -> u64 {
+    if group >> NODE_SHIFT == 0 { node << NODE_SHIFT | group } else { group }
+}
+
 /// Folds `word` into the hash `h` (a multiply-xorshift step: stable across machines and Rust
 /// versions, unlike std's hasher).
 fn mix(h: u64, word: u64) -> u64 {
@@ -521,8 +541,14 @@ impl Executor for SimExecutor {
         }
     }
 
+    /// Clears the timers and runnables, unless other runtimes still run on this executor (a
+    /// simulated cluster's nodes share it): then only that runtime is gone.
     fn shutdown(&self) {
         let mut state = self.state();
+        if state.runtimes_more > 0 {
+            state.runtimes_more -= 1;
+            return;
+        }
         state.timers.clear();
         state.ready.clear();
     }
@@ -550,10 +576,18 @@ impl Executor for SimExecutor {
             Event::Shortcut { shortcut, .. } => state.shortcuts[shortcut.index()] += 1,
             _ => {}
         }
+        if let Event::Handle { at, .. } = event {
+            state.handling_node = at.raw() >> NODE_SHIFT;
+        }
         if state.tracing {
             let mut happening = Happening::from_event(event);
-            if let Happening::Deliver { mid_step, .. } = &mut happening {
-                *mid_step = state.running;
+            match &mut happening {
+                Happening::Deliver { mid_step, .. } => *mid_step = state.running,
+                Happening::Spawn { address, group: Some(group), .. } => {
+                    *group = node_group(address.raw() >> NODE_SHIFT, *group)
+                }
+                Happening::Registry { group, .. } => *group = node_group(state.handling_node, *group),
+                _ => {}
             }
             state.log(happening, || event.to_string());
         }

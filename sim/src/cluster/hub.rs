@@ -317,7 +317,7 @@ impl SimExecutor {
             let Some(pending) = state.cluster.endpoints[endpoint].store_queue.pop_front() else { return };
             let e = &state.cluster.endpoints[endpoint];
             let (name, node, cut_now) = (e.name.clone(), e.node.unwrap_or(NodeId(0)), e.link != Link::Up);
-            let what = format!("store {} {}", pending.bucket.name(), pending.op.describe());
+            let what = format!("({name}) store {} {}", pending.bucket.name(), pending.op.describe());
             state.cluster.stats.store_ops += 1;
             let answer = if pending.cut_at_issue || cut_now {
                 // A write issued before the cut may have reached the store; its answer is lost.

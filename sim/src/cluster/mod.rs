@@ -13,6 +13,7 @@
 //! cut off from it.
 
 mod hub;
+mod nodes;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ use skygroup::cluster::{Bucket, Entry};
 
 pub(crate) use hub::ClusterState;
 pub use hub::ClusterStats;
+pub use nodes::SimNode;
 pub use transport::SimTransport;
 
 use crate::executor::SimExecutor;
@@ -35,11 +37,14 @@ use hub::Link;
 pub struct SimCluster {
     executor: Arc<SimExecutor>,
     name: String,
+    /// Every node made here, crashed ones included (their runtimes live until the cluster is
+    /// dropped: a runtime's drop would shut the shared executor down under the others).
+    members: std::sync::Mutex<Vec<SimNode>>,
 }
 
 impl SimCluster {
     pub(crate) fn new(executor: Arc<SimExecutor>, name: &str) -> SimCluster {
-        SimCluster { executor, name: name.to_owned() }
+        SimCluster { executor, name: name.to_owned(), members: Default::default() }
     }
 
     /// The cluster's name.
