@@ -166,6 +166,17 @@ pub enum Happening {
         /// What happened, as the trace line says it.
         what: String,
     },
+    /// The simulated cluster lost a frame from node `from` to node `to` on the way (a
+    /// partition, a crash, a disconnect): whatever messages it carried never arrive. The
+    /// oracle excuses sends across that pair (G7 holds per node; K4 counts the loss).
+    FrameLost {
+        /// The sender's node number.
+        from: u16,
+        /// The receiver's node number.
+        to: u16,
+        /// Why, as the trace line says it.
+        why: String,
+    },
     /// Something happened in the simulated cluster (`crate::cluster`): a frame, a store
     /// operation, a fault, about node `node` (0: the hub itself).
     Cluster {

@@ -280,7 +280,10 @@ impl SimExecutor {
             match lost {
                 Some(why) => {
                     state.cluster.stats.lost += 1;
-                    state.cluster_log(to, format!("<- {from} frame lost: {why}"));
+                    if state.tracing {
+                        let line = format!("cluster {to} <- {from} frame lost: {why}");
+                        state.log(Happening::FrameLost { from: from.0, to: to.0, why }, || line);
+                    }
                     return;
                 }
                 None => {

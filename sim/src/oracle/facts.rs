@@ -13,7 +13,7 @@
 //! with `end`) has steps of its own, and the interrupted step goes on after the end. A delivery
 //! made mid-step (after a shortcut released the step's held deliveries) does not end a step.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use skygroup::Address;
 
@@ -39,12 +39,20 @@ pub(crate) struct Facts<'a> {
     pub(crate) step_of: Vec<Option<usize>>,
     /// Registry address -> the group it decides for (learned from its decisions).
     pub(crate) registries: BTreeMap<Address, u64>,
+    /// (sender node, receiver node) pairs of a simulated cluster that lost a frame somewhere
+    /// in the run (see `cluster.rs`).
+    pub(crate) lossy: BTreeSet<(u16, u16)>,
 }
 
 impl<'a> Facts<'a> {
     pub(crate) fn new(records: &'a [Record]) -> Facts<'a> {
-        let mut facts =
-            Facts { records, services: BTreeMap::new(), step_of: steps(records), registries: BTreeMap::new() };
+        let mut facts = Facts {
+            records,
+            services: BTreeMap::new(),
+            step_of: steps(records),
+            registries: BTreeMap::new(),
+            lossy: BTreeSet::new(),
+        };
         for (i, record) in records.iter().enumerate() {
             facts.learn(i, &record.event);
         }
@@ -65,6 +73,9 @@ impl<'a> Facts<'a> {
                 if let Some((registry, _)) = self.step_handle(i) {
                     self.registries.insert(registry, *group);
                 }
+            }
+            Happening::FrameLost { from, to, .. } => {
+                self.lossy.insert((*from, *to));
             }
             _ => {}
         }
