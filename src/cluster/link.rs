@@ -87,6 +87,8 @@ pub(crate) struct Link {
     pub(crate) deadline_added: AtomicWaker,
     closed: AtomicBool,
     counters: Counters,
+    /// The cluster names this node resolved, and sends waiting for one (`names.rs`).
+    pub(crate) names: super::names::NameCache,
 }
 
 impl Link {
@@ -104,6 +106,7 @@ impl Link {
             deadline_added: AtomicWaker::new(),
             closed: AtomicBool::new(false),
             counters: Counters::default(),
+            names: super::names::NameCache::default(),
         }
     }
 

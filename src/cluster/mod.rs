@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::error::ClusterError;
+pub use directory::ClusterGroup;
 pub use link::NodeStats;
 pub use loopback::{Loopback, LoopbackTransport};
 pub use transport::{Bucket, Entry, Inbox, NodeId, Store, StoreError, StoreFuture, Transport, TransportError};
