@@ -177,6 +177,18 @@ pub enum Happening {
         /// Why, as the trace line says it.
         why: String,
     },
+    /// A write reached the simulated cluster's store and took effect (a failed one is a
+    /// `Cluster` line only): what the cross-node checks replay (`oracle/cluster.rs`).
+    StoreWrite {
+        /// The node that issued it (0 for an expiry, or a node not attached yet).
+        node: u16,
+        /// The bucket.
+        bucket: skygroup::cluster::Bucket,
+        /// The key.
+        key: String,
+        /// The value written; `None` for a delete or an expiry.
+        value: Option<bytes::Bytes>,
+    },
     /// Something happened in the simulated cluster (`crate::cluster`): a frame, a store
     /// operation, a fault, about node `node` (0: the hub itself).
     Cluster {

@@ -387,18 +387,38 @@ impl SimExecutor {
 }
 
 impl State {
-    /// Applies a store operation that reached the store, with its trace lines.
+    /// Applies a store operation that reached the store, with its trace lines: a write that
+    /// took effect is a `StoreWrite` record (the oracle replays those), anything else a
+    /// `Cluster` line.
     fn store_apply(&mut self, node: NodeId, bucket: Bucket, op: Op, what: &str) -> Result<Answer, StoreError> {
+        let written = match &op {
+            Op::Create { key, value } | Op::Update { key, value, .. } | Op::Put { key, value } => {
+                Some((key.clone(), Some(value.clone())))
+            }
+            Op::Delete { key, .. } => Some((key.clone(), None)),
+            Op::Get { .. } | Op::Keys => None,
+        };
         let (answer, expired) = self.cluster.store.apply(bucket, op, self.now);
         for key in expired {
-            self.cluster_log(NodeId(0), format!("store liveness {key} expired"));
+            self.store_log(NodeId(0), bucket, key.clone(), None, format!("store liveness {key} expired"));
         }
         let shown = match &answer {
             Ok(a) => a.describe(),
             Err(e) => e.to_string(),
         };
-        self.cluster_log(node, format!("{what}: {shown}"));
+        let line = format!("{what}: {shown}");
+        match written {
+            Some((key, value)) if answer.is_ok() => self.store_log(node, bucket, key, value, line),
+            _ => self.cluster_log(node, line),
+        }
         answer
+    }
+
+    fn store_log(&mut self, node: NodeId, bucket: Bucket, key: String, value: Option<Bytes>, what: String) {
+        if self.tracing {
+            let line = format!("cluster {node} {what}");
+            self.log(Happening::StoreWrite { node: node.0, bucket, key, value }, || line);
+        }
     }
 
     /// A `cluster` line of the trace, about `node` (0: the hub itself).
