@@ -21,6 +21,10 @@ use crate::record::{Happening, Msg, Record};
 
 /// The kind of the registry services the runtime starts, one per group.
 pub(crate) const REGISTRY_KIND: &str = "_registry";
+/// The kind of a cluster node's own system service (`skygroup::cluster`): like a registry, it
+/// answers the reserved commands the cluster layer sends it on behalf of services (`_bound`,
+/// `_query_group`).
+pub(crate) const CLUSTER_AGENT_KIND: &str = "_cluster";
 /// The kind of the embedding program's root service (`Runtime::block_on`).
 pub(crate) const MAIN_KIND: &str = "_main";
 
