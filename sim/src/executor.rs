@@ -466,6 +466,11 @@ impl State {
         self.add_timer_at(fires, fires, waker);
     }
 
+    /// Records kept so far (an index for a record to point back at).
+    pub(crate) fn records_len(&self) -> usize {
+        self.records.len()
+    }
+
     /// Keeps one event, as data and (if text is on) as a text line.
     pub(crate) fn log(&mut self, event: Happening, line: impl FnOnce() -> String) {
         if self.text {

@@ -188,6 +188,10 @@ pub enum Happening {
         key: String,
         /// The value written; `None` for a delete or an expiry.
         value: Option<bytes::Bytes>,
+        /// How many records the trace had when the node issued the write (it took effect
+        /// later, after the store's delay): what happened before index `issued` happened before
+        /// the node asked.
+        issued: usize,
     },
     /// Something happened in the simulated cluster (`crate::cluster`): a frame, a store
     /// operation, a fault, about node `node` (0: the hub itself).

@@ -74,6 +74,8 @@ struct PendingOp {
     slot: Arc<Mutex<Slot>>,
     /// The node was cut off when it issued the operation: it never reached the store.
     cut_at_issue: bool,
+    /// The trace's length when it was issued (`Happening::StoreWrite::issued`).
+    issued: usize,
 }
 
 /// Where a store answer waits for its future.
@@ -306,7 +308,9 @@ impl SimExecutor {
         let due = (now + delay).max(e.store_last_due);
         e.store_last_due = due;
         let cut_at_issue = e.link != Link::Up;
-        e.store_queue.push_back(PendingOp { bucket, op, slot: slot.clone(), cut_at_issue });
+        let issued = state.records_len();
+        let e = &mut state.cluster.endpoints[endpoint];
+        e.store_queue.push_back(PendingOp { bucket, op, slot: slot.clone(), cut_at_issue, issued });
         let tick = Waker::from(Arc::new(StoreTick { executor: self.me.clone(), endpoint }));
         state.add_timer(due, tick);
         slot
@@ -327,14 +331,14 @@ impl SimExecutor {
                 let reached =
                     !pending.cut_at_issue && pending.op.writes() && state.choose(DecisionKind::Cluster, 2) == 1;
                 if reached {
-                    let _ = state.store_apply(node, pending.bucket, pending.op, &what);
+                    let _ = state.store_apply(node, &pending, &what);
                 }
                 state.cluster.stats.store_unreachable += 1;
                 let why = format!("{name} is cut off from the store");
                 state.cluster_log(node, format!("{what}: unreachable{}", if reached { " (applied)" } else { "" }));
                 Err(StoreError::Unreachable(why))
             } else {
-                state.store_apply(node, pending.bucket, pending.op, &what)
+                state.store_apply(node, &pending, &what)
             };
             let mut slot = pending.slot.lock().unwrap_or_else(|e| e.into_inner());
             slot.answer = Some(answer);
@@ -390,7 +394,8 @@ impl State {
     /// Applies a store operation that reached the store, with its trace lines: a write that
     /// took effect is a `StoreWrite` record (the oracle replays those), anything else a
     /// `Cluster` line.
-    fn store_apply(&mut self, node: NodeId, bucket: Bucket, op: Op, what: &str) -> Result<Answer, StoreError> {
+    fn store_apply(&mut self, node: NodeId, pending: &PendingOp, what: &str) -> Result<Answer, StoreError> {
+        let (bucket, op, issued) = (pending.bucket, pending.op.clone(), pending.issued);
         let written = match &op {
             Op::Create { key, value } | Op::Update { key, value, .. } | Op::Put { key, value } => {
                 Some((key.clone(), Some(value.clone())))
@@ -400,7 +405,8 @@ impl State {
         };
         let (answer, expired) = self.cluster.store.apply(bucket, op, self.now);
         for key in expired {
-            self.store_log(NodeId(0), bucket, key.clone(), None, format!("store liveness {key} expired"));
+            let now = self.records_len();
+            self.store_log(NodeId(0), (bucket, key.clone(), now), None, format!("store liveness {key} expired"));
         }
         let shown = match &answer {
             Ok(a) => a.describe(),
@@ -408,16 +414,23 @@ impl State {
         };
         let line = format!("{what}: {shown}");
         match written {
-            Some((key, value)) if answer.is_ok() => self.store_log(node, bucket, key, value, line),
+            Some((key, value)) if answer.is_ok() => self.store_log(node, (bucket, key, issued), value, line),
             _ => self.cluster_log(node, line),
         }
         answer
     }
 
-    fn store_log(&mut self, node: NodeId, bucket: Bucket, key: String, value: Option<Bytes>, what: String) {
+    /// A `StoreWrite` record of `key` in `bucket`, issued when the trace had `issued` records.
+    fn store_log(
+        &mut self,
+        node: NodeId,
+        (bucket, key, issued): (Bucket, String, usize),
+        value: Option<Bytes>,
+        what: String,
+    ) {
         if self.tracing {
             let line = format!("cluster {node} {what}");
-            self.log(Happening::StoreWrite { node: node.0, bucket, key, value }, || line);
+            self.log(Happening::StoreWrite { node: node.0, bucket, key, value, issued }, || line);
         }
     }
 

@@ -5,10 +5,13 @@
 //! - G2 across nodes: when a name is bound to an instance, no other instance bound to that name
 //!   before is still alive on a node whose liveness key is present (one instance cluster-wide);
 //!   and the binding goes to an instance of the name's kind, outside any group, on the node that
-//!   claimed the start, alive when bound.
+//!   claimed the start.
+//! - G3 across nodes: a start whose instance exited before the node issued its binding has
+//!   failed; the binding must not name it. (An exit after the issue, while the write is on its
+//!   way to the store, cannot be helped: the owner's agent then releases it, see G9.)
 //! - G4/G9 across nodes: a binding is released (deleted) only once its instance exited, or once
 //!   its node's liveness key is gone (the node counts as dead, and the next use starts a fresh
-//!   instance on a live node).
+//!   instance on a live node): both as of when the release was issued and when it took effect.
 //!
 //! The bindings' values are decoded here on their own (a map of `node` and, once bound,
 //! `address`, in the layer's MessagePack); a value that does not decode is skipped, not
@@ -51,6 +54,8 @@ struct Walk<'f, 'a> {
     facts: &'f Facts<'a>,
     bindings: BTreeMap<String, Binding>,
     live: BTreeSet<u16>,
+    /// Per node, where its liveness key came and went: (record index, present).
+    live_changes: BTreeMap<u16, Vec<(usize, bool)>>,
     /// Every instance bound to each name so far.
     instances: BTreeMap<String, BTreeSet<Address>>,
     out: Vec<Violation>,
@@ -58,43 +63,59 @@ struct Walk<'f, 'a> {
 
 /// Every violation of the cluster-name rules in the run.
 pub(crate) fn check(facts: &Facts<'_>) -> Vec<Violation> {
-    let mut walk =
-        Walk { facts, bindings: BTreeMap::new(), live: BTreeSet::new(), instances: BTreeMap::new(), out: Vec::new() };
+    let mut walk = Walk {
+        facts,
+        bindings: BTreeMap::new(),
+        live: BTreeSet::new(),
+        live_changes: BTreeMap::new(),
+        instances: BTreeMap::new(),
+        out: Vec::new(),
+    };
     for (i, record) in facts.records.iter().enumerate() {
-        if let Happening::StoreWrite { bucket, key, value, .. } = &record.event {
-            walk.write(i, *bucket, key, value.as_deref());
+        if let Happening::StoreWrite { bucket, key, value, issued, .. } = &record.event {
+            walk.write((i, *issued), *bucket, key, value.as_deref());
         }
     }
     walk.out
 }
 
 impl Walk<'_, '_> {
-    fn write(&mut self, i: usize, bucket: Bucket, key: &str, value: Option<&[u8]>) {
+    /// A write that took effect at record `i`, issued when the trace had `issued` records.
+    fn write(&mut self, (i, issued): (usize, usize), bucket: Bucket, key: &str, value: Option<&[u8]>) {
         match (bucket, value) {
-            (Bucket::Liveness, Some(_)) => {
-                self.live.extend(live_node(key));
-            }
-            (Bucket::Liveness, None) => {
-                if let Some(node) = live_node(key) {
+            (Bucket::Liveness, value) => {
+                let Some(node) = live_node(key) else { return };
+                let present = value.is_some();
+                if present {
+                    self.live.insert(node);
+                } else {
                     self.live.remove(&node);
                 }
+                self.live_changes.entry(node).or_default().push((i, present));
             }
             (Bucket::Bindings, Some(bytes)) => match decode(bytes) {
-                Some(binding) => self.bind(i, key, binding),
+                Some(binding) => self.bind((i, issued), key, binding),
                 None => {
                     self.bindings.remove(key);
                 }
             },
-            (Bucket::Bindings, None) => self.release(i, key),
+            (Bucket::Bindings, None) => self.release((i, issued), key),
             (Bucket::Directory, _) => {}
         }
     }
 
+    /// Whether `address` had not exited before record `i`.
     fn alive(&self, address: Address, i: usize) -> bool {
-        self.facts.exit_of(address).is_none_or(|exit| exit > i)
+        self.facts.exit_of(address).is_none_or(|exit| exit >= i)
     }
 
-    fn bind(&mut self, i: usize, name: &str, binding: Binding) {
+    /// Whether `node`'s liveness key was present before record `i`.
+    fn live_at(&self, node: u16, i: usize) -> bool {
+        let changes = self.live_changes.get(&node).map_or(&[][..], Vec::as_slice);
+        changes.iter().rev().find(|(at, _)| *at < i).is_some_and(|(_, present)| *present)
+    }
+
+    fn bind(&mut self, (i, issued): (usize, usize), name: &str, binding: Binding) {
         let before = self.bindings.insert(name.to_owned(), binding);
         let Binding::Bound { node, address } = binding else { return };
         if let Some(Binding::Starting { node: claimed }) = before
@@ -103,16 +124,21 @@ impl Walk<'_, '_> {
             self.flag("G2", i, format!("`{name}` was claimed by node#{claimed} but bound by node#{node} to {address}"));
         }
         let spawned = self.facts.services.get(&address);
-        let fits = spawned.is_some_and(|s| s.kind == name && s.group.is_none())
-            && address.node().0 == node
-            && self.alive(address, i);
+        let fits = spawned.is_some_and(|s| s.kind == name && s.group.is_none()) && address.node().0 == node;
+        let who = self.facts.who(address);
         if !fits {
-            let who = self.facts.who(address);
             self.flag(
                 "G2",
                 i,
-                format!("`{name}` was bound on node#{node} to {who}, not a live instance of `{name}` there"),
+                format!("`{name}` was bound on node#{node} to {who}, not an instance of `{name}` there"),
             );
+        } else if !self.alive(address, issued) {
+            let exit = self.facts.exit_of(address).unwrap_or_default();
+            let message = format!(
+                "`{name}` was bound on node#{node} to {who}, which had exited (event {exit}) before the binding was \
+                 issued: that start had failed"
+            );
+            self.flag("G3", i, message);
         }
         let others: Vec<Address> = self.instances.get(name).into_iter().flatten().copied().collect();
         for other in others {
@@ -128,9 +154,10 @@ impl Walk<'_, '_> {
         self.instances.entry(name.to_owned()).or_default().insert(address);
     }
 
-    fn release(&mut self, i: usize, name: &str) {
+    fn release(&mut self, (i, issued): (usize, usize), name: &str) {
         let Some(Binding::Bound { address, .. }) = self.bindings.remove(name) else { return };
-        if self.alive(address, i) && self.live.contains(&address.node().0) {
+        let node = address.node().0;
+        if self.alive(address, i) && self.live.contains(&node) && self.live_at(node, issued) {
             let who = self.facts.who(address);
             let message = format!(
                 "the binding of `{name}` to {who} was released while it lives on node#{}, whose liveness key is present",
@@ -183,7 +210,8 @@ mod tests {
         }
         fn write(&mut self, bucket: Bucket, key: &str, value: Option<Value>) -> &mut Self {
             let value = value.map(|v| Bytes::from(v.to_bytes().unwrap()));
-            self.add(Happening::StoreWrite { node: 0, bucket, key: key.into(), value })
+            let issued = self.0.len();
+            self.add(Happening::StoreWrite { node: 0, bucket, key: key.into(), value, issued })
         }
         fn live(&mut self, node: u16) -> &mut Self {
             self.write(Bucket::Liveness, &format!("node.{node}"), Some(Value::from("x")))
@@ -246,6 +274,24 @@ mod tests {
         let mut story = Story(Vec::new());
         story.live(1).live(2).starting(1).spawn(one).bound(one).spawn(two).bound(two);
         assert_eq!(story.rules(), ["G2"]);
+    }
+
+    #[test]
+    fn g3_binding_an_instance_that_exited_before_the_binding_was_issued_is_flagged() {
+        let (one, _) = instances();
+        let mut story = Story(Vec::new());
+        story.live(1).starting(1).spawn(one).exit(one).bound(one);
+        assert_eq!(story.rules(), ["G3"]);
+    }
+
+    #[test]
+    fn an_exit_while_the_binding_is_on_its_way_is_not_flagged() {
+        let (one, _) = instances();
+        let mut story = Story(Vec::new());
+        story.live(1).starting(1).spawn(one).bound(one);
+        let bound = story.0.pop().unwrap();
+        story.exit(one).add(bound.event).release();
+        assert_eq!(story.rules(), Vec::<&str>::new());
     }
 
     #[test]
