@@ -337,6 +337,19 @@ async fn start_here(ctx: &Ctx, link: &Arc<Link>, name: &str, revision: u64) -> R
     Ok(instance)
 }
 
+/// Deletes every binding this node owns (it is leaving).
+pub(crate) async fn release_owned(link: &Link) -> Result<(), StoreError> {
+    let store = link.transport.store();
+    for name in store.keys(Bucket::Bindings).await? {
+        let Some(entry) = store.get(Bucket::Bindings, &name).await? else { continue };
+        if Binding::decode(&entry.value).is_some_and(|b| b.node() == link.node) {
+            let _ = store.delete(Bucket::Bindings, &name, Some(entry.revision)).await;
+        }
+    }
+    lock(&link.names.resolved).clear();
+    Ok(())
+}
+
 /// The agent's commands for cluster names: `_bound [name, instance, revision]` watches the
 /// instance and deletes its binding when it exits.
 pub(crate) fn agent_commands(kind: ServiceKind<Agent>) -> ServiceKind<Agent> {
