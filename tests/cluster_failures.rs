@@ -97,7 +97,7 @@ fn an_unreachable_engine_fails_calls_and_counts_sends() {
     assert_eq!(again.unwrap(), Value::Int(3));
 }
 
-// checks K5 and G9: a node that leaves is gone at once for the others: calls to it fail with
+// checks K8 (and K5, G9): a node that leaves is gone at once for the others: calls to it fail with
 // `NodeDown` (before any liveness expiry), the names it owned start afresh elsewhere.
 #[test]
 fn a_node_that_leaves_is_down_for_the_others() {
