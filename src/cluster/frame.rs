@@ -178,8 +178,8 @@ pub(crate) fn error_to_value(kind: &CallErrorKind) -> Value {
     Value::Map(map)
 }
 
-fn service_fields<'a>(
-    fields: &mut Vec<(&'a str, Value)>,
+fn service_fields(
+    fields: &mut Vec<(&str, Value)>,
     service: &str,
     address: Address,
     command: &str,

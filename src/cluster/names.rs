@@ -240,10 +240,9 @@ fn forget(ctx: &Ctx, name: &str, address: Address) {
 /// The lazy start of the module docs.
 async fn resolve(ctx: &Ctx, name: &str) -> Result<Address, CallError> {
     let Some(link) = link_of(ctx.runtime()) else { return Err(not_clustered(ctx.address(), name)) };
-    if let Some(&address) = lock(&link.names.resolved).get(name) {
-        if !link.is_down(address.node()) {
-            return Ok(address);
-        }
+    let cached = lock(&link.names.resolved).get(name).copied();
+    if let Some(address) = cached.filter(|a| !link.is_down(a.node())) {
+        return Ok(address);
     }
     let store = link.transport.store();
     let (started, mut backoff) = (ctx.now(), Duration::from_millis(1));
