@@ -82,6 +82,17 @@ pub(crate) async fn sync_own(link: &Link) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Deletes this node's entries (it is leaving).
+pub(crate) async fn remove_own(link: &Link) -> Result<(), StoreError> {
+    let store = link.transport.store();
+    for key in store.keys(Bucket::Directory).await? {
+        if parse_key(&key).is_some_and(|(node, _)| node == link.node) {
+            store.delete(Bucket::Directory, &key, None).await?;
+        }
+    }
+    Ok(())
+}
+
 impl Node {
     /// Every group of the cluster on a live node, sorted by node then id (G11 across nodes,
     /// K7). This node's groups are as they are now; another node's as of its agent's last

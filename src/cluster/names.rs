@@ -240,10 +240,9 @@ fn forget(ctx: &Ctx, name: &str, address: Address) {
 /// The lazy start of the module docs.
 async fn resolve(ctx: &Ctx, name: &str) -> Result<Address, CallError> {
     let Some(link) = link_of(ctx.runtime()) else { return Err(not_clustered(ctx.address(), name)) };
-    if let Some(&address) = lock(&link.names.resolved).get(name) {
-        if !link.is_down(address.node()) {
-            return Ok(address);
-        }
+    let cached = lock(&link.names.resolved).get(name).copied();
+    if let Some(address) = cached.filter(|a| !link.is_down(a.node())) {
+        return Ok(address);
     }
     let store = link.transport.store();
     let (started, mut backoff) = (ctx.now(), Duration::from_millis(1));
@@ -335,6 +334,19 @@ async fn start_here(ctx: &Ctx, link: &Arc<Link>, name: &str, revision: u64) -> R
     let agent = Address::cluster_agent(link.node);
     ctx.send(agent, "_bound", Value::List(vec![name.into(), instance.into(), Value::Int(revision as i64)]));
     Ok(instance)
+}
+
+/// Deletes every binding this node owns (it is leaving).
+pub(crate) async fn release_owned(link: &Link) -> Result<(), StoreError> {
+    let store = link.transport.store();
+    for name in store.keys(Bucket::Bindings).await? {
+        let Some(entry) = store.get(Bucket::Bindings, &name).await? else { continue };
+        if Binding::decode(&entry.value).is_some_and(|b| b.node() == link.node) {
+            let _ = store.delete(Bucket::Bindings, &name, Some(entry.revision)).await;
+        }
+    }
+    lock(&link.names.resolved).clear();
+    Ok(())
 }
 
 /// The agent's commands for cluster names: `_bound [name, instance, revision]` watches the
