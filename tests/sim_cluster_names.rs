@@ -197,3 +197,37 @@ fn the_directory_lists_every_group_and_forgets_a_dead_nodes() {
         oracle_clean(sim);
     });
 }
+
+// checks K8: a node that leaves is down for the others at once (their calls to it fail with
+// `NodeDown` long before its liveness key would expire), and its cluster names start afresh on a
+// live node at the next use.
+#[test]
+fn a_node_that_leaves_is_down_at_once_and_its_names_move() {
+    run("a_node_that_leaves_is_down_at_once_and_its_names_move", |sim| {
+        let cluster = sim.cluster("k8");
+        cluster.set_liveness_ttl(Duration::from_secs(10));
+        let starts = Arc::new(AtomicU64::new(0));
+        let [a, b] = ["a", "b"].map(|n| join(&cluster, n, &starts));
+        let on_b = b.spawn("client", ()).unwrap();
+        let echo = b.spawn("center", ()).unwrap();
+        let owned =
+            b.block_on(move |ctx| async move { Address::try_from(ctx.call(on_b, "who", ()).await.unwrap()).unwrap() });
+        assert_eq!(owned.node(), b.id());
+        let leaving = b.node().clone();
+        b.block_on(move |_ctx| async move { leaving.leave().await.unwrap() });
+        let on_a = a.spawn("client", ()).unwrap();
+        let (err, waited, fresh) = a.block_on(move |ctx| async move {
+            let start = ctx.now();
+            let err = ctx.call(echo, "who", ()).await.unwrap_err();
+            let waited = ctx.now() - start;
+            (err, waited, Address::try_from(ctx.call(on_a, "who", ()).await.unwrap()).unwrap())
+        });
+        assert!(
+            matches!(err.kind(), skygroup::CallErrorKind::NodeDown { node, .. } if *node == b.id()),
+            "a call to a node that left: {err}"
+        );
+        assert!(waited < Duration::from_secs(1), "at once, not after the liveness TTL: {waited:?}");
+        assert_eq!(fresh.node(), a.id(), "the name starts afresh on a live node");
+        oracle_clean(sim);
+    });
+}
