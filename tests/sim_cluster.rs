@@ -56,7 +56,7 @@ fn run(name: &str, body: impl Fn(&Sim)) {
     skygroup_sim::check(&format!("sim_cluster::{name}"), SEEDS, body);
 }
 
-// checks K1 and G6 across nodes: a call to another node's service is answered; two writers on
+// checks K2 and K3 (G6 across nodes): a call to another node's service is answered; two writers on
 // one node sending to a log on another are each seen in the order they sent.
 #[test]
 fn calls_cross_nodes_and_each_senders_order_holds() {
@@ -90,7 +90,7 @@ fn ints(v: Value) -> Vec<i64> {
     Vec::<Value>::try_from(v).unwrap().into_iter().map(|v| i64::try_from(v).unwrap()).collect()
 }
 
-// checks G6 and G7 across nodes, with loss: sends lost across a partition are counted by the
+// checks K4 (G6 and G7 across nodes, with loss): sends lost across a partition are counted by the
 // receiver (a gap in the sequence, K4) and excused by the oracle (the hub recorded the loss);
 // what arrives after the heal is in order.
 #[test]
@@ -208,4 +208,27 @@ fn a_node_cut_off_fails_calls_at_once_and_counts_sends_as_dead_letters() {
         assert_eq!(ints(seen), Vec::<i64>::new());
         oracle_clean(sim);
     });
+}
+
+// checks S1 with several nodes: one seed, one trace, byte for byte (frames, store answers,
+// partitions and liveness ticks included).
+#[test]
+fn a_cluster_run_replays_byte_for_byte() {
+    for seed in [0, 7] {
+        skygroup_sim::check_determinism(seed, |sim| {
+            let cluster = sim.cluster("s1");
+            cluster.set_liveness_ttl(Duration::from_millis(300));
+            let [a, b] = <[SimNode; 2]>::try_from(nodes(&cluster, &["a", "b"], Duration::from_millis(200))).unwrap();
+            let log = b.spawn("log", ()).unwrap();
+            let writer = a.spawn("writer", ()).unwrap();
+            cluster.partition("a", "b");
+            a.block_on(move |ctx| async move {
+                let _ = ctx.call(writer, "go", (log, 1, 3)).await;
+                let _ = ctx.call(log, "seen", ()).await;
+            });
+            cluster.heal();
+            cluster.crash("b");
+            a.block_on(move |ctx| async move { ctx.call(log, "seen", ()).await.unwrap_err() });
+        });
+    }
 }

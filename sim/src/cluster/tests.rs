@@ -110,7 +110,8 @@ fn a_seed_replays_the_same_arrivals_and_trace() {
             w.publish(0, 2, &format!("x{i}")).unwrap();
             w.publish(1, 1, &format!("y{i}")).unwrap();
         }
-        let _ = w.nodes[0].0.store().create(Bucket::Bindings, "k", Bytes::new());
+        // Issued at the call (its answer is not awaited).
+        drop(w.nodes[0].0.store().create(Bucket::Bindings, "k", Bytes::new()));
         w.settle();
         (w.sim.trace(), w.sim.decisions())
     };
