@@ -33,10 +33,10 @@ use std::time::Duration;
 use skygroup::executor::{Delivery, Event, Executor, FaultSite, Runnable, Shortcut, Shortcuts, Stalled, capture};
 
 use skygroup::Address;
-use skygroup::executor::Message;
 
 use crate::chooser::{Chooser, Decision, DecisionKind};
 use crate::faults::Faults;
+use crate::fingerprint::{Mailboxes, NODE_SHIFT};
 use crate::oracle::Violation;
 use crate::record::{Happening, Record, stamp};
 
@@ -83,11 +83,8 @@ pub(crate) struct State {
     text: bool,
     /// Present when the run injects faults.
     faults: Option<Faults>,
-    /// Per mailbox (indexed by raw address), a hash of the messages it received, in order.
-    mailboxes: Vec<u64>,
-    /// The same for the addresses of clustered nodes (the node number in the address's high
-    /// 16 bits; indexed by node, then by the local part).
-    node_mailboxes: BTreeMap<u64, Vec<u64>>,
+    /// Per mailbox, a hash of the messages it received, in order.
+    mailboxes: Mailboxes,
     /// Services handed out twice in one step (G12), found by the executor itself.
     overlaps: Vec<Violation>,
     /// The services behind the options of the decision being made (reused buffer).
@@ -174,8 +171,7 @@ impl SimExecutor {
             tracing: settings.tracing,
             text: settings.tracing && settings.text,
             faults,
-            mailboxes: Vec::new(),
-            node_mailboxes: BTreeMap::new(),
+            mailboxes: Mailboxes::default(),
             overlaps: Vec::new(),
             options: Vec::new(),
             due_waited: 0,
@@ -233,9 +229,7 @@ impl SimExecutor {
     /// hashes, by address): equal for runs no service could tell apart by what it received.
     pub(crate) fn interleaving(&self) -> u64 {
         let s = self.state();
-        let fold = |h, boxes: &[u64]| boxes.iter().enumerate().fold(h, |h, (i, m)| mix(mix(h, i as u64), *m));
-        let local = fold(MIX_START, &s.mailboxes);
-        s.node_mailboxes.iter().fold(local, |h, (node, boxes)| fold(mix(h, *node), boxes))
+        s.mailboxes.fingerprint()
     }
 
     pub(crate) fn pending_timers(&self) -> usize {
@@ -386,31 +380,6 @@ impl State {
         }
     }
 
-    /// Folds one delivery into its mailbox's hash.
-    fn note_delivery(&mut self, to: Address, message: &Message<'_>) {
-        let hash = self.mailbox(to);
-        let h = *hash;
-        *hash = match *message {
-            Message::Request { from, session, command, .. } => {
-                command.bytes().fold(mix(mix(mix(h, 1), from.raw()), session), |h, b| mix(h, b.into()))
-            }
-            Message::Response { session, ok } => mix(mix(mix(h, 2), session), ok.into()),
-            Message::Wake { task } => mix(mix(h, 3), task as u64),
-            Message::Fork => mix(h, 4),
-            Message::Init => mix(h, 5),
-        };
-    }
-
-    /// The hash of `to`'s mailbox (a clustered node's address keeps its node in the high bits).
-    fn mailbox(&mut self, to: Address) -> &mut u64 {
-        let (node, local) = (to.raw() >> NODE_SHIFT, (to.raw() & LOCAL_MASK) as usize);
-        let boxes = if node == 0 { &mut self.mailboxes } else { self.node_mailboxes.entry(node).or_default() };
-        if boxes.len() <= local {
-            boxes.resize(local + 1, MIX_START);
-        }
-        &mut boxes[local]
-    }
-
     /// Whether due timers fire before the runnable services this step (see the module docs).
     fn due_first(&mut self) -> bool {
         let due = self.timers.first_key_value().is_some_and(|(&(deadline, _), _)| deadline <= self.now);
@@ -480,25 +449,11 @@ impl State {
     }
 }
 
-const MIX_START: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// Where a clustered node's number sits in an address (design item 1: `node << 48 | local`).
-const NODE_SHIFT: u32 = 48;
-/// The local part of an address.
-const LOCAL_MASK: u64 = (1 << NODE_SHIFT) - 1;
-
 /// A group id as the records show it: the runtime's own id, with the node it lives on in the
 /// high bits for a clustered node (group ids count per runtime, so two nodes both have a group
 /// 1; the oracle must tell them apart). Outside a cluster (node 0) the id is unchanged.
 fn node_group(node: u64, group: u64) -> u64 {
     if group >> NODE_SHIFT == 0 { node << NODE_SHIFT | group } else { group }
-}
-
-/// Folds `word` into the hash `h` (a multiply-xorshift step: stable across machines and Rust
-/// versions, unlike std's hasher).
-fn mix(h: u64, word: u64) -> u64 {
-    let x = (h ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    x ^ (x >> 29)
 }
 
 impl Executor for SimExecutor {
@@ -576,7 +531,7 @@ impl Executor for SimExecutor {
         match event {
             Event::Deliver { to, message } => {
                 state.delivered += 1;
-                state.note_delivery(*to, message);
+                state.mailboxes.note(*to, message);
             }
             Event::Shortcut { shortcut, .. } => state.shortcuts[shortcut.index()] += 1,
             _ => {}

@@ -28,6 +28,7 @@ pub mod deadlock;
 mod executor;
 pub mod explore;
 pub mod faults;
+mod fingerprint;
 pub mod fuzz;
 mod harness;
 pub mod log;
