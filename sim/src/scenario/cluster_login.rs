@@ -8,6 +8,10 @@
 //! call lost across the partition times out, K5), nothing hangs; an account is welcomed at most
 //! once; after the heal the centre answers every node and knows every welcomed account. The
 //! oracle checks the rest on the trace, bindings across nodes included.
+//!
+//! With faults, besides the runtime's injected faults, `gate-b` is cut off the messaging
+//! engine for a seeded while (long enough, on some seeds, for its liveness key to expire and
+//! its binding to be taken over): only the oracle's checks and "nothing hangs" apply then.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -33,6 +37,9 @@ const WORLD_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 const TTL: Duration = Duration::from_millis(300);
 /// The partition heals at a seeded moment below this.
 const HEAL_BY_US: u64 = 600;
+/// With faults, `gate-b` is cut off at a seeded moment below this, for a seeded while below
+/// twice the liveness TTL.
+const CUT_BY_US: u64 = 2_000;
 
 /// Three nodes, one lazily started login centre, a healing partition.
 pub struct ClusterLogin;
@@ -64,12 +71,18 @@ impl Scenario for ClusterLogin {
             define_kinds(&node, &starts)?;
             nodes.push(node);
         }
-        let heal_at = Duration::from_micros(data_rng(sim.seed()).random_range(0..HEAL_BY_US));
+        let mut rng = data_rng(sim.seed());
+        let heal_at = Duration::from_micros(rng.random_range(0..HEAL_BY_US));
+        let cut = faults.then(|| {
+            let at = Duration::from_micros(rng.random_range(0..CUT_BY_US));
+            (at, Duration::from_micros(rng.random_range(0..2 * TTL.as_micros() as u64)))
+        });
         cluster.partition("gate-a", "gate-b");
         let gates = [nodes[0].spawn("gate", ()), nodes[1].spawn("gate", ())];
         let gates = [gates[0].clone().map_err(|e| e.to_string())?, gates[1].clone().map_err(|e| e.to_string())?];
         let healer = cluster.clone();
-        let outcome = nodes[2].block_on(move |ctx| async move { drive(ctx, gates, healer, heal_at).await });
+        let faults_at = Faults { heal_at, cut };
+        let outcome = nodes[2].block_on(move |ctx| async move { drive(ctx, gates, healer, faults_at).await });
         let starts = starts.items();
         drop(nodes);
         drop(cluster);
@@ -85,16 +98,30 @@ impl Scenario for ClusterLogin {
 /// heal, and the accounts it knows then.
 type Outcome = Result<([Vec<String>; 2], Address, Vec<String>), String>;
 
-async fn drive(ctx: Ctx, gates: [Address; 2], cluster: Arc<SimCluster>, heal_at: Duration) -> Outcome {
+/// When the network changes: the partition's heal, and with faults `gate-b`'s cut (when, how
+/// long).
+struct Faults {
+    heal_at: Duration,
+    cut: Option<(Duration, Duration)>,
+}
+
+async fn drive(ctx: Ctx, gates: [Address; 2], cluster: Arc<SimCluster>, faults: Faults) -> Outcome {
     let login = |i: usize| {
         let accounts: Vec<Value> = ACCOUNTS[i].iter().map(|a| Value::from(*a)).collect();
         ctx.call(gates[i], "login", accounts)
     };
     let heal = async {
-        ctx.sleep(heal_at).await;
+        ctx.sleep(faults.heal_at).await;
         cluster.heal();
     };
-    let (a, b, ()) = futures::join!(login(0), login(1), heal);
+    let cut = async {
+        let Some((at, lasting)) = faults.cut else { return };
+        ctx.sleep(at).await;
+        cluster.disconnect("gate-b");
+        ctx.sleep(lasting).await;
+        cluster.reconnect("gate-b");
+    };
+    let (a, b, (), ()) = futures::join!(login(0), login(1), heal, cut);
     let answers = |r: Result<Value, skygroup::CallError>| -> Result<Vec<String>, String> {
         let list = Vec::<Value>::try_from(r.map_err(|e| format!("a gate failed: {e}"))?).map_err(|e| e.to_string())?;
         Ok(list.into_iter().map(|v| v.as_str().unwrap_or("?").to_owned()).collect())
