@@ -3,7 +3,9 @@
 //! The same service code that runs on the threaded backend runs here on one thread, with
 //! virtual time and every scheduling choice drawn from one seed (S1, S4). Only orders the
 //! threaded backend could produce are explored (S3; see the `executor` module's docs).
-//! Any failure prints the seed and the command that replays it (S2).
+//! Any failure prints the seed and the command that replays it (S2). Several runtimes can
+//! share one run as the nodes of a simulated cluster ([`Sim::cluster`], the [`cluster`]
+//! module), with seeded frame and store delays, partitions, disconnects and crashes.
 //!
 //! ```
 //! use skygroup::{ServiceKind, Value};

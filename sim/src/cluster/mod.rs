@@ -11,6 +11,28 @@
 //! Loss happens only where NATS core could lose a frame: across a partition, to or from a node
 //! cut off or crashed; the store answers every operation, or fails it as unreachable to a node
 //! cut off from it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use skygroup::cluster::ClusterConfig;
+//! use skygroup::{CallErrorKind, ServiceKind, Value};
+//! use skygroup_sim::Sim;
+//!
+//! let sim = Sim::new(7);
+//! let cluster = sim.cluster("docs");
+//! let timeout = Duration::from_millis(200);
+//! let a = cluster.node_with(ClusterConfig::new("a").call_timeout(timeout));
+//! let b = cluster.node_with(ClusterConfig::new("b").call_timeout(timeout));
+//! b.define(ServiceKind::stateless("echo").command("echo", |_ctx, v: Value| async move { Ok(v) })).unwrap();
+//! let echo = b.spawn("echo", ()).unwrap();
+//! cluster.partition("a", "b");
+//! let lost = a.block_on(move |ctx| async move { ctx.call(echo, "echo", 1).await });
+//! assert!(matches!(lost.unwrap_err().kind(), CallErrorKind::RemoteTimeout { .. }));
+//! cluster.heal();
+//! let answer = a.block_on(move |ctx| async move { ctx.call(echo, "echo", 2).await });
+//! assert_eq!(answer.unwrap(), Value::from(2));
+//! assert!(skygroup_sim::oracle::check(&sim.records()).is_empty());
+//! ```
 
 mod hub;
 mod nodes;
