@@ -87,8 +87,18 @@ pub(crate) struct Slot {
 
 #[derive(Default)]
 struct Pair {
-    frames: VecDeque<Bytes>,
+    /// Frames in flight with when each is due, in publish order (so in due order, unless the
+    /// test knob `reorder` is on).
+    frames: VecDeque<(Duration, Bytes)>,
     last_due: Duration,
+}
+
+impl Pair {
+    /// The frame due first (the oldest of equals): the front, unless reordering.
+    fn next(&mut self) -> Option<Bytes> {
+        let first = (0..self.frames.len()).min_by_key(|&i| self.frames[i].0)?;
+        self.frames.remove(first).map(|(_, frame)| frame)
+    }
 }
 
 /// What the simulated cluster carried, for tests and reports.
@@ -116,6 +126,8 @@ pub(crate) struct ClusterState {
     pairs: BTreeMap<(NodeId, NodeId), Pair>,
     pub(crate) store: StoreData,
     pub(crate) stats: ClusterStats,
+    /// A broken transport, for tests of the checks: frames of one pair may overtake each other.
+    pub(crate) reorder: bool,
 }
 
 impl Default for ClusterState {
@@ -126,6 +138,7 @@ impl Default for ClusterState {
             pairs: BTreeMap::new(),
             store: StoreData::new(LIVENESS_TTL_DEFAULT),
             stats: ClusterStats::default(),
+            reorder: false,
         }
     }
 }
@@ -249,11 +262,12 @@ impl SimExecutor {
         state.cluster.stats.published += 1;
         let delay = FRAME_DELAY_MIN + FRAME_DELAY_STEP * state.choose(DecisionKind::Cluster, FRAME_DELAYS) as u32;
         let now = state.now;
+        let reorder = state.cluster.reorder;
         let pair = state.cluster.pairs.entry((from, to)).or_default();
-        let due = (now + delay).max(pair.last_due);
+        let due = if reorder { now + delay } else { (now + delay).max(pair.last_due) };
         pair.last_due = due;
         let len = frame.len();
-        pair.frames.push_back(frame);
+        pair.frames.push_back((due, frame));
         let tick = Waker::from(Arc::new(FrameTick { executor: self.me.clone(), pair: (from, to) }));
         state.add_timer(due, tick);
         state.cluster_log(from, format!("-> {to} frame of {len} bytes (due {}us)", due.as_micros()));
@@ -264,7 +278,7 @@ impl SimExecutor {
     fn frame_arrives(&self, pair: (NodeId, NodeId)) {
         let (inbox, frame) = {
             let mut state = self.state();
-            let Some(frame) = state.cluster.pairs.get_mut(&pair).and_then(|p| p.frames.pop_front()) else { return };
+            let Some(frame) = state.cluster.pairs.get_mut(&pair).and_then(Pair::next) else { return };
             let (from, to) = pair;
             let c = &state.cluster;
             let sender = c.by_node(from);

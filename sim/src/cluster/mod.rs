@@ -113,6 +113,13 @@ impl SimCluster {
         self.executor.cluster_link(name, Link::Crashed)
     }
 
+    /// Breaks the transport's order promise (frames of one pair may overtake each other): for
+    /// tests that the checks catch a broken transport. Not part of the API.
+    #[doc(hidden)]
+    pub fn reorder_frames(&self, on: bool) {
+        self.executor.state().cluster.reorder = on;
+    }
+
     /// What the hub carried so far.
     pub fn stats(&self) -> ClusterStats {
         self.executor.state().cluster.stats
