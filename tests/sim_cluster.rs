@@ -154,7 +154,8 @@ fn a_call_across_a_partition_times_out_and_calls_work_after_the_heal() {
 }
 
 // checks K5 (failures are values, nothing waits forever): calls to a crashed node fail with
-// `NodeDown` once its liveness key expires, long before the call timeout.
+// `NodeDown` once its liveness key expires, long before the call timeout; a send to it then is a
+// dead letter on the sender's node (G7).
 #[test]
 fn calls_to_a_crashed_node_fail_with_node_down() {
     run("calls_to_a_crashed_node_fail_with_node_down", |sim| {
@@ -167,8 +168,10 @@ fn calls_to_a_crashed_node_fail_with_node_down() {
             let start = ctx.now();
             let first = ctx.call(echo, "echo", 1).await;
             let second = ctx.call(echo, "echo", 2).await;
+            ctx.send(echo, "echo", 3); // its node is known down: a dead letter here (G7)
             (first, second, ctx.now() - start)
         });
+        assert_eq!(a.node().stats().dead_letters, 1);
         for err in [first.unwrap_err(), second.unwrap_err()] {
             assert!(
                 matches!(err.kind(), CallErrorKind::NodeDown { node, address, command } if *node == b.id() && *address == echo && command == "echo"),
