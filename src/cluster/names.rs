@@ -319,6 +319,15 @@ async fn start_here(ctx: &Ctx, link: &Arc<Link>, name: &str, revision: u64) -> R
             return Err(e);
         }
     };
+    // The start has finished only if the instance still lives when it is bound (G3): one that
+    // exited since its init returned fails the start, and the name stays unbound. Checked right
+    // before the write is issued; an exit after it is an ordinary exit, which the agent's watch
+    // of the binding releases (G9).
+    if !ctx.runtime().lookup(instance).is_some_and(|cell| cell.alive()) {
+        let _ = store.delete(Bucket::Bindings, name, Some(revision)).await;
+        let command = "init".to_owned();
+        return Err(CallErrorKind::Exited { service: name.to_owned(), address: instance, command }.into());
+    }
     let bound = Binding::Bound { node: link.node, address: instance }.encode();
     let revision = match store.update(Bucket::Bindings, name, bound, revision).await {
         Ok(revision) => revision,
