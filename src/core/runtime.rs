@@ -74,6 +74,11 @@ impl RuntimeShared {
         self.services.get(address)
     }
 
+    /// Whether a service lives at `address` (it is in the table): a lookup without a reference.
+    pub(crate) fn is_live(&self, address: Address) -> bool {
+        self.services.with(address, |cell| cell.is_some())
+    }
+
     /// Puts `envelope` into `to`'s mailbox, or holds it back for the simulator (see
     /// `executor::capture`), taking a shortcut where the executor allows (see `handoff.rs`).
     pub(crate) fn deliver(self: &Arc<Self>, to: Address, envelope: Envelope) {
