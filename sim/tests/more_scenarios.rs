@@ -6,12 +6,13 @@ use skygroup_sim::scenario::{RunConfig, more, run_once};
 /// Scenarios whose runs with faults still find a bug of the runtime, each with the finding. Kept
 /// out of the faulty half here (not out of the explorer) until the bug is fixed.
 ///
-/// `cluster-login` (issue 15's cluster layer, `src/cluster/names.rs` and `agent.rs`), about 0.6%
-/// of seeds with `explore --scenario cluster-login --faults`: a node cut off longer than the
-/// liveness TTL comes back under the same node number and rewrites its liveness key, while the
-/// others hold it down for good: one of them releases its binding and starts a fresh instance
-/// though the old one lives on a live node (G9, first at seed 491), and two instances of the name
-/// then live at once (G2 across nodes, first at seed 261).
+/// `cluster-login` (issue 15's cluster layer, `src/cluster/names.rs` and `agent.rs`), 8 of the
+/// first 10,000 seeds with `explore --scenario cluster-login --faults` (first at seed 639): a
+/// node cut off longer than the liveness TTL comes back under the same node number and rewrites
+/// its liveness key, while the others hold it down for good; one of them has released its
+/// binding and started a fresh instance, so two instances of the name live at once on live
+/// nodes (G2 across nodes; the oracle's G9 check flags the release itself when the node came
+/// back before the release was issued).
 const FAULTS_FIND_A_BUG: [&str; 1] = ["cluster-login"];
 
 // checks G6 (mixed-address: order per target service, however addressed), S1
