@@ -11,13 +11,14 @@
 //! exactly once, so no service runs twice at once (G12).
 //!
 //! Its own module so that `make loom` checks the code that ships: under `--cfg loom` the
-//! atomics, the lock, the condition variable and the fences are loom's, and the three deques
-//! are a small stand-in ([`deque`]) whose emptiness is read without a lock, as crossbeam's is
-//! (see the models at the end). The park protocol guarantees:
-//! - **no lost wake-up**: a push makes its item visible, then a `SeqCst` fence, then reads how
-//!   many workers search and sleep; a worker counts itself searching or sleeping, then a `SeqCst`
-//!   fence, then looks at every queue. By the fences, either the pusher sees that worker counted
-//!   or that worker sees the item. A push wakes one sleeper unless some worker searches; a
+//! atomics, the lock and the condition variable are loom's, and the three deques are a small
+//! stand-in ([`deque`]) whose emptiness is read without a lock, as crossbeam's is (see the
+//! models at the end). The park protocol guarantees:
+//! - **no lost wake-up**: a push makes its item visible, then reads how many workers search and
+//!   sleep with a read-modify-write of the one word that holds both counts; a worker counts
+//!   itself searching or sleeping with a read-modify-write of that word, then looks at every
+//!   queue. Those are totally ordered, so either the pusher sees that worker counted or that
+//!   worker sees the item ([`Idle`]). A push wakes one sleeper unless some worker searches; a
 //!   searcher that finds work and is the last one searching wakes a sleeper if work remains in
 //!   sight (the pushes that counted on it to look may have left more than it took), and one that
 //!   finds nothing looks once more before it sleeps.
@@ -25,30 +26,33 @@
 //!   worker checks the flag under the lock before each sleep, so every worker returns.
 //!
 //! **At 16 and 64 cores.** The hot path has no lock: a worker's own pushes and pops touch only
-//! its deque (its owner's end) and one fence; the lock is taken only to sleep and to wake a
-//! sleeper, which happens when the runtime goes from idle to busy, not per message. The shared
-//! points that remain are (1) the injector, which every worker polls when its own queue is empty
-//! and every 61st take: a lock-free segment queue, but at 64 cores a timer or poller burst has 64
-//! readers of its head; (2) the `searching` and `sleeping` counters, read after every push and
-//! written at every idle transition; (3) the sleepers' lock and condition variable. Stealing is
-//! a scan of the other workers' deques from a per-worker pseudo-random start: cheap when one
-//! holds work (half of it moves in one steal), but an idle worker's scan reads 63 deques. To bound
-//! that, at most half of the workers (at least two) search at once; the rest go straight to sleep,
-//! as tokio does. What would change at 64 cores: a woken worker should be counted as searching
-//! by the one that wakes it (tokio's transition), so a burst of pushes wakes one worker rather
-//! than one per push while the first wakes up; the injector would take batches (`push` of many
-//! items from the poller at once); and sleepers would park on a per-worker condition variable
-//! (or futex) picked by the waker, so a wake-up need not go through one shared lock. On this
-//! 2-core machine none of these shows up (see BENCHMARKS.md, "Run queue").
+//! its deque (its owner's end) and one read-modify-write of the idle counts; the lock is taken
+//! only to sleep and to wake a sleeper, which happens when the runtime goes from idle to busy,
+//! not per message. The shared points that remain are (1) the idle counts' word, which every
+//! push reads with a read-modify-write: one cache line that every worker's pushes pull in
+//! exclusive mode, so at 64 cores it is the busiest shared line (tokio has the same; it could be
+//! read with a plain load after a fence instead, which keeps the line shared while no count
+//! changes); (2) the injector, which every worker polls when its own queue is empty and every
+//! 61st take: a lock-free segment queue, but at 64 cores a timer or poller burst has 64 readers
+//! of its head; (3) the sleepers' lock and condition variable. Stealing is a scan of the other
+//! workers' deques from a per-worker pseudo-random start: cheap when one holds work (half of it
+//! moves in one steal), but an idle worker's scan reads 63 deques. To bound that, at most half
+//! of the workers (at least two) search at once; the rest go straight to sleep, as tokio does.
+//! What would change at 64 cores: a woken worker should be counted as searching by the one that
+//! wakes it (tokio's transition), so a burst of pushes wakes one worker rather than one per push
+//! while the first wakes up; the injector would take batches (the poller's events pushed at
+//! once); and sleepers would park on a per-worker condition variable (or futex) picked by the
+//! waker, so a wake-up need not go through one shared lock. On this 2-core machine none of these
+//! shows up (see BENCHMARKS.md, "Run queue").
 
 #[cfg(loom)]
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 #[cfg(loom)]
 use loom::sync::{Condvar, Mutex, MutexGuard};
 #[cfg(loom)]
 use loom::thread::yield_now;
 #[cfg(not(loom))]
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 use std::sync::{Condvar, Mutex, MutexGuard};
 #[cfg(not(loom))]
@@ -65,12 +69,11 @@ pub(crate) struct RunQueue<T> {
     injector: deque::Injector<T>,
     /// One per worker, by index: the other end of each worker's own queue.
     stealers: Box<[deque::Stealer<T>]>,
-    /// Workers that ran out of work and look again before sleeping: a push they will see needs no
-    /// wake-up (tokio's "searching" state).
-    searching: AtomicUsize,
-    /// Workers counted asleep (incremented under `sleep`, before the last look; decremented after
-    /// waking): a push wakes one only when this is not 0.
-    sleeping: AtomicUsize,
+    /// Two counts in one word, so that one read-modify-write orders a push against both (see
+    /// [`Idle`]): workers that ran out of work and look again before sleeping (a push they will
+    /// see needs no wake-up: tokio's "searching" state), and workers counted asleep (counted
+    /// under `sleep` before their last look, uncounted after waking).
+    idle: AtomicUsize,
     /// At most this many workers search at once; the others go straight to sleep.
     searchers_max: usize,
     stop: AtomicBool,
@@ -103,8 +106,7 @@ impl<T> RunQueue<T> {
         let queue = RunQueue {
             injector: deque::Injector::new(),
             stealers: locals.iter().map(|l| l.queue.stealer()).collect(),
-            searching: AtomicUsize::new(0),
-            sleeping: AtomicUsize::new(0),
+            idle: AtomicUsize::new(0),
             searchers_max: (workers / 2).max(2),
             stop: AtomicBool::new(false),
             sleep: Mutex::new(()),
@@ -126,13 +128,16 @@ impl<T> RunQueue<T> {
     /// Queues `item` on the calling worker's own queue (`local` is that worker's).
     pub(crate) fn push_local(&self, local: &Local<T>, item: T) {
         local.queue.push(item);
-        self.notify();
+        // A lone worker pushing is awake, and looks at its own queue before it sleeps.
+        if self.stealers.len() > 1 {
+            self.notify();
+        }
     }
 
     /// After a push: wakes a sleeper unless a searcher will see the item (module docs).
     fn notify(&self) {
-        fence(Ordering::SeqCst);
-        if self.searching.load(Ordering::SeqCst) == 0 && self.sleeping.load(Ordering::SeqCst) > 0 {
+        let idle = Idle::read(&self.idle);
+        if idle.searching == 0 && idle.sleeping > 0 {
             let _sleep = self.lock();
             self.wake.notify_one();
         }
@@ -164,10 +169,9 @@ impl<T> RunQueue<T> {
             if self.stop.load(Ordering::Acquire) {
                 return None;
             }
-            self.sleeping.fetch_add(1, Ordering::SeqCst);
-            fence(Ordering::SeqCst);
+            self.idle.fetch_add(Idle::SLEEPING_ONE, Ordering::SeqCst);
             if let Some(item) = self.find(local) {
-                self.sleeping.fetch_sub(1, Ordering::SeqCst);
+                self.idle.fetch_sub(Idle::SLEEPING_ONE, Ordering::SeqCst);
                 drop(sleep);
                 // This worker may have just stopped searching: the pushes that counted on it
                 // may have left more than it took.
@@ -175,7 +179,7 @@ impl<T> RunQueue<T> {
                 return Some(item);
             }
             let sleep = self.wake.wait(sleep).unwrap_or_else(|e| e.into_inner());
-            self.sleeping.fetch_sub(1, Ordering::SeqCst);
+            self.idle.fetch_sub(Idle::SLEEPING_ONE, Ordering::SeqCst);
             drop(sleep);
             if self.stop.load(Ordering::Acquire) {
                 return None;
@@ -189,11 +193,10 @@ impl<T> RunQueue<T> {
     /// The searching phase: counted in `searching`, a few looks with the CPU yielded in between.
     /// None without counting itself if enough workers search already.
     fn search(&self, local: &mut Local<T>) -> Option<T> {
-        if self.searching.load(Ordering::SeqCst) >= self.searchers_max {
+        if Idle::split(self.idle.load(Ordering::Relaxed)).searching >= self.searchers_max {
             return None;
         }
-        self.searching.fetch_add(1, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
+        self.idle.fetch_add(Idle::SEARCHING_ONE, Ordering::SeqCst);
         let mut found = None;
         for _ in 0..SEARCH_ROUNDS {
             yield_now();
@@ -202,7 +205,7 @@ impl<T> RunQueue<T> {
                 break;
             }
         }
-        let last = self.searching.fetch_sub(1, Ordering::SeqCst) == 1;
+        let last = Idle::split(self.idle.fetch_sub(Idle::SEARCHING_ONE, Ordering::SeqCst)).searching == 1;
         if found.is_some() && last {
             self.wake_for_rest();
         }
@@ -213,8 +216,7 @@ impl<T> RunQueue<T> {
     /// searcher: the pushes made while it searched woke no one, so if they left more than it
     /// took, wake a sleeper for the rest. (One that finds nothing looks again before it sleeps.)
     fn wake_for_rest(&self) {
-        fence(Ordering::SeqCst);
-        if self.sleeping.load(Ordering::SeqCst) > 0 && !self.looks_empty() {
+        if Idle::read(&self.idle).sleeping > 0 && !self.looks_empty() {
             let _sleep = self.lock();
             self.wake.notify_one();
         }
@@ -263,10 +265,35 @@ impl<T> RunQueue<T> {
     }
 }
 
+/// The two counts of [`RunQueue::idle`]. Every change to them is a read-modify-write of the one
+/// word, and so is a push's read ([`Idle::read`]): read-modify-writes of one word are totally
+/// ordered and each reads the one before it, so of a push and a worker's counting itself, the
+/// later one happens after the earlier. Either the push sees the worker counted, or the worker's
+/// next look at the queues (after its count) sees the item. No fence is needed beside them.
+struct Idle {
+    searching: usize,
+    sleeping: usize,
+}
+
+impl Idle {
+    const SHIFT: u32 = usize::BITS / 2;
+    const SEARCHING_ONE: usize = 1;
+    const SLEEPING_ONE: usize = 1 << Idle::SHIFT;
+
+    fn split(word: usize) -> Idle {
+        Idle { searching: word & (Idle::SLEEPING_ONE - 1), sleeping: word >> Idle::SHIFT }
+    }
+
+    /// The counts as a push must read them: a read-modify-write (adding 0), not a plain load.
+    fn read(idle: &AtomicUsize) -> Idle {
+        Idle::split(idle.fetch_add(0, Ordering::SeqCst))
+    }
+}
+
 /// The three deques behind one small interface: crossbeam's in normal builds; under loom, a
 /// stand-in whose length is an atomic read without a lock (as crossbeam's `is_empty` and the
-/// empty fast path of its steals are), so the models see the same visibility races the fences
-/// must close. Each take is linearizable in both.
+/// empty fast path of its steals are), so the models see the same visibility races the idle
+/// counts must close. Each take is linearizable in both.
 #[cfg(not(loom))]
 mod deque {
     use crossbeam_deque::Steal;
