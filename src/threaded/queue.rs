@@ -21,7 +21,8 @@
 //!   worker sees the item ([`Idle`]). A push wakes one sleeper unless some worker searches; a
 //!   searcher that finds work and is the last one searching wakes a sleeper if work remains in
 //!   sight (the pushes that counted on it to look may have left more than it took), and one that
-//!   finds nothing looks once more before it sleeps.
+//!   finds nothing looks once more before it sleeps. A lone worker's own pushes read nothing:
+//!   it is awake, and looks at its own queue before it sleeps.
 //! - **shutdown terminates**: `stop` sets the flag and wakes every sleeper under the lock, and a
 //!   worker checks the flag under the lock before each sleep, so every worker returns.
 //!
