@@ -65,7 +65,7 @@ fn header(options: &Options) {
     println!();
     println!("- command: `{}`", command.join(" "));
     println!("- rustc: {}", env!("BENCH_RUSTC_VERSION"));
-    println!("- cores: {cores}; workers: {} (skygroup and tokio)", skygroup_side::WORKERS);
+    println!("- cores: {cores}; workers: {} (skygroup and tokio)", skygroup_side::workers());
     println!("- sizes: {}; one warm-up run, then {RUNS} runs per side, interleaved", size_name(options));
     println!("- figures: median ops/s; ratio: median over rounds of skygroup/tokio in the same round");
     if cfg!(debug_assertions) {

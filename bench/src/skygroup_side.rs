@@ -10,11 +10,17 @@ use crate::kinds;
 use crate::measure::Sample;
 use crate::typed_side::Form;
 
-/// Worker threads, the same as the tokio baseline's.
-pub const WORKERS: usize = 2;
+/// Worker threads, the same as the tokio baseline's: 2, or `SKYGROUP_BENCH_WORKERS` (to compare
+/// 1 worker with 2, BENCHMARKS.md "Run queue").
+pub fn workers() -> usize {
+    static WORKERS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *WORKERS.get_or_init(|| {
+        std::env::var("SKYGROUP_BENCH_WORKERS").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(2)
+    })
+}
 
 fn runtime() -> Runtime {
-    Runtime::threaded(WORKERS)
+    Runtime::threaded(workers())
 }
 
 /// Workload 1: `n` sequential calls from the main service to an echo service whose handler

@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::measure::Sample;
-use crate::skygroup_side::WORKERS;
+use crate::skygroup_side::workers;
 
 /// Bound of the echo request channel.
 const ECHO_CAPACITY: usize = 1024;
 
 /// Builds a runtime and runs the timed client `f` on one of its workers.
 fn run_client<F: Future<Output = Duration> + Send + 'static>(f: F) -> Duration {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS).build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(workers()).build().expect("tokio runtime");
     rt.block_on(async move { tokio::spawn(f).await.expect("client task") })
 }
 

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use skygroup::{Bytes, Command, NoError, Runtime, ServiceKind, Value};
 
 use crate::measure::Sample;
-use crate::skygroup_side::WORKERS;
+use crate::skygroup_side::workers;
 
 /// Which handler form a workload's service uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +103,7 @@ fn counter_kind(path: Path, form: Form) -> ServiceKind<i64> {
 
 /// `n` sequential calls to an echo service, checking each answer.
 pub fn calls(path: Path, form: Form, n: u64) -> Sample {
-    let rt = Runtime::threaded(WORKERS);
+    let rt = Runtime::threaded(workers());
     rt.define(echo_kind(path, form)).expect("define echo");
     let echo = rt.spawn("echo", ()).expect("spawn echo");
     let elapsed = rt.block_on(move |ctx| async move {
@@ -122,7 +122,7 @@ pub fn calls(path: Path, form: Form, n: u64) -> Sample {
 
 /// `n` sends of `add 1` to a counter, then one call `get` (ordered after them).
 pub fn sends(path: Path, form: Form, n: u64) -> Sample {
-    let rt = Runtime::threaded(WORKERS);
+    let rt = Runtime::threaded(workers());
     rt.define(counter_kind(path, form)).expect("define counter");
     let counter = rt.spawn("counter", ()).expect("spawn counter");
     let elapsed = rt.block_on(move |ctx| async move {

@@ -1,12 +1,14 @@
 //! The threaded backend: skynet's worker model on OS threads.
 //!
-//! Services with pending messages sit in a run queue; a worker takes one, handles a bounded
-//! batch of its messages and puts it back at the end if more remain (fairness). A service a
-//! worker schedules while running goes to that worker's one-entry "next" slot instead (a LIFO
-//! slot, as in tokio): a call to an idle service is then answered on the same thread without
-//! a cross-thread wake-up. The slot yields to the shared queue after a few uses in a row, so it
-//! cannot starve other services. Idle workers sleep on a condition variable (an idle runtime
-//! uses no CPU); a timer thread fires `wake_at` deadlines.
+//! Services with pending messages sit in run queues (`queue.rs`): one per worker, where what
+//! that worker schedules goes, and one shared injector for the other threads; an idle worker
+//! steals from the others. A worker takes one service, handles a bounded batch of its messages
+//! and puts it back at the end of its own queue if more remain (fairness). A service a worker
+//! schedules while running goes to that worker's one-entry "next" slot instead (a LIFO slot, as
+//! in tokio): a call to an idle service is then answered on the same thread without a
+//! cross-thread wake-up. The slot yields to the queues after a few uses in a row, so it cannot
+//! starve other services. Idle workers sleep on a condition variable (an idle runtime uses no
+//! CPU); a timer thread fires `wake_at` deadlines.
 
 mod net;
 mod queue;
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::lock;
 use crate::executor::{Executor, Network, Runnable, Shortcuts, Stalled};
-use queue::RunQueue;
+use queue::{Local, RunQueue};
 use timers::Timers;
 
 /// Messages a worker handles from one service before it moves on.
@@ -52,8 +54,16 @@ struct Shared {
 }
 
 thread_local! {
-    /// On a worker thread: its executor and its next slot.
-    static WORKER: RefCell<Option<(Arc<Shared>, Option<Runnable>)>> = const { RefCell::new(None) };
+    /// On a worker thread: its executor, its next slot and its own run queue.
+    static WORKER: RefCell<Option<WorkerState>> = const { RefCell::new(None) };
+}
+
+/// What a worker thread keeps for itself.
+struct WorkerState {
+    shared: Arc<Shared>,
+    /// The next slot: the last service this worker scheduled, run before its queue's.
+    slot: Option<Runnable>,
+    local: Local<Runnable>,
 }
 
 /// Settings of a [`Threaded`] backend, from [`Threaded::builder`].
@@ -110,18 +120,19 @@ impl Threaded {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let (queue, locals) = RunQueue::new(workers);
         let shared = Arc::new(Shared {
-            queue: RunQueue::new(),
+            queue,
             stop: AtomicBool::new(false),
             timers: Timers::default(),
             start: Instant::now(),
             shortcuts,
         });
         let mut threads = Vec::with_capacity(workers + 1);
-        for i in 0..workers {
+        for (i, local) in locals.into_iter().enumerate() {
             let shared = shared.clone();
             let thread = std::thread::Builder::new().name(format!("skygroup-worker-{i}"));
-            threads.push(thread.spawn(move || worker(shared)).expect("spawn a worker thread"));
+            threads.push(thread.spawn(move || worker(shared, local)).expect("spawn a worker thread"));
         }
         let timer_shared = shared.clone();
         let thread = std::thread::Builder::new().name("skygroup-timers".into());
@@ -143,51 +154,10 @@ impl Threaded {
     }
 }
 
-impl Shared {
-    fn push(&self, runnable: Runnable) {
-        self.queue.push(runnable);
-    }
-
-    /// Whether a runnable waits in the shared queue.
-    fn has_ready(&self) -> bool {
-        self.queue.has_ready()
-    }
-
-    /// The next runnable from the shared queue, sleeping until there is one. None: stop.
-    fn next_shared(&self) -> Option<Runnable> {
-        self.queue.next()
-    }
-}
-
-fn worker(shared: Arc<Shared>) {
-    WORKER.with(|w| *w.borrow_mut() = Some((shared.clone(), None)));
+fn worker(shared: Arc<Shared>, local: Local<Runnable>) {
+    WORKER.with(|w| *w.borrow_mut() = Some(WorkerState { shared: shared.clone(), slot: None, local }));
     let mut next_slot_runs = 0;
-    loop {
-        if next_slot_runs >= NEXT_SLOT_RUNS_MAX && !shared.has_ready() {
-            next_slot_runs = 0; // nothing else waits: the slot may keep the worker
-        }
-        let from_slot = if next_slot_runs < NEXT_SLOT_RUNS_MAX {
-            WORKER.with(|w| w.borrow_mut().as_mut().and_then(|(_, slot)| slot.take()))
-        } else {
-            // Let the shared queue go first; the slot's runnable waits its turn there.
-            if let Some(r) = WORKER.with(|w| w.borrow_mut().as_mut().and_then(|(_, slot)| slot.take())) {
-                shared.push(r);
-            }
-            None
-        };
-        let runnable = match from_slot {
-            Some(r) => {
-                next_slot_runs += 1;
-                r
-            }
-            None => {
-                next_slot_runs = 0;
-                match shared.next_shared() {
-                    Some(r) => r,
-                    None => break,
-                }
-            }
-        };
+    while let Some(runnable) = WORKER.with(|w| next_runnable(w.borrow_mut().as_mut()?, &mut next_slot_runs)) {
         // The last line: a turn catches every panic of user code itself, so none gets here;
         // if one ever does, the worker thread still lives on (no thread dies for good).
         if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runnable.run(BATCH))) {
@@ -195,23 +165,52 @@ fn worker(shared: Arc<Shared>) {
             tracing::error!("a panic escaped a service's turn: {message}");
         }
     }
-    WORKER.with(|w| w.borrow_mut().take());
+    // Dropped outside the borrow: what the slot and the queue hold may wake something.
+    let state = WORKER.with(|w| w.borrow_mut().take());
+    drop(state);
+}
+
+/// The worker's next runnable: its next slot's, unless the slot has run
+/// [`NEXT_SLOT_RUNS_MAX`] times in a row while something else waits (then the slot's goes to
+/// the back of the worker's queue); else the queues', sleeping until there is one. None: stop.
+/// Runs no user code, so the worker's state stays borrowed meanwhile.
+fn next_runnable(worker: &mut WorkerState, next_slot_runs: &mut u32) -> Option<Runnable> {
+    let queue = &worker.shared.queue;
+    if *next_slot_runs >= NEXT_SLOT_RUNS_MAX && !queue.has_ready(&worker.local) {
+        *next_slot_runs = 0; // nothing else waits: the slot may keep the worker
+    }
+    if *next_slot_runs < NEXT_SLOT_RUNS_MAX {
+        if let Some(runnable) = worker.slot.take() {
+            *next_slot_runs += 1;
+            return Some(runnable);
+        }
+    } else if let Some(runnable) = worker.slot.take() {
+        // Let the queues go first; the slot's runnable waits its turn in the worker's own.
+        queue.push_local(&worker.local, runnable);
+    }
+    *next_slot_runs = 0;
+    queue.next(&mut worker.local)
 }
 
 impl Executor for Threaded {
     fn schedule(&self, service: Runnable) {
-        let displaced = WORKER.with(|w| match w.borrow_mut().as_mut() {
-            Some((shared, slot)) if Arc::ptr_eq(shared, &self.shared) => slot.replace(service),
+        let outside = WORKER.with(|w| match w.borrow_mut().as_mut() {
+            Some(worker) if Arc::ptr_eq(&worker.shared, &self.shared) => {
+                if let Some(displaced) = worker.slot.replace(service) {
+                    self.shared.queue.push_local(&worker.local, displaced);
+                }
+                None
+            }
             _ => Some(service),
         });
-        if let Some(runnable) = displaced {
-            self.shared.push(runnable);
+        if let Some(runnable) = outside {
+            self.shared.queue.push(runnable);
         }
     }
 
     fn shortcuts(&self) -> Shortcuts {
         let on_worker =
-            || WORKER.with(|w| w.borrow().as_ref().is_some_and(|(shared, _)| Arc::ptr_eq(shared, &self.shared)));
+            || WORKER.with(|w| w.borrow().as_ref().is_some_and(|worker| Arc::ptr_eq(&worker.shared, &self.shared)));
         if self.shared.shortcuts && on_worker() { Shortcuts::Always } else { Shortcuts::Never }
     }
 

@@ -10,7 +10,7 @@ use skygroup::gate::{Frame, GateConfig, GateRef};
 use skygroup::{Address, Ctx, Runtime, ServiceKind, Value};
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
-use crate::skygroup_side::WORKERS;
+use crate::skygroup_side::workers;
 
 /// Enough for every benchmark connection (the gate refuses past it, N6).
 const MAX_CLIENTS: usize = 4096;
@@ -42,7 +42,7 @@ pub fn echo_watchdog() -> ServiceKind<Option<GateRef>> {
     .command_sync("gate", |gate: &mut Option<GateRef>, _ctx, _v: Value| Ok(gate.map(|g| Value::Address(g.0))))
 }
 
-/// skygroup's gate on `Runtime::threaded(WORKERS)`.
+/// skygroup's gate on `Runtime::threaded(workers())`.
 pub struct GateServer {
     rt: Runtime,
     gate: GateRef,
@@ -51,7 +51,7 @@ pub struct GateServer {
 
 impl GateServer {
     pub fn start() -> GateServer {
-        let rt = Runtime::threaded(WORKERS);
+        let rt = Runtime::threaded(workers());
         rt.define(skygroup::gate::kind()).expect("define gate");
         rt.define(echo_watchdog()).expect("define the echo watchdog");
         let watchdog = rt.spawn("echo_watchdog", ()).expect("spawn the echo watchdog");
@@ -92,7 +92,7 @@ pub struct TokioServer {
 impl TokioServer {
     pub fn start() -> TokioServer {
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(WORKERS)
+            .worker_threads(workers())
             .enable_all()
             .build()
             .expect("a tokio runtime");

@@ -22,7 +22,7 @@ mod workloads;
 
 use std::process::ExitCode;
 
-use crate::skygroup_side::WORKERS;
+use crate::skygroup_side::workers;
 use compare::Peer;
 
 /// Measured rounds per workload, after one warm-up run of each side.
@@ -83,7 +83,7 @@ fn header(quick: bool) {
     println!("- skygroup: {}", revision());
     println!("- rustc: {}", env!("BENCH_RUSTC_VERSION"));
     println!("- peers: {}", env!("BENCH_PEER_VERSIONS"));
-    println!("- cores: {cores}; workers: {WORKERS} (skygroup; tokio for ractor, kameo, baseline); actix: 1 thread");
+    println!("- cores: {cores}; workers: {} (skygroup; tokio for ractor, kameo, baseline); actix: 1 thread", workers());
     let sizes = if quick { "quick (smoke test, not comparable)" } else { "full" };
     println!("- sizes: {sizes}; one warm-up run per side, then {ROUNDS} rounds of every side (first side rotates)");
     println!("- figures: medians; in brackets: how many times faster skygroup is than that peer (median of the");

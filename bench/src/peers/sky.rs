@@ -16,7 +16,7 @@ use skygroup::{Address, Ctx, Runtime, ServiceKind, Value, anyhow};
 use super::compare::Peer;
 use super::memory::{self, Idle};
 use crate::kinds;
-use crate::skygroup_side::WORKERS;
+use crate::skygroup_side::workers;
 use crate::typed_side::Form;
 
 /// A member kind whose commands are timed workloads; each answers its elapsed nanoseconds.
@@ -76,7 +76,7 @@ fn elapsed(answer: Result<Value, skygroup::CallError>) -> Duration {
 /// A runtime with a group `g` whose kinds are `boot`, the clients and `extra`; returns the
 /// runtime and the group.
 fn group_runtime(extra: impl FnOnce(&Runtime)) -> (Runtime, skygroup::Group) {
-    let rt = Runtime::threaded(WORKERS);
+    let rt = Runtime::threaded(workers());
     rt.define(ServiceKind::stateless("boot")).expect("define boot");
     rt.define(client("client")).expect("define client");
     rt.define(client("client2")).expect("define client2");
@@ -142,7 +142,7 @@ pub fn group_call(run: usize, n: u64, form: Form) -> Vec<Duration> {
 
 /// `n` idle `noop` services started with `newservice` by the main service (no group).
 pub fn idle_plain(n: u64) -> Idle {
-    let rt = Runtime::threaded(WORKERS);
+    let rt = Runtime::threaded(workers());
     rt.define(kinds::noop()).expect("define noop");
     memory::grow(Peer::Skygroup, "`newservice`, no group", n, move || {
         let addresses: Vec<Address> = rt.block_on(move |ctx| async move {

@@ -15,11 +15,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::compare::Peer;
 use super::memory::{self, Idle};
-use crate::skygroup_side::WORKERS;
+use crate::skygroup_side::workers;
 
 /// A multi-thread tokio runtime with the same worker count as skygroup's.
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS).enable_all().build().expect("tokio runtime")
+    tokio::runtime::Builder::new_multi_thread().worker_threads(workers()).enable_all().build().expect("tokio runtime")
 }
 
 /// Runs the timed client `f` as a task on a fresh runtime's workers; returns what it timed.
