@@ -1,6 +1,7 @@
 //! Errors that cross layers: what a call can fail with ([`CallError`], whose [`CallErrorKind`]
 //! the core layer fills) and a group's failures ([`GroupError`], filled by the group layer),
-//! which reach callers inside [`CallErrorKind::Group`].
+//! which reach callers inside [`CallErrorKind::Group`]; and a node's failures to join or
+//! work with its cluster ([`ClusterError`]).
 //!
 //! They live here, at the crate root, rather than in either layer so that the core does not
 //! name the group module (the layering `lib.rs` states): the core builds and matches
@@ -13,7 +14,8 @@
 
 use std::time::Duration;
 
-use crate::core::Address;
+use crate::cluster::{StoreError, TransportError};
+use crate::core::{Address, NodeId};
 
 /// Why a call (or a spawn, which is a call to the new service's init) did not return a reply.
 ///
@@ -197,6 +199,56 @@ pub enum CallErrorKind {
     /// A group-level failure: a failed lazy start, a start-up cycle, a closed group.
     #[error(transparent)]
     Group(GroupError),
+    /// The target's node is gone (its liveness key expired, or it left the cluster), so the
+    /// call will never be answered (K5).
+    #[error("{node} is down: `{command}` to {address} will not be answered")]
+    NodeDown {
+        /// The target's node.
+        node: NodeId,
+        /// The target.
+        address: Address,
+        /// The command called.
+        command: String,
+    },
+    /// No answer came from another node within the cluster's call timeout
+    /// ([`ClusterConfig::call_timeout`](crate::cluster::ClusterConfig::call_timeout)): the call
+    /// or its answer may have been lost on the way, or the target is slow (K5).
+    #[error("no answer from {address} on {node} to `{command}` within {after:?}")]
+    RemoteTimeout {
+        /// The target's node.
+        node: NodeId,
+        /// The target.
+        address: Address,
+        /// The command called.
+        command: String,
+        /// The timeout that passed.
+        after: Duration,
+    },
+    /// The call could not be handed to the cluster's messaging engine (K5).
+    #[error("cannot reach {node} for `{command}` to {address}: {reason}")]
+    ClusterUnreachable {
+        /// The target's node.
+        node: NodeId,
+        /// The target.
+        address: Address,
+        /// The command called.
+        command: String,
+        /// What the transport said.
+        reason: String,
+    },
+    /// The call's arguments or its answer hold a value that cannot leave its process (an
+    /// [`Opaque`](crate::Opaque) one), so it cannot cross to or from another node (K2).
+    #[error("`{command}` to {address} on {node} cannot cross nodes: {message}")]
+    NotSerializable {
+        /// The target's node.
+        node: NodeId,
+        /// The target.
+        address: Address,
+        /// The command called.
+        command: String,
+        /// Which value could not be serialized.
+        message: String,
+    },
 }
 
 impl From<GroupError> for CallError {
@@ -217,6 +269,55 @@ pub(crate) fn handler_error(service: &str, address: Address, command: &str, e: a
         }
         Err(e) => CallErrorKind::Handler { service, address, command, message: format!("{e:#}") }.into(),
     }
+}
+
+/// Why a runtime could not join a cluster, or a cluster operation outside a call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// `join_cluster` after the runtime had started services: their addresses would not carry
+    /// the node.
+    #[error("node `{node_name}` cannot join cluster: the runtime has already started services")]
+    AlreadyStarted {
+        /// The node's name.
+        node_name: String,
+    },
+    /// The runtime is already a node of a cluster.
+    #[error("node `{node_name}` cannot join cluster: the runtime already joined as {node}")]
+    AlreadyJoined {
+        /// The node's name.
+        node_name: String,
+        /// The node it is.
+        node: NodeId,
+    },
+    /// Every node number is taken.
+    #[error("node `{node_name}` cannot join cluster: no free node number left")]
+    NoFreeNode {
+        /// The node's name.
+        node_name: String,
+    },
+    /// The cluster's store failed.
+    #[error("node `{node_name}`: {error}")]
+    Store {
+        /// The node's name.
+        node_name: String,
+        /// What the store said.
+        error: StoreError,
+    },
+    /// The transport failed.
+    #[error("node `{node_name}`: {error}")]
+    Transport {
+        /// The node's name.
+        node_name: String,
+        /// What the transport said.
+        error: TransportError,
+    },
+    /// The runtime is shut down (or the node left).
+    #[error("node `{node_name}` is shut down or has left its cluster")]
+    Shutdown {
+        /// The node's name.
+        node_name: String,
+    },
 }
 
 // The group layer's errors, carried by `CallErrorKind::Group`.

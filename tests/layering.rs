@@ -65,3 +65,10 @@ fn the_group_module_uses_only_the_shortcut_hook() {
         .collect();
     assert!(found.is_empty(), "the group module reaches past the shortcut hook:\n{}", found.join("\n"));
 }
+
+// checks the layering: the core reaches the cluster layer only through its `Remote` seam.
+#[test]
+fn the_core_does_not_name_the_cluster_layer() {
+    let found = occurrences("src/core", &["crate::cluster", "super::cluster"]);
+    assert!(found.is_empty(), "the core names the cluster layer:\n{}", found.join("\n"));
+}

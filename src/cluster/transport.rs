@@ -21,7 +21,6 @@
 //! - keys of [`Bucket::Liveness`] expire [`Store::liveness_ttl`] after their last write; the keys
 //!   of the other buckets never expire.
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -29,16 +28,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-/// A node's number in its cluster: one per incarnation of a node (a restarted node gets a new
-/// one), never reused in the cluster's life, and carried in every address the node hands out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NodeId(pub u16);
-
-impl fmt::Display for NodeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "node#{}", self.0)
-    }
-}
+/// A node's number in its cluster (defined with [`Address`](crate::Address), which carries it).
+pub use crate::core::NodeId;
 
 /// Where a node's frames come in: the cluster layer's side of a [`Transport`].
 pub trait Inbox: Send + Sync + 'static {

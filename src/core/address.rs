@@ -1,14 +1,34 @@
-//! Identities handed out by a runtime: service addresses and call sessions.
+//! Identities handed out by a runtime: service addresses, the node they live on, and call
+//! sessions.
 //!
 //! Both come from per-runtime (addresses) or per-service (sessions) counters, never from
 //! globals, so two runtimes in one test process, or two simulator runs of one seed, number
-//! their services identically (S1).
+//! their services identically (S1). An address carries its node in its high bits, so an address
+//! handed to another node of a cluster still names the same service there (K1); a runtime not in
+//! a cluster is node 0, and its addresses are exactly what they were before clusters existed.
 
 use std::fmt;
 
+/// Where the node number sits in an address: the high 16 bits; the low 48 are the node's own
+/// counter.
+const NODE_SHIFT: u32 = 48;
+const LOCAL_MASK: u64 = (1 << NODE_SHIFT) - 1;
+
+/// A node's number in its cluster: one per incarnation of a node (a restarted node gets a new
+/// one), never reused in the cluster's life, and carried in every address the node hands out.
+/// `NodeId(0)` is a runtime that is not in a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u16);
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "node#{}", self.0)
+    }
+}
+
 /// A service's address: unique for the runtime's life, never reused (a dead address stays dead).
 ///
-/// Printed skynet-style as `:0000000a`.
+/// Printed skynet-style as `:0000000a`; an address of node 3 of a cluster as `:0003.0000000a`.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Address(u64);
 
@@ -21,11 +41,35 @@ impl Address {
     pub fn raw(self) -> u64 {
         self.0
     }
+
+    /// The node the service lives on (`NodeId(0)` outside a cluster).
+    pub fn node(self) -> NodeId {
+        NodeId((self.0 >> NODE_SHIFT) as u16)
+    }
+
+    /// The first address a node hands out: every cluster node's own agent (`_cluster`), which
+    /// any node can call without a lookup.
+    pub fn cluster_agent(node: NodeId) -> Address {
+        Address::first_of(node)
+    }
+
+    /// The first address of `node`'s counter.
+    pub(crate) fn first_of(node: NodeId) -> Address {
+        Address(Address::base_of(node) + 1)
+    }
+
+    /// The value a node's address counter starts from (its node bits, local part 0).
+    pub(crate) fn base_of(node: NodeId) -> u64 {
+        u64::from(node.0) << NODE_SHIFT
+    }
 }
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, ":{:08x}", self.0)
+        match self.node() {
+            NodeId(0) => write!(f, ":{:08x}", self.0),
+            NodeId(node) => write!(f, ":{node:04x}.{:08x}", self.0 & LOCAL_MASK),
+        }
     }
 }
 
@@ -37,3 +81,18 @@ impl fmt::Debug for Address {
 
 /// Identifies one outstanding call of one service; `0` marks a send (no reply expected).
 pub(crate) type Session = u64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_shows_its_node_only_in_a_cluster() {
+        assert_eq!(Address::from_raw(10).to_string(), ":0000000a");
+        assert_eq!(Address::from_raw(10).node(), NodeId(0));
+        let clustered = Address::from_raw(Address::base_of(NodeId(3)) + 10);
+        assert_eq!(clustered.to_string(), ":0003.0000000a");
+        assert_eq!(clustered.node(), NodeId(3));
+        assert_eq!(Address::cluster_agent(NodeId(3)).to_string(), ":0003.00000001");
+    }
+}

@@ -18,6 +18,7 @@ mod memo;
 mod naming;
 pub(crate) mod observe;
 mod outbox;
+mod remote;
 mod responder;
 mod rng;
 mod runtime;
@@ -29,7 +30,7 @@ mod value;
 mod value_serde;
 mod wire;
 
-pub use address::Address;
+pub use address::{Address, NodeId};
 pub use command::{Ask, AskError, Command, NoError, Rejection};
 pub use context::{Call, Ctx, Sleep, Target};
 pub use declared::Kind;
@@ -45,6 +46,7 @@ pub(crate) use cell::{CommandName, Envelope, Name, Prelude, ServiceCell, intern,
 pub(crate) use context::call_address;
 pub(crate) use kind::KindDef;
 pub(crate) use naming::Naming;
+pub(crate) use remote::Remote;
 pub(crate) use runtime::{RuntimeShared, SpawnOptions};
 pub(crate) use session::Reply;
 pub(crate) use table::NumberHasher;

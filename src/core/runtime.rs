@@ -14,13 +14,14 @@ use std::task::{Context, Poll, Waker};
 
 use futures::FutureExt;
 
-use super::address::{Address, Session};
+use super::address::{Address, NodeId, Session};
 use super::cell::{Envelope, Prelude, ServiceCell, lock};
 use super::context::Ctx;
 use super::error::{CallError, CallErrorKind, DefineError, RuntimeError};
 use super::handoff::Delivered;
 use super::kind::{Args, KindDef, ServiceKind};
 use super::naming::Naming;
+use super::remote::{Clustered, Remote};
 use super::table::ServiceTable;
 use super::turn::ReplyTo;
 use crate::executor::{Delivery, Event, Executor, ExitReason, FaultSite, Shortcut, Stalled};
@@ -54,6 +55,9 @@ pub(crate) struct RuntimeShared {
     /// The naming layer (the group module): calls and sends by name, `newservice`, rerouting
     /// (see `naming.rs`). Keeps its own data (the list of groups).
     pub(crate) naming: Arc<dyn Naming>,
+    /// The cluster this runtime joined, if any: its node and the layer that carries messages
+    /// to other nodes (see `remote.rs`).
+    pub(crate) remote: super::remote::RemoteSlot,
 }
 
 impl RuntimeShared {
@@ -112,6 +116,7 @@ impl RuntimeShared {
 
     /// An envelope whose target is gone: a call gets an error, a send is a dead letter (G7, G9).
     fn bounce(self: &Arc<Self>, to: Address, envelope: Envelope) {
+        let Some(envelope) = self.forward_remote(to, envelope) else { return };
         let envelope = match envelope {
             request @ Envelope::Request { via: Some(_), .. } => match self.naming.reroute(self, to, request) {
                 None => return,
@@ -235,6 +240,23 @@ impl RuntimeShared {
         Ok(cell.address)
     }
 
+    /// Makes this runtime node `node` of a cluster: from now on every address it hands out
+    /// carries `node`, and messages to other nodes go to `remote`. Refused (false) once the
+    /// runtime has handed out an address other than `handed_out` (the ones its joining itself
+    /// used), since those would not carry the node.
+    pub(crate) fn join_node(&self, node: NodeId, remote: Arc<dyn Remote>, handed_out: u64) -> bool {
+        let base = Address::base_of(node);
+        if self.last_address.compare_exchange(handed_out, base, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+            return false;
+        }
+        self.remote.set(Clustered { node, remote }).is_ok()
+    }
+
+    /// How many addresses this runtime has handed out (its counter, node bits included).
+    pub(crate) fn addresses_handed_out(&self) -> u64 {
+        self.last_address.load(Ordering::SeqCst)
+    }
+
     pub(crate) fn remove_service(&self, address: Address) {
         let empty = self.services.remove(address);
         if empty && let Some(waker) = lock(&self.idle).take() {
@@ -350,6 +372,7 @@ impl Runtime {
             closing: AtomicBool::new(false),
             idle: Mutex::new(None),
             naming,
+            remote: super::remote::RemoteSlot::new(),
         });
         let runtime = Runtime { shared };
         for def in runtime.shared.naming.kinds() {
@@ -360,7 +383,7 @@ impl Runtime {
         runtime
     }
 
-    fn install(&self, def: KindDef) {
+    pub(crate) fn install(&self, def: KindDef) {
         self.shared.catalog.write().unwrap_or_else(|e| e.into_inner()).insert(def.name.clone(), Arc::new(def));
     }
 

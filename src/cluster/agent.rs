@@ -1,0 +1,98 @@
+//! The node's own system service, `_cluster`: always the first service of a clustered node
+//! (local counter 1, so any node reaches it as [`Address::cluster_agent`] without a lookup).
+//!
+//! It keeps the node's facts in the store fresh and the node's promises kept, all on executor
+//! time (virtual in the simulator):
+//! - rewrites the node's liveness key every third of its time to live, and at each rewrite asks
+//!   which nodes are alive: a node some pending call waits on that is not is down, and its
+//!   calls fail with `NodeDown` (K5);
+//! - fails each pending remote call whose call timeout has passed, in deadline order
+//!   (`RemoteTimeout`, K5);
+//! - answers other nodes' questions about this node's groups (`directory.rs`) and keeps the
+//!   bindings of the cluster-wide names this node started (`names.rs`).
+//!
+//! Its exit (the runtime shutting down) detaches the node from its transport.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::link::Link;
+use super::transport::{Bucket, NodeId};
+use crate::core::{Ctx, ServiceKind};
+
+/// The agent's kind name.
+pub(crate) const AGENT: &str = "_cluster";
+
+/// The agent's state: the link it keeps. Dropped when the agent exits, which closes the link.
+pub(crate) struct Agent {
+    pub(crate) link: Arc<Link>,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.link.close();
+    }
+}
+
+pub(crate) fn agent_kind() -> ServiceKind<Agent> {
+    let kind = ServiceKind::new(AGENT, |ctx: Ctx<Agent>, link: Arc<Link>| async move {
+        ctx.fork(keep_alive(ctx.clone(), link.clone()));
+        ctx.fork(expire_calls(ctx.clone(), link.clone()));
+        Ok(Agent { link })
+    });
+    super::directory::agent_commands(super::names::agent_commands(kind))
+}
+
+/// The key of `node` in the liveness bucket (and of its claim in the directory bucket).
+pub(crate) fn node_key(node: NodeId) -> String {
+    format!("node.{}", node.0)
+}
+
+/// The nodes alive, as the liveness bucket says (`None` if the store did not answer).
+pub(crate) async fn live_nodes(link: &Link) -> Option<Vec<NodeId>> {
+    let keys = link.transport.store().keys(Bucket::Liveness).await.ok()?;
+    Some(keys.iter().filter_map(|k| k.strip_prefix("node.")?.parse().ok()).map(NodeId).collect())
+}
+
+/// Rewrites the liveness key every third of its time to live; after each, fails the calls
+/// waiting on nodes no longer alive.
+async fn keep_alive(ctx: Ctx<Agent>, link: Arc<Link>) {
+    let store = link.transport.store();
+    let period = (store.liveness_ttl() / 3).max(Duration::from_millis(1));
+    let key = node_key(link.node);
+    loop {
+        ctx.sleep(period).await;
+        if let Err(e) = store.put(Bucket::Liveness, &key, link.name.clone().into()).await {
+            tracing::warn!(event = "liveness_failed", node = %link.node, "{} could not refresh its liveness: {e}", link.node);
+        }
+        let awaited = link.awaited_nodes();
+        if awaited.is_empty() {
+            continue;
+        }
+        let Some(alive) = live_nodes(&link).await else { continue };
+        let Some(runtime) = link.runtime() else { return };
+        for node in awaited.into_iter().filter(|n| !alive.contains(n)) {
+            link.node_down(&runtime, node);
+        }
+    }
+}
+
+/// Fails the pending calls whose deadline has passed, sleeping until the next one (or until a
+/// call is added to an empty queue).
+async fn expire_calls(ctx: Ctx<Agent>, link: Arc<Link>) {
+    loop {
+        let Some(runtime) = link.runtime() else { return };
+        let now = ctx.now();
+        match link.expire(&runtime, now) {
+            Some(deadline) => ctx.sleep(deadline.saturating_sub(now)).await,
+            None => {
+                drop(runtime);
+                futures::future::poll_fn(|cx| {
+                    link.deadline_added.register(cx.waker());
+                    if link.has_deadlines() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+                })
+                .await
+            }
+        }
+    }
+}
