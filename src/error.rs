@@ -7,7 +7,7 @@
 //! name the group module (the layering `lib.rs` states): the core builds and matches
 //! [`CallErrorKind`], the group layer builds [`GroupError`]s and wraps them, and users match
 //! both through `skygroup::CallErrorKind` and `skygroup::GroupError`. One enum per layer; this
-//! module depends on nothing but [`Address`].
+//! module depends on nothing but [`Address`], [`NodeId`] and the cluster transport's errors.
 //!
 //! Every message names the service (kind and address) and the command or name, so a log line
 //! alone tells an operator what failed where.

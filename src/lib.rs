@@ -94,9 +94,9 @@ pub mod mutants;
 mod threaded;
 
 pub use crate::core::{
-    Address, Args, Ask, AskError, Call, CallError, CallErrorKind, Command, Ctx, DefineError, FromValue, IntRangeError,
-    Kind, NoError, Opaque, PayloadError, Rejection, Responder, Runtime, RuntimeError, ServiceInfo, ServiceKind,
-    ServiceRng, ServiceStats, Sleep, Target, Value, ValueError,
+    Address, AddressParseError, Args, Ask, AskError, Call, CallError, CallErrorKind, Command, Ctx, DefineError,
+    FromValue, IntRangeError, Kind, NoError, Opaque, PayloadError, Rejection, Responder, Runtime, RuntimeError,
+    ServiceInfo, ServiceKind, ServiceRng, ServiceStats, Sleep, Target, Value, ValueError,
 };
 pub use executor::{Executor, ExitReason};
 pub use group::{Group, GroupError, Member};

@@ -96,3 +96,25 @@ fn an_unreachable_engine_fails_calls_and_counts_sends() {
     let again = a.block_on(move |ctx| async move { ctx.call(echo, "echo", 3).await });
     assert_eq!(again.unwrap(), Value::Int(3));
 }
+
+// checks K8 (and K5, G9): a node that leaves is gone at once for the others: calls to it fail with
+// `NodeDown` (before any liveness expiry), the names it owned start afresh elsewhere.
+#[test]
+fn a_node_that_leaves_is_down_for_the_others() {
+    let net = Loopback::with_ttl("leave", Duration::from_secs(30));
+    let (a, node_a) = node(&net, "a", Duration::from_secs(30));
+    let (b, node_b) = node(&net, "b", Duration::from_secs(30));
+    let echo = b.block_on(|ctx| async move { ctx.cluster_query("echo").await.unwrap() });
+    assert_eq!(echo.node(), node_b.id());
+    let leaving = node_b.clone();
+    b.block_on(move |_ctx| async move { leaving.leave().await.unwrap() });
+    let started = Instant::now();
+    let (call, fresh) =
+        a.block_on(
+            move |ctx| async move { (ctx.call(echo, "echo", 1).await, ctx.cluster_query("echo").await.unwrap()) },
+        );
+    let err = call.unwrap_err();
+    assert!(matches!(err.kind(), CallErrorKind::NodeDown { node, .. } if *node == node_b.id()), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert_eq!(fresh.node(), node_a.id());
+}

@@ -65,6 +65,9 @@ async fn keep_alive(ctx: Ctx<Agent>, link: Arc<Link>) {
         if let Err(e) = store.put(Bucket::Liveness, &key, link.name.clone().into()).await {
             tracing::warn!(event = "liveness_failed", node = %link.node, "{} could not refresh its liveness: {e}", link.node);
         }
+        if let Err(e) = super::directory::sync_own(&link).await {
+            tracing::warn!(event = "directory_failed", node = %link.node, "{} could not list its groups: {e}", link.node);
+        }
         let awaited = link.awaited_nodes();
         if awaited.is_empty() {
             continue;

@@ -5,7 +5,8 @@
 //!   send);
 //! - tag 1, an answer: `[.., to address, session, value]`;
 //! - tag 2, a failed answer: `[.., to address, session, error]`, the error a map naming its
-//!   kind and fields (see [`error_to_value`]).
+//!   kind and fields (see [`error_to_value`]);
+//! - tag 3, the sender is leaving the cluster: `[..]` (its calls will not be answered).
 //!
 //! The sequence number counts the frames from one node to one node from 1, so the receiver
 //! sees a gap when frames were lost on the way (K4). The frame is the only place the cluster
@@ -21,6 +22,7 @@ use crate::core::{Address, CallError, CallErrorKind, NodeId, PayloadError, Value
 const REQUEST: i64 = 0;
 const ANSWER: i64 = 1;
 const FAILED: i64 = 2;
+const LEAVING: i64 = 3;
 
 /// One frame, decoded.
 #[derive(Debug, PartialEq)]
@@ -35,6 +37,7 @@ pub(crate) struct Frame {
 pub(crate) enum Body {
     Request { from: Address, to: Address, session: u64, command: String, args: Value },
     Answer { to: Address, session: u64, result: Result<Value, RemoteError> },
+    Leaving,
 }
 
 /// A failed answer as it came off the wire: the error, minus what the caller's side knows
@@ -70,6 +73,7 @@ impl Frame {
                 };
                 items.extend([Value::Int(tag), Value::Address(to), Value::Int(session as i64), value]);
             }
+            Body::Leaving => items.push(Value::Int(LEAVING)),
         }
         Value::List(items).to_bytes().map(Bytes::from)
     }
@@ -98,6 +102,7 @@ impl Frame {
                 let result = if tag == ANSWER { Ok(value) } else { Err(error_from_value(&value)) };
                 Body::Answer { to, session, result }
             }
+            LEAVING => Body::Leaving,
             other => return Err(format!("unknown frame tag {other}")),
         };
         Ok(Frame { from, sequence, body })
@@ -173,8 +178,8 @@ pub(crate) fn error_to_value(kind: &CallErrorKind) -> Value {
     Value::Map(map)
 }
 
-fn service_fields<'a>(
-    fields: &mut Vec<(&'a str, Value)>,
+fn service_fields(
+    fields: &mut Vec<(&str, Value)>,
     service: &str,
     address: Address,
     command: &str,
@@ -288,7 +293,7 @@ mod tests {
             Body::Answer { to, session, result: Ok(v) } => {
                 Body::Answer { to: *to, session: *session, result: Ok(v.clone()) }
             }
-            Body::Answer { .. } => unreachable!("the tests clone answers only"),
+            Body::Answer { .. } | Body::Leaving => unreachable!("the tests clone requests and answers only"),
         }
     }
 }

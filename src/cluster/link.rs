@@ -87,6 +87,8 @@ pub(crate) struct Link {
     pub(crate) deadline_added: AtomicWaker,
     closed: AtomicBool,
     counters: Counters,
+    /// The cluster names this node resolved, and sends waiting for one (`names.rs`).
+    pub(crate) names: super::names::NameCache,
 }
 
 impl Link {
@@ -104,6 +106,7 @@ impl Link {
             deadline_added: AtomicWaker::new(),
             closed: AtomicBool::new(false),
             counters: Counters::default(),
+            names: super::names::NameCache::default(),
         }
     }
 
@@ -235,6 +238,24 @@ impl Link {
         next
     }
 
+    /// Tells `nodes` that this node is leaving (best effort: a lost frame leaves them to find
+    /// out by its liveness key).
+    pub(crate) fn say_leaving(&self, nodes: &[NodeId]) {
+        for &node in nodes.iter().filter(|&&n| n != self.node) {
+            let _ = self.publish(node, Body::Leaving);
+        }
+    }
+
+    /// Fails every pending call with [`CallErrorKind::ClusterUnreachable`] (the node left).
+    pub(crate) fn fail_all_pending(&self, runtime: &Arc<RuntimeShared>, reason: &str) {
+        let calls = std::mem::take(&mut lock(&self.pending).calls);
+        for ((caller, session), call) in calls {
+            let (node, address, command) = (call.target.node(), call.target, call.command);
+            let kind = CallErrorKind::ClusterUnreachable { node, address, command, reason: reason.to_owned() };
+            runtime.deliver(caller, Envelope::Response { session, result: Err(kind.into()) });
+        }
+    }
+
     /// Whether some call's deadline is queued.
     pub(crate) fn has_deadlines(&self) -> bool {
         !lock(&self.pending).deadlines.is_empty()
@@ -294,6 +315,7 @@ impl Link {
                 });
                 runtime.deliver(to, Envelope::Response { session, result });
             }
+            Body::Leaving => self.node_down(&runtime, frame.from),
             _ => {
                 tracing::warn!(event = "cluster_misrouted", node = %self.node, from = %frame.from, "{} got a frame for another node", self.node)
             }

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::error::ClusterError;
+pub use directory::ClusterGroup;
 pub use link::NodeStats;
 pub use loopback::{Loopback, LoopbackTransport};
 pub use transport::{Bucket, Entry, Inbox, NodeId, Store, StoreError, StoreFuture, Transport, TransportError};
@@ -75,6 +76,28 @@ impl Node {
     /// What this node counted of its cluster traffic.
     pub fn stats(&self) -> NodeStats {
         self.link.stats()
+    }
+
+    /// Leaves the cluster: tells the live nodes, removes this node's liveness key, the cluster names it owns and its
+    /// groups from the directory (so other nodes see it gone at once instead of after its
+    /// liveness time to live: their calls to it fail with `NodeDown`, its names start afresh
+    /// elsewhere), fails this node's calls still waiting on other nodes, and detaches the
+    /// transport. The runtime runs on, alone; its node number is never used again (K1).
+    pub async fn leave(&self) -> Result<(), ClusterError> {
+        let link = &self.link;
+        let failed = |error| ClusterError::Store { node_name: link.name.clone(), error };
+        let store = link.transport.store();
+        store.delete(Bucket::Liveness, &agent::node_key(link.node), None).await.map_err(failed)?;
+        names::release_owned(link).await.map_err(failed)?;
+        directory::remove_own(link).await.map_err(failed)?;
+        if let Some(alive) = agent::live_nodes(link).await {
+            link.say_leaving(&alive);
+        }
+        link.close();
+        if let Some(runtime) = link.runtime() {
+            link.fail_all_pending(&runtime, "this node has left its cluster");
+        }
+        Ok(())
     }
 }
 

@@ -82,9 +82,7 @@ fn lookup(ctx: &Ctx<ConsoleState>, text: &str) -> Result<std::sync::Arc<ServiceC
     if text.is_empty() {
         return Err("an address is missing (like :0000000a)".into());
     }
-    let hex = text.strip_prefix(':').unwrap_or(text);
-    let raw = u64::from_str_radix(hex, 16).map_err(|_| format!("`{text}` is not an address (like :0000000a)"))?;
-    let address = Address::from_raw(raw);
+    let address: Address = text.parse().map_err(|e: crate::core::AddressParseError| e.to_string())?;
     ctx.runtime().lookup(address).ok_or_else(|| format!("no live service {address} in this runtime"))
 }
 

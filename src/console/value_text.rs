@@ -109,12 +109,12 @@ impl Parser<'_> {
     fn address(&mut self) -> Result<Value, String> {
         self.at += 1;
         let start = self.at;
-        while self.s.get(self.at).is_some_and(u8::is_ascii_hexdigit) {
+        while self.s.get(self.at).is_some_and(|b| b.is_ascii_hexdigit() || *b == b'.') {
             self.at += 1;
         }
         let hex = std::str::from_utf8(&self.s[start..self.at]).expect("ascii");
-        let raw = u64::from_str_radix(hex, 16).map_err(|_| self.error("an address in hex, like :0000000a"))?;
-        Ok(Value::Address(Address::from_raw(raw)))
+        let address = hex.parse::<Address>().map_err(|_| self.error("an address in hex, like :0000000a"))?;
+        Ok(Value::Address(address))
     }
 
     fn string(&mut self) -> Result<String, String> {

@@ -73,6 +73,31 @@ impl fmt::Display for Address {
     }
 }
 
+/// An address as [`Display`](fmt::Display) prints it (`:0000000a`, `:0003.0000000a`); the
+/// leading `:` may be left out.
+impl std::str::FromStr for Address {
+    type Err = AddressParseError;
+
+    fn from_str(text: &str) -> Result<Address, AddressParseError> {
+        let bad = || AddressParseError(text.to_owned());
+        let hex = text.strip_prefix(':').unwrap_or(text);
+        let number = |h: &str| if h.is_empty() { None } else { u64::from_str_radix(h, 16).ok() };
+        match hex.split_once('.') {
+            None => number(hex).map(Address).ok_or_else(bad),
+            Some((node, local)) => {
+                let node = u16::try_from(number(node).ok_or_else(bad)?).map_err(|_| bad())?;
+                let local = number(local).filter(|l| *l <= LOCAL_MASK).ok_or_else(bad)?;
+                Ok(Address(Address::base_of(NodeId(node)) | local))
+            }
+        }
+    }
+}
+
+/// Text that is not an address (see [`Address`]'s `FromStr`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an address (like :0000000a, or :0003.0000000a on node 3 of a cluster)")]
+pub struct AddressParseError(String);
+
 impl fmt::Debug for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
@@ -94,5 +119,17 @@ mod tests {
         assert_eq!(clustered.to_string(), ":0003.0000000a");
         assert_eq!(clustered.node(), NodeId(3));
         assert_eq!(Address::cluster_agent(NodeId(3)).to_string(), ":0003.00000001");
+    }
+
+    #[test]
+    fn an_address_reads_back_as_it_prints() {
+        for raw in [1, 10, 0xffff_ffff, Address::base_of(NodeId(3)) + 10, Address::base_of(NodeId(0xffff)) + 1] {
+            let address = Address::from_raw(raw);
+            assert_eq!(address.to_string().parse::<Address>(), Ok(address));
+        }
+        assert_eq!("a".parse::<Address>(), Ok(Address::from_raw(10)));
+        for bad in ["", ":", ":x", ":3.", ":.1", ":10000.1", ":1.1000000000000"] {
+            assert!(bad.parse::<Address>().is_err(), "{bad}");
+        }
     }
 }

@@ -30,7 +30,7 @@ mod value;
 mod value_serde;
 mod wire;
 
-pub use address::{Address, NodeId};
+pub use address::{Address, AddressParseError, NodeId};
 pub use command::{Ask, AskError, Command, NoError, Rejection};
 pub use context::{Call, Ctx, Sleep, Target};
 pub use declared::Kind;
