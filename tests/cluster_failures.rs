@@ -118,3 +118,22 @@ fn a_node_that_leaves_is_down_for_the_others() {
     assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
     assert_eq!(fresh.node(), node_a.id());
 }
+
+// checks K8: a node whose runtime shuts down without leaving tells the nodes it talked with;
+// their calls to it fail with `NodeDown` at once, long before its liveness key expires.
+#[test]
+fn a_runtime_shut_down_is_down_for_its_peers() {
+    let net = Loopback::with_ttl("shutdown", Duration::from_secs(30));
+    let (a, node_a) = node(&net, "a", Duration::from_secs(30));
+    let (b, node_b) = node(&net, "b", Duration::from_secs(30));
+    let echo = b.spawn("echo", ()).unwrap();
+    assert_eq!(a.block_on(move |ctx| async move { ctx.call(echo, "echo", 1).await }).unwrap(), Value::Int(1));
+    drop(b);
+    let started = Instant::now();
+    // The leaving frame travels on the transport's thread: the call may still go out before it
+    // lands, and then fails when it does.
+    let err = a.block_on(move |ctx| async move { ctx.call(echo, "echo", 2).await }).unwrap_err();
+    assert!(matches!(err.kind(), CallErrorKind::NodeDown { node, .. } if *node == node_b.id()), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert_eq!(node_a.stats().timeouts, 0);
+}

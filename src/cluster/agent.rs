@@ -11,7 +11,8 @@
 //! - answers other nodes' questions about this node's groups (`directory.rs`) and keeps the
 //!   bindings of the cluster-wide names this node started (`names.rs`).
 //!
-//! Its exit (the runtime shutting down) detaches the node from its transport.
+//! Its exit (the runtime shutting down) tells the nodes this one talked with, and detaches the
+//! node from its transport.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,13 +24,16 @@ use crate::core::{Ctx, ServiceKind};
 /// The agent's kind name.
 pub(crate) const AGENT: &str = "_cluster";
 
-/// The agent's state: the link it keeps. Dropped when the agent exits, which closes the link.
+/// The agent's state: the link it keeps. Dropped when the agent exits (the runtime shuts
+/// down), which tells the nodes this one talked with that it is gone (their calls to it fail
+/// with `NodeDown` at once, K8) and closes the link.
 pub(crate) struct Agent {
     pub(crate) link: Arc<Link>,
 }
 
 impl Drop for Agent {
     fn drop(&mut self) {
+        self.link.say_leaving(&self.link.peers());
         self.link.close();
     }
 }

@@ -15,7 +15,7 @@
 //! through the core's `Remote` seam; an answer completes its pending call, and one whose call is
 //! no longer pending (timed out) is dropped.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -31,14 +31,23 @@ use crate::core::{Address, CallError, CallErrorKind, CommandName, Envelope, Remo
 pub(crate) struct PendingCall {
     pub(crate) target: Address,
     pub(crate) command: String,
+    deadline: Duration,
 }
 
-/// Pending calls by (caller, session), and their deadlines in the order they were issued
-/// (the timeout is one for all, so that order is also deadline order).
+/// Pending calls by (caller, session), and the same calls by deadline: a call leaves both when
+/// it ends, so neither outgrows the calls actually waiting.
 #[derive(Default)]
 struct Pending {
     calls: BTreeMap<(Address, u64), PendingCall>,
-    deadlines: VecDeque<(Duration, (Address, u64))>,
+    deadlines: BTreeSet<(Duration, Address, u64)>,
+}
+
+impl Pending {
+    fn remove(&mut self, key: (Address, u64)) -> Option<PendingCall> {
+        let call = self.calls.remove(&key)?;
+        self.deadlines.remove(&(call.deadline, key.0, key.1));
+        Some(call)
+    }
 }
 
 /// What a node counts about its cluster traffic ([`Node::stats`](super::Node::stats)).
@@ -176,7 +185,7 @@ impl Link {
             runtime.dead_letter(from, to, &command);
             return;
         }
-        lock(&self.pending).calls.remove(&(from, session));
+        lock(&self.pending).remove((from, session));
         let error = failure.into_error(to, command.to_string());
         runtime.deliver(from, Envelope::Response { session, result: Err(error) });
     }
@@ -185,8 +194,9 @@ impl Link {
         let deadline = runtime.executor.now().saturating_add(self.call_timeout);
         let was_empty = {
             let mut pending = lock(&self.pending);
-            pending.calls.insert((from, session), PendingCall { target: to, command: command.to_owned() });
-            pending.deadlines.push_back((deadline, (from, session)));
+            let call = PendingCall { target: to, command: command.to_owned(), deadline };
+            pending.calls.insert((from, session), call);
+            pending.deadlines.insert((deadline, from, session));
             pending.deadlines.len() == 1
         };
         if was_empty {
@@ -214,16 +224,15 @@ impl Link {
         let mut expired = Vec::new();
         let next = {
             let mut pending = lock(&self.pending);
-            while let Some(&(deadline, key)) = pending.deadlines.front() {
+            while let Some(&(deadline, caller, session)) = pending.deadlines.first() {
                 if deadline > now {
                     break;
                 }
-                pending.deadlines.pop_front();
-                if let Some(call) = pending.calls.remove(&key) {
-                    expired.push((key, call));
+                if let Some(call) = pending.remove((caller, session)) {
+                    expired.push(((caller, session), call));
                 }
             }
-            pending.deadlines.front().map(|(deadline, _)| *deadline)
+            pending.deadlines.first().map(|(deadline, ..)| *deadline)
         };
         for ((caller, session), call) in expired {
             self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
@@ -246,9 +255,16 @@ impl Link {
         }
     }
 
+    /// The nodes this node has exchanged frames with.
+    pub(crate) fn peers(&self) -> Vec<NodeId> {
+        let mut peers: BTreeSet<NodeId> = lock(&self.outgoing).keys().copied().collect();
+        peers.extend(lock(&self.incoming).keys().copied());
+        peers.into_iter().collect()
+    }
+
     /// Fails every pending call with [`CallErrorKind::ClusterUnreachable`] (the node left).
     pub(crate) fn fail_all_pending(&self, runtime: &Arc<RuntimeShared>, reason: &str) {
-        let calls = std::mem::take(&mut lock(&self.pending).calls);
+        let calls = std::mem::take(&mut *lock(&self.pending)).calls;
         for ((caller, session), call) in calls {
             let (node, address, command) = (call.target.node(), call.target, call.command);
             let kind = CallErrorKind::ClusterUnreachable { node, address, command, reason: reason.to_owned() };
@@ -276,7 +292,7 @@ impl Link {
         let failed: Vec<_> = {
             let mut pending = lock(&self.pending);
             let keys: Vec<_> = pending.calls.iter().filter(|(_, c)| c.target.node() == node).map(|(k, _)| *k).collect();
-            keys.into_iter().filter_map(|k| pending.calls.remove(&k).map(|c| (k, c))).collect()
+            keys.into_iter().filter_map(|k| pending.remove(k).map(|c| (k, c))).collect()
         };
         for ((caller, session), call) in failed {
             self.counters.node_down.fetch_add(1, Ordering::Relaxed);
@@ -305,7 +321,7 @@ impl Link {
                 runtime.deliver(to, Envelope::Request { from, session, command, args, via: None });
             }
             Body::Answer { to, session, result } if to.node() == self.node => {
-                let Some(call) = lock(&self.pending).calls.remove(&(to, session)) else { return };
+                let Some(call) = lock(&self.pending).remove((to, session)) else { return };
                 let result = result.map_err(|e| match e {
                     RemoteError::Call(e) => e,
                     RemoteError::NotSerializable(message) => {
