@@ -29,7 +29,9 @@ fn node(server: &LocalServer, cluster: &str, name: &str) -> (Runtime, Node) {
         )
         .unwrap();
     runtime
-        .define(ServiceKind::stateless("opaque").command("give", |_ctx, _v: Value| async move { Ok(Value::opaque(7u8)) }))
+        .define(
+            ServiceKind::stateless("opaque").command("give", |_ctx, _v: Value| async move { Ok(Value::opaque(7u8)) }),
+        )
         .unwrap();
     (runtime, node)
 }
@@ -43,7 +45,8 @@ fn a_call_crosses_nodes_over_nats() {
     let (b, node_b) = node(&server, "calls", "b");
     assert_ne!(node_a.id(), node_b.id());
     let echo = b.spawn("echo", ()).unwrap();
-    let (answer, me) = a.block_on(move |ctx| async move { (ctx.call(echo, "echo", ctx.address()).await, ctx.address()) });
+    let (answer, me) =
+        a.block_on(move |ctx| async move { (ctx.call(echo, "echo", ctx.address()).await, ctx.address()) });
     assert_eq!(answer.unwrap(), Value::Address(me), "an address crosses and comes back as itself");
     assert_eq!(me.node(), node_a.id());
 }

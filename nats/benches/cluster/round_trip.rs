@@ -42,7 +42,9 @@ impl Nodes {
             let transport = NatsTransport::connect(&server.url(), cluster, NatsOptions::default()).unwrap();
             let runtime = Runtime::threaded(1);
             let node = runtime.join_cluster(ClusterConfig::new(name), transport).unwrap();
-            runtime.define(ServiceKind::stateless("echo").command("echo", |_ctx, v: Value| async move { Ok(v) })).unwrap();
+            runtime
+                .define(ServiceKind::stateless("echo").command("echo", |_ctx, v: Value| async move { Ok(v) }))
+                .unwrap();
             (runtime, node)
         };
         let ((a, node_a), (b, node_b)) = (join("a"), join("b"));

@@ -7,15 +7,16 @@
 //! ```
 //!
 //! It joins the cluster, defines `echo` (commands `echo` and `slow`, which answers after its
-//! argument in milliseconds) and `login-center` (command `login`: counts logins, answers its
-//! node, address and count), spawns one `echo`, and prints
-//! `ready <node number> <echo's address>`. An address is printed and read in its wire form
-//! (`Value::to_bytes`, hex), so another process can call it. Then each stdin line
-//! `<id> <verb> ...` runs on its own thread, and its answer is one line `<id> ok <value>` or
-//! `<id> err <kind> <message>`:
+//! argument in milliseconds) and `login-center` (command `login`: counts logins, answers a map
+//! of its node, address, count and the player), starts a group `server-<NODE_NAME>`,
+//! spawns one `echo`, and prints `ready <node number> <echo's address>` (an address prints as
+//! `:0002.0000000a` and reads back the same). Then each stdin line `<id> <verb> ...` runs on its
+//! own thread, and its answer is one line `<id> ok <value>` or `<id> err <kind> <message>`:
 //! - `<id> call <address> <command> <int>`: a call to any node's address;
+//! - `<id> cluster-call <name> <command> <word>`: a call to a cluster-wide name (K6);
+//! - `<id> groups`: every group of the cluster, `node.id=label` separated by spaces (K7);
 //! - `<id> stats`: the node's counters;
-//! - `<id> quit`: leaves (the process exits).
+//! - `<id> quit`: leaves the cluster (K8) and exits.
 
 use std::io::BufRead;
 use std::sync::Arc;
@@ -45,13 +46,18 @@ fn main() {
         std::process::exit(1);
     });
     define_kinds(&runtime);
+    runtime.newgroup(&format!("server-{}", args[2]), "boot", ()).expect("start the game-server group");
     let echo = runtime.spawn("echo", ()).expect("spawn echo");
-    println!("ready {} {}", node.id().0, encode_address(echo));
+    println!("ready {} {echo}", node.id().0);
 
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
         let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
         if words.get(1).map(String::as_str) == Some("quit") {
+            let leaving = node.clone();
+            if let Err(err) = runtime.block_on(move |_ctx| async move { leaving.leave().await }) {
+                eprintln!("{err}");
+            }
             break;
         }
         let (runtime, node) = (runtime.clone(), node.clone());
@@ -83,21 +89,34 @@ fn usage(what: &str) -> Failure {
 fn run(runtime: &Runtime, node: &Node, words: &[String]) -> Result<Value, Failure> {
     match words {
         [verb, address, command, arg] if verb == "call" => {
-            let to = decode_address(address).ok_or_else(|| usage("bad address"))?;
+            let to: Address = address.parse().map_err(|_| usage("bad address"))?;
             let arg: i64 = arg.parse().map_err(|_| usage("the argument is an integer"))?;
             let command = command.clone();
             let answer = runtime.block_on(move |ctx| async move { ctx.call(to, command, arg).await });
             Ok(answer?)
         }
+        [verb, name, command, arg] if verb == "cluster-call" => {
+            let (name, command, arg) = (name.clone(), command.clone(), arg.clone());
+            let answer = runtime.block_on(move |ctx| async move { ctx.cluster_call(&name, command, arg).await });
+            Ok(answer?)
+        }
+        [verb] if verb == "groups" => {
+            let node = node.clone();
+            let groups = runtime.block_on(move |_ctx| async move { node.groups().await });
+            let groups = groups.map_err(|err| Failure("Cluster".into(), err.to_string()))?;
+            let listed: Vec<String> = groups.iter().map(|g| format!("{}.{}={}", g.node.0, g.id, g.label)).collect();
+            Ok(Value::from(listed.join(" ")))
+        }
         [verb] if verb == "stats" => {
             let stats = node.stats();
             Ok(Value::from(format!("{stats:?}")))
         }
-        _ => Err(usage("verbs: call ADDRESS COMMAND INT | stats | quit")),
+        _ => Err(usage("verbs: call ADDRESS COMMAND INT | cluster-call NAME COMMAND WORD | groups | stats | quit")),
     }
 }
 
 fn define_kinds(runtime: &Runtime) {
+    runtime.define(ServiceKind::stateless("boot")).expect("define boot");
     runtime
         .define(ServiceKind::stateless("echo").command("echo", |_ctx, v: Value| async move { Ok(v) }).command(
             "slow",
@@ -128,19 +147,4 @@ fn define_kinds(runtime: &Runtime) {
             },
         ))
         .expect("define login-center");
-}
-
-/// An address in its wire form, as hex.
-fn encode_address(address: Address) -> String {
-    let bytes = Value::Address(address).to_bytes().expect("an address has a wire form");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn decode_address(hex: &str) -> Option<Address> {
-    let bytes: Option<Vec<u8>> =
-        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
-    match Value::from_bytes(&bytes?).ok()? {
-        Value::Address(address) => Some(address),
-        _ => None,
-    }
 }
