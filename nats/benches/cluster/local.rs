@@ -13,6 +13,23 @@ fn runtime() -> Runtime {
     runtime
 }
 
+/// `-- --local off|on CALLS`: only `CALLS` local calls on one runtime, for
+/// `valgrind --tool=callgrind` (instructions per call = the difference of two such runs divided
+/// by the difference of their calls).
+pub fn only(server: &LocalServer, on: bool, calls: usize) {
+    let runtime = if on {
+        let runtime = Runtime::threaded(1);
+        let transport = NatsTransport::connect(&server.url(), "local", NatsOptions::default()).unwrap();
+        std::mem::forget(runtime.join_cluster(ClusterConfig::new("on"), transport).unwrap());
+        runtime.define(ServiceKind::stateless("echo").command("echo", |_ctx, v: Value| async move { Ok(v) })).unwrap();
+        runtime
+    } else {
+        self::runtime()
+    };
+    let nanos = run(&runtime, calls);
+    println!("{calls} local calls, cluster {}: {:.0} ns per call", if on { "on" } else { "off" }, nanos / calls as f64);
+}
+
 /// ns per local call, off then on: medians of `rounds` interleaved runs of `calls` calls.
 pub fn compare(server: &LocalServer, calls: usize, rounds: usize) -> (f64, f64) {
     let off = runtime();

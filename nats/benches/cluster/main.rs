@@ -9,7 +9,8 @@
 //!   names can start elsewhere (the liveness TTL at work).
 //!
 //! Every figure is a median over interleaved rounds (ours, then the baseline), because this
-//! machine is shared. `-- --quick` runs fewer calls.
+//! machine is shared. `-- --quick` runs fewer calls; `-- --local off|on CALLS` runs only local
+//! calls, for `valgrind --tool=callgrind`.
 
 mod failover;
 mod local;
@@ -45,6 +46,13 @@ pub fn median(mut runs: Vec<Figures>) -> Figures {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let server = LocalServer::start().expect("start nats-server (apt-get install nats-server)");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--local") {
+        let on = args.get(at + 1).is_some_and(|a| a == "on");
+        let calls = args.get(at + 2).and_then(|c| c.parse().ok()).unwrap_or(100_000);
+        local::only(&server, on, calls);
+        return;
+    }
     let calls = if quick { 2_000 } else { 20_000 };
     let rounds = if quick { 3 } else { 5 };
     println!("skygroup cluster over NATS (nats-server on 127.0.0.1, {rounds} interleaved rounds, medians)\n");
@@ -66,10 +74,12 @@ fn main() {
     println!("node death (SIGKILL) with a liveness TTL of {ttl:?}:");
     for (i, f) in failover.iter().enumerate() {
         println!(
-            "  run {}: a call waiting on it failed after {:?}; its name started elsewhere after {:?}",
+            "  run {}: liveness key gone after {:.0} ms, a call waiting on it failed after {:.0} ms, \
+             its name answered from a fresh instance elsewhere after {:.0} ms",
             i + 1,
-            f.waiter_failed,
-            f.name_restarted
+            f.liveness_gone.as_secs_f64() * 1e3,
+            f.waiter_failed.as_secs_f64() * 1e3,
+            f.name_restarted.as_secs_f64() * 1e3
         );
     }
 }
