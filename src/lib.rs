@@ -65,6 +65,8 @@
 //! - core runtime (`core`): [`Runtime`], [`ServiceKind`], [`Ctx`], [`Value`], [`CallError`] (what went wrong: [`CallErrorKind`]);
 //! - group module (`group`): [`Group`], `Ctx::query`, `Ctx::newservice`, `Ctx::newgroup`;
 //! - from outside (other threads, tokio): [`Handle`], from `Runtime::handle` (`src/handle.rs`);
+//! - many nodes (`cluster`): `Runtime::join_cluster`, [`cluster::Node`], `Ctx::cluster_call` and
+//!   its siblings for cluster-wide names, over a [`cluster::Transport`] (NATS in `skygroup-nats`);
 //! - backends: the [`Executor`] trait, the [`Threaded`] backend, and the simulator in the
 //!   `skygroup-sim` crate.
 //!

@@ -147,3 +147,30 @@ fn a_runtime_outside_a_cluster_cannot_use_cluster_names() {
     let err = rt.block_on(|ctx| async move { ctx.cluster_query("center").await }).unwrap_err();
     assert!(err.to_string().contains("not joined a cluster"), "{err}");
 }
+
+// checks G3 across nodes (K6): a start whose instance exits right after its init has failed:
+// the caller gets `Exited`, the name is not left bound to the dead instance, and the next use
+// starts it again.
+#[test]
+fn an_instance_dead_before_it_is_bound_fails_the_start() {
+    static STARTS: AtomicU64 = AtomicU64::new(0);
+    let net = Loopback::new("g3");
+    // One worker: the instance's init and its exit run in one turn, before the caller resumes.
+    let rt = Runtime::threaded(1);
+    let _node = rt.join_cluster(ClusterConfig::new("a"), net.transport()).unwrap();
+    rt.define(ServiceKind::new("fleeting", |ctx: Ctx, (): ()| async move {
+        STARTS.fetch_add(1, Ordering::SeqCst);
+        ctx.exit();
+        Ok(())
+    }))
+    .unwrap();
+    let (first, second) = rt.block_on(|ctx| async move {
+        let first = ctx.cluster_query("fleeting").await;
+        (first, ctx.cluster_query("fleeting").await)
+    });
+    for answer in [first, second] {
+        let err = answer.unwrap_err();
+        assert!(matches!(err.kind(), CallErrorKind::Exited { service, .. } if service == "fleeting"), "{err}");
+    }
+    assert_eq!(STARTS.load(Ordering::SeqCst), 2);
+}

@@ -271,3 +271,40 @@ fn conflict_unless(bucket: Bucket, key: &str, revision: u64) -> impl FnOnce(Opti
         _ => Err(StoreError::Conflict { bucket: bucket.name(), key, expected: revision }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now<T>(future: StoreFuture<T>) -> Result<T, StoreError> {
+        futures::executor::block_on(future)
+    }
+
+    // checks the store's promises (module docs of `transport.rs`): create once, CAS by revision,
+    // liveness keys expire.
+    #[test]
+    fn the_store_keeps_the_transport_contract() {
+        let net = Loopback::with_ttl("store", Duration::from_millis(30));
+        let (a, b) = (net.transport(), net.transport());
+        let first = now(a.create(Bucket::Bindings, "x", Bytes::from_static(b"a"))).unwrap();
+        assert!(matches!(
+            now(b.create(Bucket::Bindings, "x", Bytes::from_static(b"b"))),
+            Err(StoreError::Exists { .. })
+        ));
+        assert!(matches!(
+            now(b.update(Bucket::Bindings, "x", Bytes::new(), first + 1)),
+            Err(StoreError::Conflict { .. })
+        ));
+        let second = now(b.update(Bucket::Bindings, "x", Bytes::from_static(b"b"), first)).unwrap();
+        assert!(second > first);
+        assert!(matches!(now(a.delete(Bucket::Bindings, "x", Some(first))), Err(StoreError::Conflict { .. })));
+        now(a.delete(Bucket::Bindings, "x", Some(second))).unwrap();
+        assert_eq!(now(a.get(Bucket::Bindings, "x")).unwrap(), None);
+        now(a.put(Bucket::Liveness, "node.1", Bytes::new())).unwrap();
+        now(a.put(Bucket::Directory, "node.1", Bytes::new())).unwrap();
+        assert_eq!(now(b.keys(Bucket::Liveness)).unwrap(), ["node.1"]);
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(now(b.keys(Bucket::Liveness)).unwrap(), Vec::<String>::new());
+        assert_eq!(now(b.keys(Bucket::Directory)).unwrap(), ["node.1"]);
+    }
+}

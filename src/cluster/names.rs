@@ -112,6 +112,21 @@ impl<S: 'static> Ctx<S> {
     /// The address of the cluster-wide name `name`, starting one instance of the kind `name`
     /// on this node if none is bound anywhere in the cluster: exactly one start however many
     /// nodes race (G2, K6); a binding whose node died is released and started afresh (G9).
+    ///
+    /// ```
+    /// use skygroup::cluster::{ClusterConfig, Loopback};
+    /// use skygroup::{Runtime, ServiceKind};
+    ///
+    /// let net = Loopback::new("docs-names");
+    /// let nodes: Vec<Runtime> = (0..2).map(|_| Runtime::threaded(1)).collect();
+    /// for (i, rt) in nodes.iter().enumerate() {
+    ///     rt.join_cluster(ClusterConfig::new(format!("n{i}")), net.transport()).unwrap();
+    ///     rt.define(ServiceKind::stateless("login-center")).unwrap();
+    /// }
+    /// let first = nodes[0].block_on(|ctx| async move { ctx.cluster_query("login-center").await.unwrap() });
+    /// let again = nodes[1].block_on(|ctx| async move { ctx.cluster_query("login-center").await.unwrap() });
+    /// assert_eq!(first, again); // one instance in the whole cluster, on the node that first used it
+    /// ```
     pub fn cluster_query(
         &self,
         name: &str,
@@ -319,6 +334,15 @@ async fn start_here(ctx: &Ctx, link: &Arc<Link>, name: &str, revision: u64) -> R
             return Err(e);
         }
     };
+    // The start has finished only if the instance still lives when it is bound (G3): one that
+    // exited since its init returned fails the start, and the name stays unbound. Checked right
+    // before the write is issued; an exit after it is an ordinary exit, which the agent's watch
+    // of the binding releases (G9).
+    if !ctx.runtime().lookup(instance).is_some_and(|cell| cell.alive()) {
+        let _ = store.delete(Bucket::Bindings, name, Some(revision)).await;
+        let command = "init".to_owned();
+        return Err(CallErrorKind::Exited { service: name.to_owned(), address: instance, command }.into());
+    }
     let bound = Binding::Bound { node: link.node, address: instance }.encode();
     let revision = match store.update(Bucket::Bindings, name, bound, revision).await {
         Ok(revision) => revision,
