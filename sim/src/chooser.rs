@@ -45,6 +45,10 @@ pub enum DecisionKind {
     /// A choice of the virtual network (`crate::net`): a delivery's delay, how many cuts a
     /// chunk of bytes gets and where (default: option 0, the shortest delay and no cut).
     Net,
+    /// A choice of the simulated cluster (`crate::cluster`): a frame's or a store answer's
+    /// delay, whether a write issued just before its node was cut off reached the store
+    /// (default: option 0, the shortest delay, and not reached).
+    Cluster,
 }
 
 /// One decision point, as the chooser sees it.

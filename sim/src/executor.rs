@@ -33,10 +33,10 @@ use std::time::Duration;
 use skygroup::executor::{Delivery, Event, Executor, FaultSite, Runnable, Shortcut, Shortcuts, Stalled, capture};
 
 use skygroup::Address;
-use skygroup::executor::Message;
 
 use crate::chooser::{Chooser, Decision, DecisionKind};
 use crate::faults::Faults;
+use crate::fingerprint::{Mailboxes, NODE_SHIFT};
 use crate::oracle::Violation;
 use crate::record::{Happening, Record, stamp};
 
@@ -83,8 +83,8 @@ pub(crate) struct State {
     text: bool,
     /// Present when the run injects faults.
     faults: Option<Faults>,
-    /// Per mailbox (indexed by raw address), a hash of the messages it received, in order.
-    mailboxes: Vec<u64>,
+    /// Per mailbox, a hash of the messages it received, in order.
+    mailboxes: Mailboxes,
     /// Services handed out twice in one step (G12), found by the executor itself.
     overlaps: Vec<Violation>,
     /// The services behind the options of the decision being made (reused buffer).
@@ -99,6 +99,14 @@ pub(crate) struct State {
     running: bool,
     /// The virtual network (see `crate::net`).
     pub(crate) net: crate::net::NetState,
+    /// The simulated cluster's hub (see `crate::cluster`): empty unless a test makes nodes.
+    pub(crate) cluster: crate::cluster::ClusterState,
+    /// Runtimes on this executor besides the first (a cluster's nodes): a runtime's shutdown
+    /// clears the executor only when it is the last.
+    runtimes_more: usize,
+    /// The node of the service whose handler ran last (`Event::Handle`): a registry decision
+    /// happens in its registry's turn, so this is the node the decision's group lives on.
+    handling_node: u64,
     /// A service run earlier in this step holds deliveries back: a shortcut that runs a
     /// service nested could run that one again and let its new messages overtake the held ones
     /// (G6), so none is taken until the step's deliveries are out.
@@ -163,7 +171,7 @@ impl SimExecutor {
             tracing: settings.tracing,
             text: settings.tracing && settings.text,
             faults,
-            mailboxes: Vec::new(),
+            mailboxes: Mailboxes::default(),
             overlaps: Vec::new(),
             options: Vec::new(),
             due_waited: 0,
@@ -171,6 +179,9 @@ impl SimExecutor {
             timers_under_load: 0,
             running: false,
             net: crate::net::NetState::new(settings.net_faults),
+            cluster: crate::cluster::ClusterState::default(),
+            runtimes_more: 0,
+            handling_node: 0,
             held_earlier: false,
         };
         SimExecutor { state: Mutex::new(state), workers: settings.workers.max(1), seed: settings.seed, me: me.clone() }
@@ -218,11 +229,16 @@ impl SimExecutor {
     /// hashes, by address): equal for runs no service could tell apart by what it received.
     pub(crate) fn interleaving(&self) -> u64 {
         let s = self.state();
-        s.mailboxes.iter().enumerate().fold(MIX_START, |h, (i, m)| mix(mix(h, i as u64), *m))
+        s.mailboxes.fingerprint()
     }
 
     pub(crate) fn pending_timers(&self) -> usize {
         self.state().timers.len()
+    }
+
+    /// One more runtime shares this executor (a simulated cluster's node).
+    pub(crate) fn add_runtime(&self) {
+        self.state().runtimes_more += 1;
     }
 
     pub(crate) fn overlaps(&self) -> Vec<Violation> {
@@ -364,23 +380,6 @@ impl State {
         }
     }
 
-    /// Folds one delivery into its mailbox's hash.
-    fn note_delivery(&mut self, to: Address, message: &Message<'_>) {
-        let i = to.raw() as usize;
-        if self.mailboxes.len() <= i {
-            self.mailboxes.resize(i + 1, MIX_START);
-        }
-        self.mailboxes[i] = match *message {
-            Message::Request { from, session, command, .. } => {
-                command.bytes().fold(mix(mix(mix(self.mailboxes[i], 1), from.raw()), session), |h, b| mix(h, b.into()))
-            }
-            Message::Response { session, ok } => mix(mix(mix(self.mailboxes[i], 2), session), ok.into()),
-            Message::Wake { task } => mix(mix(self.mailboxes[i], 3), task as u64),
-            Message::Fork => mix(self.mailboxes[i], 4),
-            Message::Init => mix(self.mailboxes[i], 5),
-        };
-    }
-
     /// Whether due timers fire before the runnable services this step (see the module docs).
     fn due_first(&mut self) -> bool {
         let due = self.timers.first_key_value().is_some_and(|(&(deadline, _), _)| deadline <= self.now);
@@ -436,6 +435,11 @@ impl State {
         self.add_timer_at(fires, fires, waker);
     }
 
+    /// Records kept so far (an index for a record to point back at).
+    pub(crate) fn records_len(&self) -> usize {
+        self.records.len()
+    }
+
     /// Keeps one event, as data and (if text is on) as a text line.
     pub(crate) fn log(&mut self, event: Happening, line: impl FnOnce() -> String) {
         if self.text {
@@ -445,13 +449,11 @@ impl State {
     }
 }
 
-const MIX_START: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// Folds `word` into the hash `h` (a multiply-xorshift step: stable across machines and Rust
-/// versions, unlike std's hasher).
-fn mix(h: u64, word: u64) -> u64 {
-    let x = (h ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    x ^ (x >> 29)
+/// A group id as the records show it: the runtime's own id, with the node it lives on in the
+/// high bits for a clustered node (group ids count per runtime, so two nodes both have a group
+/// 1; the oracle must tell them apart). Outside a cluster (node 0) the id is unchanged.
+fn node_group(node: u64, group: u64) -> u64 {
+    if group >> NODE_SHIFT == 0 { node << NODE_SHIFT | group } else { group }
 }
 
 impl Executor for SimExecutor {
@@ -499,8 +501,14 @@ impl Executor for SimExecutor {
         }
     }
 
+    /// Clears the timers and runnables, unless other runtimes still run on this executor (a
+    /// simulated cluster's nodes share it): then only that runtime is gone.
     fn shutdown(&self) {
         let mut state = self.state();
+        if state.runtimes_more > 0 {
+            state.runtimes_more -= 1;
+            return;
+        }
         state.timers.clear();
         state.ready.clear();
     }
@@ -523,15 +531,23 @@ impl Executor for SimExecutor {
         match event {
             Event::Deliver { to, message } => {
                 state.delivered += 1;
-                state.note_delivery(*to, message);
+                state.mailboxes.note(*to, message);
             }
             Event::Shortcut { shortcut, .. } => state.shortcuts[shortcut.index()] += 1,
             _ => {}
         }
+        if let Event::Handle { at, .. } = event {
+            state.handling_node = at.raw() >> NODE_SHIFT;
+        }
         if state.tracing {
             let mut happening = Happening::from_event(event);
-            if let Happening::Deliver { mid_step, .. } = &mut happening {
-                *mid_step = state.running;
+            match &mut happening {
+                Happening::Deliver { mid_step, .. } => *mid_step = state.running,
+                Happening::Spawn { address, group: Some(group), .. } => {
+                    *group = node_group(address.raw() >> NODE_SHIFT, *group)
+                }
+                Happening::Registry { group, .. } => *group = node_group(state.handling_node, *group),
+                _ => {}
             }
             state.log(happening, || event.to_string());
         }

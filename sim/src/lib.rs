@@ -3,7 +3,9 @@
 //! The same service code that runs on the threaded backend runs here on one thread, with
 //! virtual time and every scheduling choice drawn from one seed (S1, S4). Only orders the
 //! threaded backend could produce are explored (S3; see the `executor` module's docs).
-//! Any failure prints the seed and the command that replays it (S2).
+//! Any failure prints the seed and the command that replays it (S2). Several runtimes can
+//! share one run as the nodes of a simulated cluster ([`Sim::cluster`], the [`cluster`]
+//! module), with seeded frame and store delays, partitions, disconnects and crashes.
 //!
 //! ```
 //! use skygroup::{ServiceKind, Value};
@@ -23,10 +25,12 @@
 pub mod bench;
 pub mod chooser;
 pub mod cli;
+pub mod cluster;
 pub mod deadlock;
 mod executor;
 pub mod explore;
 pub mod faults;
+mod fingerprint;
 pub mod fuzz;
 mod harness;
 pub mod log;
@@ -142,6 +146,12 @@ impl Sim {
         addr: &str,
     ) -> impl std::future::Future<Output = Result<net::SimClient, String>> + Send + 'static {
         net::SimClient::connect(self.executor.clone(), addr.to_owned())
+    }
+
+    /// The simulated cluster `name` over this run's executor: node transports and network
+    /// faults (see [`cluster`]). One hub per run: every call returns a view of the same one.
+    pub fn cluster(&self, name: &str) -> cluster::SimCluster {
+        cluster::SimCluster::new(self.executor.clone(), name)
     }
 
     /// Services the executor was handed twice for one step (two handlers at once, G12).

@@ -166,6 +166,41 @@ pub enum Happening {
         /// What happened, as the trace line says it.
         what: String,
     },
+    /// The simulated cluster lost a frame from node `from` to node `to` on the way (a
+    /// partition, a crash, a disconnect): whatever messages it carried never arrive. The
+    /// oracle excuses sends across that pair (G7 holds per node; K4 counts the loss).
+    FrameLost {
+        /// The sender's node number.
+        from: u16,
+        /// The receiver's node number.
+        to: u16,
+        /// Why, as the trace line says it.
+        why: String,
+    },
+    /// A write reached the simulated cluster's store and took effect (a failed one is a
+    /// `Cluster` line only): what the cross-node checks replay (`oracle/cluster.rs`).
+    StoreWrite {
+        /// The node that issued it (0 for an expiry, or a node not attached yet).
+        node: u16,
+        /// The bucket.
+        bucket: skygroup::cluster::Bucket,
+        /// The key.
+        key: String,
+        /// The value written; `None` for a delete or an expiry.
+        value: Option<bytes::Bytes>,
+        /// How many records the trace had when the node issued the write (it took effect
+        /// later, after the store's delay): what happened before index `issued` happened before
+        /// the node asked.
+        issued: usize,
+    },
+    /// Something happened in the simulated cluster (`crate::cluster`): a frame, a store
+    /// operation, a fault, about node `node` (0: the hub itself).
+    Cluster {
+        /// The node's number (`NodeId`), 0 for the hub.
+        node: u16,
+        /// What happened, as the trace line says it.
+        what: String,
+    },
 }
 
 /// A message's arguments as the trace shows them (`Value`'s `Display`). Formatted the first time

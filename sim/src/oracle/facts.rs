@@ -13,7 +13,7 @@
 //! with `end`) has steps of its own, and the interrupted step goes on after the end. A delivery
 //! made mid-step (after a shortcut released the step's held deliveries) does not end a step.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use skygroup::Address;
 
@@ -21,6 +21,10 @@ use crate::record::{Happening, Msg, Record};
 
 /// The kind of the registry services the runtime starts, one per group.
 pub(crate) const REGISTRY_KIND: &str = "_registry";
+/// The kind of a cluster node's own system service (`skygroup::cluster`): like a registry, it
+/// answers the reserved commands the cluster layer sends it on behalf of services (`_bound`,
+/// `_query_group`).
+pub(crate) const CLUSTER_AGENT_KIND: &str = "_cluster";
 /// The kind of the embedding program's root service (`Runtime::block_on`).
 pub(crate) const MAIN_KIND: &str = "_main";
 
@@ -39,12 +43,20 @@ pub(crate) struct Facts<'a> {
     pub(crate) step_of: Vec<Option<usize>>,
     /// Registry address -> the group it decides for (learned from its decisions).
     pub(crate) registries: BTreeMap<Address, u64>,
+    /// (sender node, receiver node) pairs of a simulated cluster that lost a frame somewhere
+    /// in the run (see `cluster.rs`).
+    pub(crate) lossy: BTreeSet<(u16, u16)>,
 }
 
 impl<'a> Facts<'a> {
     pub(crate) fn new(records: &'a [Record]) -> Facts<'a> {
-        let mut facts =
-            Facts { records, services: BTreeMap::new(), step_of: steps(records), registries: BTreeMap::new() };
+        let mut facts = Facts {
+            records,
+            services: BTreeMap::new(),
+            step_of: steps(records),
+            registries: BTreeMap::new(),
+            lossy: BTreeSet::new(),
+        };
         for (i, record) in records.iter().enumerate() {
             facts.learn(i, &record.event);
         }
@@ -65,6 +77,9 @@ impl<'a> Facts<'a> {
                 if let Some((registry, _)) = self.step_handle(i) {
                     self.registries.insert(registry, *group);
                 }
+            }
+            Happening::FrameLost { from, to, .. } => {
+                self.lossy.insert((*from, *to));
             }
             _ => {}
         }

@@ -13,7 +13,10 @@
 //! - `answers.rs`: per-sender order of an answer behind the requests its callee sent the
 //!   caller before answering (G6);
 //! - `delivery.rs`: no send lost silently (G7);
-//! - `gate.rs`: what a `gate` service tells its receivers (N2–N4).
+//! - `gate.rs`: what a `gate` service tells its receivers (N2–N4);
+//! - `cluster.rs`: cluster-wide names across the nodes of a simulated cluster (G2 and G9
+//!   across nodes), from the store's history; `delivery.rs` also excuses sends lost with a
+//!   frame between two nodes.
 //!
 //! Precision comes first: a check that cannot tell a loss or a reordering for sure from the
 //! trace stays silent (each file says where), so a flagged run always broke the contract. The
@@ -21,6 +24,7 @@
 //! run. `facts.rs` indexes what they share: services, exits, registries, steps.
 
 mod answers;
+mod cluster;
 mod delivery;
 mod facts;
 mod gate;
@@ -65,6 +69,7 @@ pub fn check(records: &[Record]) -> Vec<Violation> {
     violations.extend(answers::check(&facts));
     violations.extend(delivery::check(&facts));
     violations.extend(gate::check(records));
+    violations.extend(cluster::check(&facts));
     violations.sort_by_key(|v| v.at);
     violations
 }

@@ -19,7 +19,7 @@ use skygroup::Address;
 use skygroup::executor::Registry as Decision;
 
 use super::Violation;
-use super::facts::{Facts, MAIN_KIND, REGISTRY_KIND};
+use super::facts::{CLUSTER_AGENT_KIND, Facts, MAIN_KIND, REGISTRY_KIND};
 use crate::record::{Happening, Msg};
 
 /// Every violation of the per-service rules.
@@ -29,7 +29,9 @@ pub(crate) fn check(facts: &Facts<'_>) -> Vec<Violation> {
         match &record.event {
             Happening::Deliver { to, message, .. } => deliver(facts, i, *to, message, &mut out),
             Happening::Handle { at, message: Msg::Request { from, session, command, .. } }
-                if command.starts_with('_') && *session > 0 && facts.kind(*at) != REGISTRY_KIND =>
+                if command.starts_with('_')
+                    && *session > 0
+                    && ![REGISTRY_KIND, CLUSTER_AGENT_KIND].contains(&facts.kind(*at)) =>
             {
                 reserved(facts, i, *at, *from, *session, command, &mut out)
             }

@@ -10,6 +10,7 @@
 //! each exercises one corner of the group contract and asserts its own outcomes, so a broken
 //! runtime fails them even before the oracle reads the trace.
 
+mod cluster_login;
 mod disconnect_during_start;
 mod gate_kit;
 mod groupmain;
@@ -21,6 +22,7 @@ mod pending_flush;
 mod shortcut_order;
 mod startup_race;
 
+pub use cluster_login::ClusterLogin;
 pub use disconnect_during_start::DisconnectDuringStart;
 pub use groupmain::GroupMain;
 pub use lazy_query::LazyQuery;
@@ -91,6 +93,7 @@ pub fn more() -> Vec<Box<dyn Scenario>> {
         Box::new(ShortcutOrder::default()),
         Box::new(LoginRace),
         Box::new(DisconnectDuringStart),
+        Box::new(ClusterLogin),
     ]
 }
 

@@ -115,7 +115,9 @@ impl Chooser for PctChooser {
             DecisionKind::AtOnce | DecisionKind::Interleave => 0,
             // Shortcuts and timers due under load are not about priorities: a fair coin, so
             // every order they open stays reachable.
-            DecisionKind::Shortcut | DecisionKind::Due | DecisionKind::Net => self.choose(decision.options),
+            DecisionKind::Shortcut | DecisionKind::Due | DecisionKind::Net | DecisionKind::Cluster => {
+                self.choose(decision.options)
+            }
             _ => self.choose(decision.options),
         }
     }
