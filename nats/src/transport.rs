@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use async_nats::{ConnectOptions, Event};
+use async_nats::{ConnectOptions, Event, RequestErrorKind};
 use bytes::Bytes;
 use futures::StreamExt;
 use skygroup::cluster::{Inbox, NodeId, Store, Transport, TransportError};
@@ -128,8 +128,8 @@ impl NatsTransport {
             reason: format!("no answer within {:?}", options.store_timeout * 4),
         })??;
 
-        let (queue, receiver) = Queue::new(options.publish_buffer, connected);
         let drained = Arc::new(Drained::default());
+        let (queue, receiver) = Queue::new(client.clone(), cluster, options.publish_buffer, connected, drained.clone());
         handle.spawn(publish::drain(client.clone(), cluster.to_owned(), receiver, drained.clone()));
         Ok(NatsTransport {
             cluster: cluster.to_owned(),
@@ -212,8 +212,16 @@ impl Transport for NatsTransport {
             let subject = subject.clone();
             async move {
                 let subscription = client.subscribe(subject).await?;
-                // The server has the subscription once the flush's PONG is back.
-                client.flush().await.map_err(|err| err.to_string())?;
+                // async-nats' `flush` only writes the socket out; a frame another node publishes
+                // right after could still reach the server before it has read the subscription
+                // (and be dropped there: no subscriber yet). A request is a round trip through
+                // the server, which handles one connection's operations in order: once its
+                // answer (here "no responders") is back, the subscription is in place.
+                match client.request(format!("_skygroup.attach.{node}"), Bytes::new()).await {
+                    Ok(_) => {}
+                    Err(err) if err.kind() == RequestErrorKind::NoResponders => {}
+                    Err(err) => return Err(err.into()),
+                }
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(subscription)
             }
         });

@@ -133,3 +133,22 @@ fn a_killed_server_gives_errors_and_a_restarted_one_reconnects() {
     let entry = wait(one.store().get(Bucket::Bindings, "kept")).unwrap().unwrap();
     assert_eq!(entry.revision, kept, "the store survived the restart");
 }
+
+// checks attach's promise that the node receives from then on: once `attach` returns the
+// server has the subscription, so a frame another node publishes at once arrives. (async-nats'
+// `flush` only writes the socket out; with it alone, the cluster tests under load lost the first
+// frames to a node that had just joined: the server had not read the subscription yet.)
+#[test]
+fn a_frame_published_right_after_attach_arrives() {
+    let server = server();
+    let sender = transport(&server, "attach");
+    for round in 0..20u16 {
+        let receiver = transport(&server, "attach");
+        let inbox = Recorder::new();
+        receiver.attach(NodeId(100 + round), inbox.clone()).unwrap();
+        sender.publish(NodeId(100 + round), numbered(1, u32::from(round))).unwrap();
+        inbox
+            .wait_until(Duration::from_secs(5), |r| r.frames.len() == 1)
+            .unwrap_or_else(|_| panic!("round {round}: the first frame after attach was lost"));
+    }
+}

@@ -10,7 +10,7 @@
 //!
 //! Every figure is a median over interleaved rounds (ours, then the baseline), because this
 //! machine is shared. `-- --quick` runs fewer calls; `-- --local off|on CALLS` runs only local
-//! calls, for `valgrind --tool=callgrind`.
+//! calls, `-- --rt ours|raw CALLS` only cross-node round trips, for `valgrind --tool=callgrind`.
 
 mod failover;
 mod local;
@@ -47,6 +47,12 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let server = LocalServer::start().expect("start nats-server (apt-get install nats-server)");
     let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--rt") {
+        let ours = args.get(at + 1).is_some_and(|a| a == "ours");
+        let calls = args.get(at + 2).and_then(|c| c.parse().ok()).unwrap_or(10_000);
+        round_trip::only(&server, ours, calls);
+        return;
+    }
     if let Some(at) = args.iter().position(|a| a == "--local") {
         let on = args.get(at + 1).is_some_and(|a| a == "on");
         let calls = args.get(at + 2).and_then(|c| c.parse().ok()).unwrap_or(100_000);

@@ -28,6 +28,14 @@ pub fn compare(server: &LocalServer, calls: usize, concurrency: usize, rounds: u
     (median(ours), median(theirs))
 }
 
+/// `-- --rt ours|raw CALLS`: only `CALLS` sequential round trips of one side, for
+/// `valgrind --tool=callgrind` (instructions per round trip = the difference of two such runs
+/// divided by the difference of their calls).
+pub fn only(server: &LocalServer, ours: bool, calls: usize) {
+    let figures = if ours { Nodes::start(server, "only").run(calls, 1) } else { Raw::start(server).run(calls, 1) };
+    println!("{calls} round trips, {}: {:.0} per second", if ours { "skygroup" } else { "raw" }, figures.per_second);
+}
+
 /// Two nodes of one cluster; the caller on `a`, `echo` on `b`.
 struct Nodes {
     a: Runtime,
