@@ -7,9 +7,10 @@
 //! JetStream key-value buckets (`skygroup_<cluster>_<bucket>`). The cluster layer in `skygroup`
 //! cannot tell this transport from the simulator's; this crate only keeps the promises written in
 //! `skygroup::cluster`'s transport docs:
-//! - **order per pair**: every frame a node publishes goes through one ordered queue, drained by
-//!   one task onto one connection, so frames to one node leave (and, NATS core preserving a
-//!   publisher's order per subject, arrive) in publish order;
+//! - **order per pair**: every frame a node publishes goes onto its one connection in publish
+//!   order (handed to the client at once, or through one ordered queue while the client is
+//!   busy), so frames to one node leave (and, NATS core preserving a publisher's order per
+//!   subject, arrive) in publish order;
 //! - **publish never blocks**: the queue is bounded ([`NatsOptions::publish_buffer`]); a full
 //!   queue (the server gone for long enough) fails the publish at once;
 //! - **reconnection is automatic** (async-nats reconnects and resubscribes), and the node hears

@@ -102,6 +102,9 @@ fn login_fields(answer: &str) -> HashMap<String, String> {
 // `login-center` (SIGKILL, no goodbye) fails the calls waiting on it with NodeDown (or
 // RemoteTimeout) within a bound, later calls to it fail at once; K6 (G9 across nodes): the next
 // use of `login-center` starts a fresh instance on a live node; the survivors go on talking.
+//
+// One scenario in one (long) test: three processes are slow to start, and each step builds on
+// what the one before left (which node owns the name, who is alive).
 #[test]
 fn three_node_processes_share_a_name_and_a_killed_node_leaves_no_waiter() {
     let server = common::server();
