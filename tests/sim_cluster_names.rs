@@ -9,15 +9,16 @@ use std::time::Duration;
 
 use skygroup::cluster::ClusterConfig;
 use skygroup::{Address, Ctx, ServiceKind, Value};
-use skygroup_sim::Sim;
 use skygroup_sim::cluster::{SimCluster, SimNode};
+use skygroup_sim::{Happening, Sim};
 
 const SEEDS: std::ops::Range<u64> = 0..16;
 const TTL: Duration = Duration::from_millis(300);
 
 /// `center` (counts its starts, answers `who` with its address, a slow init so racers find it
-/// "starting"), `client` (`who` asks the cluster name `center`; `note (tag, n)` sends `n` notes
-/// to the cluster name `log`), `log`, `boot` and `db`.
+/// "starting"), `quick` (the same without the slow init), `client` (`who` and `who-quick` ask
+/// the cluster names `center` and `quick`; `note (tag, n)` sends `n` notes to the cluster name
+/// `log`), `log`, `boot` and `db`.
 fn define_kinds(node: &SimNode, starts: &Arc<AtomicU64>) {
     let starts = starts.clone();
     node.define(
@@ -35,6 +36,7 @@ fn define_kinds(node: &SimNode, starts: &Arc<AtomicU64>) {
     node.define(
         ServiceKind::stateless("client")
             .command("who", |ctx, _v: Value| async move { Ok(ctx.cluster_call("center", "who", ()).await?) })
+            .command("who-quick", |ctx, _v: Value| async move { Ok(ctx.cluster_call("quick", "who", ()).await?) })
             .command("note", |ctx, v: Value| async move {
                 let (tag, n): (i64, i64) = v.try_into()?;
                 for i in 0..n {
@@ -53,6 +55,8 @@ fn define_kinds(node: &SimNode, starts: &Arc<AtomicU64>) {
             .command("seen", |ctx: Ctx<Vec<Value>>, _v: Value| async move { Ok(ctx.with_state(|s| s.clone())) }),
     )
     .unwrap();
+    node.define(ServiceKind::stateless("quick").command("who", |ctx, _v: Value| async move { Ok(ctx.address()) }))
+        .unwrap();
     node.define(ServiceKind::stateless("boot")).unwrap();
     node.define(ServiceKind::stateless("db")).unwrap();
 }
@@ -91,6 +95,34 @@ fn two_nodes_racing_start_one_instance() {
         assert!([a.id(), b.id()].contains(&x.node()), "started by one of the racers: {x}");
         oracle_clean(sim);
     });
+}
+
+// checks G2 across nodes from the other side: with a store whose create does not refuse an
+// existing key, two racing nodes may both start the name; the loser of the compare-and-set that
+// binds it usually kills its instance in time, but on some seed both instances get bound and
+// live at once, and the oracle says so. Proves the cross-node G2 check is not vacuous.
+#[test]
+fn the_oracle_catches_a_store_that_lets_two_creators_win() {
+    let caught = (0..32).any(|seed| {
+        let sim = Sim::new(seed);
+        let cluster = sim.cluster("broken");
+        cluster.break_create(true);
+        let starts = Arc::new(AtomicU64::new(0));
+        let [a, b] = ["a", "b"].map(|n| join(&cluster, n, &starts));
+        let clients = [a.spawn("client", ()).unwrap(), b.spawn("client", ()).unwrap()];
+        a.block_on(move |ctx| async move {
+            let _ = futures::join!(ctx.call(clients[0], "who-quick", ()), ctx.call(clients[1], "who-quick", ()));
+        });
+        let starts = sim
+            .records()
+            .iter()
+            .filter(|r| matches!(&r.event, Happening::Spawn { kind, .. } if kind == "quick"))
+            .count();
+        let flagged = skygroup_sim::oracle::check(&sim.records()).iter().any(|v| v.rule == "G2");
+        assert!(!flagged || starts > 1, "seed {seed}: flagged with one start");
+        flagged
+    });
+    assert!(caught, "no seed showed the broken store");
 }
 
 // checks G9 across nodes (K6): the node owning a cluster name crashes; once its liveness key has

@@ -149,7 +149,8 @@ impl Sim {
     }
 
     /// The simulated cluster `name` over this run's executor: node transports and network
-    /// faults (see [`cluster`]). One hub per run: every call returns a view of the same one.
+    /// faults (see [`cluster`]). Make one per run: the hub under it (frames, store, links) is the
+    /// run's, while the handle keeps the nodes it made (`crash` and `get` find only those).
     pub fn cluster(&self, name: &str) -> cluster::SimCluster {
         cluster::SimCluster::new(self.executor.clone(), name)
     }

@@ -6,16 +6,13 @@ use skygroup_sim::scenario::{RunConfig, more, run_once};
 /// Scenarios whose runs with faults still find a bug of the runtime, each with the finding. Kept
 /// out of the faulty half here (not out of the explorer) until the bug is fixed.
 ///
-/// `cluster-login` (issue 15's cluster layer, `src/cluster/names.rs` and `agent.rs`), about 8%
-/// of seeds with `explore --scenario cluster-login --faults`:
-/// - a cluster name's start whose instance exits right after its init (an injected crash)
-///   still binds that dead instance, and `cluster_query` answers its address (`start_here`
-///   writes `Bound` without checking the instance still lives): G3 across nodes, first at
-///   seed 9;
-/// - a node cut off longer than the liveness TTL comes back under the same node number and
-///   rewrites its liveness key, while the others hold it down for good: one of them releases
-///   its binding and starts a fresh instance though the old one lives on a live node (G9, seed
-///   491), and two instances of the name then live (G2, seed 261).
+/// `cluster-login` (issue 15's cluster layer, `src/cluster/names.rs` and `agent.rs`), 8 of the
+/// first 10,000 seeds with `explore --scenario cluster-login --faults` (first at seed 639): a
+/// node cut off longer than the liveness TTL comes back under the same node number and rewrites
+/// its liveness key, while the others hold it down for good; one of them has released its
+/// binding and started a fresh instance, so two instances of the name live at once on live
+/// nodes (G2 across nodes; the oracle's G9 check flags the release itself when the node came
+/// back before the release was issued).
 const FAULTS_FIND_A_BUG: [&str; 1] = ["cluster-login"];
 
 // checks G6 (mixed-address: order per target service, however addressed), S1

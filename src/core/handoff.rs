@@ -17,7 +17,9 @@
 //! - **the callee's turn runs at once.** A call to an idle service whose command may wait (an
 //!   async handler) runs the callee's turn right there, for that one message: it handles
 //!   exactly what a turn from the run queue would have handled first (G6). A new service's
-//!   first turn (its init) runs at once the same way.
+//!   first turn (its init) runs at once the same way, and so does the exit of an idle service
+//!   a turn kills (its exit is a turn that handles nothing: it leaves the table and answers its
+//!   monitors before `kill` returns).
 //! - **the answer skips the mailbox.** An answer for a service whose turn runs on this very
 //!   thread (further up the stack), with nothing waiting in its mailbox or batch, completes the
 //!   caller's session directly: it overtakes nothing (G6), and the caller's `.await` finds it
@@ -127,6 +129,14 @@ impl RuntimeShared {
             Shortcut::AnswerInPlace => (polled_here(&cell) || memo::runs_here(&cell)) && cell.nothing_queued(),
             _ => DEPTH.get() < MAX_INLINE && cell.sched.idle(),
         }
+    }
+
+    /// The shortcut a kill that claimed an idle service takes: its exit runs at once, nested
+    /// (`Shortcut::InlineExit`), where this thread may take shortcuts and is not too deep in
+    /// inline turns (under `Decide`, if the executor says so). Pass it to `start_turns`.
+    pub(crate) fn exit_shortcut(&self) -> Option<Shortcut> {
+        let at = Shortcut::InlineExit;
+        (DEPTH.get() < MAX_INLINE && memo::take_shortcut(self, memo::mode(self), at)).then_some(at)
     }
 
     /// Gets `cell`'s turns going after a push found it idle: at once, nested, if the push took

@@ -78,6 +78,11 @@ impl RuntimeShared {
         self.services.get(address)
     }
 
+    /// Whether a service lives at `address` (it is in the table): a lookup without a reference.
+    pub(crate) fn is_live(&self, address: Address) -> bool {
+        self.services.with(address, |cell| cell.is_some())
+    }
+
     /// Puts `envelope` into `to`'s mailbox, or holds it back for the simulator (see
     /// `executor::capture`), taking a shortcut where the executor allows (see `handoff.rs`).
     pub(crate) fn deliver(self: &Arc<Self>, to: Address, envelope: Envelope) {
@@ -264,8 +269,20 @@ impl RuntimeShared {
         }
     }
 
+    /// Stops the service at `address`; false if there is none. A service found idle (nothing
+    /// pending, nobody runs it) is claimed by this kill, and its exit runs right here when the
+    /// shortcut is taken (`Shortcut::InlineExit`): it has left the table, and its monitors and
+    /// callers have their answers, before `kill` returns; else its exit is a turn from the
+    /// executor, as for a busy service (G9).
     pub(crate) fn kill(&self, address: Address) -> bool {
-        self.lookup(address).map(|cell| cell.request_exit(ExitReason::Killed)).is_some()
+        let Some(cell) = self.lookup(address) else { return false };
+        lock(&cell.exit_reason).get_or_insert(ExitReason::Killed);
+        // An exited service keeps its claim for good, so this claims nothing once it is closed.
+        if cell.sched.request_exit() {
+            let shortcut = self.exit_shortcut();
+            self.start_turns(cell, shortcut);
+        }
+        true
     }
 
     /// Live services, by address.

@@ -156,17 +156,21 @@ pub enum Shortcut {
     /// model of the receiver running on another worker while the sender still runs. The
     /// threaded backend never takes this one.
     InlineSend,
+    /// A kill of an idle service runs its exit at once, nested in the turn that killed it:
+    /// the service leaves the table and its monitors hear of it before `kill` returns.
+    InlineExit,
 }
 
 impl Shortcut {
     /// Every shortcut, in declaration order (`Shortcut::ALL[s.index()] == s`).
-    pub const ALL: [Shortcut; 6] = [
+    pub const ALL: [Shortcut; 7] = [
         Shortcut::Direct,
         Shortcut::InlineTurn,
         Shortcut::InlineInit,
         Shortcut::AnswerInPlace,
         Shortcut::InlinePoll,
         Shortcut::InlineSend,
+        Shortcut::InlineExit,
     ];
 
     /// Its position in [`ALL`](Self::ALL), for per-kind counters.
@@ -183,6 +187,7 @@ impl Shortcut {
             Shortcut::AnswerInPlace => "answer-in-place",
             Shortcut::InlinePoll => "inline-poll",
             Shortcut::InlineSend => "inline-send",
+            Shortcut::InlineExit => "inline-exit",
         }
     }
 }

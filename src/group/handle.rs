@@ -57,19 +57,29 @@ impl Group {
 
     /// The address of `name` inside this group, starting it if needed, asked from outside the
     /// group by `ctx` (the seed's `group.query(group, name)`).
+    ///
+    /// A name bound to a live service is answered from the group's listing, with no message (as
+    /// a member's query is); the queries of one name from one service share one round trip to
+    /// the registry while it is outstanding (see `manager.rs`).
     pub fn query<S: 'static>(
         &self,
         ctx: &Ctx<S>,
         name: &str,
     ) -> impl Future<Output = Result<Address, CallError>> + Send + 'static + use<S> {
-        let call = ctx.call(self.shared.registry(), "_query", name);
-        async move { Ok(Address::try_from(call.await?).expect("the registry answers addresses")) }
+        let answer = super::manager::query(&self.shared, &ctx.cell, name);
+        async move {
+            match answer {
+                Ok(address) => Ok(address),
+                Err(awaiting) => awaiting.await,
+            }
+        }
     }
 
     /// Stops every service of this group and its registry; resolves once all have exited. No
     /// other group is touched (G14).
     pub fn shutdown<S: 'static>(&self, ctx: &Ctx<S>) -> impl Future<Output = ()> + Send + 'static + use<S> {
         let (registry, runtime, id) = (self.shared.registry(), self.runtime.clone(), self.shared.id);
+        self.shared.closing.store(true, std::sync::atomic::Ordering::Release);
         let closing = ctx.call(registry, "_shutdown", ());
         let ctx: Ctx = Ctx::new(ctx.cell.clone());
         async move {

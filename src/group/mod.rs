@@ -9,7 +9,8 @@
 //!   and, per name not resolved yet, the messages it sent meanwhile, flushed in order once the
 //!   registry answers (G6, G7);
 //! - starting services in a group, resolving dependency lists before init (G5), and the
-//!   `Group` handle a manager holds (`start.rs`, `handle.rs`);
+//!   `Group` handle a manager holds (`start.rs`, `handle.rs`), whose queries share a registry
+//!   round trip per manager and name (`manager.rs`);
 //! - its answers to the core's naming seam (`layer.rs`): the core hands every call, send and
 //!   start by name to the runtime's `Naming`, which the crate root makes a `layer::Groups`.
 //!
@@ -18,6 +19,7 @@
 
 mod handle;
 mod layer;
+mod manager;
 mod names;
 mod registry;
 mod resolution;
@@ -46,6 +48,11 @@ pub(crate) struct GroupShared {
     pub(crate) listing: Mutex<Listing>,
     /// Set by shutdown: no new starts in this group.
     pub(crate) closed: AtomicBool,
+    /// Set by `Group::shutdown` when it sends the registry `_shutdown`, before the registry
+    /// sets `closed`: from then on queries go to the registry, behind that message (G6).
+    pub(crate) closing: AtomicBool,
+    /// Managers' queries waiting on a registry round trip (`manager.rs`).
+    pub(crate) manager_queries: Mutex<manager::ManagerQueries>,
 }
 
 /// A group's live services and bindings, as its registry last recorded them.
@@ -64,6 +71,24 @@ impl GroupShared {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// The address `name` is bound to, if its service lives, read from the listing without a
+    /// round trip: what the registry itself would answer a query of `name`, as it writes a
+    /// binding only once a start has finished and answers a bound name whose service lives
+    /// (G4, G9). `None` for an unbound name or a dead binding (the registry starts a fresh
+    /// instance, G2, G9), and once a shutdown is asked for (the registry answers that).
+    pub(crate) fn live_binding(&self, runtime: &crate::core::RuntimeShared, name: &str) -> Option<Address> {
+        self.binding(name).filter(|&address| runtime.is_live(address))
+    }
+
+    /// The listing's binding of `name`, unless a shutdown of the group is asked for (live or not:
+    /// see [`live_binding`](Self::live_binding)).
+    pub(crate) fn binding(&self, name: &str) -> Option<Address> {
+        if self.is_closed() || self.closing.load(Ordering::Acquire) {
+            return None;
+        }
+        self.listing().bindings.get(name).copied()
     }
 
     pub(crate) fn listing(&self) -> std::sync::MutexGuard<'_, Listing> {
@@ -87,6 +112,8 @@ impl Directory {
             registry: std::sync::OnceLock::new(),
             listing: Mutex::new(Listing::default()),
             closed: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            manager_queries: Mutex::new(manager::ManagerQueries::default()),
         });
         lock(&self.groups).insert(id, group.clone());
         group

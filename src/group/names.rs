@@ -292,7 +292,8 @@ async fn resolve(mut unsettled: Unsettled, inline: bool) {
 }
 
 /// Pending once (waking its task at once), then ready.
-struct YieldOnce(bool);
+#[derive(Default)]
+pub(super) struct YieldOnce(bool);
 
 impl Future for YieldOnce {
     type Output = ();
@@ -395,8 +396,8 @@ fn bound_this_turn(cell: &ServiceCell, name: &str) -> Option<Address> {
 /// A live address for `name` known without asking the registry (the member's cache, else the
 /// group's binding, then cached), or the resolution to wait on, started if none runs. A name
 /// this member is resolving is always waited on: a query must not overtake the resolution it
-/// would join. A closed group, or a binding whose service is dead, goes to the registry, which
-/// answers the error or unbinds the dead and starts a fresh instance (G9).
+/// would join. A closed (or closing) group, or a binding whose service is dead, goes to the
+/// registry, which answers the error or unbinds the dead and starts a fresh instance (G9).
 fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) -> Result<Address, Arc<Resolution>> {
     let mut names = lock(&member.names);
     if let Some(resolution) = names.queries.get(name) {
@@ -410,8 +411,8 @@ fn known_or_resolving(cell: &Arc<ServiceCell>, member: &Membership, name: &str) 
             }
             names.resolved.remove(name); // dead: resolve again
         }
-        let bound = (!member.group.is_closed()).then(|| member.group.listing().bindings.get(name).copied());
-        if let Some((address, service)) = bound.flatten().and_then(|a| Some((a, cell.runtime.lookup(a)?))) {
+        let bound = member.group.binding(name);
+        if let Some((address, service)) = bound.and_then(|a| Some((a, cell.runtime.lookup(a)?))) {
             let via = intern(name);
             names.resolved.insert(name.to_owned(), Resolved::new(address, via, Some(&service)));
             cell.shortcut_remember(via, &service);

@@ -2,8 +2,9 @@
 //! group query), the group call, and idle services for the memory table. Workloads 1-4 are
 //! `skygroup_side`'s, as in the main benchmark.
 //!
-//! Every timed part runs inside a group member (a `client` service) and is timed there, so a
-//! group query or a call by name is what a game server's own service would do.
+//! Every timed part but one runs inside a group member (a `client` service) and is timed there,
+//! so a group query or a call by name is what a game server's own service would do; the storm's
+//! manager line is timed in the main service, outside the group, as a manager's `Group::query`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,26 +87,36 @@ fn group_runtime(extra: impl FnOnce(&Runtime)) -> (Runtime, skygroup::Group) {
 
 /// Workload 5: `n` concurrent `ctx.query("db")` from one member while `db` is not started
 /// (storm); then the harness: `n` concurrent queries of the started `db` from a second member
-/// whose name cache is empty (each is a registry round trip, answered from the binding).
+/// whose name cache is empty (each is a registry round trip, answered from the binding); then
+/// the manager path: `n` concurrent `Group::query` of another unstarted name, `manager_db`, from
+/// the main service, outside the group (the group is warm: its registry has run), timed whole.
 pub fn storm(n: u64) -> Vec<Duration> {
     let starts = Arc::new(AtomicU64::new(0));
     let counter = starts.clone();
     let (rt, group) = group_runtime(move |rt| {
-        let db = ServiceKind::new("db", move |_ctx, _args: ()| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            async { Ok(()) }
-        });
-        rt.define(db).expect("define db");
+        for name in ["db", "manager_db"] {
+            let counter = counter.clone();
+            let db = ServiceKind::new(name, move |_ctx, _args: ()| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                async { Ok(()) }
+            });
+            rt.define(db).expect("define db");
+        }
     });
-    let (storm, harness) = rt.block_on(move |ctx| async move {
+    let (storm, harness, manager) = rt.block_on(move |ctx| async move {
         let first = group.query(&ctx, "client").await.expect("client starts");
         let second = group.query(&ctx, "client2").await.expect("client2 starts");
         let storm = elapsed(ctx.call(first, "storm", n as i64).await);
         let harness = elapsed(ctx.call(second, "storm", n as i64).await);
-        (storm, harness)
+        let start = Instant::now();
+        let answers = join_all((0..n).map(|_| group.query(&ctx, "manager_db"))).await;
+        let manager = start.elapsed();
+        let first = answers[0].clone().expect("manager_db starts");
+        assert!(answers.into_iter().all(|a| a.ok() == Some(first)), "two requesters got different addresses");
+        (storm, harness, manager)
     });
-    assert_eq!(starts.load(Ordering::Relaxed), 1, "db must start exactly once");
-    vec![storm, harness]
+    assert_eq!(starts.load(Ordering::Relaxed), 2, "db and manager_db must each start exactly once");
+    vec![storm, harness, manager]
 }
 
 /// Workload 6: `n` sequential `ctx.call("echo", ..)` by name from a member of a group whose

@@ -28,7 +28,7 @@ pub struct Row {
 }
 
 impl Row {
-    /// Metric `metric` of every side; `ops` operations per run (for a rate).
+    /// Metric `metric(peer)` of every side; `ops` operations per run (for a rate).
     pub fn metric(
         key: &'static str,
         label: String,
@@ -36,11 +36,11 @@ impl Row {
         ops: u64,
         sides: &[Side],
         times: &Times,
-        metric: usize,
+        metric: impl Fn(Peer) -> usize,
     ) -> Row {
         let mut values: [Option<Vec<f64>>; 6] = Default::default();
         for (side, per_metric) in sides.iter().zip(&times.0) {
-            let Some(runs) = per_metric.get(metric) else { continue };
+            let Some(runs) = per_metric.get(metric(side.peer)) else { continue };
             let figures = runs.iter().map(|d| match unit {
                 Unit::Rate => ops as f64 / d.as_secs_f64().max(1e-9),
                 Unit::Micros => d.as_secs_f64() * 1e6,

@@ -21,6 +21,9 @@ struct RowSpec {
     label: String,
     unit: Unit,
     metric: usize,
+    /// The peers' metric, where it differs from skygroup's (the storm's manager line compares
+    /// skygroup's manager path with the same peer figure as the member path).
+    peer_metric: Option<usize>,
     skynet: Option<f64>,
 }
 
@@ -30,12 +33,13 @@ pub struct Workload {
     ops: u64,
     pub sides: Vec<Side>,
     rows: Vec<RowSpec>,
-    /// For the storm: also print metric 0 minus metric 1 (the storm net of its harness).
+    /// For the storm: also print the row of metric 0 minus the row of metric 1 (the storm net of
+    /// its harness).
     net: Option<(&'static str, String)>,
 }
 
 fn rate(key: &'static str, label: String, skynet: Option<f64>) -> RowSpec {
-    RowSpec { key, label, unit: Unit::Rate, metric: 0, skynet }
+    RowSpec { key, label, unit: Unit::Rate, metric: 0, peer_metric: None, skynet }
 }
 
 /// One side from a function returning the existing benchmark's `Sample`.
@@ -124,6 +128,18 @@ pub fn all(s: Sizes) -> Vec<Workload> {
                     label: format!("5. first-use storm: {} requesters, service not started (time)", n(req)),
                     unit: Unit::Micros,
                     metric: 0,
+                    peer_metric: None,
+                    skynet: None,
+                },
+                RowSpec {
+                    key: "storm-manager",
+                    label: format!(
+                        "5m. the storm from a manager: {} `Group::query` from outside the group (time, whole)",
+                        n(req)
+                    ),
+                    unit: Unit::Micros,
+                    metric: 2,
+                    peer_metric: Some(0),
                     skynet: None,
                 },
                 RowSpec {
@@ -131,6 +147,7 @@ pub fn all(s: Sizes) -> Vec<Workload> {
                     label: format!("5a. harness: {} requesters, service started (time)", n(req)),
                     unit: Unit::Micros,
                     metric: 1,
+                    peer_metric: None,
                     skynet: None,
                 },
             ],
@@ -156,6 +173,7 @@ pub fn all(s: Sizes) -> Vec<Workload> {
                     label: "6a. the same client's calls by address/s".to_owned(),
                     unit: Unit::Rate,
                     metric: 1,
+                    peer_metric: None,
                     skynet: None,
                 },
             ],
@@ -171,14 +189,21 @@ pub fn measure(w: &Workload) -> Vec<Row> {
         .rows
         .iter()
         .map(|spec| {
-            let mut row = Row::metric(spec.key, spec.label.clone(), spec.unit, w.ops, &w.sides, &times, spec.metric);
+            let metric = |peer: Peer| match (peer, spec.peer_metric) {
+                (Peer::Skygroup | Peer::SkygroupAsync, _) | (_, None) => spec.metric,
+                (_, Some(theirs)) => theirs,
+            };
+            let mut row = Row::metric(spec.key, spec.label.clone(), spec.unit, w.ops, &w.sides, &times, metric);
             row.skynet = spec.skynet;
             row
         })
         .collect();
     if let Some((key, label)) = &w.net {
-        let net = rows[0].minus(&rows[1], key, label.clone());
-        rows.push(net);
+        let of_metric = |m: usize| w.rows.iter().position(|spec| spec.metric == m).map(|i| &rows[i]);
+        if let (Some(total), Some(harness)) = (of_metric(0), of_metric(1)) {
+            let net = total.minus(harness, key, label.clone());
+            rows.push(net);
+        }
     }
     print!("{}", super::table::runs_lines(&rows));
     rows
@@ -197,6 +222,7 @@ pub fn targets() -> Vec<Target> {
         targets.push(Target::new(key, P(Peer::Actix), 1.0));
     }
     targets.push(Target::new("storm", P(Peer::Ractor), 1.0));
+    targets.push(Target::new("storm-manager", P(Peer::Ractor), 1.0));
     // The issue states the storm target net of the harness ("measure that overhead the same way
     // and subtract it"); the rows above hold the totals to the same ratios as well.
     targets.push(Target::new("storm-net", P(Peer::Ractor), 1.0));
@@ -213,6 +239,7 @@ pub fn targets() -> Vec<Target> {
         ("fan-in", Peer::Actix, 1.0),
         ("spawn", Peer::Tokio, 1.0),
         ("storm", Peer::Ractor, 1.0),
+        ("storm-manager", Peer::Ractor, 1.0),
     ];
     targets.extend(asynchronous.into_iter().map(|(key, peer, min)| Target::new(key, P(peer), min).in_async()));
     targets

@@ -120,6 +120,13 @@ impl SimCluster {
         self.executor.state().cluster.reorder = on;
     }
 
+    /// Breaks the store's create-if-absent promise (`create` overwrites): for tests that the
+    /// checks catch a broken store. Not part of the API.
+    #[doc(hidden)]
+    pub fn break_create(&self, on: bool) {
+        self.executor.state().cluster.store.create_overwrites = on;
+    }
+
     /// What the hub carried so far.
     pub fn stats(&self) -> ClusterStats {
         self.executor.state().cluster.stats

@@ -79,11 +79,13 @@ pub(crate) struct StoreData {
     buckets: BTreeMap<Bucket, BTreeMap<String, Stored>>,
     revisions: BTreeMap<Bucket, u64>,
     pub(crate) ttl: Duration,
+    /// A broken store, for tests of the checks: `create` overwrites a key that has a value.
+    pub(crate) create_overwrites: bool,
 }
 
 impl StoreData {
     pub(crate) fn new(ttl: Duration) -> StoreData {
-        StoreData { buckets: BTreeMap::new(), revisions: BTreeMap::new(), ttl }
+        StoreData { buckets: BTreeMap::new(), revisions: BTreeMap::new(), ttl, create_overwrites: false }
     }
 
     /// Applies `op` to `bucket` at virtual time `now`. Returns the answer and the liveness keys
@@ -120,8 +122,8 @@ impl StoreData {
                 Ok(Answer::Keys(self.buckets.get(&bucket).map(|b| b.keys().cloned().collect()).unwrap_or_default()))
             }
             Op::Create { key, value } => match current(self, &key) {
-                Some(_) => Err(StoreError::Exists { bucket: name, key }),
-                None => Ok(Answer::Revision(self.write(bucket, key, value, now))),
+                Some(_) if !self.create_overwrites => Err(StoreError::Exists { bucket: name, key }),
+                _ => Ok(Answer::Revision(self.write(bucket, key, value, now))),
             },
             Op::Update { key, value, revision } => match current(self, &key) {
                 Some(r) if r == revision => Ok(Answer::Revision(self.write(bucket, key, value, now))),

@@ -166,8 +166,9 @@ fn check(
 }
 
 /// `login-center` (journals its starts; `login acct` answers `welcome` once per account, then
-/// `taken`; `known` lists the accounts) and `gate` (`login [acct..]` logs each in through the
-/// cluster name, in order, and answers each outcome, an error as its text).
+/// `taken`; `known` lists the accounts) and `gate` (`login [acct..]` logs them all in at once
+/// through the cluster name, and answers each outcome in the accounts' order, an error as its
+/// text).
 fn define_kinds(node: &SimNode, starts: &Journal<Address>) -> Result<(), String> {
     let starts = starts.clone();
     define(
@@ -187,15 +188,16 @@ fn define_kinds(node: &SimNode, starts: &Journal<Address>) -> Result<(), String>
     define(
         node,
         ServiceKind::stateless("gate").command("login", |ctx, accounts: Value| async move {
-            let mut answers = Vec::new();
-            for account in Vec::<Value>::try_from(accounts)? {
-                let answer = match ctx.cluster_call("login-center", "login", account).await {
-                    Ok(v) => v.as_str().unwrap_or("?").to_owned(),
-                    Err(e) => format!("error: {e}"),
-                };
-                answers.push(Value::from(answer));
-            }
-            Ok(answers)
+            let logins = Vec::<Value>::try_from(accounts)?.into_iter().map(|account| {
+                let call = ctx.cluster_call("login-center", "login", account);
+                async move {
+                    match call.await {
+                        Ok(v) => Value::from(v.as_str().unwrap_or("?")),
+                        Err(e) => Value::from(format!("error: {e}")),
+                    }
+                }
+            });
+            Ok(futures::future::join_all(logins).await)
         }),
     )
 }
