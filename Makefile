@@ -2,7 +2,7 @@
 
 ARGS ?=
 
-.PHONY: run test stest bench bench-peers bench-gate sim lint mutants loom examples-tokio
+.PHONY: run test stest bench bench-peers bench-gate bench-cluster example-cluster sim lint mutants loom examples-tokio
 
 run: ## run the main example (three groups, threaded backend)
 	cargo run --example groupmain
@@ -25,6 +25,13 @@ examples-tokio: ## the tokio examples (Handle): a tokio task driving a service, 
 
 bench-gate: ## the gate's echo on loopback beside tokio + LengthDelimitedCodec, idle memory, simulated frames/s (BENCHMARKS.md "Gate")
 	cargo run --release -p skygroup-bench -- gate
+
+example-cluster: ## three nodes, a game server on each, one login-center: over a nats-server it starts itself, then on simulated nodes (seed 7)
+	cargo run -p skygroup-nats --example cluster
+	cargo run -p skygroup-nats --example cluster -- --sim 7
+
+bench-cluster: ## cross-node calls over NATS beside raw async-nats, a local call with the cluster on and off, a node's death to its names free (BENCHMARKS.md "Cluster")
+	cargo bench -p skygroup-nats --bench cluster
 
 sim: ## the simulator CLI (skygroup-sim), with $(ARGS)
 	cargo run -p skygroup-sim -- $(ARGS)
