@@ -17,6 +17,7 @@ use futures::future::BoxFuture;
 use super::context::Ctx;
 use super::error::DefineError;
 use super::responder::Responder;
+use super::slot::AsyncHandler;
 use super::table::NumberHasher;
 use super::turn::Outcome;
 use super::value::Value;
@@ -27,20 +28,26 @@ const DEFAULT_OVERLOAD_WARNING: usize = 1024;
 /// A service's state once its init has returned, type-erased.
 pub(crate) type State = Box<dyn Any + Send>;
 type InitFn = Box<dyn Fn(Ctx, Args) -> BoxFuture<'static, anyhow::Result<State>> + Send + Sync>;
-// Handlers return the turn's `Outcome` directly, so a message costs one future allocation.
-type ReplyFn = Box<dyn Fn(Ctx, Value) -> BoxFuture<'static, Outcome> + Send + Sync>;
 type DeferredFn = Box<dyn Fn(Ctx, Value, Responder) -> BoxFuture<'static, Outcome> + Send + Sync>;
 // Runs to the end at once, on the state the runner hands it: no future, no task.
 pub(crate) type SyncFn = Box<dyn Fn(&mut (dyn Any + Send), &Ctx, Value) -> anyhow::Result<Value> + Send + Sync>;
 
 /// How a command answers.
 pub(crate) enum Handler {
-    /// The handler's return value is the reply (skynet's `skynet.ret`).
-    Reply(ReplyFn),
+    /// The handler's return value is the reply (skynet's `skynet.ret`); its futures run in
+    /// recycled slots (`slot.rs`).
+    Reply(AsyncCommand),
     /// Like `Reply`, for a handler that never awaits.
     Sync(SyncFn),
     /// The handler gets a [`Responder`] and answers whenever it likes (`skynet.response`).
     Deferred(DeferredFn),
+}
+
+/// An async command of a kind: its handler, and its index among the kind's async commands
+/// (where a service keeps the slot its futures run in, `slot.rs`).
+pub(crate) struct AsyncCommand {
+    pub(crate) index: usize,
+    pub(crate) handler: Box<dyn AsyncHandler>,
 }
 
 /// Init arguments of any `Send + 'static` type, as `newservice` passes them.
@@ -86,6 +93,8 @@ pub(crate) struct KindDef {
     pub(crate) overload_warning: usize,
     /// The mailbox length past which calls and sends are refused: [`ServiceKind::mailbox_limit`].
     pub(crate) mailbox_limit: usize,
+    /// Async commands added so far (each [`Handler::Reply`]'s index is below it).
+    pub(crate) async_commands: usize,
 }
 
 /// A service kind under construction, with state type `S`.
@@ -142,6 +151,7 @@ impl<S: Send + 'static> ServiceKind<S> {
             problems,
             overload_warning: DEFAULT_OVERLOAD_WARNING,
             mailbox_limit: usize::MAX,
+            async_commands: 0,
         };
         ServiceKind { def, _state: PhantomData }
     }
@@ -153,15 +163,18 @@ impl<S: Send + 'static> ServiceKind<S> {
     }
 
     /// Adds a command whose handler's result is the reply (dropped after a send, G8).
-    pub fn command<R, F, Fut>(self, name: &str, handler: F) -> Self
+    pub fn command<R, F, Fut>(mut self, name: &str, handler: F) -> Self
     where
         R: Into<Value>,
         F: Fn(Ctx<S>, Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<R>> + Send + 'static,
     {
-        let handler =
-            move |ctx: Ctx, args| handler(ctx.typed(), args).map(|r| Outcome::Reply(r.map(Into::into))).boxed();
-        self.with_handler(name, Handler::Reply(Box::new(handler)), false)
+        // Every async command gets an index of its own, even one refused as a duplicate:
+        // a slot made for one handler must never be refilled for another.
+        let index = self.def.async_commands;
+        self.def.async_commands += 1;
+        let handler = Box::new(super::slot::Command::<S, F, Fut>::new(handler));
+        self.with_handler(name, Handler::Reply(AsyncCommand { index, handler }), false)
     }
 
     /// Adds a command whose handler never awaits: a plain function of the service's state, its

@@ -1,7 +1,9 @@
 //! A service's turn: taking messages out of its mailbox and stepping its tasks.
 //!
-//! Every handler, fork and init is a task of its service, kept in a slab. A turn pops one
-//! envelope at a time and does what it says: start a handler task, hand a reply to the task
+//! Every handler, fork and init is a task of its service, kept in a slab once it has to wait:
+//! each is polled once where it starts, and most never wait (an async command's future is
+//! polled in a recycled slot, `slot.rs`, so one that does not wait costs no allocation). A turn
+//! pops one envelope at a time and does what it says: start a handler, hand a reply to the task
 //! waiting for it, poll a woken task. Only the worker that holds the service's `core` lock runs
 //! a turn, so at most one task of a service runs at any instant (G12), and while one task awaits
 //! the others keep going (reentrancy). Panics are caught per task: a panicking handler answers
@@ -13,7 +15,9 @@
 use std::any::Any;
 use std::cell::Cell;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
@@ -27,9 +31,10 @@ use super::address::{Address, Session};
 use super::cell::{CommandName, Envelope, ServiceCell, StateSlot, lock};
 use super::context::Ctx;
 use super::error::{CallError, CallErrorKind};
-use super::kind::{Handler, State, SyncFn};
+use super::kind::{AsyncCommand, Handler, State, SyncFn};
 use super::responder::{ReplySlot, Responder};
 use super::session::Wake;
+use super::slot::HandlerSlot;
 use super::value::Value;
 use crate::executor::{Event, ExitReason, FaultSite};
 use crate::mutants::{self, Mutant};
@@ -83,14 +88,31 @@ pub(crate) struct ServiceCore {
     /// message), still to handle; they come after `deferred` and before the mailbox. What a
     /// turn's budget leaves here waits for the next turn.
     batch: VecDeque<Envelope>,
+    /// The empty slot of each async command (by its index), kept for its next message
+    /// (`slot.rs`).
+    slots: Vec<Option<Pin<Box<dyn HandlerSlot>>>>,
 }
 
 impl ServiceCore {
     pub(crate) fn new(running: bool) -> ServiceCore {
         let phase = if running { Phase::Running } else { Phase::Starting };
         let (deferred, batch) = (VecDeque::new(), VecDeque::new());
-        ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred, batch }
+        ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred, batch, slots: Vec::new() }
     }
+}
+
+/// What the first poll of an async handler's future did.
+pub(crate) enum FirstPoll {
+    Ready(anyhow::Result<Value>),
+    /// It waits: its slot, to become a task (`keep_waiting`).
+    Pending(Pending),
+    Panicked(Box<dyn Any + Send>),
+}
+
+/// The slot of a handler whose first poll was pending, and the slab slot it was polled as.
+pub(crate) struct Pending {
+    slot: Pin<Box<dyn HandlerSlot>>,
+    task: usize,
 }
 
 thread_local! {
@@ -190,9 +212,7 @@ impl ServiceCell {
             }
         }
         if self.sched.exit_requested() {
-            let reason = lock(&self.exit_reason).clone().unwrap_or(ExitReason::Killed);
-            self.finalize(&mut core, reason);
-            return;
+            return self.exit_now(&mut core);
         }
         // What the budget left stays in the batch, ahead of the mailbox, for the next turn.
         let batched = core.batch.len();
@@ -285,14 +305,15 @@ impl ServiceCell {
                 Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
             };
         }
-        let ctx = Ctx::new(self.clone());
         match handler {
             Handler::Sync(_) => unreachable!("handled above"),
-            Handler::Reply(f) => match catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {
-                Ok(future) => self.start_task(core, future, Origin::Call(reply_to)),
-                Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
+            Handler::Reply(command) => match self.first_poll(core, command, args) {
+                FirstPoll::Ready(result) => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(result)),
+                FirstPoll::Pending(pending) => self.keep_waiting(core, pending, reply_to),
+                FirstPoll::Panicked(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
             },
             Handler::Deferred(f) => {
+                let ctx = Ctx::new(self.clone());
                 let caller = reply_to.to;
                 let slot = ReplySlot::new(reply_to);
                 let responder = Responder::new(self, slot.clone(), caller);
@@ -335,13 +356,68 @@ impl ServiceCell {
         }
     }
 
+    /// Runs the async `command` on one message: fills the command's recycled slot with the
+    /// handler's future and polls it once, in place (`slot.rs`), as the slab's next free slot,
+    /// where [`keep_waiting`](Self::keep_waiting) stores it if it has to wait. A ready future
+    /// leaves its slot empty for the next message: no allocation. Catches the handler's panics.
+    pub(crate) fn first_poll(
+        self: &Arc<Self>,
+        core: &mut ServiceCore,
+        command: &AsyncCommand,
+        args: Value,
+    ) -> FirstPoll {
+        let mut slot =
+            core.slots.get_mut(command.index).and_then(Option::take).unwrap_or_else(|| command.handler.slot());
+        let ctx = Ctx::new(self.clone());
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.as_mut().fill(ctx, args))) {
+            self.recycle(core, command.index, slot);
+            return FirstPoll::Panicked(panic);
+        }
+        let id = core.tasks.vacant_key();
+        self.ensure_waker(core, id);
+        match self.poll_future(slot.as_mut(), id, &core.wakers[id].1) {
+            Ok(Poll::Pending) => FirstPoll::Pending(Pending { slot, task: id }),
+            Ok(Poll::Ready(outcome)) => {
+                self.recycle(core, command.index, slot);
+                match outcome {
+                    Outcome::Reply(result) => FirstPoll::Ready(result),
+                    Outcome::Done | Outcome::Init(_) => unreachable!("an async command's future replies"),
+                }
+            }
+            Err(panic) => {
+                self.recycle(core, command.index, slot);
+                FirstPoll::Panicked(panic)
+            }
+        }
+    }
+
+    /// Empties a slot whose future is done (its drop is user code: a panic is caught, logged and
+    /// counted, and the slot given up) and keeps it for its command's next message.
+    fn recycle(&self, core: &mut ServiceCore, index: usize, mut slot: Pin<Box<dyn HandlerSlot>>) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.as_mut().clear())) {
+            self.user_panic("dropping a handler's finished future", &*panic);
+            return self.drop_user(slot, "dropping a handler's finished future");
+        }
+        if core.slots.len() <= index {
+            core.slots.resize_with(index + 1, || None);
+        }
+        core.slots[index] = Some(slot);
+    }
+
+    /// Stores the slot of a handler that waits (its [`first_poll`](Self::first_poll) was
+    /// pending) as the task of the slab slot it was polled as; its outcome answers `reply_to`.
+    pub(crate) fn keep_waiting(&self, core: &mut ServiceCore, pending: Pending, reply_to: ReplyTo) {
+        let stored = core.tasks.insert(Task { future: pending.slot, origin: Origin::Call(reply_to) });
+        debug_assert_eq!(stored, pending.task, "nothing takes a slot while a task is polled");
+    }
+
     /// Polls a new task once before it is stored: most handlers finish on their first poll, and
     /// then the task never enters the slab. It is polled as the slab's next free slot, where it
     /// is stored if it has to wait.
     fn start_task(self: &Arc<Self>, core: &mut ServiceCore, mut future: BoxFuture<'static, Outcome>, origin: Origin) {
         let id = core.tasks.vacant_key();
         self.ensure_waker(core, id);
-        match self.poll_future(&mut future, id, &core.wakers[id].1) {
+        match self.poll_future(future.as_mut(), id, &core.wakers[id].1) {
             Ok(Poll::Pending) => {
                 let stored = core.tasks.insert(Task { future, origin });
                 debug_assert_eq!(stored, id, "nothing takes a slot while a task is polled");
@@ -362,13 +438,13 @@ impl ServiceCell {
     /// Polls one task future as task `id`, catching a panic.
     fn poll_future(
         self: &Arc<Self>,
-        future: &mut BoxFuture<'static, Outcome>,
+        future: Pin<&mut (dyn Future<Output = Outcome> + Send)>,
         id: usize,
         waker: &Waker,
     ) -> std::thread::Result<Poll<Outcome>> {
         let mut cx = Context::from_waker(waker);
         let previous = CURRENT.replace((Arc::as_ptr(self) as usize, id));
-        let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        let polled = catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)));
         CURRENT.set(previous);
         polled
     }
@@ -381,7 +457,7 @@ impl ServiceCell {
             return; // a stale wake for a finished task
         }
         self.ensure_waker(core, id);
-        let polled = self.poll_future(&mut core.tasks[id].future, id, &core.wakers[id].1);
+        let polled = self.poll_future(core.tasks[id].future.as_mut(), id, &core.wakers[id].1);
         match polled {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(outcome)) => {
@@ -484,6 +560,13 @@ impl ServiceCell {
             let error = CallErrorKind::Init { service: self.name().to_owned(), address: self.address, message }.into();
             self.runtime.deliver(to, Envelope::Response { session, result: Err(error) });
         }
+    }
+
+    /// Ends the service whose exit was requested, at the end of the step that saw the request
+    /// (a turn, or a handler run directly); it keeps its claim for good.
+    pub(crate) fn exit_now(self: &Arc<Self>, core: &mut ServiceCore) {
+        let reason = lock(&self.exit_reason).clone().unwrap_or(ExitReason::Killed);
+        self.finalize(core, reason);
     }
 
     /// The service's end (G9): close the mailbox, leave the table, fail every call it still
