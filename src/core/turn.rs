@@ -540,7 +540,14 @@ impl ServiceCell {
         self.state_slot().state = Some(state);
         core.phase = Phase::Running;
         self.started.store(true, Ordering::Release);
-        for envelope in core.deferred.drain(..).rev() {
+        // Neither buffer is needed any more unless requests came in: a service started and
+        // left idle keeps none (the one its init came in was the mailbox's; the next message
+        // makes a new one).
+        let deferred = std::mem::take(&mut core.deferred);
+        if deferred.is_empty() && core.batch.is_empty() {
+            core.batch = VecDeque::new();
+        }
+        for envelope in deferred.into_iter().rev() {
             core.batch.push_front(envelope);
         }
         if let Some((to, session)) = notify {
