@@ -33,8 +33,10 @@
 //! answer completes in place, so a thousand queries of a name not started yet find it bound
 //! (see `group/names.rs`).
 //!
-//! Depth is bounded: inline turns nest at most [`MAX_INLINE`] deep, and a handler running
-//! directly takes no shortcut itself, so stacks stay flat.
+//! Depth is bounded: inline turns and async handlers run directly nest at most [`MAX_INLINE`]
+//! deep (an async handler run directly stands for its service's turn: it counts as one, and its
+//! service counts as run here, `memo::Runner`), and a synchronous handler running directly
+//! takes no shortcut itself, so stacks stay flat.
 //!
 //! The executor says whether a turn may take them (`Executor::shortcuts`, asked once per turn
 //! and kept in `memo.rs`): the threaded backend's workers take each one where it is possible;
@@ -69,8 +71,9 @@ use crate::mutants::{self, Mutant};
 
 thread_local! {
     /// How deep this thread is in shortcuts: 0 in a turn from the executor, `n` inside `n`
-    /// nested inline turns (at most [`MAX_INLINE`]), [`DIRECT`] inside a directly run handler
-    /// (which takes no shortcut itself). Stacks stay flat.
+    /// nested inline turns or async handlers run directly (at most [`MAX_INLINE`]), [`DIRECT`]
+    /// inside a directly run synchronous handler (which takes no shortcut itself). Stacks stay
+    /// flat.
     static DEPTH: Cell<u8> = const { Cell::new(0) };
 }
 
@@ -327,8 +330,13 @@ impl ServiceCell {
         args: Value,
         call: bool,
     ) -> Result<Direct, Value> {
-        let handler = match callee.kind.commands.get(command.as_ref()) {
-            Some(handler @ (Handler::Sync(_) | Handler::Reply(_))) => handler,
+        // A synchronous handler runs at the depth `DIRECT`, which takes no shortcut itself; an
+        // async one runs as an inline turn would (it may take shortcuts itself, up to
+        // `MAX_INLINE` deep), so only below that depth.
+        let depth = DEPTH.get();
+        let (handler, inner_depth) = match callee.kind.commands.get(command.as_ref()) {
+            Some(handler @ Handler::Sync(_)) => (handler, DIRECT),
+            Some(handler @ Handler::Reply(_)) if depth < MAX_INLINE => (handler, depth + 1),
             _ => return Err(args),
         };
         let unclaimed = callee.past_leftovers(); // false but under the mutant
@@ -374,7 +382,8 @@ impl ServiceCell {
             self.runtime.trace(&Event::Deliver { to: callee.address, message });
             self.runtime.trace(&Event::Handle { at: callee.address, message });
         }
-        let inline = Inline::enter(DIRECT);
+        let inline = Inline::enter(inner_depth);
+        let runner = core.is_some().then(|| memo::Runner::enter(callee));
         let mut run = |args| match (handler, core.as_deref_mut()) {
             (Handler::Reply(command), Some(core)) => callee.first_poll(core, command, args),
             (Handler::Sync(handler), _) => match catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args))) {
@@ -389,7 +398,7 @@ impl ServiceCell {
             let span = super::observe::request_span(callee, self.address, command, session, &args);
             span.in_scope(move || run(args))
         };
-        drop(inline);
+        drop((runner, inline));
         let direct = match ran {
             FirstPoll::Ready(result) => Direct::Answered(callee.handled(command, result)),
             FirstPoll::Panicked(panic) => Direct::Answered(Err(callee.panicked(command, &*panic))),
