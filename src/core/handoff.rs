@@ -287,27 +287,39 @@ impl ServiceCell {
         Ok(self.answer_direct(callee.address, command, answer))
     }
 
-    /// A send from this service to `to`, handled at once under the same conditions as a direct
-    /// call; its answer is dropped and a failure logged and counted, as for any send (G8).
-    pub(crate) fn send_direct(&self, to: Address, command: &CommandName, args: Value) -> Result<(), Value> {
+    /// A send from this service to `to` (its issue not traced yet), handled at once under the
+    /// same conditions as a direct call; its answer is dropped and a failure logged and
+    /// counted, as for any send (G8). A send not handled at once is queued as usual, through
+    /// the service in hand when the direct path had it (no second lookup: a flood to a busy
+    /// service costs no table lock per message).
+    pub(crate) fn send_to(&self, to: Address, command: CommandName, args: Value) {
         let mode = self.direct_mode();
-        if mode == Mode::Off {
-            return Err(args);
-        }
-        let Some(callee) = memo::take(&self.runtime, to) else { return Err(args) };
-        let answer = self.run_direct(mode, &callee, command, args, false);
-        if let Ok(Direct::Answered(Err(err))) = &answer {
-            tracing::warn!(event = "send_failed", service = %callee.address, kind = callee.name(), time_us = super::observe::time_us(&callee), "send failed: {err}");
-        }
-        // The result is the receiver's value: a panic in its drop is charged to the receiver.
-        // A handler that waits answers nobody when it is done (a task of the receiver's).
-        let sent = answer.map(|direct| {
-            if let Direct::Answered(result) = direct {
+        let callee = if mode == Mode::Off { None } else { memo::take(&self.runtime, to) };
+        let Some(callee) = callee else { return self.queue_send(to, None, command, args) };
+        match self.run_direct(mode, &callee, &command, args, false) {
+            Ok(Direct::Answered(result)) => {
+                if let Err(err) = &result {
+                    tracing::warn!(event = "send_failed", service = %callee.address, kind = callee.name(), time_us = super::observe::time_us(&callee), "send failed: {err}");
+                }
+                // The result is the receiver's value: a panic in its drop is charged to it.
                 callee.drop_user(result, "dropping a send's result");
             }
-        });
+            // It waits: a task of the receiver's now, which answers nobody when done.
+            Ok(Direct::Waiting(_)) => {}
+            Err(args) => self.queue_send(to, Some(&callee), command, args),
+        }
         memo::give_back(&self.runtime, callee);
-        sent
+    }
+
+    /// A send through the target's mailbox, in order with this service's by-name messages
+    /// (G6, `outbox.rs`); `known` is the target's cell if in hand.
+    fn queue_send(&self, to: Address, known: Option<&Arc<ServiceCell>>, command: CommandName, args: Value) {
+        self.trace_issue(To::Address(to), 0, &command, &args);
+        let request = Envelope::Request { from: self.address, session: 0, command, args, via: None };
+        match known {
+            Some(cell) if self.nothing_held() => self.runtime.deliver_to(cell, request),
+            _ => self.deliver_request(to, request),
+        }
     }
 
     /// How this thread may run a handler directly now: `Off` unless inside one of this
