@@ -427,7 +427,17 @@ impl ServiceCell {
         }
     }
 
+    /// Makes the wakers up to slot `task`'s, once: a message polled as a slot polled before
+    /// costs one comparison.
+    #[inline]
     fn ensure_waker(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
+        if core.wakers.len() <= task {
+            self.make_wakers(core, task);
+        }
+    }
+
+    #[cold]
+    fn make_wakers(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
         while core.wakers.len() <= task {
             let task = core.wakers.len();
             let waker = Arc::new(TaskWaker { cell: Arc::downgrade(self), task, notified: AtomicBool::new(false) });
