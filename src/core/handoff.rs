@@ -346,7 +346,7 @@ impl ServiceCell {
         // async one runs as an inline turn would (it may take shortcuts itself, up to
         // `MAX_INLINE` deep), so only below that depth.
         let depth = DEPTH.get();
-        let (handler, inner_depth) = match callee.kind.commands.get(command.as_ref()) {
+        let (handler, inner_depth) = match super::kind::handler(&callee.kind, command) {
             Some(handler @ Handler::Sync(_)) => (handler, DIRECT),
             Some(handler @ Handler::Reply(_)) if depth < MAX_INLINE => (handler, depth + 1),
             _ => return Err(args),

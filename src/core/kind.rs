@@ -6,14 +6,17 @@
 //! defined, so the catalog is one map whatever each kind's state type is.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::BuildHasherDefault;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use super::cell::CommandName;
 use super::context::Ctx;
 use super::error::DefineError;
 use super::responder::Responder;
@@ -84,8 +87,10 @@ pub(crate) struct KindDef {
     pub(crate) name: String,
     pub(crate) depends_on: Vec<String>,
     pub(crate) init: InitFn,
-    /// Looked up on every message: hashed a word at a time (names are the program's own).
-    pub(crate) commands: HashMap<String, Handler, BuildHasherDefault<NumberHasher>>,
+    /// Each command's index in `handlers`; looked up by [`handler`] (hashed a word at a time:
+    /// names are the program's own).
+    commands: HashMap<String, usize, BuildHasherDefault<NumberHasher>>,
+    handlers: Vec<Handler>,
     /// Definition mistakes found while building; reported by `Runtime::define`.
     pub(crate) problems: Vec<DefineError>,
     /// The mailbox length whose first crossing logs an overload warning (the next warning
@@ -95,6 +100,44 @@ pub(crate) struct KindDef {
     pub(crate) mailbox_limit: usize,
     /// Async commands added so far (each [`Handler::Reply`]'s index is below it).
     pub(crate) async_commands: usize,
+}
+
+thread_local! {
+    /// The last command looked up on this thread by a `'static` name: its kind, the name's
+    /// address and length, and its index. A flood of one command costs a comparison instead of
+    /// a hash and a string comparison per message. A `'static` string never changes, and the
+    /// entry keeps its kind alive, so an equal address and length is the same command of the
+    /// same kind. Forgotten when a turn ends ([`forget_last_command`]).
+    static LAST_COMMAND: RefCell<Option<(Arc<KindDef>, usize, usize, usize)>> = const { RefCell::new(None) };
+}
+
+/// The handler of `command` in `kind`, if it has one.
+pub(crate) fn handler<'k>(kind: &'k Arc<KindDef>, command: &CommandName) -> Option<&'k Handler> {
+    let CommandName::Borrowed(name) = command else {
+        return kind.commands.get(command.as_ref()).map(|&index| &kind.handlers[index]);
+    };
+    let (address, len) = (name.as_ptr() as usize, name.len());
+    let cached = LAST_COMMAND.with_borrow(|last| match last {
+        Some((k, a, l, index)) if Arc::ptr_eq(k, kind) && (*a, *l) == (address, len) => Some(*index),
+        _ => None,
+    });
+    let index = match cached {
+        Some(index) => index,
+        None => {
+            let index = *kind.commands.get(*name)?;
+            let replaced = LAST_COMMAND.with_borrow_mut(|last| last.replace((kind.clone(), address, len, index)));
+            drop(replaced); // outside the borrow: the last reference to a kind drops its handlers
+            index
+        }
+    };
+    Some(&kind.handlers[index])
+}
+
+/// Forgets [`handler`]'s last command on this thread (the end of a turn: nothing is kept alive
+/// past it).
+pub(crate) fn forget_last_command() {
+    let last = LAST_COMMAND.with_borrow_mut(Option::take);
+    drop(last);
 }
 
 /// A service kind under construction, with state type `S`.
@@ -148,6 +191,7 @@ impl<S: Send + 'static> ServiceKind<S> {
             depends_on: Vec::new(),
             init,
             commands: HashMap::default(),
+            handlers: Vec::new(),
             problems,
             overload_warning: DEFAULT_OVERLOAD_WARNING,
             mailbox_limit: usize::MAX,
@@ -239,7 +283,11 @@ impl<S: Send + 'static> ServiceKind<S> {
         let kind = self.def.name.clone();
         if name.starts_with('_') && !system {
             self.def.problems.push(DefineError::ReservedCommand { kind, command: name.into() });
-        } else if self.def.commands.insert(name.to_owned(), handler).is_some() {
+            return self;
+        }
+        let duplicate = self.def.commands.insert(name.to_owned(), self.def.handlers.len()).is_some();
+        self.def.handlers.push(handler);
+        if duplicate {
             self.def.problems.push(DefineError::DuplicateCommand { kind, command: name.into() });
         }
         self

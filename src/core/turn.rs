@@ -277,7 +277,7 @@ impl ServiceCell {
     }
 
     fn start_request(self: &Arc<Self>, core: &mut ServiceCore, reply_to: ReplyTo, args: Value) {
-        let handler = self.kind.commands.get(reply_to.command.as_ref());
+        let handler = super::kind::handler(&self.kind, &reply_to.command);
         let handler = match handler {
             Some(h) => h,
             None if reply_to.command.starts_with('_') => {
