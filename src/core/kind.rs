@@ -108,8 +108,11 @@ thread_local! {
     /// a hash and a string comparison per message. A `'static` string never changes, and the
     /// entry keeps its kind alive, so an equal address and length is the same command of the
     /// same kind. Forgotten when a turn ends ([`forget_last_command`]).
-    static LAST_COMMAND: RefCell<Option<(Arc<KindDef>, usize, usize, usize)>> = const { RefCell::new(None) };
+    static LAST_COMMAND: RefCell<Option<LastCommand>> = const { RefCell::new(None) };
 }
+
+/// A kind, a command name's address and length, and that command's index in the kind.
+type LastCommand = (Arc<KindDef>, usize, usize, usize);
 
 /// The handler of `command` in `kind`, if it has one.
 pub(crate) fn handler<'k>(kind: &'k Arc<KindDef>, command: &CommandName) -> Option<&'k Handler> {
