@@ -12,7 +12,8 @@
 //! one (`handoff.rs`) alike.
 //!
 //! The slots live in the service's core, touched only by its runner (the holder of its claim),
-//! and are dropped with it.
+//! and are dropped with it. The first poll itself ([`ServiceCell::first_poll`]) is here too:
+//! the turn (`turn.rs`) and the direct path (`handoff.rs`) both start async handlers with it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,8 +22,13 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use super::cell::ServiceCell;
 use super::context::Ctx;
-use super::turn::Outcome;
+use super::kind::AsyncCommand;
+use super::turn::{Origin, Outcome, ReplyTo, ServiceCore, Task};
 use super::value::Value;
 
 /// A type-erased async command handler: makes the slots its futures run in.
@@ -115,5 +121,76 @@ where
 
     fn clear(self: Pin<&mut Self>) {
         self.project().future.set(None);
+    }
+}
+
+/// What the first poll of an async handler's future did.
+pub(crate) enum FirstPoll {
+    Ready(anyhow::Result<Value>),
+    /// It waits: its slot, to become a task (`keep_waiting`).
+    Pending(Pending),
+    Panicked(Box<dyn Any + Send>),
+}
+
+/// The slot of a handler whose first poll was pending, and the slab slot it was polled as.
+pub(crate) struct Pending {
+    slot: Pin<Box<dyn HandlerSlot>>,
+    task: usize,
+}
+
+impl ServiceCell {
+    /// Runs the async `command` on one message: fills the command's recycled slot with the
+    /// handler's future and polls it once, in place (`slot.rs`), as the slab's next free slot,
+    /// where [`keep_waiting`](Self::keep_waiting) stores it if it has to wait. A ready future
+    /// leaves its slot empty for the next message: no allocation. Catches the handler's panics.
+    pub(crate) fn first_poll(
+        self: &Arc<Self>,
+        core: &mut ServiceCore,
+        command: &AsyncCommand,
+        args: Value,
+    ) -> FirstPoll {
+        let mut slot =
+            core.slots.get_mut(command.index).and_then(Option::take).unwrap_or_else(|| command.handler.slot());
+        let ctx = Ctx::new(self.clone());
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.as_mut().fill(ctx, args))) {
+            self.recycle(core, command.index, slot);
+            return FirstPoll::Panicked(panic);
+        }
+        let id = core.tasks.vacant_key();
+        self.ensure_waker(core, id);
+        match self.poll_future(slot.as_mut(), id, &core.wakers[id].1) {
+            Ok(Poll::Pending) => FirstPoll::Pending(Pending { slot, task: id }),
+            Ok(Poll::Ready(outcome)) => {
+                self.recycle(core, command.index, slot);
+                match outcome {
+                    Outcome::Reply(result) => FirstPoll::Ready(result),
+                    Outcome::Done | Outcome::Init(_) => unreachable!("an async command's future replies"),
+                }
+            }
+            Err(panic) => {
+                self.recycle(core, command.index, slot);
+                FirstPoll::Panicked(panic)
+            }
+        }
+    }
+
+    /// Empties a slot whose future is done (its drop is user code: a panic is caught, logged and
+    /// counted, and the slot given up) and keeps it for its command's next message.
+    fn recycle(&self, core: &mut ServiceCore, index: usize, mut slot: Pin<Box<dyn HandlerSlot>>) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.as_mut().clear())) {
+            self.user_panic("dropping a handler's finished future", &*panic);
+            return self.drop_user(slot, "dropping a handler's finished future");
+        }
+        if core.slots.len() <= index {
+            core.slots.resize_with(index + 1, || None);
+        }
+        core.slots[index] = Some(slot);
+    }
+
+    /// Stores the slot of a handler that waits (its [`first_poll`](Self::first_poll) was
+    /// pending) as the task of the slab slot it was polled as; its outcome answers `reply_to`.
+    pub(crate) fn keep_waiting(&self, core: &mut ServiceCore, pending: Pending, reply_to: ReplyTo) {
+        let stored = core.tasks.insert(Task { future: pending.slot, origin: Origin::Call(reply_to) });
+        debug_assert_eq!(stored, pending.task, "nothing takes a slot while a task is polled");
     }
 }

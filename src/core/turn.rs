@@ -31,10 +31,10 @@ use super::address::{Address, Session};
 use super::cell::{CommandName, Envelope, ServiceCell, StateSlot, lock};
 use super::context::Ctx;
 use super::error::{CallError, CallErrorKind};
-use super::kind::{AsyncCommand, Handler, State, SyncFn};
+use super::kind::{Handler, State, SyncFn};
 use super::responder::{ReplySlot, Responder};
 use super::session::Wake;
-use super::slot::HandlerSlot;
+use super::slot::{FirstPoll, HandlerSlot};
 use super::value::Value;
 use crate::executor::{Event, ExitReason, FaultSite};
 use crate::mutants::{self, Mutant};
@@ -55,16 +55,16 @@ pub(crate) enum Outcome {
 }
 
 /// Why a task exists, which says what to do when it finishes, panics or is cut off by exit.
-enum Origin {
+pub(super) enum Origin {
     Call(ReplyTo),
     Deferred(Arc<ReplySlot>),
     Fork,
     Init(Option<(Address, Session)>),
 }
 
-struct Task {
-    future: BoxFuture<'static, Outcome>,
-    origin: Origin,
+pub(super) struct Task {
+    pub(super) future: BoxFuture<'static, Outcome>,
+    pub(super) origin: Origin,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -77,10 +77,10 @@ pub(crate) enum Phase {
 
 /// The part of a service only its runner touches.
 pub(crate) struct ServiceCore {
-    tasks: Slab<Task>,
+    pub(super) tasks: Slab<Task>,
     /// One waker per slab slot, made on first use and kept: slots are reused, and a stale wake
     /// only causes a harmless extra poll, so handlers cost no waker allocation.
-    wakers: Vec<(Arc<TaskWaker>, Waker)>,
+    pub(super) wakers: Vec<(Arc<TaskWaker>, Waker)>,
     pub(crate) phase: Phase,
     /// Requests that arrived while `Starting`, in arrival order.
     deferred: VecDeque<Envelope>,
@@ -90,7 +90,7 @@ pub(crate) struct ServiceCore {
     batch: VecDeque<Envelope>,
     /// The empty slot of each async command (by its index), kept for its next message
     /// (`slot.rs`).
-    slots: Vec<Option<Pin<Box<dyn HandlerSlot>>>>,
+    pub(super) slots: Vec<Option<Pin<Box<dyn HandlerSlot>>>>,
 }
 
 impl ServiceCore {
@@ -99,20 +99,6 @@ impl ServiceCore {
         let (deferred, batch) = (VecDeque::new(), VecDeque::new());
         ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred, batch, slots: Vec::new() }
     }
-}
-
-/// What the first poll of an async handler's future did.
-pub(crate) enum FirstPoll {
-    Ready(anyhow::Result<Value>),
-    /// It waits: its slot, to become a task (`keep_waiting`).
-    Pending(Pending),
-    Panicked(Box<dyn Any + Send>),
-}
-
-/// The slot of a handler whose first poll was pending, and the slab slot it was polled as.
-pub(crate) struct Pending {
-    slot: Pin<Box<dyn HandlerSlot>>,
-    task: usize,
 }
 
 thread_local! {
@@ -131,7 +117,7 @@ pub(crate) fn polled_here(cell: &ServiceCell) -> bool {
     CURRENT.get().0 == std::ptr::from_ref(cell) as usize
 }
 
-struct TaskWaker {
+pub(super) struct TaskWaker {
     cell: Weak<ServiceCell>,
     task: usize,
     /// A `Wake` for this slot is in the mailbox and not yet handled: further wakes add nothing
@@ -356,61 +342,6 @@ impl ServiceCell {
         }
     }
 
-    /// Runs the async `command` on one message: fills the command's recycled slot with the
-    /// handler's future and polls it once, in place (`slot.rs`), as the slab's next free slot,
-    /// where [`keep_waiting`](Self::keep_waiting) stores it if it has to wait. A ready future
-    /// leaves its slot empty for the next message: no allocation. Catches the handler's panics.
-    pub(crate) fn first_poll(
-        self: &Arc<Self>,
-        core: &mut ServiceCore,
-        command: &AsyncCommand,
-        args: Value,
-    ) -> FirstPoll {
-        let mut slot =
-            core.slots.get_mut(command.index).and_then(Option::take).unwrap_or_else(|| command.handler.slot());
-        let ctx = Ctx::new(self.clone());
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.as_mut().fill(ctx, args))) {
-            self.recycle(core, command.index, slot);
-            return FirstPoll::Panicked(panic);
-        }
-        let id = core.tasks.vacant_key();
-        self.ensure_waker(core, id);
-        match self.poll_future(slot.as_mut(), id, &core.wakers[id].1) {
-            Ok(Poll::Pending) => FirstPoll::Pending(Pending { slot, task: id }),
-            Ok(Poll::Ready(outcome)) => {
-                self.recycle(core, command.index, slot);
-                match outcome {
-                    Outcome::Reply(result) => FirstPoll::Ready(result),
-                    Outcome::Done | Outcome::Init(_) => unreachable!("an async command's future replies"),
-                }
-            }
-            Err(panic) => {
-                self.recycle(core, command.index, slot);
-                FirstPoll::Panicked(panic)
-            }
-        }
-    }
-
-    /// Empties a slot whose future is done (its drop is user code: a panic is caught, logged and
-    /// counted, and the slot given up) and keeps it for its command's next message.
-    fn recycle(&self, core: &mut ServiceCore, index: usize, mut slot: Pin<Box<dyn HandlerSlot>>) {
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.as_mut().clear())) {
-            self.user_panic("dropping a handler's finished future", &*panic);
-            return self.drop_user(slot, "dropping a handler's finished future");
-        }
-        if core.slots.len() <= index {
-            core.slots.resize_with(index + 1, || None);
-        }
-        core.slots[index] = Some(slot);
-    }
-
-    /// Stores the slot of a handler that waits (its [`first_poll`](Self::first_poll) was
-    /// pending) as the task of the slab slot it was polled as; its outcome answers `reply_to`.
-    pub(crate) fn keep_waiting(&self, core: &mut ServiceCore, pending: Pending, reply_to: ReplyTo) {
-        let stored = core.tasks.insert(Task { future: pending.slot, origin: Origin::Call(reply_to) });
-        debug_assert_eq!(stored, pending.task, "nothing takes a slot while a task is polled");
-    }
-
     /// Polls a new task once before it is stored: most handlers finish on their first poll, and
     /// then the task never enters the slab. It is polled as the slab's next free slot, where it
     /// is stored if it has to wait.
@@ -430,7 +361,7 @@ impl ServiceCell {
     /// Makes the wakers up to slot `task`'s, once: a message polled as a slot polled before
     /// costs one comparison.
     #[inline]
-    fn ensure_waker(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
+    pub(super) fn ensure_waker(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
         if core.wakers.len() <= task {
             self.make_wakers(core, task);
         }
@@ -446,7 +377,7 @@ impl ServiceCell {
     }
 
     /// Polls one task future as task `id`, catching a panic.
-    fn poll_future(
+    pub(super) fn poll_future(
         self: &Arc<Self>,
         future: Pin<&mut (dyn Future<Output = Outcome> + Send)>,
         id: usize,
