@@ -9,10 +9,13 @@ backend_test! {
     // checks G11 (what an operator reads): sends queued faster than they are handled show
     // as the mailbox's peak length, which stays after the mailbox is drained (the init envelope counts too).
     fn mailbox_peak_shows_in_stats(rt) {
+        // A deferred handler: never run on the sender's thread (as `command` and
+        // `command_sync` ones may be when the service is idle), so the sends queue while the
+        // service's turn runs on another worker.
         rt.define(
             ServiceKind::stateless("slow")
                 .overload_warning(8)
-                .command("note", |_ctx: Ctx, _v: Value| async { Ok(()) }),
+                .command_deferred("note", |_ctx: Ctx, _v: Value, responder| async move { responder.ok(()) }),
         )
         .unwrap();
         let slow = rt.spawn("slow", ()).unwrap();
@@ -37,7 +40,8 @@ backend_test! {
         rt.define(
             ServiceKind::stateless("bounded")
                 .mailbox_limit(10)
-                .command("note", |_ctx: Ctx, _v: Value| async { Ok(()) }),
+                // Deferred: queued, never run on the sender's thread (see above).
+                .command_deferred("note", |_ctx: Ctx, _v: Value, responder| async move { responder.ok(()) }),
         )
         .unwrap();
         let bounded = rt.spawn("bounded", ()).unwrap();

@@ -183,10 +183,7 @@ impl<S: 'static> Ctx<S> {
     /// A send by address, in order with this service's by-name messages (G6, see `outbox.rs`);
     /// handled right here when the shortcuts allow (never while any of them waits).
     pub(crate) fn send_address(&self, to: Address, command: CommandName, args: Value) {
-        let Err(args) = self.cell.send_direct(to, &command, args) else { return };
-        self.cell.trace_issue(To::Address(to), 0, &command, &args);
-        let request = Envelope::Request { from: self.cell.address, session: 0, command, args, via: None };
-        self.cell.deliver_request(to, request);
+        self.cell.send_to(to, command, args);
     }
 
     /// Starts a service of `kind`: its address at once (or why it could not be created), and

@@ -5,21 +5,26 @@
 //! the callee's turn (from the worker's next slot), the answer into the caller's mailbox, and
 //! the caller's next turn. On a worker thread of the threaded backend three shortcuts skip most
 //! of that and keep to the contract:
-//! - **a synchronous command runs like a function.** A call or send that finds its target idle
-//!   (not scheduled, so nothing of it runs anywhere, and nothing in its mailbox) and the command
-//!   a [`command_sync`](crate::ServiceKind::command_sync) handler runs that handler right away.
-//!   Its claim of the target (the `scheduled` flag) excludes every other runner as a turn's
-//!   would (G12), so it needs neither the target's core nor a lock: it borrows the state
-//!   through its flag, and `started` says the init has returned. A call is then ready before
-//!   it is awaited, with no envelope, session or answer message; unless the target sent the
-//!   caller something first, in which case the answer is queued behind it (G6). A send's answer
-//!   is dropped (G8), so a flood of sends to an idle service never piles up in its mailbox.
-//! - **the callee's turn runs at once.** A call to an idle service whose command may wait (an
-//!   async handler) runs the callee's turn right there, for that one message: it handles
-//!   exactly what a turn from the run queue would have handled first (G6). A new service's
-//!   first turn (its init) runs at once the same way, and so does the exit of an idle service
-//!   a turn kills (its exit is a turn that handles nothing: it leaves the table and answers its
-//!   monitors before `kill` returns).
+//! - **a command runs like a function.** A call or send that finds its target idle (not
+//!   scheduled, so nothing of it runs anywhere, and nothing in its mailbox) and the command a
+//!   [`command_sync`](crate::ServiceKind::command_sync) or an async
+//!   [`command`](crate::ServiceKind::command) handler runs that handler right away. Its claim
+//!   of the target (the `scheduled` flag) excludes every other runner as a turn's would (G12):
+//!   a synchronous handler needs neither the target's core nor a lock (it borrows the state
+//!   through its flag); an async handler's future is polled once in the target's recycled slot
+//!   (`slot.rs`), under the target's core, free since the claim is ours. `started` says the
+//!   init has returned. A call is then ready before it is awaited, with no envelope, session
+//!   or answer message; unless the target sent the caller something first, in which case the
+//!   answer is queued behind it (G6). A send's answer is dropped (G8), so a flood of sends to
+//!   an idle service never piles up in its mailbox. An async handler whose first poll is
+//!   pending stays behind as a task of the target, which answers a session of the caller's
+//!   when it is done, as if the target had handled the message on another worker at once.
+//! - **the callee's turn runs at once.** A call to an idle service whose command is not run
+//!   directly (a deferred handler, or the simulator said no to `Direct`) runs the callee's turn
+//!   right there, for that one message: it handles exactly what a turn from the run queue would
+//!   have handled first (G6). A new service's first turn (its init) runs at once the same way, and
+//!   so does the exit of an idle service a turn kills (its exit is a turn that handles nothing:
+//!   it leaves the table and answers its monitors before `kill` returns).
 //! - **the answer skips the mailbox.** An answer for a service whose turn runs on this very
 //!   thread (further up the stack), with nothing waiting in its mailbox or batch, completes the
 //!   caller's session directly: it overtakes nothing (G6), and the caller's `.await` finds it
@@ -30,8 +35,10 @@
 //! answer completes in place, so a thousand queries of a name not started yet find it bound
 //! (see `group/names.rs`).
 //!
-//! Depth is bounded: inline turns nest at most [`MAX_INLINE`] deep, and a handler running
-//! directly takes no shortcut itself, so stacks stay flat.
+//! Depth is bounded: inline turns and async handlers run directly nest at most [`MAX_INLINE`]
+//! deep (an async handler run directly stands for its service's turn: it counts as one, and its
+//! service counts as run here, `memo::Runner`), and a synchronous handler running directly
+//! takes no shortcut itself, so stacks stay flat.
 //!
 //! The executor says whether a turn may take them (`Executor::shortcuts`, asked once per turn
 //! and kept in `memo.rs`): the threaded backend's workers take each one where it is possible;
@@ -49,8 +56,9 @@ use std::sync::atomic::Ordering;
 use std::task::Waker;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::TryLockError;
 
-use super::address::Address;
+use super::address::{Address, Session};
 use super::cell::{CommandName, Envelope, ServiceCell, lock};
 use super::context::Call;
 use super::error::CallError;
@@ -58,15 +66,17 @@ use super::kind::Handler;
 use super::memo::{self, Mode};
 use super::runtime::RuntimeShared;
 use super::session::{Reply, Wake};
-use super::turn::polled_here;
+use super::slot::FirstPoll;
+use super::turn::{ReplyTo, polled_here};
 use super::value::Value;
 use crate::executor::{Event, Message, Runnable, Shortcut, To};
 use crate::mutants::{self, Mutant};
 
 thread_local! {
     /// How deep this thread is in shortcuts: 0 in a turn from the executor, `n` inside `n`
-    /// nested inline turns (at most [`MAX_INLINE`]), [`DIRECT`] inside a directly run handler
-    /// (which takes no shortcut itself). Stacks stay flat.
+    /// nested inline turns or async handlers run directly (at most [`MAX_INLINE`]), [`DIRECT`]
+    /// inside a directly run synchronous handler (which takes no shortcut itself). Stacks stay
+    /// flat.
     static DEPTH: Cell<u8> = const { Cell::new(0) };
 }
 
@@ -244,6 +254,15 @@ impl ServiceCell {
     }
 }
 
+/// What a message handled directly did.
+enum Direct {
+    /// Its handler returned (or panicked): the answer.
+    Answered(Result<Value, CallError>),
+    /// Its async handler waits, as a task of the receiver's that will answer this session of
+    /// the sender's (0 for a send).
+    Waiting(Session),
+}
+
 impl ServiceCell {
     /// A call from this service to `to`, taken as a function call when the callee is idle and
     /// `command` is synchronous (see the module docs); hands `args` back when it is not.
@@ -279,22 +298,39 @@ impl ServiceCell {
         Ok(self.answer_direct(callee.address, command, answer))
     }
 
-    /// A send from this service to `to`, handled at once under the same conditions as a direct
-    /// call; its answer is dropped and a failure logged and counted, as for any send (G8).
-    pub(crate) fn send_direct(&self, to: Address, command: &CommandName, args: Value) -> Result<(), Value> {
+    /// A send from this service to `to` (its issue not traced yet), handled at once under the
+    /// same conditions as a direct call; its answer is dropped and a failure logged and
+    /// counted, as for any send (G8). A send not handled at once is queued as usual, through
+    /// the service in hand when the direct path had it (no second lookup: a flood to a busy
+    /// service costs no table lock per message).
+    pub(crate) fn send_to(&self, to: Address, command: CommandName, args: Value) {
         let mode = self.direct_mode();
-        if mode == Mode::Off {
-            return Err(args);
+        let callee = if mode == Mode::Off { None } else { memo::take(&self.runtime, to) };
+        let Some(callee) = callee else { return self.queue_send(to, None, command, args) };
+        match self.run_direct(mode, &callee, &command, args, false) {
+            Ok(Direct::Answered(result)) => {
+                if let Err(err) = &result {
+                    tracing::warn!(event = "send_failed", service = %callee.address, kind = callee.name(), time_us = super::observe::time_us(&callee), "send failed: {err}");
+                }
+                // The result is the receiver's value: a panic in its drop is charged to it.
+                callee.drop_user(result, "dropping a send's result");
+            }
+            // It waits: a task of the receiver's now, which answers nobody when done.
+            Ok(Direct::Waiting(_)) => {}
+            Err(args) => self.queue_send(to, Some(&callee), command, args),
         }
-        let Some(callee) = memo::take(&self.runtime, to) else { return Err(args) };
-        let answer = self.run_direct(mode, &callee, command, args, false);
-        if let Ok(Err(err)) = &answer {
-            tracing::warn!(event = "send_failed", service = %callee.address, kind = callee.name(), time_us = super::observe::time_us(&callee), "send failed: {err}");
-        }
-        // The result is the receiver's value: a panic in its drop is charged to the receiver.
-        let sent = answer.map(|result| callee.drop_user(result, "dropping a send's result"));
         memo::give_back(&self.runtime, callee);
-        sent
+    }
+
+    /// A send through the target's mailbox, in order with this service's by-name messages
+    /// (G6, `outbox.rs`); `known` is the target's cell if in hand.
+    fn queue_send(&self, to: Address, known: Option<&Arc<ServiceCell>>, command: CommandName, args: Value) {
+        self.trace_issue(To::Address(to), 0, &command, &args);
+        let request = Envelope::Request { from: self.address, session: 0, command, args, via: None };
+        match known {
+            Some(cell) if self.nothing_held() => self.runtime.deliver_to(cell, request),
+            _ => self.deliver_request(to, request),
+        }
     }
 
     /// How this thread may run a handler directly now: `Off` unless inside one of this
@@ -305,8 +341,10 @@ impl ServiceCell {
         if DEPTH.get() == DIRECT || !self.nothing_held() { Mode::Off } else { memo::mode(&self.runtime) }
     }
 
-    /// Runs `callee`'s synchronous `command` here and now if it is idle (and, under `Decide`,
-    /// the executor says so); its answer, or `args` back if it is not taken.
+    /// Runs `callee`'s `command` here and now if it is idle (and, under `Decide`, the executor
+    /// says so) and the command is synchronous or async (an async handler's future is polled
+    /// once, in its recycled slot; one that waits becomes a task of the callee, answering a
+    /// session of this service's); what it did, or `args` back if it is not taken.
     fn run_direct(
         &self,
         mode: Mode,
@@ -314,8 +352,16 @@ impl ServiceCell {
         command: &CommandName,
         args: Value,
         call: bool,
-    ) -> Result<Result<Value, CallError>, Value> {
-        let Some(Handler::Sync(handler)) = callee.kind.commands.get(command.as_ref()) else { return Err(args) };
+    ) -> Result<Direct, Value> {
+        // A synchronous handler runs at the depth `DIRECT`, which takes no shortcut itself; an
+        // async one runs as an inline turn would (it may take shortcuts itself, up to
+        // `MAX_INLINE` deep), so only below that depth.
+        let depth = DEPTH.get();
+        let (handler, inner_depth) = match super::kind::handler(&callee.kind, command) {
+            Some(handler @ Handler::Sync(_)) => (handler, DIRECT),
+            Some(handler @ Handler::Reply(_)) if depth < MAX_INLINE => (handler, depth + 1),
+            _ => return Err(args),
+        };
         let unclaimed = callee.past_leftovers(); // false but under the mutant
         if mode == Mode::Decide
             && !((unclaimed || callee.sched.idle()) && memo::take_shortcut(&self.runtime, mode, Shortcut::Direct))
@@ -329,14 +375,28 @@ impl ServiceCell {
         if !unclaimed && !callee.sched.claim_direct() {
             return Err(args);
         }
-        // The claim excludes every other runner, so its core (which a turn would lock) is not
-        // needed here: the handler touches only the state, under the state's own lock.
-        if !unclaimed
-            && (!callee.started.load(Ordering::Acquire) || callee.sched.exit_requested() || callee.sched.batched() > 0)
-        {
-            callee.finish_turn(false); // hands it back to the executor if it has work
+        // The claim excludes every other runner, so its core (which a turn would lock) is free:
+        // a synchronous handler needs none of it (it touches only the state, under the state's
+        // own lock); an async one polls in the core's slot and may leave a task there.
+        let runnable = unclaimed
+            || (callee.started.load(Ordering::Acquire)
+                && !callee.sched.exit_requested()
+                && callee.sched.batched() == 0);
+        let core = match (runnable, handler) {
+            (false, _) => None,
+            (true, Handler::Reply(_)) => match callee.core.try_lock() {
+                Ok(core) => Some(Some(core)),
+                Err(TryLockError::Poisoned(e)) => Some(Some(e.into_inner())),
+                Err(TryLockError::WouldBlock) => None, // only under the mutant: another runner has it
+            },
+            (true, _) => Some(None),
+        };
+        let Some(mut core) = core else {
+            if !unclaimed {
+                callee.finish_turn(false); // hands it back to the executor if it has work
+            }
             return Err(args);
-        }
+        };
         let session =
             if self.runtime.tracing { self.trace_direct_issue(callee.address, call, command, &args) } else { 0 };
         let nested = Nested::begin(&self.runtime, Shortcut::Direct, callee.address);
@@ -345,23 +405,53 @@ impl ServiceCell {
             self.runtime.trace(&Event::Deliver { to: callee.address, message });
             self.runtime.trace(&Event::Handle { at: callee.address, message });
         }
-        let inline = Inline::enter(DIRECT);
-        let result = if super::observe::quiet(callee) {
-            catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args)))
+        let inline = Inline::enter(inner_depth);
+        let runner = core.is_some().then(|| memo::Runner::enter(callee));
+        let mut run = |args| match (handler, core.as_deref_mut()) {
+            (Handler::Reply(command), Some(core)) => callee.first_poll(core, command, args),
+            (Handler::Sync(handler), _) => match catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args))) {
+                Ok(result) => FirstPoll::Ready(result),
+                Err(panic) => FirstPoll::Panicked(panic),
+            },
+            _ => unreachable!("only sync and async commands are run directly, the latter with the core"),
+        };
+        let ran = if super::observe::quiet(callee) {
+            run(args)
         } else {
             let span = super::observe::request_span(callee, self.address, command, session, &args);
-            span.in_scope(|| catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args))))
+            span.in_scope(move || run(args))
         };
-        drop(inline);
-        let answer = match result {
-            Ok(result) => callee.handled(command, result),
-            Err(panic) => Err(callee.panicked(command, &*panic)),
+        drop((runner, inline));
+        let direct = match ran {
+            FirstPoll::Ready(result) => Direct::Answered(callee.handled(command, result)),
+            FirstPoll::Panicked(panic) => Direct::Answered(Err(callee.panicked(command, &*panic))),
+            FirstPoll::Pending(pending) => {
+                let session = match (call, session) {
+                    (false, _) => 0,
+                    (true, 0) => lock(&self.sessions).open(callee.address, command.clone()),
+                    (true, traced) => traced,
+                };
+                let core = core.as_deref_mut().expect("only an async handler waits");
+                callee.keep_waiting(core, pending, ReplyTo { to: self.address, session, command: command.clone() });
+                Direct::Waiting(session)
+            }
         };
-        drop(nested);
-        if !unclaimed {
+        if let (Direct::Answered(_), 1..) = (&direct, session) {
+            lock(&self.sessions).open.remove(&session); // traced only
+        }
+        if !unclaimed && callee.sched.exit_requested() {
+            // As at the end of a turn: the exit the handler asked for (or a kill meanwhile)
+            // happens before its answer is seen, and the service keeps its claim for good.
+            match core.as_deref_mut() {
+                Some(core) => callee.exit_now(core),
+                None => callee.exit_now(&mut lock(&callee.core)),
+            }
+        } else if !unclaimed {
+            drop(core);
             callee.finish_turn(false);
         }
-        Ok(answer)
+        drop(nested);
+        Ok(direct)
     }
 
     /// The mutant `DirectPastLeftovers` (always false without it): the direct path takes a
@@ -379,16 +469,10 @@ impl ServiceCell {
 
     /// Traces the issue of a message about to be handled directly; with its delivery and
     /// handling (traced next) it looks like the ordinary path, so the simulator's oracle checks
-    /// it like any other. A call gets a session number of its own, used for nothing else.
+    /// it like any other. A call gets a session number of its own, open until the call is
+    /// answered (`run_direct` closes it then, or keeps it for an async handler that waits).
     fn trace_direct_issue(&self, to: Address, call: bool, command: &CommandName, args: &Value) -> u64 {
-        let session = if call {
-            let mut sessions = lock(&self.sessions);
-            let session = sessions.open(to, command.clone());
-            sessions.open.remove(&session);
-            session
-        } else {
-            0
-        };
+        let session = if call { lock(&self.sessions).open(to, command.clone()) } else { 0 };
         self.trace_issue(To::Address(to), session, command, args);
         session
     }
@@ -396,7 +480,11 @@ impl ServiceCell {
     /// The call of a direct answer: ready now, unless messages wait in this service's mailbox
     /// or batch (the callee may have sent some while answering): then the answer goes in behind
     /// them, as a reply would have (G6).
-    fn answer_direct(self: &Arc<Self>, to: Address, command: &CommandName, answer: Result<Value, CallError>) -> Call {
+    fn answer_direct(self: &Arc<Self>, to: Address, command: &CommandName, direct: Direct) -> Call {
+        let answer = match direct {
+            Direct::Waiting(session) => return Call::reply(Reply::new(self.clone(), session)),
+            Direct::Answered(answer) => answer,
+        };
         if self.nothing_queued() {
             return Call::ready(answer);
         }

@@ -6,17 +6,21 @@
 //! defined, so the catalog is one map whatever each kind's state type is.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::BuildHasherDefault;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use super::cell::CommandName;
 use super::context::Ctx;
 use super::error::DefineError;
 use super::responder::Responder;
+use super::slot::AsyncHandler;
 use super::table::NumberHasher;
 use super::turn::Outcome;
 use super::value::Value;
@@ -27,20 +31,26 @@ const DEFAULT_OVERLOAD_WARNING: usize = 1024;
 /// A service's state once its init has returned, type-erased.
 pub(crate) type State = Box<dyn Any + Send>;
 type InitFn = Box<dyn Fn(Ctx, Args) -> BoxFuture<'static, anyhow::Result<State>> + Send + Sync>;
-// Handlers return the turn's `Outcome` directly, so a message costs one future allocation.
-type ReplyFn = Box<dyn Fn(Ctx, Value) -> BoxFuture<'static, Outcome> + Send + Sync>;
 type DeferredFn = Box<dyn Fn(Ctx, Value, Responder) -> BoxFuture<'static, Outcome> + Send + Sync>;
 // Runs to the end at once, on the state the runner hands it: no future, no task.
 pub(crate) type SyncFn = Box<dyn Fn(&mut (dyn Any + Send), &Ctx, Value) -> anyhow::Result<Value> + Send + Sync>;
 
 /// How a command answers.
 pub(crate) enum Handler {
-    /// The handler's return value is the reply (skynet's `skynet.ret`).
-    Reply(ReplyFn),
+    /// The handler's return value is the reply (skynet's `skynet.ret`); its futures run in
+    /// recycled slots (`slot.rs`).
+    Reply(AsyncCommand),
     /// Like `Reply`, for a handler that never awaits.
     Sync(SyncFn),
     /// The handler gets a [`Responder`] and answers whenever it likes (`skynet.response`).
     Deferred(DeferredFn),
+}
+
+/// An async command of a kind: its handler, and its index among the kind's async commands
+/// (where a service keeps the slot its futures run in, `slot.rs`).
+pub(crate) struct AsyncCommand {
+    pub(crate) index: usize,
+    pub(crate) handler: Box<dyn AsyncHandler>,
 }
 
 /// Init arguments of any `Send + 'static` type, as `newservice` passes them.
@@ -77,8 +87,10 @@ pub(crate) struct KindDef {
     pub(crate) name: String,
     pub(crate) depends_on: Vec<String>,
     pub(crate) init: InitFn,
-    /// Looked up on every message: hashed a word at a time (names are the program's own).
-    pub(crate) commands: HashMap<String, Handler, BuildHasherDefault<NumberHasher>>,
+    /// Each command's index in `handlers`; looked up by [`handler`] (hashed a word at a time:
+    /// names are the program's own).
+    commands: HashMap<String, usize, BuildHasherDefault<NumberHasher>>,
+    handlers: Vec<Handler>,
     /// Definition mistakes found while building; reported by `Runtime::define`.
     pub(crate) problems: Vec<DefineError>,
     /// The mailbox length whose first crossing logs an overload warning (the next warning
@@ -86,6 +98,49 @@ pub(crate) struct KindDef {
     pub(crate) overload_warning: usize,
     /// The mailbox length past which calls and sends are refused: [`ServiceKind::mailbox_limit`].
     pub(crate) mailbox_limit: usize,
+    /// Async commands added so far (each [`Handler::Reply`]'s index is below it).
+    pub(crate) async_commands: usize,
+}
+
+thread_local! {
+    /// The last command looked up on this thread by a `'static` name: its kind, the name's
+    /// address and length, and its index. A flood of one command costs a comparison instead of
+    /// a hash and a string comparison per message. A `'static` string never changes, and the
+    /// entry keeps its kind alive, so an equal address and length is the same command of the
+    /// same kind. Forgotten when a turn ends ([`forget_last_command`]).
+    static LAST_COMMAND: RefCell<Option<LastCommand>> = const { RefCell::new(None) };
+}
+
+/// A kind, a command name's address and length, and that command's index in the kind.
+type LastCommand = (Arc<KindDef>, usize, usize, usize);
+
+/// The handler of `command` in `kind`, if it has one.
+pub(crate) fn handler<'k>(kind: &'k Arc<KindDef>, command: &CommandName) -> Option<&'k Handler> {
+    let CommandName::Borrowed(name) = command else {
+        return kind.commands.get(command.as_ref()).map(|&index| &kind.handlers[index]);
+    };
+    let (address, len) = (name.as_ptr() as usize, name.len());
+    let cached = LAST_COMMAND.with_borrow(|last| match last {
+        Some((k, a, l, index)) if Arc::ptr_eq(k, kind) && (*a, *l) == (address, len) => Some(*index),
+        _ => None,
+    });
+    let index = match cached {
+        Some(index) => index,
+        None => {
+            let index = *kind.commands.get(*name)?;
+            let replaced = LAST_COMMAND.with_borrow_mut(|last| last.replace((kind.clone(), address, len, index)));
+            drop(replaced); // outside the borrow: the last reference to a kind drops its handlers
+            index
+        }
+    };
+    Some(&kind.handlers[index])
+}
+
+/// Forgets [`handler`]'s last command on this thread (the end of a turn: nothing is kept alive
+/// past it).
+pub(crate) fn forget_last_command() {
+    let last = LAST_COMMAND.with_borrow_mut(Option::take);
+    drop(last);
 }
 
 /// A service kind under construction, with state type `S`.
@@ -139,9 +194,11 @@ impl<S: Send + 'static> ServiceKind<S> {
             depends_on: Vec::new(),
             init,
             commands: HashMap::default(),
+            handlers: Vec::new(),
             problems,
             overload_warning: DEFAULT_OVERLOAD_WARNING,
             mailbox_limit: usize::MAX,
+            async_commands: 0,
         };
         ServiceKind { def, _state: PhantomData }
     }
@@ -153,15 +210,18 @@ impl<S: Send + 'static> ServiceKind<S> {
     }
 
     /// Adds a command whose handler's result is the reply (dropped after a send, G8).
-    pub fn command<R, F, Fut>(self, name: &str, handler: F) -> Self
+    pub fn command<R, F, Fut>(mut self, name: &str, handler: F) -> Self
     where
         R: Into<Value>,
         F: Fn(Ctx<S>, Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<R>> + Send + 'static,
     {
-        let handler =
-            move |ctx: Ctx, args| handler(ctx.typed(), args).map(|r| Outcome::Reply(r.map(Into::into))).boxed();
-        self.with_handler(name, Handler::Reply(Box::new(handler)), false)
+        // Every async command gets an index of its own, even one refused as a duplicate:
+        // a slot made for one handler must never be refilled for another.
+        let index = self.def.async_commands;
+        self.def.async_commands += 1;
+        let handler = Box::new(super::slot::Command::<S, F, Fut>::new(handler));
+        self.with_handler(name, Handler::Reply(AsyncCommand { index, handler }), false)
     }
 
     /// Adds a command whose handler never awaits: a plain function of the service's state, its
@@ -226,7 +286,11 @@ impl<S: Send + 'static> ServiceKind<S> {
         let kind = self.def.name.clone();
         if name.starts_with('_') && !system {
             self.def.problems.push(DefineError::ReservedCommand { kind, command: name.into() });
-        } else if self.def.commands.insert(name.to_owned(), handler).is_some() {
+            return self;
+        }
+        let duplicate = self.def.commands.insert(name.to_owned(), self.def.handlers.len()).is_some();
+        self.def.handlers.push(handler);
+        if duplicate {
             self.def.problems.push(DefineError::DuplicateCommand { kind, command: name.into() });
         }
         self

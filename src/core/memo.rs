@@ -127,12 +127,7 @@ pub(crate) struct Turn {
 impl Turn {
     pub(crate) fn start(cell: &ServiceCell) -> Turn {
         let runtime = &*cell.runtime;
-        MEMO.with_borrow_mut(|m| {
-            if let Some(slot) = m.runners.get_mut(m.depth as usize) {
-                *slot = std::ptr::from_ref(cell) as usize;
-            }
-            m.depth += 1;
-        });
+        push_runner(cell);
         let allowed = match runtime.executor.shortcuts() {
             Shortcuts::Never => 0,
             Shortcuts::Always => std::ptr::from_ref(runtime) as usize,
@@ -151,6 +146,35 @@ impl Drop for Turn {
             (m.cell.take(), m.named.take())
         });
         drop(cells); // outside the borrow: the last reference to a cell may run user code
+        super::kind::forget_last_command();
+    }
+}
+
+fn push_runner(cell: &ServiceCell) {
+    MEMO.with_borrow_mut(|m| {
+        if let Some(slot) = m.runners.get_mut(m.depth as usize) {
+            *slot = std::ptr::from_ref(cell) as usize;
+        }
+        m.depth += 1;
+    });
+}
+
+/// Marks `cell` as run on this thread by an async handler run directly inside a turn of the
+/// same runtime (`handoff.rs`), as its own turn would (`runs_here`), until dropped. Unlike a
+/// [`Turn`] it keeps the enclosing turn's memo and shortcut mode: a flood of messages from that
+/// turn keeps its memoized target.
+pub(crate) struct Runner;
+
+impl Runner {
+    pub(crate) fn enter(cell: &ServiceCell) -> Runner {
+        push_runner(cell);
+        Runner
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        MEMO.with_borrow_mut(|m| m.depth -= 1);
     }
 }
 

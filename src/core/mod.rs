@@ -24,6 +24,7 @@ mod rng;
 mod runtime;
 mod schedule;
 mod session;
+mod slot;
 mod table;
 mod turn;
 mod value;

@@ -96,6 +96,25 @@ impl RuntimeShared {
         self.push_to(to, envelope, shortcut);
     }
 
+    /// [`deliver`](Self::deliver) to a service already in hand (a turn's memo): the same
+    /// decisions, without looking it up again for the push.
+    pub(crate) fn deliver_to(self: &Arc<Self>, cell: &Arc<ServiceCell>, envelope: Envelope) {
+        let to = cell.address;
+        let shortcut = self.shortcut_for(to, &envelope);
+        if shortcut.is_none() && crate::executor::capture::active() {
+            if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {
+                self.push_to(delivery.to, delivery.envelope, None);
+            }
+            return;
+        }
+        let delivered = Self::push_cell(cell, envelope, shortcut);
+        self.delivered(
+            to,
+            delivered.map(|d| if matches!(d, Delivered::Idle) { Ok(cell.clone()) } else { Err(d) }),
+            shortcut,
+        );
+    }
+
     /// Puts `envelope` into `to`'s mailbox now, with no shortcut (a held delivery, released).
     pub(crate) fn deliver_now(self: &Arc<Self>, to: Address, envelope: Envelope) {
         self.push_to(to, envelope, None);
@@ -104,13 +123,31 @@ impl RuntimeShared {
     /// The push itself: an answer taking its shortcut may complete in place; a receiver found
     /// idle gets its turns started (at once, for a shortcut that runs it).
     fn push_to(self: &Arc<Self>, to: Address, envelope: Envelope, shortcut: Option<Shortcut>) {
-        let in_place = shortcut == Some(Shortcut::AnswerInPlace);
         let delivered = self.services.with(to, |cell| {
             let Some(cell) = cell else { return Err(envelope) };
-            let delivered = if in_place { cell.complete_here(envelope) } else { cell.push_delivered(envelope) };
             // A reference is taken only for a service whose turns this delivery starts.
-            delivered.map(|d| if matches!(d, Delivered::Idle) { Ok(cell.clone()) } else { Err(d) })
+            Self::push_cell(cell, envelope, shortcut)
+                .map(|d| if matches!(d, Delivered::Idle) { Ok(cell.clone()) } else { Err(d) })
         });
+        self.delivered(to, delivered, shortcut);
+    }
+
+    fn push_cell(cell: &ServiceCell, envelope: Envelope, shortcut: Option<Shortcut>) -> Result<Delivered, Envelope> {
+        if shortcut == Some(Shortcut::AnswerInPlace) {
+            cell.complete_here(envelope)
+        } else {
+            cell.push_delivered(envelope)
+        }
+    }
+
+    /// What follows a push: the turns of a service found idle started, a waker woken, or a
+    /// bounced envelope handled.
+    fn delivered(
+        self: &Arc<Self>,
+        to: Address,
+        delivered: Result<Result<Arc<ServiceCell>, Delivered>, Envelope>,
+        shortcut: Option<Shortcut>,
+    ) {
         match delivered {
             Ok(Ok(idle)) => self.start_turns(idle, shortcut),
             Ok(Err(Delivered::Answered(Some(waker)))) => waker.wake(),

@@ -1,7 +1,9 @@
 //! A service's turn: taking messages out of its mailbox and stepping its tasks.
 //!
-//! Every handler, fork and init is a task of its service, kept in a slab. A turn pops one
-//! envelope at a time and does what it says: start a handler task, hand a reply to the task
+//! Every handler, fork and init is a task of its service, kept in a slab once it has to wait:
+//! each is polled once where it starts, and most never wait (an async command's future is
+//! polled in a recycled slot, `slot.rs`, so one that does not wait costs no allocation). A turn
+//! pops one envelope at a time and does what it says: start a handler, hand a reply to the task
 //! waiting for it, poll a woken task. Only the worker that holds the service's `core` lock runs
 //! a turn, so at most one task of a service runs at any instant (G12), and while one task awaits
 //! the others keep going (reentrancy). Panics are caught per task: a panicking handler answers
@@ -13,7 +15,9 @@
 use std::any::Any;
 use std::cell::Cell;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
@@ -30,6 +34,7 @@ use super::error::{CallError, CallErrorKind};
 use super::kind::{Handler, State, SyncFn};
 use super::responder::{ReplySlot, Responder};
 use super::session::Wake;
+use super::slot::{FirstPoll, HandlerSlot};
 use super::value::Value;
 use crate::executor::{Event, ExitReason, FaultSite};
 use crate::mutants::{self, Mutant};
@@ -50,16 +55,16 @@ pub(crate) enum Outcome {
 }
 
 /// Why a task exists, which says what to do when it finishes, panics or is cut off by exit.
-enum Origin {
+pub(super) enum Origin {
     Call(ReplyTo),
     Deferred(Arc<ReplySlot>),
     Fork,
     Init(Option<(Address, Session)>),
 }
 
-struct Task {
-    future: BoxFuture<'static, Outcome>,
-    origin: Origin,
+pub(super) struct Task {
+    pub(super) future: BoxFuture<'static, Outcome>,
+    pub(super) origin: Origin,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -72,10 +77,10 @@ pub(crate) enum Phase {
 
 /// The part of a service only its runner touches.
 pub(crate) struct ServiceCore {
-    tasks: Slab<Task>,
+    pub(super) tasks: Slab<Task>,
     /// One waker per slab slot, made on first use and kept: slots are reused, and a stale wake
     /// only causes a harmless extra poll, so handlers cost no waker allocation.
-    wakers: Vec<(Arc<TaskWaker>, Waker)>,
+    pub(super) wakers: Vec<(Arc<TaskWaker>, Waker)>,
     pub(crate) phase: Phase,
     /// Requests that arrived while `Starting`, in arrival order.
     deferred: VecDeque<Envelope>,
@@ -83,13 +88,16 @@ pub(crate) struct ServiceCore {
     /// message), still to handle; they come after `deferred` and before the mailbox. What a
     /// turn's budget leaves here waits for the next turn.
     batch: VecDeque<Envelope>,
+    /// The empty slot of each async command (by its index), kept for its next message
+    /// (`slot.rs`).
+    pub(super) slots: Vec<Option<Pin<Box<dyn HandlerSlot>>>>,
 }
 
 impl ServiceCore {
     pub(crate) fn new(running: bool) -> ServiceCore {
         let phase = if running { Phase::Running } else { Phase::Starting };
         let (deferred, batch) = (VecDeque::new(), VecDeque::new());
-        ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred, batch }
+        ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred, batch, slots: Vec::new() }
     }
 }
 
@@ -109,7 +117,7 @@ pub(crate) fn polled_here(cell: &ServiceCell) -> bool {
     CURRENT.get().0 == std::ptr::from_ref(cell) as usize
 }
 
-struct TaskWaker {
+pub(super) struct TaskWaker {
     cell: Weak<ServiceCell>,
     task: usize,
     /// A `Wake` for this slot is in the mailbox and not yet handled: further wakes add nothing
@@ -190,9 +198,7 @@ impl ServiceCell {
             }
         }
         if self.sched.exit_requested() {
-            let reason = lock(&self.exit_reason).clone().unwrap_or(ExitReason::Killed);
-            self.finalize(&mut core, reason);
-            return;
+            return self.exit_now(&mut core);
         }
         // What the budget left stays in the batch, ahead of the mailbox, for the next turn.
         let batched = core.batch.len();
@@ -257,7 +263,7 @@ impl ServiceCell {
     }
 
     fn start_request(self: &Arc<Self>, core: &mut ServiceCore, reply_to: ReplyTo, args: Value) {
-        let handler = self.kind.commands.get(reply_to.command.as_ref());
+        let handler = super::kind::handler(&self.kind, &reply_to.command);
         let handler = match handler {
             Some(h) => h,
             None if reply_to.command.starts_with('_') => {
@@ -285,14 +291,15 @@ impl ServiceCell {
                 Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
             };
         }
-        let ctx = Ctx::new(self.clone());
         match handler {
             Handler::Sync(_) => unreachable!("handled above"),
-            Handler::Reply(f) => match catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {
-                Ok(future) => self.start_task(core, future, Origin::Call(reply_to)),
-                Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
+            Handler::Reply(command) => match self.first_poll(core, command, args) {
+                FirstPoll::Ready(result) => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(result)),
+                FirstPoll::Pending(pending) => self.keep_waiting(core, pending, reply_to),
+                FirstPoll::Panicked(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
             },
             Handler::Deferred(f) => {
+                let ctx = Ctx::new(self.clone());
                 let caller = reply_to.to;
                 let slot = ReplySlot::new(reply_to);
                 let responder = Responder::new(self, slot.clone(), caller);
@@ -341,7 +348,7 @@ impl ServiceCell {
     fn start_task(self: &Arc<Self>, core: &mut ServiceCore, mut future: BoxFuture<'static, Outcome>, origin: Origin) {
         let id = core.tasks.vacant_key();
         self.ensure_waker(core, id);
-        match self.poll_future(&mut future, id, &core.wakers[id].1) {
+        match self.poll_future(future.as_mut(), id, &core.wakers[id].1) {
             Ok(Poll::Pending) => {
                 let stored = core.tasks.insert(Task { future, origin });
                 debug_assert_eq!(stored, id, "nothing takes a slot while a task is polled");
@@ -351,7 +358,17 @@ impl ServiceCell {
         }
     }
 
-    fn ensure_waker(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
+    /// Makes the wakers up to slot `task`'s, once: a message polled as a slot polled before
+    /// costs one comparison.
+    #[inline]
+    pub(super) fn ensure_waker(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
+        if core.wakers.len() <= task {
+            self.make_wakers(core, task);
+        }
+    }
+
+    #[cold]
+    fn make_wakers(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
         while core.wakers.len() <= task {
             let task = core.wakers.len();
             let waker = Arc::new(TaskWaker { cell: Arc::downgrade(self), task, notified: AtomicBool::new(false) });
@@ -360,15 +377,15 @@ impl ServiceCell {
     }
 
     /// Polls one task future as task `id`, catching a panic.
-    fn poll_future(
+    pub(super) fn poll_future(
         self: &Arc<Self>,
-        future: &mut BoxFuture<'static, Outcome>,
+        future: Pin<&mut (dyn Future<Output = Outcome> + Send)>,
         id: usize,
         waker: &Waker,
     ) -> std::thread::Result<Poll<Outcome>> {
         let mut cx = Context::from_waker(waker);
         let previous = CURRENT.replace((Arc::as_ptr(self) as usize, id));
-        let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        let polled = catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)));
         CURRENT.set(previous);
         polled
     }
@@ -381,7 +398,7 @@ impl ServiceCell {
             return; // a stale wake for a finished task
         }
         self.ensure_waker(core, id);
-        let polled = self.poll_future(&mut core.tasks[id].future, id, &core.wakers[id].1);
+        let polled = self.poll_future(core.tasks[id].future.as_mut(), id, &core.wakers[id].1);
         match polled {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(outcome)) => {
@@ -464,7 +481,14 @@ impl ServiceCell {
         self.state_slot().state = Some(state);
         core.phase = Phase::Running;
         self.started.store(true, Ordering::Release);
-        for envelope in core.deferred.drain(..).rev() {
+        // Neither buffer is needed any more unless requests came in: a service started and
+        // left idle keeps none (the one its init came in was the mailbox's; the next message
+        // makes a new one).
+        let deferred = std::mem::take(&mut core.deferred);
+        if deferred.is_empty() && core.batch.is_empty() {
+            core.batch = VecDeque::new();
+        }
+        for envelope in deferred.into_iter().rev() {
             core.batch.push_front(envelope);
         }
         if let Some((to, session)) = notify {
@@ -484,6 +508,13 @@ impl ServiceCell {
             let error = CallErrorKind::Init { service: self.name().to_owned(), address: self.address, message }.into();
             self.runtime.deliver(to, Envelope::Response { session, result: Err(error) });
         }
+    }
+
+    /// Ends the service whose exit was requested, at the end of the step that saw the request
+    /// (a turn, or a handler run directly); it keeps its claim for good.
+    pub(crate) fn exit_now(self: &Arc<Self>, core: &mut ServiceCore) {
+        let reason = lock(&self.exit_reason).clone().unwrap_or(ExitReason::Killed);
+        self.finalize(core, reason);
     }
 
     /// The service's end (G9): close the mailbox, leave the table, fail every call it still

@@ -1,0 +1,196 @@
+//! Async command handlers without a future allocation per message.
+//!
+//! Most `command` handlers never await anything that is not ready (they read or change the
+//! state, send, answer), so boxing each message's future and making it a task would cost an
+//! allocation and a slab entry for nothing. Instead a service keeps, per async command, one heap
+//! slot its futures run in ([`HandlerSlot`]): a message fills the slot with the handler's future
+//! and polls it once, in place (a pinned future never moves after its first poll, which is why it
+//! is polled inside the box). A future that is ready leaves the slot empty for the next message;
+//! one that is pending takes the box with it as its task (the box coerces to the task's future
+//! with no allocation), and the next message of that command makes a new slot. So the steady
+//! path of a handler that does not await allocates nothing, on the turn's path and on the direct
+//! one (`handoff.rs`) alike.
+//!
+//! The slots live in the service's core, touched only by its runner (the holder of its claim),
+//! and are dropped with it. The first poll itself ([`ServiceCell::first_poll`]) is here too:
+//! the turn (`turn.rs`) and the direct path (`handoff.rs`) both start async handlers with it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use super::cell::ServiceCell;
+use super::context::Ctx;
+use super::kind::AsyncCommand;
+use super::turn::{Origin, Outcome, ReplyTo, ServiceCore, Task};
+use super::value::Value;
+
+/// A type-erased async command handler: makes the slots its futures run in.
+pub(crate) trait AsyncHandler: Send + Sync {
+    /// A new, empty slot for this handler's futures.
+    fn slot(&self) -> Pin<Box<dyn HandlerSlot>>;
+}
+
+/// The heap slot one message's future of one async command runs in (see the module docs). As a
+/// future it polls the future it holds; polled empty, it is pending for good (nothing polls an
+/// empty slot: it is emptied only once its future is ready).
+pub(crate) trait HandlerSlot: Future<Output = Outcome> + Send {
+    /// Runs the handler on one message: the slot now holds the handler's future, not yet
+    /// polled. The handler function itself is user code (it may panic before making a future:
+    /// the slot stays empty then).
+    fn fill(self: Pin<&mut Self>, ctx: Ctx, args: Value);
+
+    /// Drops the future it holds (user code), leaving the slot empty for the next message.
+    fn clear(self: Pin<&mut Self>);
+}
+
+/// What an async command's future returns: its reply, or why it has none.
+pub(crate) trait IntoReply {
+    fn into_reply(self) -> anyhow::Result<Value>;
+}
+
+impl<R: Into<Value>> IntoReply for anyhow::Result<R> {
+    fn into_reply(self) -> anyhow::Result<Value> {
+        self.map(Into::into)
+    }
+}
+
+/// The async command `H`, whose futures are `Fut`, for a service of state `S`.
+pub(crate) struct Command<S, H, Fut> {
+    handler: Arc<H>,
+    _types: std::marker::PhantomData<fn() -> (S, Fut)>,
+}
+
+impl<S, H, Fut> Command<S, H, Fut> {
+    pub(crate) fn new(handler: H) -> Self {
+        Command { handler: Arc::new(handler), _types: std::marker::PhantomData }
+    }
+}
+
+pin_project! {
+    struct Slot<S, H, Fut> {
+        handler: Arc<H>,
+        #[pin]
+        future: Option<Fut>,
+        _state: std::marker::PhantomData<fn() -> S>,
+    }
+}
+
+impl<S, H, Fut> AsyncHandler for Command<S, H, Fut>
+where
+    S: 'static,
+    H: Fn(Ctx<S>, Value) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output: IntoReply> + Send + 'static,
+{
+    fn slot(&self) -> Pin<Box<dyn HandlerSlot>> {
+        Box::pin(Slot::<S, H, Fut> { handler: self.handler.clone(), future: None, _state: std::marker::PhantomData })
+    }
+}
+
+impl<S, H, Fut> Future for Slot<S, H, Fut>
+where
+    Fut: Future<Output: IntoReply>,
+{
+    type Output = Outcome;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        match self.project().future.as_pin_mut() {
+            Some(future) => future.poll(cx).map(|r| Outcome::Reply(r.into_reply())),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<S, H, Fut> HandlerSlot for Slot<S, H, Fut>
+where
+    S: 'static,
+    H: Fn(Ctx<S>, Value) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output: IntoReply> + Send + 'static,
+{
+    fn fill(self: Pin<&mut Self>, ctx: Ctx, args: Value) {
+        let mut this = self.project();
+        let future = (this.handler)(ctx.typed(), args);
+        this.future.set(Some(future));
+    }
+
+    fn clear(self: Pin<&mut Self>) {
+        self.project().future.set(None);
+    }
+}
+
+/// What the first poll of an async handler's future did.
+pub(crate) enum FirstPoll {
+    Ready(anyhow::Result<Value>),
+    /// It waits: its slot, to become a task (`keep_waiting`).
+    Pending(Pending),
+    Panicked(Box<dyn Any + Send>),
+}
+
+/// The slot of a handler whose first poll was pending, and the slab slot it was polled as.
+pub(crate) struct Pending {
+    slot: Pin<Box<dyn HandlerSlot>>,
+    task: usize,
+}
+
+impl ServiceCell {
+    /// Runs the async `command` on one message: fills the command's recycled slot with the
+    /// handler's future and polls it once, in place (`slot.rs`), as the slab's next free slot,
+    /// where [`keep_waiting`](Self::keep_waiting) stores it if it has to wait. A ready future
+    /// leaves its slot empty for the next message: no allocation. Catches the handler's panics.
+    pub(crate) fn first_poll(
+        self: &Arc<Self>,
+        core: &mut ServiceCore,
+        command: &AsyncCommand,
+        args: Value,
+    ) -> FirstPoll {
+        let mut slot =
+            core.slots.get_mut(command.index).and_then(Option::take).unwrap_or_else(|| command.handler.slot());
+        let ctx = Ctx::new(self.clone());
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.as_mut().fill(ctx, args))) {
+            self.recycle(core, command.index, slot);
+            return FirstPoll::Panicked(panic);
+        }
+        let id = core.tasks.vacant_key();
+        self.ensure_waker(core, id);
+        match self.poll_future(slot.as_mut(), id, &core.wakers[id].1) {
+            Ok(Poll::Pending) => FirstPoll::Pending(Pending { slot, task: id }),
+            Ok(Poll::Ready(outcome)) => {
+                self.recycle(core, command.index, slot);
+                match outcome {
+                    Outcome::Reply(result) => FirstPoll::Ready(result),
+                    Outcome::Done | Outcome::Init(_) => unreachable!("an async command's future replies"),
+                }
+            }
+            Err(panic) => {
+                self.recycle(core, command.index, slot);
+                FirstPoll::Panicked(panic)
+            }
+        }
+    }
+
+    /// Empties a slot whose future is done (its drop is user code: a panic is caught, logged and
+    /// counted, and the slot given up) and keeps it for its command's next message.
+    fn recycle(&self, core: &mut ServiceCore, index: usize, mut slot: Pin<Box<dyn HandlerSlot>>) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.as_mut().clear())) {
+            self.user_panic("dropping a handler's finished future", &*panic);
+            return self.drop_user(slot, "dropping a handler's finished future");
+        }
+        if core.slots.len() <= index {
+            core.slots.resize_with(index + 1, || None);
+        }
+        core.slots[index] = Some(slot);
+    }
+
+    /// Stores the slot of a handler that waits (its [`first_poll`](Self::first_poll) was
+    /// pending) as the task of the slab slot it was polled as; its outcome answers `reply_to`.
+    pub(crate) fn keep_waiting(&self, core: &mut ServiceCore, pending: Pending, reply_to: ReplyTo) {
+        let stored = core.tasks.insert(Task { future: pending.slot, origin: Origin::Call(reply_to) });
+        debug_assert_eq!(stored, pending.task, "nothing takes a slot while a task is polled");
+    }
+}
