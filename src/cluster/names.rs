@@ -37,7 +37,9 @@ const BACKOFF_MAX: Duration = Duration::from_millis(200);
 /// A node's cache of cluster names and the sends waiting for one to resolve.
 #[derive(Default)]
 pub(crate) struct NameCache {
-    resolved: Mutex<BTreeMap<String, Address>>,
+    pub(crate) resolved: Mutex<BTreeMap<String, Address>>,
+    /// The instances this node started and bound, by name: what fencing kills (`lease.rs`).
+    pub(crate) owned: Mutex<BTreeMap<String, Address>>,
     /// (sender, name) -> what waits while the name resolves for that sender's sends.
     waiting: Mutex<BTreeMap<(Address, String), Waiting>>,
 }
@@ -100,6 +102,14 @@ fn not_clustered(ctx_address: Address, name: &str) -> CallError {
         reason,
     }
     .into()
+}
+
+/// A fenced node may not start a cluster name (`lease.rs`, K9).
+fn fenced(link: &Link, name: &str) -> CallError {
+    let (node, address) = (link.node, Address::cluster_agent(link.node));
+    let command = format!("start of cluster name `{name}`");
+    let reason = format!("{node} has fenced itself: it could not refresh its liveness in time");
+    CallErrorKind::ClusterUnreachable { node, address, command, reason }.into()
 }
 
 fn store_failed(link: &Link, name: &str, error: StoreError) -> CallError {
@@ -266,6 +276,9 @@ async fn resolve(ctx: &Ctx, name: &str) -> Result<Address, CallError> {
         let found = entry.as_ref().map(|e| (Binding::decode(&e.value), e.revision));
         match found {
             None => {
+                if link.fenced() {
+                    return Err(fenced(&link, name));
+                }
                 let starting = Binding::Starting { node: link.node }.encode();
                 match store.create(Bucket::Bindings, name, starting).await {
                     Ok(revision) => return start_here(ctx, &link, name, revision).await,
@@ -338,6 +351,11 @@ async fn start_here(ctx: &Ctx, link: &Arc<Link>, name: &str, revision: u64) -> R
     // exited since its init returned fails the start, and the name stays unbound. Checked right
     // before the write is issued; an exit after it is an ordinary exit, which the agent's watch
     // of the binding releases (G9).
+    if link.fenced() {
+        ctx.kill(instance);
+        let _ = store.delete(Bucket::Bindings, name, Some(revision)).await;
+        return Err(fenced(link, name));
+    }
     if !ctx.runtime().lookup(instance).is_some_and(|cell| cell.alive()) {
         let _ = store.delete(Bucket::Bindings, name, Some(revision)).await;
         let command = "init".to_owned();
@@ -354,6 +372,13 @@ async fn start_here(ctx: &Ctx, link: &Arc<Link>, name: &str, revision: u64) -> R
             return Box::pin(resolve(ctx, name)).await;
         }
     };
+    // Fenced while the binding was on its way: this node may not own it (K9). The others take
+    // it over once this node's liveness key has expired, after the instance is gone.
+    if link.fenced() {
+        ctx.kill(instance);
+        return Err(fenced(link, name));
+    }
+    lock(&link.names.owned).insert(name.to_owned(), instance);
     lock(&link.names.resolved).insert(name.to_owned(), instance);
     let agent = Address::cluster_agent(link.node);
     ctx.send(agent, "_bound", Value::List(vec![name.into(), instance.into(), Value::Int(revision as i64)]));
@@ -392,10 +417,10 @@ async fn watch_binding(ctx: Ctx<Agent>, args: Value, responder: Responder) {
     let gone = ctx.monitor(instance);
     ctx.fork(async move {
         gone.await;
-        {
-            let mut resolved = lock(&link.names.resolved);
-            if resolved.get(&name) == Some(&instance) {
-                resolved.remove(&name);
+        for names in [&link.names.resolved, &link.names.owned] {
+            let mut names = lock(names);
+            if names.get(&name) == Some(&instance) {
+                names.remove(&name);
             }
         }
         let store = link.transport.store();
