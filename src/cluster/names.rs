@@ -334,7 +334,15 @@ async fn start_here(ctx: &Ctx, link: &Arc<Link>, name: &str, revision: u64) -> R
     let store = link.transport.store();
     let (instance, init) = ctx.start(name, Args::none(), SpawnOptions::default());
     let started = match instance {
-        Ok(instance) => init.await.map(|_| instance),
+        Ok(instance) => {
+            // Owned from its spawn, not from its binding: fencing must kill it even if this
+            // start never completes (its starter died on the way), and the agent releases its
+            // binding when it exits, whatever state the start reached.
+            lock(&link.names.owned).insert(name.to_owned(), instance);
+            let agent = Address::cluster_agent(link.node);
+            ctx.send(agent, "_bound", Value::List(vec![name.into(), instance.into(), Value::Int(revision as i64)]));
+            init.await.map(|_| instance)
+        }
         Err(e) => {
             drop(init);
             Err(e)
@@ -362,26 +370,21 @@ async fn start_here(ctx: &Ctx, link: &Arc<Link>, name: &str, revision: u64) -> R
         return Err(CallErrorKind::Exited { service: name.to_owned(), address: instance, command }.into());
     }
     let bound = Binding::Bound { node: link.node, address: instance }.encode();
-    let revision = match store.update(Bucket::Bindings, name, bound, revision).await {
-        Ok(revision) => revision,
-        Err(e) => {
-            // Someone released our "starting" (took us for dead): this instance is not the
-            // binding; stop it and use theirs.
-            ctx.kill(instance);
-            tracing::warn!(event = "cluster_name_lost", node = %link.node, name, "{} lost the binding of `{name}` while starting it: {e}", link.node);
-            return Box::pin(resolve(ctx, name)).await;
-        }
-    };
+    if let Err(e) = store.update(Bucket::Bindings, name, bound, revision).await {
+        // Someone released our "starting" (took us for dead), or the answer was lost: this
+        // instance is not the binding; stop it (the agent's watch releases the binding if it
+        // names it after all) and use theirs.
+        ctx.kill(instance);
+        tracing::warn!(event = "cluster_name_lost", node = %link.node, name, "{} lost the binding of `{name}` while starting it: {e}", link.node);
+        return Box::pin(resolve(ctx, name)).await;
+    }
     // Fenced while the binding was on its way: this node may not own it (K9). The others take
     // it over once this node's liveness key has expired, after the instance is gone.
     if link.fenced() {
         ctx.kill(instance);
         return Err(fenced(link, name));
     }
-    lock(&link.names.owned).insert(name.to_owned(), instance);
     lock(&link.names.resolved).insert(name.to_owned(), instance);
-    let agent = Address::cluster_agent(link.node);
-    ctx.send(agent, "_bound", Value::List(vec![name.into(), instance.into(), Value::Int(revision as i64)]));
     Ok(instance)
 }
 
@@ -398,8 +401,10 @@ pub(crate) async fn release_owned(link: &Link) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The agent's commands for cluster names: `_bound [name, instance, revision]` watches the
-/// instance and deletes its binding when it exits.
+/// The agent's commands for cluster names: `_bound [name, instance, revision]` watches an
+/// instance this node spawned for `name` (its start's "starting" binding has `revision`) and,
+/// when it exits, deletes the binding if it still names it: bound to it, or still the
+/// "starting" of its start (compare-and-set on the revision read, so only that binding goes).
 pub(crate) fn agent_commands(kind: ServiceKind<Agent>) -> ServiceKind<Agent> {
     kind.system_command("_bound", watch_binding)
 }
@@ -424,7 +429,16 @@ async fn watch_binding(ctx: Ctx<Agent>, args: Value, responder: Responder) {
             }
         }
         let store = link.transport.store();
-        if let Err(e) = store.delete(Bucket::Bindings, &name, Some(revision)).await {
+        let Ok(Some(entry)) = store.get(Bucket::Bindings, &name).await else { return };
+        let names_it = match Binding::decode(&entry.value) {
+            Some(Binding::Bound { address, .. }) => address == instance,
+            Some(Binding::Starting { node }) => node == link.node && entry.revision == revision,
+            None => false,
+        };
+        if !names_it {
+            return;
+        }
+        if let Err(e) = store.delete(Bucket::Bindings, &name, Some(entry.revision)).await {
             tracing::debug!(event = "cluster_name_kept", name, "binding of `{name}` not released: {e}");
         }
     });
