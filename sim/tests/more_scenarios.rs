@@ -8,8 +8,10 @@ use skygroup_sim::scenario::{RunConfig, more, run_once};
 /// liveness TTL, came back under the same node number and rewrote its liveness key while `world`,
 /// having seen it expire, had started a fresh instance (G2 across nodes). Fixed by the lease
 /// discipline of K9 (`src/cluster/lease.rs`): a node fences itself before its key can expire, and
-/// one whose key expired leaves for good.
-const SPLIT_BRAIN_SEEDS: [u64; 8] = [639, 1250, 3025, 3825, 4006, 4295, 5318, 5353];
+/// one whose key expired leaves for good. Seed 6817 guards that fencing also stops an instance
+/// whose starter died between its spawn and its binding (a first cut of the fix missed it, and the
+/// node, back in time, released the binding of an instance still alive: G9).
+const SPLIT_BRAIN_SEEDS: [u64; 9] = [639, 1250, 3025, 3825, 4006, 4295, 5318, 5353, 6817];
 
 // checks G2 across nodes (K6, K9)
 #[test]
