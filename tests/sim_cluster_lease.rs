@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use skygroup::cluster::{Bucket, ClusterConfig};
 use skygroup::{Address, CallErrorKind, ServiceKind, Value};
-use skygroup_sim::cluster::{SimCluster, SimNode};
 use skygroup_sim::Sim;
+use skygroup_sim::cluster::{SimCluster, SimNode};
 
 const SEEDS: std::ops::Range<u64> = 0..16;
 const TTL: Duration = Duration::from_millis(300);

@@ -44,7 +44,8 @@ fn replay_by_seed_then_by_its_log() {
 #[test]
 fn replay_and_trace_take_a_seed_with_its_options_or_a_log() {
     let parse = |args: &str| Cli::try_parse_from(std::iter::once("skygroup-sim").chain(args.split_whitespace()));
-    let Command::Replay(replay) = parse("replay --scenario cluster-login --seed 639 --faults --workers 3").unwrap().command
+    let Command::Replay(replay) =
+        parse("replay --scenario cluster-login --seed 639 --faults --workers 3").unwrap().command
     else {
         panic!("not a replay")
     };
