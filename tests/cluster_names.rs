@@ -88,6 +88,34 @@ fn a_dead_owners_name_starts_afresh_elsewhere() {
     drop(b);
 }
 
+// checks G2 across nodes (K9): a node cut off from the store (`Loopback::crash`: its runtime runs
+// on) fences itself: its instance of a cluster name stops before its liveness key can expire, so
+// when another node starts a fresh one, the old one is already gone.
+#[test]
+fn a_node_cut_off_from_the_store_stops_its_names_before_they_move() {
+    static STARTS: AtomicU64 = AtomicU64::new(0);
+    let net = Loopback::with_ttl("fence", Duration::from_millis(600));
+    let (a, node_a) = node(&net, "a", &STARTS);
+    let (b, node_b) = node(&net, "b", &STARTS);
+    let old = who(&b, 1)[0];
+    assert_eq!(old.node(), node_b.id());
+    let alive = |address: Address| b.services().iter().any(|s| s.address == address);
+    assert!(alive(old));
+    net.crash(node_b.id());
+    let started = Instant::now();
+    let fresh = loop {
+        let answer = a.block_on(|ctx| async move { ctx.cluster_call("center", "who", ()).await });
+        match answer {
+            Ok(v) => break Address::try_from(v).unwrap(),
+            Err(e) => assert!(matches!(e.kind(), CallErrorKind::NodeDown { .. }), "{e}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "no fresh instance after {:?}", started.elapsed());
+    };
+    assert!(!alive(old), "two live instances: {old} (cut off, not fenced) and {fresh}");
+    assert_eq!(fresh.node(), node_a.id());
+    assert_eq!(STARTS.load(Ordering::SeqCst), 2);
+}
+
 // checks G9 (K6): an instance's exit releases its binding; a call that finds it gone drops the
 // cached address, and the next use starts a fresh instance.
 #[test]

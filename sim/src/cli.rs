@@ -105,22 +105,44 @@ pub struct ExploreArgs {
     pub quiet: bool,
 }
 
-/// Which run to re-run: a seed, or a decision log.
+/// Which run to re-run: a seed (with the workers and faults it ran with), or a decision log
+/// (which carries its own).
 #[derive(Debug, Args)]
-#[group(id = "source", required = true, multiple = false, args = ["seed", "log"])]
 pub struct RunSource {
+    /// The seed or the log.
+    #[command(flatten)]
+    pub origin: Origin,
+    /// Virtual workers (with --seed; a log carries its own).
+    #[arg(long, default_value_t = crate::WORKERS_DEFAULT, conflicts_with = "log")]
+    pub workers: usize,
+    /// Inject faults (with --seed; a log carries its own).
+    #[arg(long, conflicts_with = "log")]
+    pub faults: bool,
+}
+
+/// Exactly one of a seed or a log. Its own group, so that the options that go with a seed
+/// (`--workers`, `--faults`) are not taken for a third way to name the run.
+#[derive(Debug, Args)]
+#[group(id = "source", required = true, multiple = false)]
+pub struct Origin {
     /// The seed's own choices.
     #[arg(long)]
     pub seed: Option<u64>,
     /// A decision log (`v2:...`), as a failure printed it.
     #[arg(long)]
     pub log: Option<String>,
-    /// Virtual workers (with --seed; a log carries its own).
-    #[arg(long, default_value_t = crate::WORKERS_DEFAULT)]
-    pub workers: usize,
-    /// Inject faults (with --seed; a log carries its own).
-    #[arg(long)]
-    pub faults: bool,
+}
+
+impl RunSource {
+    /// The seed, if the run is named by one.
+    pub fn seed(&self) -> Option<u64> {
+        self.origin.seed
+    }
+
+    /// The decision log's text, if the run is named by one.
+    pub fn log(&self) -> Option<&str> {
+        self.origin.log.as_deref()
+    }
 }
 
 /// Arguments of `replay`.
@@ -270,7 +292,7 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
 
 /// The log a `--seed` or `--log` source names.
 fn source_log(source: &RunSource) -> Result<DecisionLog, String> {
-    match (&source.log, source.seed) {
+    match (source.log(), source.seed()) {
         (Some(text), _) => DecisionLog::decode(text).map_err(|e| e.to_string()),
         (None, Some(seed)) => {
             let (workers, faults) = (source.workers, source.faults);
@@ -291,7 +313,7 @@ struct Sourced {
 /// Runs a source: a seed runs with its own chooser, a log through the replayer.
 fn run_source(scenario: &dyn Scenario, source: &RunSource) -> Result<Sourced, String> {
     let log = source_log(source)?;
-    if source.log.is_none() {
+    if source.log().is_none() {
         let config = RunConfig { workers: log.workers, faults: log.faults, ..RunConfig::seed(log.seed) };
         let run = run_once(scenario, config);
         let full = log_of(&run, log.workers, log.faults, Tail::Seed);
@@ -372,7 +394,7 @@ fn write_deviations(out: &mut dyn Write, log: &DecisionLog, kinds: &[DecisionKin
 fn trace_cmd(args: &TraceArgs, out: &mut dyn Write) -> Status {
     let scenario = find(&args.scenario)?;
     let log = source_log(&args.source)?;
-    let report = if args.source.log.is_some() {
+    let report = if args.source.log().is_some() {
         replay_run(&*scenario, &log).0
     } else {
         run_once(&*scenario, RunConfig { workers: log.workers, faults: log.faults, ..RunConfig::seed(log.seed) })

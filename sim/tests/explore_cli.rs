@@ -1,6 +1,7 @@
 //! Smoke tests of the `skygroup-sim` command line through its library entry point.
 
-use skygroup_sim::cli::{STATUS_USAGE, run_from};
+use clap::Parser;
+use skygroup_sim::cli::{Cli, Command, STATUS_USAGE, run_from};
 
 fn cli(args: &str) -> (i32, String) {
     let mut out = Vec::new();
@@ -36,6 +37,38 @@ fn replay_by_seed_then_by_its_log() {
     let (status, again) = cli(&format!("replay --scenario pending-flush --log {log}"));
     assert_eq!(status, 0, "{again}");
     assert!(again.lines().last().unwrap().ends_with(&format!("replay --scenario pending-flush --log {log}")));
+}
+
+/// Every form of `replay` (and `trace`) a run is named by parses: a seed with its workers and
+/// faults, or a log alone; never both, never neither.
+#[test]
+fn replay_and_trace_take_a_seed_with_its_options_or_a_log() {
+    let parse = |args: &str| Cli::try_parse_from(std::iter::once("skygroup-sim").chain(args.split_whitespace()));
+    let Command::Replay(replay) =
+        parse("replay --scenario cluster-login --seed 639 --faults --workers 3").unwrap().command
+    else {
+        panic!("not a replay")
+    };
+    assert_eq!((replay.source.seed(), replay.source.faults, replay.source.workers), (Some(639), true, 3));
+    let Command::Trace(trace) = parse("trace --scenario groupmain --seed 1 --faults").unwrap().command else {
+        panic!("not a trace")
+    };
+    assert_eq!((trace.source.seed(), trace.source.faults), (Some(1), true));
+    let Command::Replay(by_log) = parse("replay --scenario groupmain --log v2:AAIA --full").unwrap().command else {
+        panic!("not a replay")
+    };
+    assert_eq!((by_log.source.log(), by_log.source.seed(), by_log.full), (Some("v2:AAIA"), None, true));
+    for wrong in [
+        "replay --scenario groupmain",
+        "replay --scenario groupmain --faults",
+        "replay --scenario groupmain --seed 1 --log v2:AAIA",
+        "replay --scenario groupmain --log v2:AAIA --faults",
+    ] {
+        assert!(parse(wrong).is_err(), "`{wrong}` parsed");
+    }
+    let (status, out) = cli("replay --scenario pending-flush --seed 9 --faults");
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains("passed (seed 9)"), "{out}");
 }
 
 #[test]

@@ -3,9 +3,10 @@
 //!
 //! It keeps the node's facts in the store fresh and the node's promises kept, all on executor
 //! time (virtual in the simulator):
-//! - rewrites the node's liveness key every third of its time to live, and at each rewrite asks
-//!   which nodes are alive: a node some pending call waits on that is not is down, and its
-//!   calls fail with `NodeDown` (K5);
+//! - keeps the node's liveness lease (`lease.rs`, K9): rewrites its liveness key every third of
+//!   its time to live, fences the node when it cannot, and at each rewrite asks which nodes are
+//!   alive: a node some pending call waits on that is not is down, and its calls fail with
+//!   `NodeDown` (K5);
 //! - fails each pending remote call whose call timeout has passed, in deadline order
 //!   (`RemoteTimeout`, K5);
 //! - answers other nodes' questions about this node's groups (`directory.rs`) and keeps the
@@ -15,7 +16,6 @@
 //! node from its transport.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::link::Link;
 use super::transport::{Bucket, NodeId};
@@ -40,7 +40,8 @@ impl Drop for Agent {
 
 pub(crate) fn agent_kind() -> ServiceKind<Agent> {
     let kind = ServiceKind::new(AGENT, |ctx: Ctx<Agent>, link: Arc<Link>| async move {
-        ctx.fork(keep_alive(ctx.clone(), link.clone()));
+        ctx.fork(super::lease::keep_alive(ctx.clone(), link.clone()));
+        ctx.fork(super::lease::watch(ctx.clone(), link.clone()));
         ctx.fork(expire_calls(ctx.clone(), link.clone()));
         Ok(Agent { link })
     });
@@ -58,29 +59,20 @@ pub(crate) async fn live_nodes(link: &Link) -> Option<Vec<NodeId>> {
     Some(keys.iter().filter_map(|k| k.strip_prefix("node.")?.parse().ok()).map(NodeId).collect())
 }
 
-/// Rewrites the liveness key every third of its time to live; after each, fails the calls
-/// waiting on nodes no longer alive.
-async fn keep_alive(ctx: Ctx<Agent>, link: Arc<Link>) {
-    let store = link.transport.store();
-    let period = (store.liveness_ttl() / 3).max(Duration::from_millis(1));
-    let key = node_key(link.node);
-    loop {
-        ctx.sleep(period).await;
-        if let Err(e) = store.put(Bucket::Liveness, &key, link.name.clone().into()).await {
-            tracing::warn!(event = "liveness_failed", node = %link.node, "{} could not refresh its liveness: {e}", link.node);
-        }
-        if let Err(e) = super::directory::sync_own(&link).await {
-            tracing::warn!(event = "directory_failed", node = %link.node, "{} could not list its groups: {e}", link.node);
-        }
-        let awaited = link.awaited_nodes();
-        if awaited.is_empty() {
-            continue;
-        }
-        let Some(alive) = live_nodes(&link).await else { continue };
-        let Some(runtime) = link.runtime() else { return };
-        for node in awaited.into_iter().filter(|n| !alive.contains(n)) {
-            link.node_down(&runtime, node);
-        }
+/// The agent's periodic work after each liveness refresh (`lease.rs`): lists this node's groups
+/// in the directory, and fails the calls waiting on nodes no longer alive.
+pub(crate) async fn after_refresh(link: &Arc<Link>) {
+    if let Err(e) = super::directory::sync_own(link).await {
+        tracing::warn!(event = "directory_failed", node = %link.node, "{} could not list its groups: {e}", link.node);
+    }
+    let awaited = link.awaited_nodes();
+    if awaited.is_empty() {
+        return;
+    }
+    let Some(alive) = live_nodes(link).await else { return };
+    let Some(runtime) = link.runtime() else { return };
+    for node in awaited.into_iter().filter(|n| !alive.contains(n)) {
+        link.node_down(&runtime, node);
     }
 }
 

@@ -2,10 +2,12 @@
 //! starts the node's agent.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 
 use super::agent::{AGENT, agent_kind, node_key};
+use super::lease::Lease;
 use super::link::{Link, LinkInbox};
 use super::transport::{Bucket, NodeId, StoreError, Transport};
 use super::{ClusterConfig, Node};
@@ -51,13 +53,13 @@ impl Runtime {
         let transport: Arc<dyn Transport> = Arc::new(transport);
         let claiming = (transport.clone(), name.clone());
         let claimed = self
-            .try_block_on(move |_ctx| async move { claim_node(&*claiming.0, &claiming.1).await })
+            .try_block_on(move |ctx| async move { claim_node(&*claiming.0, &claiming.1, ctx.now()).await })
             .map_err(|_| ClusterError::Shutdown { node_name: name.clone() })?;
-        let node = claimed.map_err(|error| match error {
+        let (node, lease) = claimed.map_err(|error| match error {
             ClaimError::Store(error) => ClusterError::Store { node_name: name.clone(), error },
             ClaimError::NoneFree => ClusterError::NoFreeNode { node_name: name.clone() },
         })?;
-        let link = Arc::new(Link::new(node, name.clone(), transport.clone(), config.call_timeout));
+        let link = Arc::new(Link::new(node, name.clone(), transport.clone(), config.call_timeout, lease));
         // The claim itself ran in a main service: those are the addresses handed out so far.
         let handed_out = shared.addresses_handed_out();
         if handed_out.checked_shr(48) != Some(0) || !shared.join_node(node, link.clone(), handed_out) {
@@ -76,8 +78,8 @@ impl Runtime {
 }
 
 /// Claims the smallest node number no incarnation ever had (`Directory`, `node.<n>`) and writes
-/// its liveness key.
-async fn claim_node(transport: &dyn Transport, name: &str) -> Result<NodeId, ClaimError> {
+/// its liveness key (issued at `now`: the lease starts there).
+async fn claim_node(transport: &dyn Transport, name: &str, now: Duration) -> Result<(NodeId, Lease), ClaimError> {
     let store = transport.store();
     let taken = store.keys(Bucket::Directory).await?;
     let taken: std::collections::BTreeSet<u16> =
@@ -86,8 +88,8 @@ async fn claim_node(transport: &dyn Transport, name: &str) -> Result<NodeId, Cla
         let node = NodeId(n);
         match store.create(Bucket::Directory, &node_key(node), Bytes::from(name.to_owned())).await {
             Ok(_) => {
-                store.put(Bucket::Liveness, &node_key(node), Bytes::from(name.to_owned())).await?;
-                return Ok(node);
+                let revision = store.put(Bucket::Liveness, &node_key(node), Bytes::from(name.to_owned())).await?;
+                return Ok((node, Lease::new(revision, now)));
             }
             Err(StoreError::Exists { .. }) => continue,
             Err(e) => return Err(e.into()),

@@ -98,10 +98,18 @@ pub(crate) struct Link {
     counters: Counters,
     /// The cluster names this node resolved, and sends waiting for one (`names.rs`).
     pub(crate) names: super::names::NameCache,
+    /// The node's liveness lease (`lease.rs`).
+    pub(crate) lease: Mutex<super::lease::Lease>,
 }
 
 impl Link {
-    pub(crate) fn new(node: NodeId, name: String, transport: Arc<dyn Transport>, call_timeout: Duration) -> Link {
+    pub(crate) fn new(
+        node: NodeId,
+        name: String,
+        transport: Arc<dyn Transport>,
+        call_timeout: Duration,
+        lease: super::lease::Lease,
+    ) -> Link {
         Link {
             node,
             name,
@@ -116,6 +124,7 @@ impl Link {
             closed: AtomicBool::new(false),
             counters: Counters::default(),
             names: super::names::NameCache::default(),
+            lease: Mutex::new(lease),
         }
     }
 
@@ -138,6 +147,11 @@ impl Link {
             node_down: get(&c.node_down),
             dead_letters: get(&c.dead_letters),
         }
+    }
+
+    /// Whether this node has fenced itself (`lease.rs`): it may not own cluster names now.
+    pub(crate) fn fenced(&self) -> bool {
+        lock(&self.lease).fenced
     }
 
     pub(crate) fn is_down(&self, node: NodeId) -> bool {

@@ -12,12 +12,14 @@
 //!
 //! Inside: `frame.rs` (the bytes), `link.rs` (messages out and frames in, pending calls, loss
 //! counting), `agent.rs` (the node's `_cluster` service: liveness, timeouts, node deaths),
+//! `lease.rs` (the liveness lease: refreshes, fencing),
 //! `join.rs`, `names.rs` (cluster-wide names), `directory.rs` (the groups of the cluster).
 
 mod agent;
 mod directory;
 mod frame;
 mod join;
+mod lease;
 mod link;
 mod loopback;
 mod names;

@@ -37,7 +37,9 @@ const BACKOFF_MAX: Duration = Duration::from_millis(200);
 /// A node's cache of cluster names and the sends waiting for one to resolve.
 #[derive(Default)]
 pub(crate) struct NameCache {
-    resolved: Mutex<BTreeMap<String, Address>>,
+    pub(crate) resolved: Mutex<BTreeMap<String, Address>>,
+    /// The instances this node started and bound, by name: what fencing kills (`lease.rs`).
+    pub(crate) owned: Mutex<BTreeMap<String, Address>>,
     /// (sender, name) -> what waits while the name resolves for that sender's sends.
     waiting: Mutex<BTreeMap<(Address, String), Waiting>>,
 }
@@ -100,6 +102,14 @@ fn not_clustered(ctx_address: Address, name: &str) -> CallError {
         reason,
     }
     .into()
+}
+
+/// A fenced node may not start a cluster name (`lease.rs`, K9).
+fn fenced(link: &Link, name: &str) -> CallError {
+    let (node, address) = (link.node, Address::cluster_agent(link.node));
+    let command = format!("start of cluster name `{name}`");
+    let reason = format!("{node} has fenced itself: it could not refresh its liveness in time");
+    CallErrorKind::ClusterUnreachable { node, address, command, reason }.into()
 }
 
 fn store_failed(link: &Link, name: &str, error: StoreError) -> CallError {
@@ -266,6 +276,9 @@ async fn resolve(ctx: &Ctx, name: &str) -> Result<Address, CallError> {
         let found = entry.as_ref().map(|e| (Binding::decode(&e.value), e.revision));
         match found {
             None => {
+                if link.fenced() {
+                    return Err(fenced(&link, name));
+                }
                 let starting = Binding::Starting { node: link.node }.encode();
                 match store.create(Bucket::Bindings, name, starting).await {
                     Ok(revision) => return start_here(ctx, &link, name, revision).await,
@@ -321,7 +334,15 @@ async fn start_here(ctx: &Ctx, link: &Arc<Link>, name: &str, revision: u64) -> R
     let store = link.transport.store();
     let (instance, init) = ctx.start(name, Args::none(), SpawnOptions::default());
     let started = match instance {
-        Ok(instance) => init.await.map(|_| instance),
+        Ok(instance) => {
+            // Owned from its spawn, not from its binding: fencing must kill it even if this
+            // start never completes (its starter died on the way), and the agent releases its
+            // binding when it exits, whatever state the start reached.
+            lock(&link.names.owned).insert(name.to_owned(), instance);
+            let agent = Address::cluster_agent(link.node);
+            ctx.send(agent, "_bound", Value::List(vec![name.into(), instance.into(), Value::Int(revision as i64)]));
+            init.await.map(|_| instance)
+        }
         Err(e) => {
             drop(init);
             Err(e)
@@ -338,25 +359,32 @@ async fn start_here(ctx: &Ctx, link: &Arc<Link>, name: &str, revision: u64) -> R
     // exited since its init returned fails the start, and the name stays unbound. Checked right
     // before the write is issued; an exit after it is an ordinary exit, which the agent's watch
     // of the binding releases (G9).
+    if link.fenced() {
+        ctx.kill(instance);
+        let _ = store.delete(Bucket::Bindings, name, Some(revision)).await;
+        return Err(fenced(link, name));
+    }
     if !ctx.runtime().lookup(instance).is_some_and(|cell| cell.alive()) {
         let _ = store.delete(Bucket::Bindings, name, Some(revision)).await;
         let command = "init".to_owned();
         return Err(CallErrorKind::Exited { service: name.to_owned(), address: instance, command }.into());
     }
     let bound = Binding::Bound { node: link.node, address: instance }.encode();
-    let revision = match store.update(Bucket::Bindings, name, bound, revision).await {
-        Ok(revision) => revision,
-        Err(e) => {
-            // Someone released our "starting" (took us for dead): this instance is not the
-            // binding; stop it and use theirs.
-            ctx.kill(instance);
-            tracing::warn!(event = "cluster_name_lost", node = %link.node, name, "{} lost the binding of `{name}` while starting it: {e}", link.node);
-            return Box::pin(resolve(ctx, name)).await;
-        }
-    };
+    if let Err(e) = store.update(Bucket::Bindings, name, bound, revision).await {
+        // Someone released our "starting" (took us for dead), or the answer was lost: this
+        // instance is not the binding; stop it (the agent's watch releases the binding if it
+        // names it after all) and use theirs.
+        ctx.kill(instance);
+        tracing::warn!(event = "cluster_name_lost", node = %link.node, name, "{} lost the binding of `{name}` while starting it: {e}", link.node);
+        return Box::pin(resolve(ctx, name)).await;
+    }
+    // Fenced while the binding was on its way: this node may not own it (K9). The others take
+    // it over once this node's liveness key has expired, after the instance is gone.
+    if link.fenced() {
+        ctx.kill(instance);
+        return Err(fenced(link, name));
+    }
     lock(&link.names.resolved).insert(name.to_owned(), instance);
-    let agent = Address::cluster_agent(link.node);
-    ctx.send(agent, "_bound", Value::List(vec![name.into(), instance.into(), Value::Int(revision as i64)]));
     Ok(instance)
 }
 
@@ -373,8 +401,10 @@ pub(crate) async fn release_owned(link: &Link) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The agent's commands for cluster names: `_bound [name, instance, revision]` watches the
-/// instance and deletes its binding when it exits.
+/// The agent's commands for cluster names: `_bound [name, instance, revision]` watches an
+/// instance this node spawned for `name` (its start's "starting" binding has `revision`) and,
+/// when it exits, deletes the binding if it still names it: bound to it, or still the
+/// "starting" of its start (compare-and-set on the revision read, so only that binding goes).
 pub(crate) fn agent_commands(kind: ServiceKind<Agent>) -> ServiceKind<Agent> {
     kind.system_command("_bound", watch_binding)
 }
@@ -392,14 +422,23 @@ async fn watch_binding(ctx: Ctx<Agent>, args: Value, responder: Responder) {
     let gone = ctx.monitor(instance);
     ctx.fork(async move {
         gone.await;
-        {
-            let mut resolved = lock(&link.names.resolved);
-            if resolved.get(&name) == Some(&instance) {
-                resolved.remove(&name);
+        for names in [&link.names.resolved, &link.names.owned] {
+            let mut names = lock(names);
+            if names.get(&name) == Some(&instance) {
+                names.remove(&name);
             }
         }
         let store = link.transport.store();
-        if let Err(e) = store.delete(Bucket::Bindings, &name, Some(revision)).await {
+        let Ok(Some(entry)) = store.get(Bucket::Bindings, &name).await else { return };
+        let names_it = match Binding::decode(&entry.value) {
+            Some(Binding::Bound { address, .. }) => address == instance,
+            Some(Binding::Starting { node }) => node == link.node && entry.revision == revision,
+            None => false,
+        };
+        if !names_it {
+            return;
+        }
+        if let Err(e) = store.delete(Bucket::Bindings, &name, Some(entry.revision)).await {
             tracing::debug!(event = "cluster_name_kept", name, "binding of `{name}` not released: {e}");
         }
     });

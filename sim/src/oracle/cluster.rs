@@ -2,10 +2,12 @@
 //! replayed from the run's `StoreWrite` records, against the services' spawns and exits and the
 //! nodes' liveness keys (addresses carry their node, so a service's node shows in its address).
 //!
-//! - G2 across nodes: when a name is bound to an instance, no other instance bound to that name
-//!   before is still alive on a node whose liveness key is present (one instance cluster-wide);
-//!   and the binding goes to an instance of the name's kind, outside any group, on the node that
-//!   claimed the start.
+//! - G2 across nodes: at no moment do two instances ever bound to one name both live on nodes
+//!   whose liveness keys are present (one instance cluster-wide). That count can grow at two
+//!   kinds of moments only, so they are where it is checked: when a name is bound to an
+//!   instance, and when a node's liveness key comes back after it expired (a node declared
+//!   dead that rewrites its key and still runs an instance, K9). And the binding goes to an
+//!   instance of the name's kind, outside any group, on the node that claimed the start.
 //! - G3 across nodes: a start whose instance exited before the node issued its binding has
 //!   failed; the binding must not name it. (An exit after the issue, while the write is on its
 //!   way to the store, cannot be helped: the owner's agent then releases it, see G9.)
@@ -87,7 +89,11 @@ impl Walk<'_, '_> {
                 let Some(node) = live_node(key) else { return };
                 let present = value.is_some();
                 if present {
+                    let back = self.live_changes.get(&node).and_then(|c| c.last()).is_some_and(|(_, was)| !was);
                     self.live.insert(node);
+                    if back {
+                        self.node_back(i, node);
+                    }
                 } else {
                     self.live.remove(&node);
                 }
@@ -152,6 +158,28 @@ impl Walk<'_, '_> {
             }
         }
         self.instances.entry(name.to_owned()).or_default().insert(address);
+    }
+
+    /// `node`'s liveness key came back at record `i` after it had gone: none of its instances
+    /// bound to a name may still live while another instance bound to that name lives on a
+    /// live node.
+    fn node_back(&mut self, i: usize, node: u16) {
+        let mut found = Vec::new();
+        for (name, instances) in &self.instances {
+            let live = |a: &&Address| self.alive(**a, i) && self.live.contains(&a.node().0);
+            let (here, elsewhere): (Vec<&Address>, Vec<&Address>) =
+                instances.iter().filter(live).partition(|a| a.node().0 == node);
+            if let (Some(here), Some(other)) = (here.first(), elsewhere.first()) {
+                let (this, that) = (self.facts.who(**here), self.facts.who(**other));
+                found.push(format!(
+                    "node#{node}'s liveness key came back after it expired while {this}, bound to `{name}` before,                      still lives there, and so does {that}, bound to it too, on live node#{}",
+                    other.node().0
+                ));
+            }
+        }
+        for message in found {
+            self.flag("G2", i, message);
+        }
     }
 
     fn release(&mut self, (i, issued): (usize, usize), name: &str) {
@@ -258,6 +286,21 @@ mod tests {
             .spawn(two)
             .bound(two);
         assert_eq!(after_exit.rules(), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn g2_a_node_back_after_its_key_expired_with_its_instance_alive_is_flagged() {
+        let (one, two) = instances();
+        let mut story = Story(Vec::new());
+        story.live(1).live(2).starting(1).spawn(one).bound(one);
+        story.expire(1).release().starting(2).spawn(two).bound(two);
+        assert_eq!(story.rules(), Vec::<&str>::new(), "node 1 counts as dead until its key is back");
+        story.live(1);
+        assert_eq!(story.rules(), ["G2"]);
+        let mut fenced = Story(Vec::new());
+        fenced.live(1).live(2).starting(1).spawn(one).bound(one).exit(one);
+        fenced.expire(1).release().starting(2).spawn(two).bound(two).live(1);
+        assert_eq!(fenced.rules(), Vec::<&str>::new(), "its instance stopped before: one owner");
     }
 
     #[test]
