@@ -106,7 +106,7 @@ fn liveness_keys_expire_unless_refreshed() {
     let store = transport.store();
     assert_eq!(store.liveness_ttl(), Duration::from_secs(1));
     wait(store.put(Bucket::Bindings, "kept", Bytes::from("x"))).unwrap();
-    wait(store.put(Bucket::Liveness, "node.1", Bytes::from("a"))).unwrap();
+    let node1_revision = wait(store.put(Bucket::Liveness, "node.1", Bytes::from("a"))).unwrap();
     wait(store.put(Bucket::Liveness, "node.2", Bytes::from("b"))).unwrap();
     assert!(wait(store.get(Bucket::Liveness, "node.1")).unwrap().is_some());
     // Refresh node.2 every 250 ms for 2.5 s: it must outlive node.1.
@@ -122,6 +122,11 @@ fn liveness_keys_expire_unless_refreshed() {
     assert!(gone >= 750, "node.1 did not expire before its TTL (gone after {gone} ms)");
     assert!(wait(store.get(Bucket::Liveness, "node.2")).unwrap().is_some(), "the refreshed key lives");
     assert_eq!(wait(store.keys(Bucket::Liveness)).unwrap(), ["node.2"]);
+    // checks K9 (the lease): a node refreshing its expired key by compare-and-set learns it was
+    // declared dead: the update conflicts instead of bringing the key back.
+    let refresh = wait(store.update(Bucket::Liveness, "node.1", Bytes::from("a"), node1_revision));
+    assert!(matches!(refresh, Err(StoreError::Conflict { .. })), "an expired key's update must conflict: {refresh:?}");
+    assert!(wait(store.get(Bucket::Liveness, "node.1")).unwrap().is_none());
     // Other buckets never expire: a binding written 2.5 s (2.5 TTLs) ago is still there.
     assert!(wait(store.get(Bucket::Bindings, "kept")).unwrap().is_some());
 }
