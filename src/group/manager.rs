@@ -20,14 +20,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::task::{Context, Waker};
-
-use futures::future::BoxFuture;
 
 use super::GroupShared;
 use super::names::YieldOnce;
 use super::resolution::{Awaiting, Resolution};
-use crate::core::{Address, CallError, CommandName, Envelope, ServiceCell, Value, call_address, lock};
+use crate::core::{Address, CallError, CommandName, ServiceCell, Value, call_address, lock};
 
 /// The resolutions in progress of managers' queries: manager's address -> name -> resolution.
 /// An entry lives exactly while its resolver task has not settled.
@@ -71,16 +68,7 @@ pub(crate) fn query(group: &Arc<GroupShared>, cell: &Arc<ServiceCell>, name: &st
 fn start_resolver(group: &Arc<GroupShared>, cell: &Arc<ServiceCell>, name: &str) {
     let inline = cell.shortcut_poll_here();
     let unsettled = Unsettled { group: group.clone(), cell: cell.clone(), name: name.to_owned(), armed: true };
-    let mut task: BoxFuture<'static, ()> = Box::pin(resolve(unsettled, inline));
-    if inline {
-        // Nothing wakes this waker: a resolver that must wait becomes a task below, and its
-        // first poll there registers the task's waker.
-        let mut cx = Context::from_waker(Waker::noop());
-        if task.as_mut().poll(&mut cx).is_ready() {
-            return;
-        }
-    }
-    cell.runtime.deliver(cell.address, Envelope::Fork { task });
+    super::names::poll_here_or_fork(cell, inline, Box::pin(resolve(unsettled, inline)));
 }
 
 /// Asks the registry, then settles the resolution every query of the name waits on. A failure

@@ -236,8 +236,14 @@ pub(crate) fn reroute(runtime: &Arc<RuntimeShared>, dead: Address, request: Enve
 /// returns, so the rest of a storm of queries finds it cached.
 fn start_resolver(cell: &Arc<ServiceCell>, name: String) {
     let inline = cell.shortcut_poll_here();
-    let mut task: BoxFuture<'static, ()> =
-        Box::pin(resolve(Unsettled { cell: cell.clone(), name, armed: true }, inline));
+    let task: BoxFuture<'static, ()> = Box::pin(resolve(Unsettled { cell: cell.clone(), name, armed: true }, inline));
+    poll_here_or_fork(cell, inline, task);
+}
+
+/// Runs a resolver: its first poll at once when `inline` (the shortcut was taken), and as a new
+/// task of `cell` if it is not done by then (or was not polled). Shared by the member's and the
+/// manager's resolvers.
+pub(super) fn poll_here_or_fork(cell: &Arc<ServiceCell>, inline: bool, mut task: BoxFuture<'static, ()>) {
     if inline {
         // Nothing will wake this waker: a resolver that must wait becomes a task below, and its
         // first poll there registers the task's waker (a reply keeps its last poll's waker).
