@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use skygroup::cluster::{ClusterConfig, Loopback, Node, NodeId};
-use skygroup::{Address, CallErrorKind, Ctx, Runtime, ServiceKind, Value};
+use skygroup::{Address, CallErrorKind, Runtime, ServiceKind, Value};
 
 /// Two nodes of one loopback cluster, each with `echo`, `log` (records what it is sent, in
 /// order) and `fail` (its handler errs).
@@ -22,16 +22,7 @@ fn two_nodes(net: &Loopback) -> ((Runtime, Node), (Runtime, Node)) {
 }
 
 fn define_kinds(rt: &Runtime) {
-    rt.define(ServiceKind::stateless("echo").command("echo", |_ctx, v: Value| async move { Ok(v) })).unwrap();
-    rt.define(
-        ServiceKind::new("log", |_ctx, (): ()| async { Ok(Vec::<Value>::new()) })
-            .command("note", |ctx: Ctx<Vec<Value>>, v: Value| async move {
-                ctx.with_state(|s| s.push(v));
-                Ok(())
-            })
-            .command("seen", |ctx: Ctx<Vec<Value>>, _v: Value| async move { Ok(ctx.with_state(|s| s.clone())) }),
-    )
-    .unwrap();
+    common::define_echo_and_log(rt);
     rt.define(
         ServiceKind::stateless("fail")
             .command("fail", |_ctx, _v: Value| async move { Err::<(), _>(skygroup::anyhow::anyhow!("disk full")) }),

@@ -25,15 +25,7 @@ fn node(net: &Loopback, name: &str, starts: &'static AtomicU64) -> (Runtime, Nod
         .command("who", |ctx, _v: Value| async move { Ok(ctx.address()) }),
     )
     .unwrap();
-    rt.define(
-        ServiceKind::new("log", |_ctx, (): ()| async { Ok(Vec::<Value>::new()) })
-            .command("note", |ctx: Ctx<Vec<Value>>, v: Value| async move {
-                ctx.with_state(|s| s.push(v));
-                Ok(())
-            })
-            .command("seen", |ctx: Ctx<Vec<Value>>, _v: Value| async move { Ok(ctx.with_state(|s| s.clone())) }),
-    )
-    .unwrap();
+    common::define_log(&rt);
     (rt, node)
 }
 

@@ -3,10 +3,12 @@
 //! test and every delay from the seed. Each test checks its own outcome and hands the whole
 //! trace to the oracle, which checks the G rules across nodes (addresses carry their node).
 
+mod common;
+
 use std::time::Duration;
 
 use skygroup::cluster::ClusterConfig;
-use skygroup::{Address, CallErrorKind, Ctx, ServiceKind, Value};
+use skygroup::{Address, CallErrorKind, ServiceKind, Value};
 use skygroup_sim::Sim;
 use skygroup_sim::cluster::{SimCluster, SimNode};
 
@@ -15,16 +17,7 @@ const SEEDS: std::ops::Range<u64> = 0..16;
 /// Kinds every node has: `echo`, `log` (keeps what it is sent, in order; `seen` answers it),
 /// `writer` (`go (log, tag, n)` sends `n` notes to `log`).
 fn define_kinds(rt: &SimNode) {
-    rt.define(ServiceKind::stateless("echo").command("echo", |_ctx, v: Value| async move { Ok(v) })).unwrap();
-    rt.define(
-        ServiceKind::new("log", |_ctx, (): ()| async { Ok(Vec::<Value>::new()) })
-            .command("note", |ctx: Ctx<Vec<Value>>, v: Value| async move {
-                ctx.with_state(|s| s.push(v));
-                Ok(())
-            })
-            .command("seen", |ctx: Ctx<Vec<Value>>, _v: Value| async move { Ok(ctx.with_state(|s| s.clone())) }),
-    )
-    .unwrap();
+    common::define_echo_and_log(rt);
     rt.define(ServiceKind::stateless("writer").command("go", |ctx, v: Value| async move {
         let (log, tag, n): (Address, i64, i64) = v.try_into()?;
         for i in 0..n {

@@ -3,6 +3,8 @@
 //! crashes (G9), sends by cluster name in order (G6), every group of the cluster listed (G11).
 //! Each seed's trace goes to the oracle, which checks the bindings' history across nodes.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -46,15 +48,7 @@ fn define_kinds(node: &SimNode, starts: &Arc<AtomicU64>) {
             }),
     )
     .unwrap();
-    node.define(
-        ServiceKind::new("log", |_ctx, (): ()| async { Ok(Vec::<Value>::new()) })
-            .command("note", |ctx: Ctx<Vec<Value>>, v: Value| async move {
-                ctx.with_state(|s| s.push(v));
-                Ok(())
-            })
-            .command("seen", |ctx: Ctx<Vec<Value>>, _v: Value| async move { Ok(ctx.with_state(|s| s.clone())) }),
-    )
-    .unwrap();
+    common::define_log(node);
     node.define(ServiceKind::stateless("quick").command("who", |ctx, _v: Value| async move { Ok(ctx.address()) }))
         .unwrap();
     node.define(ServiceKind::stateless("boot")).unwrap();

@@ -2,6 +2,10 @@
 //! test (S4), the way tokio's `rt_test!` does per runtime flavour.
 #![allow(dead_code, unused_macros)]
 
+mod kinds;
+#[allow(unused_imports)] // each test binary uses some of them
+pub use kinds::{define_echo_and_log, define_log};
+
 /// Seeds each simulator test runs by default (override with `SKYGROUP_SEED=n`).
 pub const SIM_SEEDS: std::ops::Range<u64> = 0..16;
 
