@@ -179,3 +179,59 @@ fn a_node_that_leaves_is_down_at_once_and_its_names_move_over_nats() {
     assert_eq!(moved.node(), a.block_on(|ctx| async move { ctx.address().node() }));
     assert!(started.elapsed() < Duration::from_millis(1500), "no wait for the TTL: {:?}", started.elapsed());
 }
+
+/// Polls `done` until it holds or `limit` passes; whether it held.
+fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    done()
+}
+
+// checks G7 across nodes over NATS: a send nobody can handle is counted, never silently lost.
+// Sends to an exited service of a live node are dead letters on that node; sends to a node that
+// left are dead letters on the sender's node.
+#[test]
+fn undeliverable_sends_are_dead_letters_over_nats() {
+    let server = common::server();
+    let (a, _) = node(&server, "g7", "a");
+    let (b, node_b) = node(&server, "g7", "b");
+    let gone = b.spawn("echo", ()).unwrap();
+    let echo = b.spawn("echo", ()).unwrap();
+    assert!(b.kill(gone));
+    assert!(eventually(Duration::from_secs(5), || b.services().iter().all(|s| s.address != gone)));
+    let before_b = b.dead_letters();
+    let answered = a.block_on(move |ctx| async move {
+        for i in 0..5i64 {
+            ctx.send(gone, "echo", i);
+        }
+        ctx.call(echo, "echo", 1).await // behind the sends on the same pair (G6)
+    });
+    assert_eq!(answered.unwrap(), Value::Int(1));
+    assert!(
+        eventually(Duration::from_secs(5), || b.dead_letters() == before_b + 5),
+        "b counted {}",
+        b.dead_letters() - before_b
+    );
+
+    let leaving = node_b.clone();
+    b.block_on(move |_ctx| async move { leaving.leave().await }).unwrap();
+    let before_a = a.dead_letters();
+    let call = a.block_on(move |ctx| async move {
+        let call = ctx.call(echo, "echo", 2).await;
+        for i in 0..5i64 {
+            ctx.send(echo, "echo", i);
+        }
+        call
+    });
+    assert!(matches!(call.unwrap_err().kind(), CallErrorKind::NodeDown { .. }));
+    assert!(
+        eventually(Duration::from_secs(5), || a.dead_letters() == before_a + 5),
+        "a counted {}",
+        a.dead_letters() - before_a
+    );
+}
