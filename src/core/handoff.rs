@@ -459,8 +459,15 @@ impl ServiceCell {
     /// free), instead of asking for its claim. A service whose turn ended with leftovers, its
     /// next turn waiting in the run queue, passes; the handler runs ahead of the leftovers
     /// (G6), without a claim of its own to release.
+    ///
+    /// Only a claimed service (its next turn queued) is taken so: an idle one goes the
+    /// ordinary way and gets claimed. Taken unclaimed while idle, an async handler would hold
+    /// its core up this stack with nobody's claim on it, and a send (or a kill) to it nested in
+    /// that handler would claim it and run its turn inline on this same stack: that turn
+    /// blocks on (or finds taken) the core held further up, a hang, not the G6 bug modelled.
     fn past_leftovers(&self) -> bool {
         mutants::active(Mutant::DirectPastLeftovers)
+            && !self.sched.idle()
             && !self.sched.mailed()
             && !self.sched.exit_requested()
             && self.started.load(Ordering::Acquire)
