@@ -235,3 +235,29 @@ fn undeliverable_sends_are_dead_letters_over_nats() {
         a.dead_letters() - before_a
     );
 }
+
+// checks G3 across nodes (K6) over NATS: a cluster name whose init fails is not left bound; the
+// starter gets the init's error naming the service, and the next use, from another node, tries
+// afresh and fails the same clear way.
+#[test]
+fn a_failed_start_leaves_the_name_free_over_nats() {
+    static STARTS: AtomicU64 = AtomicU64::new(0);
+    let server = common::server();
+    let (a, _) = node(&server, "g3", "a");
+    let (b, _) = node(&server, "g3", "b");
+    for rt in [&a, &b] {
+        rt.define(ServiceKind::new("broken", |_ctx: Ctx, (): ()| async move {
+            STARTS.fetch_add(1, Ordering::SeqCst);
+            skygroup::anyhow::bail!("no database")
+        }))
+        .unwrap();
+    }
+    let first = a.block_on(|ctx| async move { ctx.cluster_query("broken").await });
+    let second = b.block_on(|ctx| async move { ctx.cluster_query("broken").await });
+    for answer in [first, second] {
+        let err = answer.unwrap_err();
+        assert!(matches!(err.kind(), CallErrorKind::Init { service, .. } if service == "broken"), "{err}");
+        assert!(err.to_string().contains("no database"), "{err}");
+    }
+    assert_eq!(STARTS.load(Ordering::SeqCst), 2, "each use tried a start; none was left bound");
+}
