@@ -29,6 +29,20 @@ fn node(net: &Loopback, name: &str, starts: &'static AtomicU64) -> (Runtime, Nod
     (rt, node)
 }
 
+/// Calls `center` from `rt` until a live instance answers (calls meanwhile may only find its old
+/// node down), within 5 s; the instance's address.
+fn fresh_instance_after_node_down(rt: &Runtime) -> Address {
+    let started = Instant::now();
+    loop {
+        let answer = rt.block_on(|ctx| async move { ctx.cluster_call("center", "who", ()).await });
+        match answer {
+            Ok(v) => return Address::try_from(v).unwrap(),
+            Err(e) => assert!(matches!(e.kind(), CallErrorKind::NodeDown { .. }), "{e}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "no fresh instance after {:?}", started.elapsed());
+    }
+}
+
 fn who(rt: &Runtime, callers: usize) -> Vec<Address> {
     rt.block_on(move |ctx| async move {
         let calls = (0..callers).map(|_| ctx.cluster_call("center", "who", ()));
@@ -66,15 +80,7 @@ fn a_dead_owners_name_starts_afresh_elsewhere() {
     assert_eq!(old.node(), node_b.id());
     assert_eq!(who(&a, 1)[0], old);
     net.crash(node_b.id());
-    let started = Instant::now();
-    let fresh = loop {
-        let answer = a.block_on(|ctx| async move { ctx.cluster_call("center", "who", ()).await });
-        match answer {
-            Ok(v) => break Address::try_from(v).unwrap(),
-            Err(e) => assert!(matches!(e.kind(), CallErrorKind::NodeDown { .. }), "{e}"),
-        }
-        assert!(started.elapsed() < Duration::from_secs(5), "no fresh instance after {:?}", started.elapsed());
-    };
+    let fresh = fresh_instance_after_node_down(&a);
     assert_eq!(fresh.node(), node_a.id());
     assert_eq!(STARTS.load(Ordering::SeqCst), 2);
     drop(b);
@@ -94,15 +100,7 @@ fn a_node_cut_off_from_the_store_stops_its_names_before_they_move() {
     let alive = |address: Address| b.services().iter().any(|s| s.address == address);
     assert!(alive(old));
     net.crash(node_b.id());
-    let started = Instant::now();
-    let fresh = loop {
-        let answer = a.block_on(|ctx| async move { ctx.cluster_call("center", "who", ()).await });
-        match answer {
-            Ok(v) => break Address::try_from(v).unwrap(),
-            Err(e) => assert!(matches!(e.kind(), CallErrorKind::NodeDown { .. }), "{e}"),
-        }
-        assert!(started.elapsed() < Duration::from_secs(5), "no fresh instance after {:?}", started.elapsed());
-    };
+    let fresh = fresh_instance_after_node_down(&a);
     assert!(!alive(old), "two live instances: {old} (cut off, not fenced) and {fresh}");
     assert_eq!(fresh.node(), node_a.id());
     assert_eq!(STARTS.load(Ordering::SeqCst), 2);

@@ -18,17 +18,7 @@ fn node(server: &LocalServer, cluster: &str, name: &str) -> (Runtime, Node) {
     let runtime = Runtime::threaded(2);
     let config = ClusterConfig::new(name).call_timeout(Duration::from_secs(5));
     let node = runtime.join_cluster(config, transport).unwrap();
-    runtime.define(ServiceKind::stateless("echo").command("echo", |_ctx, v: Value| async move { Ok(v) })).unwrap();
-    runtime
-        .define(
-            ServiceKind::new("log", |_ctx, (): ()| async { Ok(Vec::<Value>::new()) })
-                .command("note", |ctx: Ctx<Vec<Value>>, v: Value| async move {
-                    ctx.with_state(|s| s.push(v));
-                    Ok(())
-                })
-                .command("seen", |ctx: Ctx<Vec<Value>>, _v: Value| async move { Ok(ctx.with_state(|s| s.clone())) }),
-        )
-        .unwrap();
+    common::define_echo_and_log(&runtime);
     runtime
         .define(
             ServiceKind::stateless("opaque").command("give", |_ctx, _v: Value| async move { Ok(Value::opaque(7u8)) }),

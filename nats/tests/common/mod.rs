@@ -2,6 +2,13 @@
 
 #![allow(dead_code)]
 
+// The kinds the cluster tests define on every node: the same file the threaded and simulated
+// cluster tests of `skygroup` use, so all three transports run the same services.
+#[path = "../../../tests/common/kinds.rs"]
+mod kinds;
+#[allow(unused_imports)] // each test binary uses some of them
+pub use kinds::{define_echo_and_log, define_log};
+
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
