@@ -160,10 +160,11 @@ async fn shutdown(ctx: Ctx<Registry>, _args: Value, responder: Responder) {
     let members = ctx.with_state(|r| {
         r.group.closed.store(true, std::sync::atomic::Ordering::Release);
         let mut listing = r.group.listing();
-        for (name, &address) in &listing.bindings {
-            r.note(name, Decision::Unbind { address });
+        let mut unbound: Vec<(String, Address)> = listing.bindings.drain().collect();
+        unbound.sort_unstable(); // in name order, whatever the map's
+        for (name, address) in unbound {
+            r.note(&name, Decision::Unbind { address });
         }
-        listing.bindings.clear();
         let members: Vec<Address> = listing.members.keys().copied().collect();
         if members.is_empty() {
             responder.ok(());
