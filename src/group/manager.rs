@@ -8,7 +8,8 @@
 //! member's queries do (`names.rs`, `resolution.rs`), a manager's queries of one name share
 //! one registry round trip while it is outstanding, kept per manager and name in the group's
 //! [`ManagerQueries`]; and a name bound to a live service is read from the group's listing with
-//! no message at all. The round trip is a task of the manager's own service (its resolver),
+//! no message at all (and, while no manager's resolution is outstanding, without the lock of
+//! `ManagerQueries` either: the rest of a storm whose first use ran inline costs one lookup). The round trip is a task of the manager's own service (its resolver),
 //! polled once right where the first query is made when this thread runs the manager's turn
 //! (`Shortcut::InlinePoll`), so a first use whose registry is idle completes before the query
 //! returns and the rest of a storm reads the binding. The same code runs in the simulator,
