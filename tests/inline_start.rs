@@ -100,6 +100,55 @@ fn first_use_is_answered_before_it_is_awaited() {
     assert!(ready >= 99, "a bound name is answered at once ({ready} of 100)");
 }
 
+/// Polls `query` once; true if it was answered then.
+fn ready_at_once(query: impl std::future::Future<Output = Result<Address, skygroup::CallError>>) -> bool {
+    matches!(query.now_or_never(), Some(Ok(_)))
+}
+
+// checks G2 on the inline path, first uses back to back: a first use answered at once leaves the
+// registry idle (nothing of that start left in its mailbox), so the next first use made in the
+// same turn is answered at once too, from a member (`ctx.query`) and from a manager outside the
+// group (`Group::query`). The registry may still be busy with earlier work when a pair starts,
+// so pairs of fresh names are tried until the first of a pair is answered at once.
+#[test]
+fn a_first_use_answered_at_once_leaves_the_registry_idle() {
+    let rt = Runtime::threaded(2);
+    define_kinds(&rt);
+    rt.define(ServiceKind::stateless("pair").command("first_uses", |ctx, n: Value| async move {
+        let n = i64::try_from(n)?;
+        let first = ready_at_once(ctx.query(&format!("m{n}a")));
+        Ok((first, first && ready_at_once(ctx.query(&format!("m{n}b")))))
+    }))
+    .unwrap();
+    for n in 0..10 {
+        for side in ["a", "b"] {
+            rt.define(ServiceKind::new(format!("m{n}{side}"), |_ctx, (): ()| async { Ok(()) })).unwrap();
+            rt.define(ServiceKind::new(format!("g{n}{side}"), |_ctx, (): ()| async { Ok(()) })).unwrap();
+        }
+    }
+    let group = rt.newgroup("G", "boot", ()).unwrap();
+    let g = group.clone();
+    let pair = rt.block_on(move |ctx| async move { g.query(&ctx, "pair").await }).unwrap();
+    let (mut member_pairs, mut manager_pairs) = (0, 0);
+    for n in 0..10i64 {
+        let (first, second): (bool, bool) = call(&rt, pair, "first_uses", n).try_into().unwrap();
+        if first {
+            assert!(second, "a member's second first use in one turn waited (pair {n})");
+            member_pairs += 1;
+        }
+        let g = group.clone();
+        let (first, second) = rt.block_on(move |ctx| async move {
+            let first = ready_at_once(g.query(&ctx, &format!("g{n}a")));
+            (first, first && ready_at_once(g.query(&ctx, &format!("g{n}b"))))
+        });
+        if first {
+            assert!(second, "a manager's second first use in one turn waited (pair {n})");
+            manager_pairs += 1;
+        }
+    }
+    assert!(member_pairs > 0 && manager_pairs > 0, "no first use was answered at once in 10 tries");
+}
+
 backend_test! {
     // checks G2, G3: the same queries on both backends agree (one start, one address); a start
     // that fails is a failed first use, and the next query is a later first use that starts it

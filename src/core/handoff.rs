@@ -62,7 +62,7 @@ use super::address::{Address, Session};
 use super::cell::{CommandName, Envelope, ServiceCell, lock};
 use super::context::Call;
 use super::error::CallError;
-use super::kind::Handler;
+use super::kind::{Handler, SyncFn};
 use super::memo::{self, Mode};
 use super::runtime::RuntimeShared;
 use super::session::{Reply, Wake};
@@ -344,7 +344,9 @@ impl ServiceCell {
     /// Runs `callee`'s `command` here and now if it is idle (and, under `Decide`, the executor
     /// says so) and the command is synchronous or async (an async handler's future is polled
     /// once, in its recycled slot; one that waits becomes a task of the callee, answering a
-    /// session of this service's); what it did, or `args` back if it is not taken.
+    /// session of this service's); what it did, or `args` back if it is not taken. A
+    /// synchronous handler goes its own way (`run_direct_sync`), which pays nothing for the
+    /// async form: no core, no slot, no first poll.
     fn run_direct(
         &self,
         mode: Mode,
@@ -357,69 +359,33 @@ impl ServiceCell {
         // async one runs as an inline turn would (it may take shortcuts itself, up to
         // `MAX_INLINE` deep), so only below that depth.
         let depth = DEPTH.get();
-        let (handler, inner_depth) = match super::kind::handler(&callee.kind, command) {
-            Some(handler @ Handler::Sync(_)) => (handler, DIRECT),
-            Some(handler @ Handler::Reply(_)) if depth < MAX_INLINE => (handler, depth + 1),
+        let handler = match super::kind::handler(&callee.kind, command) {
+            Some(Handler::Sync(handler)) => return self.run_direct_sync(mode, callee, handler, command, args, call),
+            Some(Handler::Reply(handler)) if depth < MAX_INLINE => handler,
             _ => return Err(args),
         };
-        let unclaimed = callee.past_leftovers(); // false but under the mutant
-        if mode == Mode::Decide
-            && !((unclaimed || callee.sched.idle()) && memo::take_shortcut(&self.runtime, mode, Shortcut::Direct))
-        {
-            return Err(args);
-        }
-        // Nothing pending (no mail: what this service sent it before shows here; no leftovers,
-        // no exit request) and nobody runs it; an exited service stays claimed for good. From
-        // the claim on, this thread is its runner (see `schedule.rs` for why nothing can be
-        // pending once the claim is taken; the leftovers check below is a second line).
-        if !unclaimed && !callee.sched.claim_direct() {
-            return Err(args);
-        }
+        let Some(unclaimed) = self.take_for_direct(mode, callee) else { return Err(args) };
         // The claim excludes every other runner, so its core (which a turn would lock) is free:
-        // a synchronous handler needs none of it (it touches only the state, under the state's
-        // own lock); an async one polls in the core's slot and may leave a task there.
-        let runnable = unclaimed
-            || (callee.started.load(Ordering::Acquire)
-                && !callee.sched.exit_requested()
-                && callee.sched.batched() == 0);
-        let core = match (runnable, handler) {
-            (false, _) => None,
-            (true, Handler::Reply(_)) => match callee.core.try_lock() {
-                Ok(core) => Some(Some(core)),
-                Err(TryLockError::Poisoned(e)) => Some(Some(e.into_inner())),
-                Err(TryLockError::WouldBlock) => None, // only under the mutant: another runner has it
-            },
-            (true, _) => Some(None),
-        };
-        let Some(mut core) = core else {
-            if !unclaimed {
-                callee.finish_turn(false); // hands it back to the executor if it has work
+        // the handler's future polls in the core's slot and may leave a task there.
+        let mut core = match callee.core.try_lock() {
+            Ok(core) => core,
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                // Only under the mutant: another runner has it.
+                if !unclaimed {
+                    callee.finish_turn(false);
+                }
+                return Err(args);
             }
-            return Err(args);
         };
-        let session =
-            if self.runtime.tracing { self.trace_direct_issue(callee.address, call, command, &args) } else { 0 };
-        let nested = Nested::begin(&self.runtime, Shortcut::Direct, callee.address);
-        if self.runtime.tracing {
-            let message = Message::Request { from: self.address, session, command, args: &args, via: None };
-            self.runtime.trace(&Event::Deliver { to: callee.address, message });
-            self.runtime.trace(&Event::Handle { at: callee.address, message });
-        }
-        let inline = Inline::enter(inner_depth);
-        let runner = core.is_some().then(|| memo::Runner::enter(callee));
-        let mut run = |args| match (handler, core.as_deref_mut()) {
-            (Handler::Reply(command), Some(core)) => callee.first_poll(core, command, args),
-            (Handler::Sync(handler), _) => match catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args))) {
-                Ok(result) => FirstPoll::Ready(result),
-                Err(panic) => FirstPoll::Panicked(panic),
-            },
-            _ => unreachable!("only sync and async commands are run directly, the latter with the core"),
-        };
+        let (session, nested) = self.begin_direct(callee, call, command, &args);
+        let inline = Inline::enter(depth + 1);
+        let runner = memo::Runner::enter(callee);
         let ran = if super::observe::quiet(callee) {
-            run(args)
+            callee.first_poll(&mut core, handler, args)
         } else {
             let span = super::observe::request_span(callee, self.address, command, session, &args);
-            span.in_scope(move || run(args))
+            span.in_scope(|| callee.first_poll(&mut core, handler, args))
         };
         drop((runner, inline));
         let direct = match ran {
@@ -431,8 +397,11 @@ impl ServiceCell {
                     (true, 0) => lock(&self.sessions).open(callee.address, command.clone()),
                     (true, traced) => traced,
                 };
-                let core = core.as_deref_mut().expect("only an async handler waits");
-                callee.keep_waiting(core, pending, ReplyTo { to: self.address, session, command: command.clone() });
+                callee.keep_waiting(
+                    &mut core,
+                    pending,
+                    ReplyTo { to: self.address, session, command: command.clone() },
+                );
                 Direct::Waiting(session)
             }
         };
@@ -442,16 +411,94 @@ impl ServiceCell {
         if !unclaimed && callee.sched.exit_requested() {
             // As at the end of a turn: the exit the handler asked for (or a kill meanwhile)
             // happens before its answer is seen, and the service keeps its claim for good.
-            match core.as_deref_mut() {
-                Some(core) => callee.exit_now(core),
-                None => callee.exit_now(&mut lock(&callee.core)),
-            }
+            callee.exit_now(&mut core);
         } else if !unclaimed {
             drop(core);
             callee.finish_turn(false);
         }
         drop(nested);
         Ok(direct)
+    }
+
+    /// [`run_direct`](Self::run_direct) of a synchronous handler: the same claim, trace and
+    /// end, and the handler a plain call under the claim (it borrows the state through the
+    /// state's own flag: no core, no slot, no task).
+    fn run_direct_sync(
+        &self,
+        mode: Mode,
+        callee: &Arc<ServiceCell>,
+        handler: &SyncFn,
+        command: &CommandName,
+        args: Value,
+        call: bool,
+    ) -> Result<Direct, Value> {
+        let Some(unclaimed) = self.take_for_direct(mode, callee) else { return Err(args) };
+        let (session, nested) = self.begin_direct(callee, call, command, &args);
+        let inline = Inline::enter(DIRECT);
+        let run = |args| catch_unwind(AssertUnwindSafe(|| callee.run_sync(handler, args)));
+        let ran = if super::observe::quiet(callee) {
+            run(args)
+        } else {
+            let span = super::observe::request_span(callee, self.address, command, session, &args);
+            span.in_scope(move || run(args))
+        };
+        drop(inline);
+        let answer = match ran {
+            Ok(result) => callee.handled(command, result),
+            Err(panic) => Err(callee.panicked(command, &*panic)),
+        };
+        if session > 0 {
+            lock(&self.sessions).open.remove(&session); // traced only
+        }
+        if !unclaimed && callee.sched.exit_requested() {
+            callee.exit_now(&mut lock(&callee.core)); // as in `run_direct`
+        } else if !unclaimed {
+            callee.finish_turn(false);
+        }
+        drop(nested);
+        Ok(Direct::Answered(answer))
+    }
+
+    /// Takes `callee` for a handler run directly: `Some(unclaimed)` if it is taken, `None` if
+    /// not (its claim, if this took it, handed back). `unclaimed` is false but under the mutant
+    /// `DirectPastLeftovers`.
+    fn take_for_direct(&self, mode: Mode, callee: &Arc<ServiceCell>) -> Option<bool> {
+        let unclaimed = callee.past_leftovers(); // false but under the mutant
+        if mode == Mode::Decide
+            && !((unclaimed || callee.sched.idle()) && memo::take_shortcut(&self.runtime, mode, Shortcut::Direct))
+        {
+            return None;
+        }
+        // Nothing pending (no mail: what this service sent it before shows here; no leftovers,
+        // no exit request) and nobody runs it; an exited service stays claimed for good. From
+        // the claim on, this thread is its runner (see `schedule.rs` for why nothing can be
+        // pending once the claim is taken; the leftovers check below is a second line).
+        if unclaimed {
+            return Some(true);
+        }
+        if !callee.sched.claim_direct() {
+            return None;
+        }
+        if !callee.started.load(Ordering::Acquire) || callee.sched.exit_requested() || callee.sched.batched() > 0 {
+            callee.finish_turn(false); // hands it back to the executor if it has work
+            return None;
+        }
+        Some(false)
+    }
+
+    /// Traces the message about to be handled directly as the ordinary path would (issue,
+    /// delivery, handling: the simulator's oracle checks it like any other) and marks the
+    /// shortcut; the session number traced (0 untraced, or for a send), and the mark's end.
+    fn begin_direct(&self, callee: &ServiceCell, call: bool, command: &CommandName, args: &Value) -> (u64, Nested<'_>) {
+        let session =
+            if self.runtime.tracing { self.trace_direct_issue(callee.address, call, command, args) } else { 0 };
+        let nested = Nested::begin(&self.runtime, Shortcut::Direct, callee.address);
+        if self.runtime.tracing {
+            let message = Message::Request { from: self.address, session, command, args, via: None };
+            self.runtime.trace(&Event::Deliver { to: callee.address, message });
+            self.runtime.trace(&Event::Handle { at: callee.address, message });
+        }
+        (session, nested)
     }
 
     /// The mutant `DirectPastLeftovers` (always false without it): the direct path takes a

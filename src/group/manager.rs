@@ -8,7 +8,8 @@
 //! member's queries do (`names.rs`, `resolution.rs`), a manager's queries of one name share
 //! one registry round trip while it is outstanding, kept per manager and name in the group's
 //! [`ManagerQueries`]; and a name bound to a live service is read from the group's listing with
-//! no message at all. The round trip is a task of the manager's own service (its resolver),
+//! no message at all (and, while no manager's resolution is outstanding, without the lock of
+//! `ManagerQueries` either: the rest of a storm whose first use ran inline costs one lookup). The round trip is a task of the manager's own service (its resolver),
 //! polled once right where the first query is made when this thread runs the manager's turn
 //! (`Shortcut::InlinePoll`), so a first use whose registry is idle completes before the query
 //! returns and the rest of a storm reads the binding. The same code runs in the simulator,
@@ -20,6 +21,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::GroupShared;
 use super::names::YieldOnce;
@@ -36,9 +38,19 @@ impl ManagerQueries {
         self.0.get(&manager)?.get(name)
     }
 
-    fn remove(&mut self, manager: Address, name: &str) {
+    /// Adds a resolution, counting it in `resolving` (the group's `manager_resolving`).
+    fn insert(&mut self, resolving: &AtomicUsize, manager: Address, name: &str, resolution: Arc<Resolution>) {
+        if self.0.entry(manager).or_default().insert(name.to_owned(), resolution).is_none() {
+            resolving.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Removes a resolution, and its count from `resolving`.
+    fn remove(&mut self, resolving: &AtomicUsize, manager: Address, name: &str) {
         if let Some(names) = self.0.get_mut(&manager) {
-            names.remove(name);
+            if names.remove(name).is_some() {
+                resolving.fetch_sub(1, Ordering::Release);
+            }
             if names.is_empty() {
                 self.0.remove(&manager);
             }
@@ -49,6 +61,14 @@ impl ManagerQueries {
 /// The answer of a manager's query of `name` in `group`: now (a live binding), or the
 /// resolution to wait on, joined or started.
 pub(crate) fn query(group: &Arc<GroupShared>, cell: &Arc<ServiceCell>, name: &str) -> Result<Address, Awaiting> {
+    // No resolution of any manager is outstanding, so none of this one's: nothing to join, and
+    // the binding is the answer (the rest of a storm whose first use ran inline comes here).
+    // A resolution this manager started is counted before its query returns, on its thread.
+    if group.manager_resolving.load(Ordering::Acquire) == 0
+        && let Some(address) = group.live_binding(&cell.runtime, name)
+    {
+        return Ok(address);
+    }
     let mut queries = lock(&group.manager_queries);
     if let Some(resolution) = queries.get(cell.address, name) {
         return Err(Awaiting(resolution.clone()));
@@ -57,7 +77,7 @@ pub(crate) fn query(group: &Arc<GroupShared>, cell: &Arc<ServiceCell>, name: &st
         return Ok(address);
     }
     let resolution = Arc::new(Resolution::default());
-    queries.0.entry(cell.address).or_default().insert(name.to_owned(), resolution.clone());
+    queries.insert(&group.manager_resolving, cell.address, name, resolution.clone());
     drop(queries);
     start_resolver(group, cell, name);
     Err(Awaiting(resolution))
@@ -100,7 +120,7 @@ impl Unsettled {
         let resolution = {
             let mut queries = lock(&self.group.manager_queries);
             let resolution = queries.get(self.cell.address, &self.name).cloned();
-            queries.remove(self.cell.address, &self.name);
+            queries.remove(&self.group.manager_resolving, self.cell.address, &self.name);
             resolution
         };
         if let Some(resolution) = resolution {

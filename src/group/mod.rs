@@ -25,8 +25,9 @@ mod registry;
 mod resolution;
 mod start;
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::core::{Address, ServiceCell, lock};
@@ -53,15 +54,23 @@ pub(crate) struct GroupShared {
     pub(crate) closing: AtomicBool,
     /// Managers' queries waiting on a registry round trip (`manager.rs`).
     pub(crate) manager_queries: Mutex<manager::ManagerQueries>,
+    /// How many resolutions `manager_queries` holds (written under its lock): while none, a
+    /// manager's query of a bound name reads the binding without that lock.
+    pub(crate) manager_resolving: AtomicUsize,
 }
+
+/// Names are chosen by the program, not by an attacker: hashed a word at a time, not SipHash.
+/// Nothing iterates one in a way that reaches behaviour (see `Listing::bindings`).
+pub(crate) type NameMap<V> = HashMap<String, V, BuildHasherDefault<crate::core::NumberHasher>>;
 
 /// A group's live services and bindings, as its registry last recorded them.
 #[derive(Default)]
 pub(crate) struct Listing {
     /// Every live member: address -> name (its kind).
     pub(crate) members: BTreeMap<Address, String>,
-    /// name -> the address that name resolves to (G4).
-    pub(crate) bindings: BTreeMap<String, Address>,
+    /// name -> the address that name resolves to (G4). Hashed, as every query of a bound
+    /// name reads it; the one walk over it (the shutdown's unbinding) sorts the names first.
+    pub(crate) bindings: NameMap<Address>,
 }
 
 impl GroupShared {
@@ -114,6 +123,7 @@ impl Directory {
             closed: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             manager_queries: Mutex::new(manager::ManagerQueries::default()),
+            manager_resolving: AtomicUsize::new(0),
         });
         lock(&self.groups).insert(id, group.clone());
         group

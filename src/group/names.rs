@@ -21,9 +21,7 @@
 //! the instance has already exited it is resolved again and goes to the fresh instance, behind
 //! everything the sender had already delivered there; never both, never neither.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::hash::BuildHasherDefault;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
@@ -31,7 +29,7 @@ use std::task::{Context, Poll, Waker};
 use futures::future::BoxFuture;
 
 use super::resolution::{Awaiting, Resolution};
-use super::{GroupError, Membership, membership};
+use super::{GroupError, Membership, NameMap, membership};
 use crate::core::{
     Address, Call, CallError, CallErrorKind, CommandName, Envelope, Name, Reply, RuntimeShared, ServiceCell, Value,
     call_address, intern, lock,
@@ -57,9 +55,6 @@ impl Queued {
         Envelope::Request { from, session, command, args, via }
     }
 }
-
-/// Names are chosen by the program, not by an attacker: hashed a word at a time, not SipHash.
-type NameMap<V> = HashMap<String, V, BuildHasherDefault<crate::core::NumberHasher>>;
 
 #[derive(Default)]
 pub(crate) struct NameTable {

@@ -8,7 +8,10 @@
 //! - `_member addr name` / `_register name addr`: a `newservice` instance joined the group, and
 //!   later finished its init; it becomes the binding only if the name is unbound and no start
 //!   of it is pending (G4).
-//! - a monitor per member removes it from the listing and its binding when it exits (G9).
+//! - a monitor per member removes it from the listing and its binding when it exits (G9). The
+//!   monitors are polled by one watcher task of the registry, not a task each: registering one
+//!   sends the registry nothing, so a start that ran inline leaves the registry idle (see
+//!   [`watch`]).
 //! - `_shutdown`: close the group, stop every member, answer once all have exited (G14).
 //!
 //! Start-up cycles (G13): while a start is pending, the registry knows its instance's address.
@@ -17,7 +20,13 @@
 //! the failure unwinds every start in the ring, so nothing hangs.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::poll_fn;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 
 use super::start::group_options;
 use super::{GroupError, GroupShared};
@@ -36,6 +45,11 @@ pub(crate) struct Registry {
     starting: BTreeMap<Address, String>,
     /// Shutdown callers, answered when the last member has exited.
     shutdown_waiters: Vec<Responder>,
+    /// Each member's monitor, resolving to its address once it exits; polled by the watcher
+    /// task (`watch_members`).
+    exits: FuturesUnordered<BoxFuture<'static, Address>>,
+    /// The watcher task's waker, as of its last poll (`None` before its first).
+    watcher: Option<Waker>,
 }
 
 struct Start {
@@ -47,12 +61,16 @@ struct Start {
 pub(crate) fn registry_kind() -> ServiceKind<Registry> {
     ServiceKind::new("_registry", |ctx: Ctx<Registry>, group: Arc<GroupShared>| async move {
         let runtime = ctx.cell.runtime.clone();
+        // Handled after this init has returned (it awaits nothing): the state is there by then.
+        ctx.fork(watch_members(ctx.clone()));
         Ok(Registry {
             group,
             runtime,
             starts: BTreeMap::new(),
             starting: BTreeMap::new(),
             shutdown_waiters: Vec::new(),
+            exits: FuturesUnordered::new(),
+            watcher: None,
         })
     })
     .system_command("_query", query)
@@ -84,13 +102,36 @@ async fn query(ctx: Ctx<Registry>, args: Value, responder: Responder) {
     ctx.with_state(|r| r.finish_start(&name, instance, result));
 }
 
-/// Removes `member` from the listing once it exits.
+/// Removes `member` from the listing once it exits: its monitor joins the watcher task's.
+///
+/// Why not a task per member: forking one sends the registry a message (`Envelope::Fork`), and
+/// a start run inline (a first use finished on the asker's thread, `core/handoff.rs`) then left
+/// the registry scheduled behind that message until the asker's turn ended, so the next first
+/// use in that turn could not run inline and waited for the asker's turn to end (the manager
+/// storm's two modes, issue 13). Here the monitor is registered at once (`Ctx::monitor`) and
+/// polled once right here with the watcher's waker, so the member's exit wakes the watcher and
+/// nothing is sent now. Before the watcher's first poll there is no waker yet: its first poll
+/// polls every monitor pushed meanwhile (a pushed future waits its first poll in `exits`).
 fn watch(ctx: &Ctx<Registry>, member: Address) {
-    let watcher = ctx.clone();
-    ctx.fork(async move {
-        watcher.monitor(member).await;
-        watcher.with_state(|r| r.member_exited(member));
+    let mut exit: BoxFuture<'static, Address> = ctx.monitor(member).map(move |_| member).boxed();
+    ctx.with_state(|r| {
+        // The session of this poll is the handler's task, not the watcher's: the answer then
+        // wakes this waker (a `Wake` of the watcher), never polls the handler's task.
+        let gone = r.watcher.as_ref().is_some_and(|w| exit.poll_unpin(&mut Context::from_waker(w)).is_ready());
+        if gone {
+            r.member_exited(member); // already gone: its monitor answered at once
+        } else {
+            r.exits.push(exit);
+        }
     });
+}
+
+/// The registry's one watcher task: takes each member's exit as its monitor answers.
+async fn watch_members(ctx: Ctx<Registry>) {
+    loop {
+        let member = poll_fn(|cx| ctx.with_state(|r| r.next_exit(cx))).await;
+        ctx.with_state(|r| r.member_exited(member));
+    }
 }
 
 /// A member joined (its spawner already listed it, `start::join`): watch it, and stop it if the
@@ -119,10 +160,11 @@ async fn shutdown(ctx: Ctx<Registry>, _args: Value, responder: Responder) {
     let members = ctx.with_state(|r| {
         r.group.closed.store(true, std::sync::atomic::Ordering::Release);
         let mut listing = r.group.listing();
-        for (name, &address) in &listing.bindings {
-            r.note(name, Decision::Unbind { address });
+        let mut unbound: Vec<(String, Address)> = listing.bindings.drain().collect();
+        unbound.sort_unstable(); // in name order, whatever the map's
+        for (name, address) in unbound {
+            r.note(&name, Decision::Unbind { address });
         }
-        listing.bindings.clear();
         let members: Vec<Address> = listing.members.keys().copied().collect();
         if members.is_empty() {
             responder.ok(());
@@ -267,6 +309,18 @@ impl Registry {
             }
             self.answer(name, waiter, answer.clone());
         }
+    }
+
+    /// The next member whose monitor has answered, or pending with the watcher's waker kept.
+    fn next_exit(&mut self, cx: &mut Context<'_>) -> Poll<Address> {
+        if let Poll::Ready(Some(member)) = self.exits.poll_next_unpin(cx) {
+            return Poll::Ready(member);
+        }
+        // Pending, or no monitors at all (`Ready(None)`): wait for the next exit either way.
+        if !self.watcher.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            self.watcher = Some(cx.waker().clone());
+        }
+        Poll::Pending
     }
 
     fn member_exited(&mut self, member: Address) {

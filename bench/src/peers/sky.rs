@@ -158,7 +158,7 @@ pub fn idle_plain(n: u64) -> Idle {
 }
 
 /// `n` idle `noop` members of one group, started with `newservice` by a member (each is in
-/// the registry's listing and watched by a monitor task of the registry).
+/// the registry's listing and watched by a monitor the registry's watcher task polls).
 pub fn idle_in_group(n: u64) -> Idle {
     let (rt, group) = group_runtime(|rt| rt.define(kinds::noop()).expect("define noop"));
     let client = rt.block_on({

@@ -130,7 +130,9 @@ fn a_second_binding_breaks_g4() {
 
 #[test]
 fn a_request_before_init_breaks_g5() {
-    let mut records = real_run(1, 2);
+    // Not seed 1: there counter's init runs inline inside the registry's turn, its end known
+    // only from an answer completed in place, which the oracle does not read as the init's end.
+    let mut records = real_run(0, 2);
     let spawn = find(&records, |e| matches!(e, Happening::Spawn { kind, .. } if kind == "counter"));
     let Happening::Spawn { address: counter, .. } = records[spawn].event else { unreachable!() };
     let init = find(&records, |e| matches!(e, Happening::Handle { message: Msg::Init, at } if *at == counter));
