@@ -38,7 +38,8 @@ fn main() {
         rt.block_on(move |ctx| ping_pong(ctx, echo, calls));
         elapsed += start.elapsed();
         let stats = sim.stats();
-        let run = sim.decisions().iter().fold(sim.interleaving(), |h, &(n, c)| fold(h, u64::from(n) << 32 | u64::from(c)));
+        let run =
+            sim.decisions().iter().fold(sim.interleaving(), |h, &(n, c)| fold(h, u64::from(n) << 32 | u64::from(c)));
         replay = fold(replay, run);
         delivered += stats.delivered - before;
         steps += stats.steps;
@@ -47,7 +48,9 @@ fn main() {
     }
     let rate = delivered as f64 / elapsed.as_secs_f64();
     println!("delivered {delivered} in {:.4} s: {rate:.0} msgs/s", elapsed.as_secs_f64());
-    println!("replay {replay:016x}: steps {steps}, decisions {decisions}, shortcuts {shortcuts:?} (Shortcut::ALL order)");
+    println!(
+        "replay {replay:016x}: steps {steps}, decisions {decisions}, shortcuts {shortcuts:?} (Shortcut::ALL order)"
+    );
 }
 
 fn fold(h: u64, word: u64) -> u64 {

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use skygroup::executor::{Delivery, Event, Executor, FaultSite, Runnable, Shortcut, Shortcuts, Stalled, capture};
+use skygroup::executor::{Delivery, Event, Executor, FaultSite, Runnable, Shortcut, Shortcuts, Stalled, capture_into};
 
 use skygroup::Address;
 
@@ -56,6 +56,8 @@ pub const DUE_WAIT_MAX: u32 = 16;
 pub(crate) struct SimExecutor {
     state: Mutex<State>,
     workers: usize,
+    /// Whether records are kept (`State::tracing`, fixed for the run; read without the lock).
+    tracing: bool,
     /// The run's seed: each service's generator is drawn from it and its address (`seed_for`).
     seed: u64,
     /// Itself, for the virtual network's timers (`crate::net`).
@@ -111,6 +113,8 @@ pub(crate) struct State {
     /// service nested could run that one again and let its new messages overtake the held ones
     /// (G6), so none is taken until the step's deliveries are out.
     held_earlier: bool,
+    /// The step's buffers, between steps.
+    scratch: Option<StepScratch>,
 }
 
 /// How a [`SimExecutor`] runs, besides its chooser.
@@ -183,8 +187,15 @@ impl SimExecutor {
             runtimes_more: 0,
             handling_node: 0,
             held_earlier: false,
+            scratch: None,
         };
-        SimExecutor { state: Mutex::new(state), workers: settings.workers.max(1), seed: settings.seed, me: me.clone() }
+        SimExecutor {
+            state: Mutex::new(state),
+            workers: settings.workers.max(1),
+            tracing: settings.tracing,
+            seed: settings.seed,
+            me: me.clone(),
+        }
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
@@ -245,6 +256,33 @@ impl SimExecutor {
         self.state().overlaps.clone()
     }
 
+    /// [`Executor::trace`] with records kept: counts and fingerprints as without, and the
+    /// event as a record (and a text line if text is on). Out of line: the trace-off path stays
+    /// a few instructions.
+    #[inline(never)]
+    fn keep(&self, event: &Event<'_>) {
+        let mut state = self.state();
+        match event {
+            Event::Deliver { to, message } => {
+                state.delivered += 1;
+                state.mailboxes.note(*to, message);
+            }
+            Event::Shortcut { shortcut, .. } => state.shortcuts[shortcut.index()] += 1,
+            Event::Handle { at, .. } => state.handling_node = at.raw() >> NODE_SHIFT,
+            _ => {}
+        }
+        let mut happening = Happening::from_event(event);
+        match &mut happening {
+            Happening::Deliver { mid_step, .. } => *mid_step = state.running,
+            Happening::Spawn { address, group: Some(group), .. } => {
+                *group = node_group(address.raw() >> NODE_SHIFT, *group)
+            }
+            Happening::Registry { group, .. } => *group = node_group(state.handling_node, *group),
+            _ => {}
+        }
+        state.log(happening, || event.to_string());
+    }
+
     /// One step (see the module docs).
     fn step(&self) -> Result<(), Stalled> {
         let mut state = self.state();
@@ -269,39 +307,57 @@ impl SimExecutor {
             return Ok(());
         }
         state.now += QUANTUM;
-        let picked = state.pick(self.workers);
+        let mut step = state.scratch.take().unwrap_or_default();
+        state.pick(self.workers, &mut step.picked);
         state.running = true;
         drop(state);
-        let mut held: Vec<(Address, std::collections::VecDeque<Delivery>)> = Vec::with_capacity(picked.len());
-        for r in picked {
+        for r in step.picked.drain(..) {
             let address = r.address();
-            let run: std::collections::VecDeque<Delivery> = capture(|| r.run(1)).1.into();
-            if !run.is_empty() {
-                self.state().held_earlier = true;
+            let mut run = step.spare.pop().unwrap_or_default();
+            capture_into(&mut run, || r.run(1));
+            if run.is_empty() {
+                step.spare.push(run);
+                continue;
             }
-            held.push((address, run));
+            self.state().held_earlier = true;
+            run.reverse(); // popped from the back: the first delivery first
+            step.held.push((address, run));
         }
         {
             let mut state = self.state();
             state.running = false;
             state.held_earlier = false;
         }
-        held.retain(|(_, h)| !h.is_empty());
-        while !held.is_empty() {
-            let i = {
+        while !step.held.is_empty() {
+            // One service's deliveries go in their order: no decision (`choose` of one option).
+            let i = if step.held.len() == 1 {
+                0
+            } else {
                 let mut state = self.state();
                 state.options.clear();
-                state.options.extend(held.iter().map(|(a, _)| *a));
-                state.choose(DecisionKind::Interleave, held.len())
+                state.options.extend(step.held.iter().map(|(a, _)| *a));
+                state.choose(DecisionKind::Interleave, step.held.len())
             };
-            let delivery = held[i].1.pop_front().expect("non-empty");
-            if held[i].1.is_empty() {
-                held.remove(i);
+            let delivery = step.held[i].1.pop().expect("non-empty");
+            if step.held[i].1.is_empty() {
+                let (_, run) = step.held.remove(i);
+                step.spare.push(run);
             }
             delivery.deliver();
         }
+        self.state().scratch = Some(step);
         Ok(())
     }
+}
+
+/// A step's buffers, kept between steps so a step allocates nothing: the services picked, and
+/// per service run, its held-back deliveries (last first).
+#[derive(Default)]
+struct StepScratch {
+    picked: Vec<Runnable>,
+    held: Vec<(Address, Vec<Delivery>)>,
+    /// Empty delivery buffers, capacity kept.
+    spare: Vec<Vec<Delivery>>,
 }
 
 impl State {
@@ -318,16 +374,16 @@ impl State {
         chosen
     }
 
-    /// Chooses how many services run at once and which, and notes a round of several. Services
-    /// whose deliveries a fault delays sit this step out (while others can run).
-    fn pick(&mut self, workers: usize) -> Vec<Runnable> {
+    /// Chooses how many services run at once and which (into `picked`, empty), and notes a
+    /// round of several. Services whose deliveries a fault delays sit this step out (while
+    /// others can run).
+    fn pick(&mut self, workers: usize, picked: &mut Vec<Runnable>) {
         let delayed = self.delayed();
-        let picked = self.pick_among_ready(workers);
+        self.pick_among_ready(workers, picked);
         for (i, runnable) in delayed {
             let i = i.min(self.ready.len()); // picked services left; keep the rest's order
             self.ready.insert(i, runnable);
         }
-        picked
     }
 
     /// Takes out of `ready` the runnables a "slow delivery" fault holds back this step, with
@@ -345,37 +401,41 @@ impl State {
         held.into_iter().rev().map(|i| (i, self.ready.remove(i))).collect::<Vec<_>>().into_iter().rev().collect()
     }
 
-    fn pick_among_ready(&mut self, workers: usize) -> Vec<Runnable> {
+    fn pick_among_ready(&mut self, workers: usize, picked: &mut Vec<Runnable>) {
         let limit = workers.min(self.ready.len());
         let at_once = 1 + self.choose(DecisionKind::AtOnce, limit);
-        let picked: Vec<Runnable> = (0..at_once)
-            .map(|_| {
+        for _ in 0..at_once {
+            let i = if self.ready.len() == 1 {
+                0 // one option: no decision (`choose`)
+            } else {
                 self.options.clear();
                 let ready = self.ready.iter().map(Runnable::address);
                 self.options.extend(ready);
-                let i = self.choose(DecisionKind::Pick, self.ready.len());
-                self.ready.remove(i)
-            })
-            .collect();
+                self.choose(DecisionKind::Pick, self.ready.len())
+            };
+            picked.push(self.ready.remove(i));
+        }
         if picked.len() > 1 {
-            let services: Vec<_> = picked.iter().map(Runnable::address).collect();
-            self.check_overlap(&services);
+            self.check_overlap(picked);
             if self.tracing {
+                let services: Vec<_> = picked.iter().map(Runnable::address).collect();
                 // The line is formatted only when text is on (the closure runs only then).
                 let names = |services: &[Address]| services.iter().map(ToString::to_string).collect::<Vec<_>>();
                 let line = if self.text { format!("round   {}", names(&services).join(" ")) } else { String::new() };
                 self.log(Happening::Round { services }, || line);
             }
         }
-        picked
     }
 
-    /// A service picked twice for one step would run on two workers at once (G12).
-    fn check_overlap(&mut self, services: &[Address]) {
-        let mut sorted = services.to_vec();
-        sorted.sort_unstable();
-        if let Some(pair) = sorted.windows(2).find(|w| w[0] == w[1]) {
-            let message = format!("service {} was handed to two workers in one step: two handlers at once", pair[0]);
+    /// A service picked twice for one step would run on two workers at once (G12). (A few
+    /// services at most: pairs compared without allocating; the lowest such address is named.)
+    fn check_overlap(&mut self, picked: &[Runnable]) {
+        let twice = (picked.iter().enumerate())
+            .filter(|(i, r)| picked[i + 1..].iter().any(|q| q.address() == r.address()))
+            .map(|(_, r)| r.address())
+            .min();
+        if let Some(service) = twice {
+            let message = format!("service {service} was handed to two workers in one step: two handlers at once");
             self.overlaps.push(Violation { rule: "G12", at: self.records.len(), message });
         }
     }
@@ -527,29 +587,19 @@ impl Executor for SimExecutor {
     }
 
     fn trace(&self, event: &Event<'_>) {
-        let mut state = self.state();
+        // Without records only deliveries (the count, the fingerprint) and shortcuts (their
+        // counts) are kept, each under one short lock; every other event returns before it.
+        if self.tracing {
+            return self.keep(event);
+        }
         match event {
             Event::Deliver { to, message } => {
+                let mut state = self.state();
                 state.delivered += 1;
                 state.mailboxes.note(*to, message);
             }
-            Event::Shortcut { shortcut, .. } => state.shortcuts[shortcut.index()] += 1,
+            Event::Shortcut { shortcut, .. } => self.state().shortcuts[shortcut.index()] += 1,
             _ => {}
-        }
-        if let Event::Handle { at, .. } = event {
-            state.handling_node = at.raw() >> NODE_SHIFT;
-        }
-        if state.tracing {
-            let mut happening = Happening::from_event(event);
-            match &mut happening {
-                Happening::Deliver { mid_step, .. } => *mid_step = state.running,
-                Happening::Spawn { address, group: Some(group), .. } => {
-                    *group = node_group(address.raw() >> NODE_SHIFT, *group)
-                }
-                Happening::Registry { group, .. } => *group = node_group(state.handling_node, *group),
-                _ => {}
-            }
-            state.log(happening, || event.to_string());
         }
     }
 
