@@ -429,16 +429,16 @@ impl ServiceCell {
                 let session = match (call, session) {
                     (false, _) => 0,
                     (true, 0) => lock(&self.sessions).open(callee.address, command.clone()),
-                    (true, traced) => traced,
+                    (true, traced) => {
+                        lock(&self.sessions).open_as(traced, callee.address, command.clone());
+                        traced
+                    }
                 };
                 let core = core.as_deref_mut().expect("only an async handler waits");
                 callee.keep_waiting(core, pending, ReplyTo { to: self.address, session, command: command.clone() });
                 Direct::Waiting(session)
             }
         };
-        if let (Direct::Answered(_), 1..) = (&direct, session) {
-            lock(&self.sessions).open.remove(&session); // traced only
-        }
         if !unclaimed && callee.sched.exit_requested() {
             // As at the end of a turn: the exit the handler asked for (or a kill meanwhile)
             // happens before its answer is seen, and the service keeps its claim for good.
@@ -476,10 +476,10 @@ impl ServiceCell {
 
     /// Traces the issue of a message about to be handled directly; with its delivery and
     /// handling (traced next) it looks like the ordinary path, so the simulator's oracle checks
-    /// it like any other. A call gets a session number of its own, open until the call is
-    /// answered (`run_direct` closes it then, or keeps it for an async handler that waits).
+    /// it like any other. A call gets a session number of its own, opened only if an async
+    /// handler waits (`run_direct`): one answered at once needs no entry.
     fn trace_direct_issue(&self, to: Address, call: bool, command: &CommandName, args: &Value) -> u64 {
-        let session = if call { lock(&self.sessions).open(to, command.clone()) } else { 0 };
+        let session = if call { lock(&self.sessions).reserve() } else { 0 };
         self.trace_issue(To::Address(to), session, command, args);
         session
     }
