@@ -134,11 +134,13 @@ impl RuntimeShared {
     /// Whether the shortcut `at` of a delivery to `to` could be taken as things are now (held
     /// deliveries only add messages, so releasing them never makes an impossible one possible).
     fn shortcut_possible(&self, to: Address, at: Shortcut) -> bool {
-        let Some(cell) = self.lookup(to) else { return false };
-        match at {
-            Shortcut::AnswerInPlace => (polled_here(&cell) || memo::runs_here(&cell)) && cell.nothing_queued(),
-            _ => DEPTH.get() < MAX_INLINE && cell.sched.idle(),
-        }
+        // Under the table's read lock, without a reference (the checks touch no table).
+        self.with_service(to, |cell| {
+            cell.is_some_and(|cell| match at {
+                Shortcut::AnswerInPlace => (polled_here(cell) || memo::runs_here(cell)) && cell.nothing_queued(),
+                _ => DEPTH.get() < MAX_INLINE && cell.sched.idle(),
+            })
+        })
     }
 
     /// The shortcut a kill that claimed an idle service takes: its exit runs at once, nested
