@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -58,6 +58,16 @@ pub(crate) struct SimExecutor {
     workers: usize,
     /// Whether records are kept (`State::tracing`, fixed for the run; read without the lock).
     tracing: bool,
+    /// Whether the picked services of a step are running (a delivery now is mid-step). This
+    /// and the two below sit outside the lock: set and read on the stepping thread, each a
+    /// plain load or store (or one add) instead of a lock and an unlock per step or event.
+    running: AtomicBool,
+    /// A service run earlier in this step holds deliveries back: a shortcut that runs a
+    /// service nested could run that one again and let its new messages overtake the held ones
+    /// (G6), so none is taken until the step's deliveries are out.
+    held_earlier: AtomicBool,
+    /// Shortcuts the runtime ran, per kind (`Shortcut::index`).
+    shortcuts: [AtomicU64; Shortcut::ALL.len()],
     /// The run's seed: each service's generator is drawn from it and its address (`seed_for`).
     seed: u64,
     /// Itself, for the virtual network's timers (`crate::net`).
@@ -93,12 +103,8 @@ pub(crate) struct State {
     options: Vec<Address>,
     /// Steps run since a timer became due without firing it.
     due_waited: u32,
-    /// Shortcuts the runtime ran, per kind (`Shortcut::index`).
-    shortcuts: [u64; Shortcut::ALL.len()],
     /// Timer firings while services were runnable.
     timers_under_load: u64,
-    /// Whether the picked services of a step are running (a delivery now is mid-step).
-    running: bool,
     /// The virtual network (see `crate::net`).
     pub(crate) net: crate::net::NetState,
     /// The simulated cluster's hub (see `crate::cluster`): empty unless a test makes nodes.
@@ -109,12 +115,6 @@ pub(crate) struct State {
     /// The node of the service whose handler ran last (`Event::Handle`): a registry decision
     /// happens in its registry's turn, so this is the node the decision's group lives on.
     handling_node: u64,
-    /// A service run earlier in this step holds deliveries back: a shortcut that runs a
-    /// service nested could run that one again and let its new messages overtake the held ones
-    /// (G6), so none is taken until the step's deliveries are out.
-    held_earlier: bool,
-    /// The step's buffers, between steps.
-    scratch: Option<StepScratch>,
 }
 
 /// How a [`SimExecutor`] runs, besides its chooser.
@@ -179,20 +179,19 @@ impl SimExecutor {
             overlaps: Vec::new(),
             options: Vec::new(),
             due_waited: 0,
-            shortcuts: [0; Shortcut::ALL.len()],
             timers_under_load: 0,
-            running: false,
             net: crate::net::NetState::new(settings.net_faults),
             cluster: crate::cluster::ClusterState::default(),
             runtimes_more: 0,
             handling_node: 0,
-            held_earlier: false,
-            scratch: None,
         };
         SimExecutor {
             state: Mutex::new(state),
             workers: settings.workers.max(1),
             tracing: settings.tracing,
+            running: AtomicBool::new(false),
+            held_earlier: AtomicBool::new(false),
+            shortcuts: Default::default(),
             seed: settings.seed,
             me: me.clone(),
         }
@@ -231,7 +230,7 @@ impl SimExecutor {
             delivered: s.delivered,
             decisions: s.decisions.len() as u64,
             virtual_time: s.now,
-            shortcuts: s.shortcuts,
+            shortcuts: self.shortcuts.each_ref().map(|n| n.load(Ordering::Relaxed)),
             timers_under_load: s.timers_under_load,
         }
     }
@@ -267,13 +266,13 @@ impl SimExecutor {
                 state.delivered += 1;
                 state.mailboxes.note(*to, message);
             }
-            Event::Shortcut { shortcut, .. } => state.shortcuts[shortcut.index()] += 1,
+            Event::Shortcut { shortcut, .. } => self.count_shortcut(*shortcut),
             Event::Handle { at, .. } => state.handling_node = at.raw() >> NODE_SHIFT,
             _ => {}
         }
         let mut happening = Happening::from_event(event);
         match &mut happening {
-            Happening::Deliver { mid_step, .. } => *mid_step = state.running,
+            Happening::Deliver { mid_step, .. } => *mid_step = self.running.load(Ordering::Relaxed),
             Happening::Spawn { address, group: Some(group), .. } => {
                 *group = node_group(address.raw() >> NODE_SHIFT, *group)
             }
@@ -283,8 +282,12 @@ impl SimExecutor {
         state.log(happening, || event.to_string());
     }
 
-    /// One step (see the module docs).
-    fn step(&self) -> Result<(), Stalled> {
+    fn count_shortcut(&self, at: Shortcut) {
+        self.shortcuts[at.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One step (see the module docs), with buffers the caller keeps between steps.
+    fn step(&self, step: &mut StepScratch) -> Result<(), Stalled> {
         let mut state = self.state();
         state.steps += 1;
         if state.steps > state.steps_max {
@@ -307,9 +310,8 @@ impl SimExecutor {
             return Ok(());
         }
         state.now += QUANTUM;
-        let mut step = state.scratch.take().unwrap_or_default();
         state.pick(self.workers, &mut step.picked);
-        state.running = true;
+        self.running.store(true, Ordering::Relaxed);
         drop(state);
         for r in step.picked.drain(..) {
             let address = r.address();
@@ -319,15 +321,12 @@ impl SimExecutor {
                 step.spare.push(run);
                 continue;
             }
-            self.state().held_earlier = true;
+            self.held_earlier.store(true, Ordering::Relaxed);
             run.reverse(); // popped from the back: the first delivery first
             step.held.push((address, run));
         }
-        {
-            let mut state = self.state();
-            state.running = false;
-            state.held_earlier = false;
-        }
+        self.running.store(false, Ordering::Relaxed);
+        self.held_earlier.store(false, Ordering::Relaxed);
         while !step.held.is_empty() {
             // One service's deliveries go in their order: no decision (`choose` of one option).
             let i = if step.held.len() == 1 {
@@ -345,12 +344,11 @@ impl SimExecutor {
             }
             delivery.deliver();
         }
-        self.state().scratch = Some(step);
         Ok(())
     }
 }
 
-/// A step's buffers, kept between steps so a step allocates nothing: the services picked, and
+/// A step's buffers, kept between steps (by `block_on`) so a step allocates nothing: the services picked, and
 /// per service run, its held-back deliveries (last first).
 #[derive(Default)]
 struct StepScratch {
@@ -553,11 +551,12 @@ impl Executor for SimExecutor {
         let flag = Arc::new(Flag(AtomicBool::new(true)));
         let waker = Waker::from(flag.clone());
         let mut cx = Context::from_waker(&waker);
+        let mut scratch = StepScratch::default();
         loop {
             if flag.0.swap(false, Ordering::AcqRel) && future.as_mut().poll(&mut cx) == Poll::Ready(()) {
                 return Ok(());
             }
-            self.step()?;
+            self.step(&mut scratch)?;
         }
     }
 
@@ -578,12 +577,11 @@ impl Executor for SimExecutor {
     }
 
     fn take_shortcut(&self, at: Shortcut) -> bool {
-        let mut state = self.state();
         let nests_another = !matches!(at, Shortcut::AnswerInPlace | Shortcut::InlinePoll);
-        if nests_another && state.held_earlier {
+        if nests_another && self.held_earlier.load(Ordering::Relaxed) {
             return false;
         }
-        state.choose(DecisionKind::Shortcut, 2) == 1
+        self.state().choose(DecisionKind::Shortcut, 2) == 1
     }
 
     fn trace(&self, event: &Event<'_>) {
@@ -598,7 +596,7 @@ impl Executor for SimExecutor {
                 state.delivered += 1;
                 state.mailboxes.note(*to, message);
             }
-            Event::Shortcut { shortcut, .. } => self.state().shortcuts[shortcut.index()] += 1,
+            Event::Shortcut { shortcut, .. } => self.count_shortcut(*shortcut),
             _ => {}
         }
     }
