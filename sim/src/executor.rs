@@ -21,16 +21,25 @@
 //! which messages entered each mailbox (two runs with the same fingerprint are the same
 //! interleaving as far as services can tell), and any service it was handed twice in one step
 //! (run by two workers at once, which breaks G12).
+//!
+//! What it costs per message matters (exploration makes thousands of runs; `sim-msgs` in the
+//! benchmarks times a bare ping-pong). With the trace off (`SimBuilder::trace(false)`: no
+//! records, so no oracle and no text) the runtime still reports every event, since deliveries
+//! feed the fingerprint and the counts and shortcuts their counts, but every other event returns
+//! before the executor's lock, and nothing is built from any of them. A step allocates nothing
+//! (its buffers live in `block_on`'s frame), takes the lock once to pick (plus once per
+//! interleaving choice), and keeps its mid-step flags and the shortcut counts outside the lock.
+//! None of this moves a decision: a run with the trace off is the traced run.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use skygroup::executor::{Delivery, Event, Executor, FaultSite, Runnable, Shortcut, Shortcuts, Stalled, capture};
+use skygroup::executor::{Event, Executor, FaultSite, Runnable, Shortcut, Shortcuts, Stalled};
 
 use skygroup::Address;
 
@@ -39,6 +48,10 @@ use crate::faults::Faults;
 use crate::fingerprint::{Mailboxes, NODE_SHIFT};
 use crate::oracle::Violation;
 use crate::record::{Happening, Record, stamp};
+
+mod step;
+
+use step::StepScratch;
 
 /// Steps after which a run is stopped as runaway (a service that never stops working).
 pub const STEPS_MAX: u64 = 5_000_000;
@@ -56,6 +69,18 @@ pub const DUE_WAIT_MAX: u32 = 16;
 pub(crate) struct SimExecutor {
     state: Mutex<State>,
     workers: usize,
+    /// Whether records are kept (`State::tracing`, fixed for the run; read without the lock).
+    tracing: bool,
+    /// Whether the picked services of a step are running (a delivery now is mid-step). This
+    /// and the two below sit outside the lock: set and read on the stepping thread, each a
+    /// plain load or store (or one add) instead of a lock and an unlock per step or event.
+    running: AtomicBool,
+    /// A service run earlier in this step holds deliveries back: a shortcut that runs a
+    /// service nested could run that one again and let its new messages overtake the held ones
+    /// (G6), so none is taken until the step's deliveries are out.
+    held_earlier: AtomicBool,
+    /// Shortcuts the runtime ran, per kind (`Shortcut::index`).
+    shortcuts: [AtomicU64; Shortcut::ALL.len()],
     /// The run's seed: each service's generator is drawn from it and its address (`seed_for`).
     seed: u64,
     /// Itself, for the virtual network's timers (`crate::net`).
@@ -91,12 +116,8 @@ pub(crate) struct State {
     options: Vec<Address>,
     /// Steps run since a timer became due without firing it.
     due_waited: u32,
-    /// Shortcuts the runtime ran, per kind (`Shortcut::index`).
-    shortcuts: [u64; Shortcut::ALL.len()],
     /// Timer firings while services were runnable.
     timers_under_load: u64,
-    /// Whether the picked services of a step are running (a delivery now is mid-step).
-    running: bool,
     /// The virtual network (see `crate::net`).
     pub(crate) net: crate::net::NetState,
     /// The simulated cluster's hub (see `crate::cluster`): empty unless a test makes nodes.
@@ -107,10 +128,6 @@ pub(crate) struct State {
     /// The node of the service whose handler ran last (`Event::Handle`): a registry decision
     /// happens in its registry's turn, so this is the node the decision's group lives on.
     handling_node: u64,
-    /// A service run earlier in this step holds deliveries back: a shortcut that runs a
-    /// service nested could run that one again and let its new messages overtake the held ones
-    /// (G6), so none is taken until the step's deliveries are out.
-    held_earlier: bool,
 }
 
 /// How a [`SimExecutor`] runs, besides its chooser.
@@ -175,16 +192,22 @@ impl SimExecutor {
             overlaps: Vec::new(),
             options: Vec::new(),
             due_waited: 0,
-            shortcuts: [0; Shortcut::ALL.len()],
             timers_under_load: 0,
-            running: false,
             net: crate::net::NetState::new(settings.net_faults),
             cluster: crate::cluster::ClusterState::default(),
             runtimes_more: 0,
             handling_node: 0,
-            held_earlier: false,
         };
-        SimExecutor { state: Mutex::new(state), workers: settings.workers.max(1), seed: settings.seed, me: me.clone() }
+        SimExecutor {
+            state: Mutex::new(state),
+            workers: settings.workers.max(1),
+            tracing: settings.tracing,
+            running: AtomicBool::new(false),
+            held_earlier: AtomicBool::new(false),
+            shortcuts: Default::default(),
+            seed: settings.seed,
+            me: me.clone(),
+        }
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
@@ -220,7 +243,7 @@ impl SimExecutor {
             delivered: s.delivered,
             decisions: s.decisions.len() as u64,
             virtual_time: s.now,
-            shortcuts: s.shortcuts,
+            shortcuts: self.shortcuts.each_ref().map(|n| n.load(Ordering::Relaxed)),
             timers_under_load: s.timers_under_load,
         }
     }
@@ -245,62 +268,35 @@ impl SimExecutor {
         self.state().overlaps.clone()
     }
 
-    /// One step (see the module docs).
-    fn step(&self) -> Result<(), Stalled> {
+    /// [`Executor::trace`] with records kept: counts and fingerprints as without, and the
+    /// event as a record (and a text line if text is on). Out of line: the trace-off path stays
+    /// a few instructions.
+    #[inline(never)]
+    fn keep(&self, event: &Event<'_>) {
         let mut state = self.state();
-        state.steps += 1;
-        if state.steps > state.steps_max {
-            return Err(Stalled::StepLimit(state.steps_max));
-        }
-        if state.ready.is_empty() {
-            let wakers = state.fire_timers();
-            drop(state);
-            if wakers.is_empty() {
-                return Err(Stalled::Deadlock);
+        match event {
+            Event::Deliver { to, message } => {
+                state.delivered += 1;
+                state.mailboxes.note(*to, message);
             }
-            wakers.into_iter().for_each(Waker::wake);
-            return Ok(());
+            Event::Shortcut { shortcut, .. } => self.count_shortcut(*shortcut),
+            Event::Handle { at, .. } => state.handling_node = at.raw() >> NODE_SHIFT,
+            _ => {}
         }
-        if state.due_first() {
-            let wakers = state.fire_due();
-            state.timers_under_load += 1;
-            drop(state);
-            wakers.into_iter().for_each(Waker::wake);
-            return Ok(());
-        }
-        state.now += QUANTUM;
-        let picked = state.pick(self.workers);
-        state.running = true;
-        drop(state);
-        let mut held: Vec<(Address, std::collections::VecDeque<Delivery>)> = Vec::with_capacity(picked.len());
-        for r in picked {
-            let address = r.address();
-            let run: std::collections::VecDeque<Delivery> = capture(|| r.run(1)).1.into();
-            if !run.is_empty() {
-                self.state().held_earlier = true;
+        let mut happening = Happening::from_event(event);
+        match &mut happening {
+            Happening::Deliver { mid_step, .. } => *mid_step = self.running.load(Ordering::Relaxed),
+            Happening::Spawn { address, group: Some(group), .. } => {
+                *group = node_group(address.raw() >> NODE_SHIFT, *group)
             }
-            held.push((address, run));
+            Happening::Registry { group, .. } => *group = node_group(state.handling_node, *group),
+            _ => {}
         }
-        {
-            let mut state = self.state();
-            state.running = false;
-            state.held_earlier = false;
-        }
-        held.retain(|(_, h)| !h.is_empty());
-        while !held.is_empty() {
-            let i = {
-                let mut state = self.state();
-                state.options.clear();
-                state.options.extend(held.iter().map(|(a, _)| *a));
-                state.choose(DecisionKind::Interleave, held.len())
-            };
-            let delivery = held[i].1.pop_front().expect("non-empty");
-            if held[i].1.is_empty() {
-                held.remove(i);
-            }
-            delivery.deliver();
-        }
-        Ok(())
+        state.log(happening, || event.to_string());
+    }
+
+    fn count_shortcut(&self, at: Shortcut) {
+        self.shortcuts[at.index()].fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -316,111 +312,6 @@ impl State {
         let chosen = self.chooser.decide(&Decision { kind, options: n, services }).min(n - 1);
         self.decisions.push((n as u32, chosen as u32));
         chosen
-    }
-
-    /// Chooses how many services run at once and which, and notes a round of several. Services
-    /// whose deliveries a fault delays sit this step out (while others can run).
-    fn pick(&mut self, workers: usize) -> Vec<Runnable> {
-        let delayed = self.delayed();
-        let picked = self.pick_among_ready(workers);
-        for (i, runnable) in delayed {
-            let i = i.min(self.ready.len()); // picked services left; keep the rest's order
-            self.ready.insert(i, runnable);
-        }
-        picked
-    }
-
-    /// Takes out of `ready` the runnables a "slow delivery" fault holds back this step, with
-    /// their positions; never all of them. Legal (S3): a real worker pool may leave any runnable
-    /// service waiting while others run.
-    fn delayed(&mut self) -> Vec<(usize, Runnable)> {
-        let Some(faults) = self.faults.as_mut() else { return Vec::new() };
-        if self.ready.len() < 2 {
-            return Vec::new();
-        }
-        let held: Vec<usize> = (0..self.ready.len()).filter(|&i| faults.delay(self.ready[i].address())).collect();
-        if held.len() == self.ready.len() {
-            return Vec::new();
-        }
-        held.into_iter().rev().map(|i| (i, self.ready.remove(i))).collect::<Vec<_>>().into_iter().rev().collect()
-    }
-
-    fn pick_among_ready(&mut self, workers: usize) -> Vec<Runnable> {
-        let limit = workers.min(self.ready.len());
-        let at_once = 1 + self.choose(DecisionKind::AtOnce, limit);
-        let picked: Vec<Runnable> = (0..at_once)
-            .map(|_| {
-                self.options.clear();
-                let ready = self.ready.iter().map(Runnable::address);
-                self.options.extend(ready);
-                let i = self.choose(DecisionKind::Pick, self.ready.len());
-                self.ready.remove(i)
-            })
-            .collect();
-        if picked.len() > 1 {
-            let services: Vec<_> = picked.iter().map(Runnable::address).collect();
-            self.check_overlap(&services);
-            if self.tracing {
-                // The line is formatted only when text is on (the closure runs only then).
-                let names = |services: &[Address]| services.iter().map(ToString::to_string).collect::<Vec<_>>();
-                let line = if self.text { format!("round   {}", names(&services).join(" ")) } else { String::new() };
-                self.log(Happening::Round { services }, || line);
-            }
-        }
-        picked
-    }
-
-    /// A service picked twice for one step would run on two workers at once (G12).
-    fn check_overlap(&mut self, services: &[Address]) {
-        let mut sorted = services.to_vec();
-        sorted.sort_unstable();
-        if let Some(pair) = sorted.windows(2).find(|w| w[0] == w[1]) {
-            let message = format!("service {} was handed to two workers in one step: two handlers at once", pair[0]);
-            self.overlaps.push(Violation { rule: "G12", at: self.records.len(), message });
-        }
-    }
-
-    /// Whether due timers fire before the runnable services this step (see the module docs).
-    fn due_first(&mut self) -> bool {
-        let due = self.timers.first_key_value().is_some_and(|(&(deadline, _), _)| deadline <= self.now);
-        if !due {
-            self.due_waited = 0;
-            return false;
-        }
-        if self.due_waited >= DUE_WAIT_MAX || self.choose(DecisionKind::Due, 2) == 1 {
-            self.due_waited = 0;
-            return true;
-        }
-        self.due_waited += 1;
-        false
-    }
-
-    /// Jumps to the earliest deadline and takes every timer due then, in a chosen order.
-    fn fire_timers(&mut self) -> Vec<Waker> {
-        let Some((&(deadline, _), _)) = self.timers.first_key_value() else { return Vec::new() };
-        self.now = self.now.max(deadline);
-        self.fire_due()
-    }
-
-    /// Takes every timer due now, in a chosen order.
-    fn fire_due(&mut self) -> Vec<Waker> {
-        let mut due = Vec::new();
-        while let Some(entry) = self.timers.first_entry() {
-            if entry.key().0 > self.now {
-                break;
-            }
-            due.push(entry.remove().1);
-        }
-        let mut ordered = Vec::with_capacity(due.len());
-        while !due.is_empty() {
-            let i = self.choose(DecisionKind::Timer, due.len());
-            ordered.push(due.remove(i));
-        }
-        if self.tracing {
-            let fired = ordered.len();
-            self.log(Happening::Timers { fired }, || format!("timer   {fired} due"));
-        }
-        ordered
     }
 
     /// Registers a timer that fires at `fires` (asked for `deadline`).
@@ -493,11 +384,12 @@ impl Executor for SimExecutor {
         let flag = Arc::new(Flag(AtomicBool::new(true)));
         let waker = Waker::from(flag.clone());
         let mut cx = Context::from_waker(&waker);
+        let mut scratch = StepScratch::default();
         loop {
             if flag.0.swap(false, Ordering::AcqRel) && future.as_mut().poll(&mut cx) == Poll::Ready(()) {
                 return Ok(());
             }
-            self.step()?;
+            self.step(&mut scratch)?;
         }
     }
 
@@ -518,38 +410,27 @@ impl Executor for SimExecutor {
     }
 
     fn take_shortcut(&self, at: Shortcut) -> bool {
-        let mut state = self.state();
         let nests_another = !matches!(at, Shortcut::AnswerInPlace | Shortcut::InlinePoll);
-        if nests_another && state.held_earlier {
+        if nests_another && self.held_earlier.load(Ordering::Relaxed) {
             return false;
         }
-        state.choose(DecisionKind::Shortcut, 2) == 1
+        self.state().choose(DecisionKind::Shortcut, 2) == 1
     }
 
     fn trace(&self, event: &Event<'_>) {
-        let mut state = self.state();
+        // Without records only deliveries (the count, the fingerprint) and shortcuts (their
+        // counts) are kept, each under one short lock; every other event returns before it.
+        if self.tracing {
+            return self.keep(event);
+        }
         match event {
             Event::Deliver { to, message } => {
+                let mut state = self.state();
                 state.delivered += 1;
                 state.mailboxes.note(*to, message);
             }
-            Event::Shortcut { shortcut, .. } => state.shortcuts[shortcut.index()] += 1,
+            Event::Shortcut { shortcut, .. } => self.count_shortcut(*shortcut),
             _ => {}
-        }
-        if let Event::Handle { at, .. } = event {
-            state.handling_node = at.raw() >> NODE_SHIFT;
-        }
-        if state.tracing {
-            let mut happening = Happening::from_event(event);
-            match &mut happening {
-                Happening::Deliver { mid_step, .. } => *mid_step = state.running,
-                Happening::Spawn { address, group: Some(group), .. } => {
-                    *group = node_group(address.raw() >> NODE_SHIFT, *group)
-                }
-                Happening::Registry { group, .. } => *group = node_group(state.handling_node, *group),
-                _ => {}
-            }
-            state.log(happening, || event.to_string());
         }
     }
 

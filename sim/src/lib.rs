@@ -180,7 +180,9 @@ impl SimBuilder {
         self
     }
 
-    /// Whether to record the text trace (off for speed in benchmarks).
+    /// Whether to keep the trace: records (what the oracle checks) and, with [`text`](Self::text),
+    /// the text lines. Off for speed (benchmarks): the run is the same (decisions, fingerprint,
+    /// counts), and the executor drops every event but deliveries and shortcuts before its lock.
     pub fn trace(mut self, on: bool) -> Self {
         self.trace = on;
         self

@@ -134,11 +134,13 @@ impl RuntimeShared {
     /// Whether the shortcut `at` of a delivery to `to` could be taken as things are now (held
     /// deliveries only add messages, so releasing them never makes an impossible one possible).
     fn shortcut_possible(&self, to: Address, at: Shortcut) -> bool {
-        let Some(cell) = self.lookup(to) else { return false };
-        match at {
-            Shortcut::AnswerInPlace => (polled_here(&cell) || memo::runs_here(&cell)) && cell.nothing_queued(),
-            _ => DEPTH.get() < MAX_INLINE && cell.sched.idle(),
-        }
+        // Under the table's read lock, without a reference (the checks touch no table).
+        self.with_service(to, |cell| {
+            cell.is_some_and(|cell| match at {
+                Shortcut::AnswerInPlace => (polled_here(cell) || memo::runs_here(cell)) && cell.nothing_queued(),
+                _ => DEPTH.get() < MAX_INLINE && cell.sched.idle(),
+            })
+        })
     }
 
     /// The shortcut a kill that claimed an idle service takes: its exit runs at once, nested
@@ -395,7 +397,10 @@ impl ServiceCell {
                 let session = match (call, session) {
                     (false, _) => 0,
                     (true, 0) => lock(&self.sessions).open(callee.address, command.clone()),
-                    (true, traced) => traced,
+                    (true, traced) => {
+                        lock(&self.sessions).open_as(traced, callee.address, command.clone());
+                        traced
+                    }
                 };
                 callee.keep_waiting(
                     &mut core,
@@ -405,9 +410,6 @@ impl ServiceCell {
                 Direct::Waiting(session)
             }
         };
-        if let (Direct::Answered(_), 1..) = (&direct, session) {
-            lock(&self.sessions).open.remove(&session); // traced only
-        }
         if !unclaimed && callee.sched.exit_requested() {
             // As at the end of a turn: the exit the handler asked for (or a kill meanwhile)
             // happens before its answer is seen, and the service keeps its claim for good.
@@ -523,10 +525,10 @@ impl ServiceCell {
 
     /// Traces the issue of a message about to be handled directly; with its delivery and
     /// handling (traced next) it looks like the ordinary path, so the simulator's oracle checks
-    /// it like any other. A call gets a session number of its own, open until the call is
-    /// answered (`run_direct` closes it then, or keeps it for an async handler that waits).
+    /// it like any other. A call gets a session number of its own, opened only if an async
+    /// handler waits (`run_direct`): one answered at once needs no entry.
     fn trace_direct_issue(&self, to: Address, call: bool, command: &CommandName, args: &Value) -> u64 {
-        let session = if call { lock(&self.sessions).open(to, command.clone()) } else { 0 };
+        let session = if call { lock(&self.sessions).reserve() } else { 0 };
         self.trace_issue(To::Address(to), session, command, args);
         session
     }

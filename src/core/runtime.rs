@@ -78,6 +78,12 @@ impl RuntimeShared {
         self.services.get(address)
     }
 
+    /// Runs `f` on the service at `address` (None if there is none) without taking a
+    /// reference; `f` must not touch the table (see `ServiceTable::with`).
+    pub(crate) fn with_service<R>(&self, address: Address, f: impl FnOnce(Option<&Arc<ServiceCell>>) -> R) -> R {
+        self.services.with(address, f)
+    }
+
     /// Whether a service lives at `address` (it is in the table): a lookup without a reference.
     pub(crate) fn is_live(&self, address: Address) -> bool {
         self.services.with(address, |cell| cell.is_some())

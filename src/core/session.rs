@@ -47,10 +47,22 @@ pub(crate) enum Wake {
 
 impl Sessions {
     pub(crate) fn open(&mut self, target: Address, command: CommandName) -> Session {
+        let session = self.reserve();
+        self.open_as(session, target, command);
+        session
+    }
+
+    /// The next session's number, without opening it: a traced call handled at once
+    /// (`handoff.rs`) has a number but no waiting entry unless its handler waits.
+    pub(crate) fn reserve(&mut self) -> Session {
         self.last += 1;
-        let waiting = Waiting { target, command, task: None, waker: None, result: None };
-        self.open.insert(self.last, waiting);
         self.last
+    }
+
+    /// Opens `session`, a number [`reserve`](Self::reserve) gave.
+    pub(crate) fn open_as(&mut self, session: Session, target: Address, command: CommandName) {
+        let waiting = Waiting { target, command, task: None, waker: None, result: None };
+        self.open.insert(session, waiting);
     }
 
     /// Stores the answer of `session`; returns whom to wake. An answer to a session nobody

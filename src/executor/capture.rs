@@ -53,6 +53,17 @@ impl Delivery {
 /// Not part of the API: the simulator's (`skygroup-sim`) way to interleave a step's deliveries.
 /// Public only so that crate can reach it; hidden from the docs and free to change.
 pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Delivery>) {
+    let mut held = Vec::new();
+    let out = capture_into(&mut held, f);
+    (out, held)
+}
+
+/// [`capture`] into `held`, which must be empty: its capacity is reused, so a simulator that
+/// keeps one buffer per virtual worker allocates nothing per step. On return `held` has the
+/// pushes `f` made, in order (none if a shortcut released them meanwhile).
+///
+/// Not part of the API, like [`capture`].
+pub fn capture_into<R>(held: &mut Vec<Delivery>, f: impl FnOnce() -> R) -> R {
     /// Ends the capture even if `f` panics.
     struct Stop;
     impl Drop for Stop {
@@ -60,13 +71,16 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Delivery>) {
             CAPTURING.set(false);
         }
     }
-    CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    debug_assert!(held.is_empty(), "a capture starts with an empty buffer");
+    let buffer = std::mem::take(held);
+    CAPTURED.with(|c| *c.borrow_mut() = Some(buffer));
     CAPTURING.set(true);
     let stop = Stop;
     let out = f();
     drop(stop);
-    let held = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
-    (out, held)
+    // A shortcut's `release` took the buffer (and its capacity) along with what it held.
+    *held = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    out
 }
 
 /// Delivers everything the capture on this thread holds, in order, and ends it: the rest of the
@@ -76,10 +90,12 @@ pub(crate) fn release() {
         return;
     }
     CAPTURING.set(false);
-    let held = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
-    for delivery in held {
+    let Some(mut held) = CAPTURED.with(|c| c.borrow_mut().take()) else { return };
+    for delivery in held.drain(..) {
         delivery.deliver();
     }
+    // Back, empty, for `capture_into` to hand its capacity on (nothing holds into it now).
+    CAPTURED.with(|c| *c.borrow_mut() = Some(held));
 }
 
 /// Whether a capture is active on this thread.

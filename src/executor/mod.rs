@@ -23,7 +23,7 @@ use std::time::Duration;
 
 // Not part of the API (the simulator's step capture): reachable by `skygroup-sim`, not documented.
 #[doc(hidden)]
-pub use capture::{Delivery, capture};
+pub use capture::{Delivery, capture, capture_into};
 pub use event::{Event, ExitReason, Message, Registry, To};
 pub use net::{ConnId, ListenSpec, ListenerId, Listening, NetError, NetEvent, NetSink, Network};
 
