@@ -165,6 +165,27 @@ impl RuntimeShared {
         }
         self.executor.schedule(Runnable(cell));
     }
+
+    /// A new service's init that took `Shortcut::InlineInit`, run at once without a trip
+    /// through its mailbox (no buffer made for it, none taken back): the service is claimed
+    /// as a push that found it idle would claim it, and its first turn handles `init` before
+    /// anything else. The trace reads as the ordinary path's (the delivery, then the nested
+    /// turn). Hands `init` back where that cannot be (too deep, or the service already claimed:
+    /// shutdown asked for its exit, or a message reached it first); the caller then delivers
+    /// it as usual, with the same shortcut.
+    pub(crate) fn run_init_inline(&self, cell: &Arc<ServiceCell>, init: Envelope) -> Result<(), Envelope> {
+        let depth = DEPTH.get();
+        if depth >= MAX_INLINE || !cell.sched.claim_direct() {
+            return Err(init);
+        }
+        if self.tracing {
+            self.trace(&Event::Deliver { to: cell.address, message: init.message() });
+        }
+        let _nested = Nested::begin(self, Shortcut::InlineInit, cell.address);
+        let _inline = Inline::enter(depth + 1);
+        cell.run_turn_with(1, Some(init));
+        Ok(())
+    }
 }
 
 /// Traces a shortcut that runs another service's code nested in this turn, and its end (also

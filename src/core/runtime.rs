@@ -99,8 +99,27 @@ impl RuntimeShared {
     /// [`deliver`](Self::deliver) to a service already in hand (a turn's memo): the same
     /// decisions, without looking it up again for the push.
     pub(crate) fn deliver_to(self: &Arc<Self>, cell: &Arc<ServiceCell>, envelope: Envelope) {
+        let shortcut = self.shortcut_for(cell.address, &envelope);
+        self.deliver_decided(cell, envelope, shortcut);
+    }
+
+    /// A new service's init, to the service in hand: run at once where it takes its shortcut
+    /// (`run_init_inline`: not even through the mailbox), else delivered as any envelope.
+    fn deliver_init(self: &Arc<Self>, cell: &Arc<ServiceCell>, init: Envelope) {
+        let shortcut = self.shortcut_for(cell.address, &init);
+        let init = match shortcut {
+            Some(Shortcut::InlineInit) => match self.run_init_inline(cell, init) {
+                Ok(()) => return,
+                Err(init) => init,
+            },
+            _ => init,
+        };
+        self.deliver_decided(cell, init, shortcut);
+    }
+
+    /// [`deliver_to`](Self::deliver_to) with its shortcut decided.
+    fn deliver_decided(self: &Arc<Self>, cell: &Arc<ServiceCell>, envelope: Envelope, shortcut: Option<Shortcut>) {
         let to = cell.address;
-        let shortcut = self.shortcut_for(to, &envelope);
         if shortcut.is_none() && crate::executor::capture::active() {
             if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {
                 self.push_to(delivery.to, delivery.envelope, None);
@@ -224,7 +243,7 @@ impl RuntimeShared {
         }
         // The prelude resolves the dependency list: nothing to run (or allocate) without one.
         let prelude = options.prelude.filter(|_| !cell.kind.depends_on.is_empty()).map(|p| p(Ctx::new(cell.clone())));
-        self.deliver(cell.address, Envelope::Init { args, prelude, notify: options.notify });
+        self.deliver_init(&cell, Envelope::Init { args, prelude, notify: options.notify });
         Ok(cell.address)
     }
 

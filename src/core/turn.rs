@@ -23,6 +23,7 @@ use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use futures::FutureExt;
+use futures::future::OptionFuture;
 use futures::future::BoxFuture;
 use futures::task::ArcWake;
 use slab::Slab;
@@ -153,7 +154,13 @@ impl ServiceCell {
     ///
     /// [`drop_user`]: Self::drop_user
     pub(crate) fn run_turn(self: &Arc<Self>, budget: usize) {
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.turn(budget))) {
+        self.run_turn_with(budget, None);
+    }
+
+    /// [`run_turn`](Self::run_turn), handling `first` before anything else: an envelope that
+    /// never went through the mailbox (a new service's init run inline, `handoff.rs`).
+    pub(crate) fn run_turn_with(self: &Arc<Self>, budget: usize, first: Option<Envelope>) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.turn(budget, first))) {
             self.user_panic("running a turn", &*panic);
             let exited = lock(&self.core).phase == Phase::Exited;
             if !exited {
@@ -162,7 +169,7 @@ impl ServiceCell {
         }
     }
 
-    fn turn(self: &Arc<Self>, budget: usize) {
+    fn turn(self: &Arc<Self>, budget: usize, mut first: Option<Envelope>) {
         let mut core = match self.core.try_lock() {
             Ok(core) => core,
             Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
@@ -175,12 +182,14 @@ impl ServiceCell {
             return;
         }
         let _turn = super::memo::Turn::start(self);
-        self.take_batch(&mut core.batch);
+        if first.is_none() {
+            self.take_batch(&mut core.batch);
+        }
         for _ in 0..budget {
             if self.sched.exit_requested() {
                 break;
             }
-            let Some(envelope) = core.batch.pop_front() else { break };
+            let Some(envelope) = first.take().or_else(|| core.batch.pop_front()) else { break };
             self.sched.set_batched(core.batch.len()); // for `complete_here`
             // Handlers' panics are caught per task; this catches a `Drop` the runtime runs
             // itself (a late answer nobody waits for, a finished task's future, a send's result).
@@ -198,6 +207,9 @@ impl ServiceCell {
             }
         }
         if self.sched.exit_requested() {
+            if let Some(first) = first {
+                core.batch.push_front(first); // unhandled: the exit answers it as it would the batch's
+            }
             return self.exit_now(&mut core);
         }
         // What the budget left stays in the batch, ahead of the mailbox, for the next turn.
@@ -246,20 +258,39 @@ impl ServiceCell {
             }
             Envelope::Wake { task } => self.poll_task(core, task),
             Envelope::Fork { task } => self.start_task(core, task.map(|()| Outcome::Done).boxed(), Origin::Fork),
-            Envelope::Init { args, prelude, notify } => {
-                let ctx = Ctx::new(self.clone());
-                let kind = self.kind.clone();
-                let injected = self.runtime.inject(FaultSite::Init { address: self.address, kind: self.name() });
-                let future = async move {
-                    anyhow::ensure!(!injected, "injected init failure");
-                    if let Some(prelude) = prelude {
-                        prelude.await?;
-                    }
-                    (kind.init)(ctx, args).await
-                };
-                self.start_task(core, future.map(Outcome::Init).boxed(), Origin::Init(notify));
-            }
+            Envelope::Init { args, prelude, notify } => self.start_init(core, args, prelude, notify),
         }
+    }
+
+    /// Starts the init as the service's first task. Without a prelude or an injected fault
+    /// it is the kind's own future, polled as it is (no box around it); the kind's init
+    /// function is user code, so a panic in it (before any future exists) fails the init too.
+    fn start_init(
+        self: &Arc<Self>,
+        core: &mut ServiceCore,
+        args: super::kind::Args,
+        prelude: Option<super::cell::Prelude>,
+        notify: Option<(Address, Session)>,
+    ) {
+        let ctx = Ctx::new(self.clone());
+        let injected = self.runtime.inject(FaultSite::Init { address: self.address, kind: self.name() });
+        if prelude.is_none() && !injected {
+            return match catch_unwind(AssertUnwindSafe(|| (self.kind.init)(ctx, args))) {
+                Ok(future) => self.start_task(core, future, Origin::Init(notify)),
+                Err(panic) => self.task_panicked(core, Origin::Init(notify), &*panic),
+            };
+        }
+        let kind = self.kind.clone();
+        let future = async move {
+            if injected {
+                return Outcome::Init(Err(anyhow::anyhow!("injected init failure")));
+            }
+            if let Some(Err(e)) = OptionFuture::from(prelude).await {
+                return Outcome::Init(Err(e));
+            }
+            (kind.init)(ctx, args).await
+        };
+        self.start_task(core, future.boxed(), Origin::Init(notify));
     }
 
     fn start_request(self: &Arc<Self>, core: &mut ServiceCore, reply_to: ReplyTo, args: Value) {
