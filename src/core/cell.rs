@@ -100,7 +100,7 @@ pub(crate) struct Mailbox {
     /// The service has exited: pushes bounce.
     pub(crate) closed: bool,
     /// Watchers (service, session) to answer when this service exits.
-    pub(crate) monitors: Vec<(Address, Session)>,
+    pub(crate) monitors: super::watchers::Watchers,
     /// The longest `queue` has been (`ServiceStats::peak_queue_len`).
     pub(crate) peak: usize,
     /// The length whose crossing logs the next overload warning (doubled at each).
@@ -188,7 +188,7 @@ impl ServiceCell {
         running: bool,
     ) -> ServiceCell {
         let warn_at = kind.overload_warning;
-        let mailbox = Mailbox { queue: VecDeque::new(), closed: false, monitors: Vec::new(), peak: 0, warn_at };
+        let mailbox = Mailbox { queue: VecDeque::new(), closed: false, monitors: Default::default(), peak: 0, warn_at };
         ServiceCell {
             address,
             kind,

@@ -562,10 +562,14 @@ impl ServiceCell {
             (std::mem::take(&mut mailbox.queue), std::mem::take(&mut mailbox.monitors))
         };
         self.runtime.remove_service(self.address);
-        let unhandled: Vec<Envelope> = core.deferred.drain(..).chain(core.batch.drain(..)).chain(queue).collect();
-        let mut payloads = Vec::with_capacity(unhandled.len());
-        for envelope in unhandled {
-            payloads.extend(self.reject(envelope));
+        // An idle service (the common exit) has nothing unhandled and no task: no lists then.
+        let mut payloads = Vec::new();
+        if !(core.deferred.is_empty() && core.batch.is_empty() && queue.is_empty()) {
+            let unhandled: Vec<Envelope> = core.deferred.drain(..).chain(core.batch.drain(..)).chain(queue).collect();
+            payloads.reserve(unhandled.len());
+            for envelope in unhandled {
+                payloads.extend(self.reject(envelope));
+            }
         }
         let tasks = std::mem::take(&mut core.tasks);
         let mut futures = Vec::with_capacity(tasks.len());
@@ -581,9 +585,8 @@ impl ServiceCell {
             }
             futures.push(task.future);
         }
-        let reason_value = Value::opaque(reason.clone());
         for (watcher, session) in monitors {
-            let response = Envelope::Response { session, result: Ok(reason_value.clone()) };
+            let response = Envelope::Response { session, result: Ok(super::watchers::exit_value(&reason)) };
             self.runtime.deliver(watcher, response);
         }
         // User values last, each drop caught.
