@@ -166,7 +166,19 @@ pub struct ServiceKind<S = ()> {
 impl ServiceKind<()> {
     /// A kind without state: its init accepts any arguments and ignores them.
     pub fn stateless(name: impl Into<String>) -> ServiceKind<()> {
-        ServiceKind::from_init(name.into(), Box::new(|_, _| async { Outcome::Init(Ok(Box::new(()) as State)) }.boxed()))
+        ServiceKind::from_init(name.into(), Box::new(|_, _| Box::pin(StatelessInit)))
+    }
+}
+
+/// A stateless kind's init: ready at once with no state. A unit struct, so boxing it costs no
+/// allocation (an `async` block, however empty, keeps a state byte).
+struct StatelessInit;
+
+impl Future for StatelessInit {
+    type Output = Outcome;
+
+    fn poll(self: std::pin::Pin<&mut Self>, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Outcome> {
+        std::task::Poll::Ready(Outcome::Init(Ok(Box::new(()))))
     }
 }
 

@@ -28,6 +28,7 @@ mod slot;
 mod table;
 mod turn;
 mod value;
+mod waker;
 mod watchers;
 mod value_serde;
 mod wire;

@@ -18,14 +18,13 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use futures::FutureExt;
 use futures::future::OptionFuture;
 use futures::future::BoxFuture;
-use futures::task::ArcWake;
 use slab::Slab;
 
 use super::address::{Address, Session};
@@ -36,6 +35,7 @@ use super::kind::{Handler, State, SyncFn};
 use super::responder::{ReplySlot, Responder};
 use super::session::Wake;
 use super::slot::{FirstPoll, HandlerSlot};
+use super::waker::TaskWaker;
 use super::value::Value;
 use crate::executor::{Event, ExitReason, FaultSite};
 use crate::mutants::{self, Mutant};
@@ -79,9 +79,9 @@ pub(crate) enum Phase {
 /// The part of a service only its runner touches.
 pub(crate) struct ServiceCore {
     pub(super) tasks: Slab<Task>,
-    /// One waker per slab slot, made on first use and kept: slots are reused, and a stale wake
-    /// only causes a harmless extra poll, so handlers cost no waker allocation.
-    pub(super) wakers: Vec<(Arc<TaskWaker>, Waker)>,
+    /// The wakers of slab slots 1 and up, made on first use and kept (`waker.rs`; slot 0's is
+    /// the cell).
+    pub(super) wakers: Vec<Arc<TaskWaker>>,
     pub(crate) phase: Phase,
     /// Requests that arrived while `Starting`, in arrival order.
     deferred: VecDeque<Envelope>,
@@ -116,25 +116,6 @@ pub(crate) fn current_task(cell: &Arc<ServiceCell>) -> Option<usize> {
 /// Whether a task of `cell` is being polled on this thread right now.
 pub(crate) fn polled_here(cell: &ServiceCell) -> bool {
     CURRENT.get().0 == std::ptr::from_ref(cell) as usize
-}
-
-pub(super) struct TaskWaker {
-    cell: Weak<ServiceCell>,
-    task: usize,
-    /// A `Wake` for this slot is in the mailbox and not yet handled: further wakes add nothing
-    /// (a thousand children of one `join_all` finishing at once cost one poll, not a thousand).
-    notified: AtomicBool,
-}
-
-impl ArcWake for TaskWaker {
-    fn wake_by_ref(this: &Arc<Self>) {
-        if this.notified.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        if let Some(cell) = this.cell.upgrade() {
-            cell.runtime.deliver(cell.address, Envelope::Wake { task: this.task });
-        }
-    }
 }
 
 pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
@@ -249,7 +230,7 @@ impl ServiceCell {
                 let wake = lock(&self.sessions).complete(session, result);
                 match wake {
                     // Polled by the task itself: poll it now, skipping the mailbox.
-                    Wake::Task(task, waker) if core.wakers.get(task).is_some_and(|(_, w)| w.will_wake(&waker)) => {
+                    Wake::Task(task, waker) if self.made_waker(&core.wakers, task).is_some_and(|w| w.will_wake(&waker)) => {
                         self.poll_task(core, task)
                     }
                     Wake::Task(_, waker) | Wake::Waker(waker) => waker.wake(),
@@ -379,31 +360,13 @@ impl ServiceCell {
     fn start_task(self: &Arc<Self>, core: &mut ServiceCore, mut future: BoxFuture<'static, Outcome>, origin: Origin) {
         let id = core.tasks.vacant_key();
         self.ensure_waker(core, id);
-        match self.poll_future(future.as_mut(), id, &core.wakers[id].1) {
+        match self.poll_future(future.as_mut(), id, &self.task_waker(&core.wakers, id)) {
             Ok(Poll::Pending) => {
                 let stored = core.tasks.insert(Task { future, origin });
                 debug_assert_eq!(stored, id, "nothing takes a slot while a task is polled");
             }
             Ok(Poll::Ready(outcome)) => self.task_done(core, origin, outcome),
             Err(panic) => self.task_panicked(core, origin, &*panic),
-        }
-    }
-
-    /// Makes the wakers up to slot `task`'s, once: a message polled as a slot polled before
-    /// costs one comparison.
-    #[inline]
-    pub(super) fn ensure_waker(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
-        if core.wakers.len() <= task {
-            self.make_wakers(core, task);
-        }
-    }
-
-    #[cold]
-    fn make_wakers(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
-        while core.wakers.len() <= task {
-            let task = core.wakers.len();
-            let waker = Arc::new(TaskWaker { cell: Arc::downgrade(self), task, notified: AtomicBool::new(false) });
-            core.wakers.push((waker.clone(), futures::task::waker(waker)));
         }
     }
 
@@ -422,14 +385,12 @@ impl ServiceCell {
     }
 
     fn poll_task(self: &Arc<Self>, core: &mut ServiceCore, id: usize) {
-        if let Some((slot, _)) = core.wakers.get(id) {
-            slot.notified.store(false, Ordering::Release); // wakes from now on count again
-        }
+        self.rearm_waker(&core.wakers, id);
         if !core.tasks.contains(id) {
             return; // a stale wake for a finished task
         }
         self.ensure_waker(core, id);
-        let polled = self.poll_future(core.tasks[id].future.as_mut(), id, &core.wakers[id].1);
+        let polled = self.poll_future(core.tasks[id].future.as_mut(), id, &self.task_waker(&core.wakers, id));
         match polled {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(outcome)) => {
