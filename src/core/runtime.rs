@@ -4,12 +4,13 @@
 //! everything down. Services hold the shared part (`RuntimeShared`) directly.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::task::{Context, Poll, Waker};
 
 use futures::FutureExt;
@@ -219,8 +220,27 @@ impl RuntimeShared {
         }
     }
 
-    pub(crate) fn kind(&self, name: &str) -> Option<Arc<KindDef>> {
-        self.catalog.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
+    /// The kind `name` of the catalog. The last one found on this thread is remembered (a
+    /// loop of spawns of one kind then takes no catalog lock and no string search): a kind,
+    /// once in the catalog, stays there unchanged. Remembered weakly, so neither the runtime
+    /// nor the kind is kept alive by it, and the runtime's allocation, kept by the weak
+    /// reference, cannot be another runtime's while it is remembered.
+    pub(crate) fn kind(self: &Arc<Self>, name: &str) -> Option<Arc<KindDef>> {
+        thread_local! {
+            static LAST_KIND: RefCell<(Weak<RuntimeShared>, Weak<KindDef>)> = const { RefCell::new((Weak::new(), Weak::new())) };
+        }
+        let remembered = LAST_KIND.with_borrow(|(runtime, kind)| {
+            if !std::ptr::eq(runtime.as_ptr(), Arc::as_ptr(self)) {
+                return None;
+            }
+            kind.upgrade().filter(|kind| kind.name == name)
+        });
+        if remembered.is_some() {
+            return remembered;
+        }
+        let found = self.catalog.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()?;
+        LAST_KIND.set((Arc::downgrade(self), Arc::downgrade(&found)));
+        Some(found)
     }
 
     /// Creates a service of `kind` and queues its init. The address is valid at once; messages

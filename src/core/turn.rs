@@ -476,12 +476,13 @@ impl ServiceCell {
         // Neither buffer is needed any more unless requests came in: a service started and
         // left idle keeps none (the one its init came in was the mailbox's; the next message
         // makes a new one).
-        let deferred = std::mem::take(&mut core.deferred);
-        if deferred.is_empty() && core.batch.is_empty() {
+        // (An init run inline came in no buffer at all: nothing to give back then.)
+        if !core.deferred.is_empty() {
+            for envelope in std::mem::take(&mut core.deferred).into_iter().rev() {
+                core.batch.push_front(envelope);
+            }
+        } else if core.batch.is_empty() && core.batch.capacity() > 0 {
             core.batch = VecDeque::new();
-        }
-        for envelope in deferred.into_iter().rev() {
-            core.batch.push_front(envelope);
         }
         if let Some((to, session)) = notify {
             let response = Envelope::Response { session, result: Ok(Value::Address(self.address)) };
