@@ -22,7 +22,8 @@
 //! - **the callee's turn runs at once.** A call to an idle service whose command is not run
 //!   directly (a deferred handler, or the simulator said no to `Direct`) runs the callee's turn
 //!   right there, for that one message: it handles exactly what a turn from the run queue would
-//!   have handled first (G6). A new service's first turn (its init) runs at once the same way, and
+//!   have handled first (G6). A new service's first turn (its init) runs at once the same way,
+//!   without even a trip through its mailbox (`run_init_inline`: nothing can be ahead of it), and
 //!   so does the exit of an idle service a turn kills (its exit is a turn that handles nothing:
 //!   it leaves the table and answers its monitors before `kill` returns).
 //! - **the answer skips the mailbox.** An answer for a service whose turn runs on this very

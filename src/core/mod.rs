@@ -28,9 +28,9 @@ mod slot;
 mod table;
 mod turn;
 mod value;
+mod value_serde;
 mod waker;
 mod watchers;
-mod value_serde;
 mod wire;
 
 pub use address::{Address, AddressParseError, NodeId};

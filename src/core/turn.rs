@@ -18,13 +18,13 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
 use futures::FutureExt;
-use futures::future::OptionFuture;
 use futures::future::BoxFuture;
+use futures::future::OptionFuture;
 use slab::Slab;
 
 use super::address::{Address, Session};
@@ -35,8 +35,8 @@ use super::kind::{Handler, State, SyncFn};
 use super::responder::{ReplySlot, Responder};
 use super::session::Wake;
 use super::slot::{FirstPoll, HandlerSlot};
-use super::waker::TaskWaker;
 use super::value::Value;
+use super::waker::TaskWaker;
 use crate::executor::{Event, ExitReason, FaultSite};
 use crate::mutants::{self, Mutant};
 
@@ -230,7 +230,9 @@ impl ServiceCell {
                 let wake = lock(&self.sessions).complete(session, result);
                 match wake {
                     // Polled by the task itself: poll it now, skipping the mailbox.
-                    Wake::Task(task, waker) if self.made_waker(&core.wakers, task).is_some_and(|w| w.will_wake(&waker)) => {
+                    Wake::Task(task, waker)
+                        if self.made_waker(&core.wakers, task).is_some_and(|w| w.will_wake(&waker)) =>
+                    {
                         self.poll_task(core, task)
                     }
                     Wake::Task(_, waker) | Wake::Waker(waker) => waker.wake(),

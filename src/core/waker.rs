@@ -6,7 +6,7 @@
 //! polls its init (and then most handlers) in slot 0 and never has a second task at once, so
 //! starting a service costs no waker allocation (tokio's tasks are their own wakers the same
 //! way). The other slots' wakers hold their service weakly. Either kind, woken after the exit,
-//! finds the mailbox closed and does nothing. Slot 0's, kept somewhere after the exit (a timer
+//! does nothing. Slot 0's, kept somewhere after the exit (a timer
 //! not yet due, another service's session), keeps the exited cell's memory until it is dropped,
 //! as a weak reference keeps the allocation; and a cell does not own its own slot-0 waker
 //! (only its tasks and sessions may hold one, and the exit drops both), so no cycle outlives it.
@@ -43,8 +43,10 @@ impl ArcWake for ServiceCell {
     }
 }
 
+/// Queues a `Wake` for slot `task`, unless one is pending or the service has exited (its tasks
+/// are gone: the wake would be dropped on arrival).
 fn wake(cell: &Arc<ServiceCell>, task: usize, notified: &AtomicBool) {
-    if !notified.swap(true, Ordering::AcqRel) {
+    if cell.alive() && !notified.swap(true, Ordering::AcqRel) {
         cell.runtime.deliver(cell.address, Envelope::Wake { task });
     }
 }
@@ -63,7 +65,11 @@ impl ServiceCell {
     fn make_wakers(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
         while core.wakers.len() < task {
             let task = core.wakers.len() + 1;
-            core.wakers.push(Arc::new(TaskWaker { cell: Arc::downgrade(self), task, notified: AtomicBool::new(false) }));
+            core.wakers.push(Arc::new(TaskWaker {
+                cell: Arc::downgrade(self),
+                task,
+                notified: AtomicBool::new(false),
+            }));
         }
     }
 
@@ -77,7 +83,11 @@ impl ServiceCell {
     }
 
     /// The waker of slot `task`, if made: to compare with a waker a reply was polled with.
-    pub(super) fn made_waker<'a>(self: &'a Arc<Self>, wakers: &'a [Arc<TaskWaker>], task: usize) -> Option<WakerRef<'a>> {
+    pub(super) fn made_waker<'a>(
+        self: &'a Arc<Self>,
+        wakers: &'a [Arc<TaskWaker>],
+        task: usize,
+    ) -> Option<WakerRef<'a>> {
         (task <= wakers.len()).then(|| self.task_waker(wakers, task))
     }
 
