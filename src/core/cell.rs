@@ -100,7 +100,7 @@ pub(crate) struct Mailbox {
     /// The service has exited: pushes bounce.
     pub(crate) closed: bool,
     /// Watchers (service, session) to answer when this service exits.
-    pub(crate) monitors: Vec<(Address, Session)>,
+    pub(crate) monitors: super::watchers::Watchers,
     /// The longest `queue` has been (`ServiceStats::peak_queue_len`).
     pub(crate) peak: usize,
     /// The length whose crossing logs the next overload warning (doubled at each).
@@ -148,6 +148,8 @@ pub(crate) struct ServiceCell {
     pub(crate) sched: Schedule,
     /// Its init has returned: written by its runner, read by whoever claims it next.
     pub(crate) started: AtomicBool,
+    /// A `Wake` for task slot 0, whose waker is this cell, is pending (`waker.rs`).
+    pub(crate) first_slot_notified: AtomicBool,
     /// Its requests waiting behind its own by-name messages (G6, see `outbox.rs`).
     pub(crate) outbox: super::outbox::Outbox,
     /// Its random generator, seeded at its first draw (`Ctx::rng`, `rng.rs`).
@@ -188,7 +190,7 @@ impl ServiceCell {
         running: bool,
     ) -> ServiceCell {
         let warn_at = kind.overload_warning;
-        let mailbox = Mailbox { queue: VecDeque::new(), closed: false, monitors: Vec::new(), peak: 0, warn_at };
+        let mailbox = Mailbox { queue: VecDeque::new(), closed: false, monitors: Default::default(), peak: 0, warn_at };
         ServiceCell {
             address,
             kind,
@@ -198,6 +200,7 @@ impl ServiceCell {
             core: Mutex::new(ServiceCore::new(running)),
             state: AtomicRefCell::new(SyncWrapper::new(StateSlot::default())),
             started: AtomicBool::new(running),
+            first_slot_notified: AtomicBool::new(false),
             sessions: Mutex::new(Sessions::default()),
             exit_reason: Mutex::new(None),
             exiting: AtomicBool::new(false),

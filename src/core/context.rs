@@ -246,12 +246,12 @@ impl<S: 'static> Ctx<S> {
         let watching = cell.runtime.lookup(target).is_some_and(|t| {
             let mut mailbox = lock(&t.mailbox);
             !mailbox.closed && {
-                mailbox.monitors.push((cell.address, session));
+                mailbox.monitors.push(cell.address, session);
                 true
             }
         });
         if !watching {
-            let gone = Envelope::Response { session, result: Ok(Value::opaque(ExitReason::NoService)) };
+            let gone = Envelope::Response { session, result: Ok(super::watchers::exit_value(&ExitReason::NoService)) };
             cell.runtime.deliver(cell.address, gone);
         }
         let reply = Reply::new(cell.clone(), session);

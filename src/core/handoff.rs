@@ -22,7 +22,8 @@
 //! - **the callee's turn runs at once.** A call to an idle service whose command is not run
 //!   directly (a deferred handler, or the simulator said no to `Direct`) runs the callee's turn
 //!   right there, for that one message: it handles exactly what a turn from the run queue would
-//!   have handled first (G6). A new service's first turn (its init) runs at once the same way, and
+//!   have handled first (G6). A new service's first turn (its init) runs at once the same way,
+//!   without even a trip through its mailbox (`run_init_inline`: nothing can be ahead of it), and
 //!   so does the exit of an idle service a turn kills (its exit is a turn that handles nothing:
 //!   it leaves the table and answers its monitors before `kill` returns).
 //! - **the answer skips the mailbox.** An answer for a service whose turn runs on this very
@@ -166,6 +167,27 @@ impl RuntimeShared {
             return;
         }
         self.executor.schedule(Runnable(cell));
+    }
+
+    /// A new service's init that took `Shortcut::InlineInit`, run at once without a trip
+    /// through its mailbox (no buffer made for it, none taken back): the service is claimed
+    /// as a push that found it idle would claim it, and its first turn handles `init` before
+    /// anything else. The trace reads as the ordinary path's (the delivery, then the nested
+    /// turn). Hands `init` back where that cannot be (too deep, or the service already claimed:
+    /// shutdown asked for its exit, or a message reached it first); the caller then delivers
+    /// it as usual, with the same shortcut.
+    pub(crate) fn run_init_inline(&self, cell: &Arc<ServiceCell>, init: Envelope) -> Result<(), Envelope> {
+        let depth = DEPTH.get();
+        if depth >= MAX_INLINE || !cell.sched.claim_direct() {
+            return Err(init);
+        }
+        if self.tracing {
+            self.trace(&Event::Deliver { to: cell.address, message: init.message() });
+        }
+        let _nested = Nested::begin(self, Shortcut::InlineInit, cell.address);
+        let _inline = Inline::enter(depth + 1);
+        cell.run_turn_with(1, Some(init));
+        Ok(())
     }
 }
 

@@ -30,7 +30,10 @@ const DEFAULT_OVERLOAD_WARNING: usize = 1024;
 
 /// A service's state once its init has returned, type-erased.
 pub(crate) type State = Box<dyn Any + Send>;
-type InitFn = Box<dyn Fn(Ctx, Args) -> BoxFuture<'static, anyhow::Result<State>> + Send + Sync>;
+/// Makes a service's init future, already in the shape of a task's (`Outcome::Init`): the
+/// runtime polls it as it is, with no second box around it, and an init whose future holds
+/// nothing (a stateless kind's) costs no allocation at all.
+type InitFn = Box<dyn Fn(Ctx, Args) -> BoxFuture<'static, Outcome> + Send + Sync>;
 type DeferredFn = Box<dyn Fn(Ctx, Value, Responder) -> BoxFuture<'static, Outcome> + Send + Sync>;
 // Runs to the end at once, on the state the runner hands it: no future, no task.
 pub(crate) type SyncFn = Box<dyn Fn(&mut (dyn Any + Send), &Ctx, Value) -> anyhow::Result<Value> + Send + Sync>;
@@ -163,7 +166,19 @@ pub struct ServiceKind<S = ()> {
 impl ServiceKind<()> {
     /// A kind without state: its init accepts any arguments and ignores them.
     pub fn stateless(name: impl Into<String>) -> ServiceKind<()> {
-        ServiceKind::from_init(name.into(), Box::new(|_, _| async { Ok(Box::new(()) as State) }.boxed()))
+        ServiceKind::from_init(name.into(), Box::new(|_, _| Box::pin(StatelessInit)))
+    }
+}
+
+/// A stateless kind's init: ready at once with no state. A unit struct, so boxing it costs no
+/// allocation (an `async` block, however empty, keeps a state byte).
+struct StatelessInit;
+
+impl Future for StatelessInit {
+    type Output = Outcome;
+
+    fn poll(self: std::pin::Pin<&mut Self>, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Outcome> {
+        std::task::Poll::Ready(Outcome::Init(Ok(Box::new(()))))
     }
 }
 
@@ -178,8 +193,8 @@ impl<S: Send + 'static> ServiceKind<S> {
         Fut: Future<Output = anyhow::Result<S>> + Send + 'static,
     {
         let init: InitFn = Box::new(move |ctx, args| match args.take::<A>() {
-            Ok(args) => init(ctx.typed(), args).map(|r| r.map(|s| Box::new(s) as State)).boxed(),
-            Err(e) => futures::future::ready(Err(e)).boxed(),
+            Ok(args) => init(ctx.typed(), args).map(|r| Outcome::Init(r.map(|s| Box::new(s) as State))).boxed(),
+            Err(e) => futures::future::ready(Outcome::Init(Err(e))).boxed(),
         });
         ServiceKind::from_init(name.into(), init)
     }

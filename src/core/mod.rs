@@ -29,6 +29,8 @@ mod table;
 mod turn;
 mod value;
 mod value_serde;
+mod waker;
+mod watchers;
 mod wire;
 
 pub use address::{Address, AddressParseError, NodeId};

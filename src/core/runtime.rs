@@ -4,12 +4,13 @@
 //! everything down. Services hold the shared part (`RuntimeShared`) directly.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::task::{Context, Poll, Waker};
 
 use futures::FutureExt;
@@ -105,8 +106,27 @@ impl RuntimeShared {
     /// [`deliver`](Self::deliver) to a service already in hand (a turn's memo): the same
     /// decisions, without looking it up again for the push.
     pub(crate) fn deliver_to(self: &Arc<Self>, cell: &Arc<ServiceCell>, envelope: Envelope) {
+        let shortcut = self.shortcut_for(cell.address, &envelope);
+        self.deliver_decided(cell, envelope, shortcut);
+    }
+
+    /// A new service's init, to the service in hand: run at once where it takes its shortcut
+    /// (`run_init_inline`: not even through the mailbox), else delivered as any envelope.
+    fn deliver_init(self: &Arc<Self>, cell: &Arc<ServiceCell>, init: Envelope) {
+        let shortcut = self.shortcut_for(cell.address, &init);
+        let init = match shortcut {
+            Some(Shortcut::InlineInit) => match self.run_init_inline(cell, init) {
+                Ok(()) => return,
+                Err(init) => init,
+            },
+            _ => init,
+        };
+        self.deliver_decided(cell, init, shortcut);
+    }
+
+    /// [`deliver_to`](Self::deliver_to) with its shortcut decided.
+    fn deliver_decided(self: &Arc<Self>, cell: &Arc<ServiceCell>, envelope: Envelope, shortcut: Option<Shortcut>) {
         let to = cell.address;
-        let shortcut = self.shortcut_for(to, &envelope);
         if shortcut.is_none() && crate::executor::capture::active() {
             if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {
                 self.push_to(delivery.to, delivery.envelope, None);
@@ -206,8 +226,27 @@ impl RuntimeShared {
         }
     }
 
-    pub(crate) fn kind(&self, name: &str) -> Option<Arc<KindDef>> {
-        self.catalog.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
+    /// The kind `name` of the catalog. The last one found on this thread is remembered (a
+    /// loop of spawns of one kind then takes no catalog lock and no string search): a kind,
+    /// once in the catalog, stays there unchanged. Remembered weakly, so neither the runtime
+    /// nor the kind is kept alive by it, and the runtime's allocation, kept by the weak
+    /// reference, cannot be another runtime's while it is remembered.
+    pub(crate) fn kind(self: &Arc<Self>, name: &str) -> Option<Arc<KindDef>> {
+        thread_local! {
+            static LAST_KIND: RefCell<(Weak<RuntimeShared>, Weak<KindDef>)> = const { RefCell::new((Weak::new(), Weak::new())) };
+        }
+        let remembered = LAST_KIND.with_borrow(|(runtime, kind)| {
+            if !std::ptr::eq(runtime.as_ptr(), Arc::as_ptr(self)) {
+                return None;
+            }
+            kind.upgrade().filter(|kind| kind.name == name)
+        });
+        if remembered.is_some() {
+            return remembered;
+        }
+        let found = self.catalog.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()?;
+        LAST_KIND.set((Arc::downgrade(self), Arc::downgrade(&found)));
+        Some(found)
     }
 
     /// Creates a service of `kind` and queues its init. The address is valid at once; messages
@@ -230,7 +269,7 @@ impl RuntimeShared {
         }
         // The prelude resolves the dependency list: nothing to run (or allocate) without one.
         let prelude = options.prelude.filter(|_| !cell.kind.depends_on.is_empty()).map(|p| p(Ctx::new(cell.clone())));
-        self.deliver(cell.address, Envelope::Init { args, prelude, notify: options.notify });
+        self.deliver_init(&cell, Envelope::Init { args, prelude, notify: options.notify });
         Ok(cell.address)
     }
 

@@ -158,7 +158,7 @@ impl ServiceCell {
         }
         let id = core.tasks.vacant_key();
         self.ensure_waker(core, id);
-        match self.poll_future(slot.as_mut(), id, &core.wakers[id].1) {
+        match self.poll_future(slot.as_mut(), id, &self.task_waker(&core.wakers, id)) {
             Ok(Poll::Pending) => FirstPoll::Pending(Pending { slot, task: id }),
             Ok(Poll::Ready(outcome)) => {
                 self.recycle(core, command.index, slot);

@@ -83,10 +83,15 @@ impl ServiceTable {
         f(self.read(address).get(&address))
     }
 
+    /// Counted before it is listed, so the count is never below what the shards hold: a
+    /// service removed right after its insert (shutdown saw it listed and stopped it before the
+    /// insert had counted it) once took the count below zero and back, and the removal that
+    /// emptied the table saw no `1 -> 0` step to wake shutdown with (it waited for good).
     pub(crate) fn insert(&self, cell: Arc<ServiceCell>) {
         let address = cell.address;
-        if self.write(address).insert(address, cell).is_none() {
-            self.len.fetch_add(1, Ordering::AcqRel);
+        self.len.fetch_add(1, Ordering::AcqRel);
+        if self.write(address).insert(address, cell).is_some() {
+            self.len.fetch_sub(1, Ordering::AcqRel); // replaced one: counted already
         }
     }
 

@@ -18,13 +18,13 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use futures::task::ArcWake;
+use futures::future::OptionFuture;
 use slab::Slab;
 
 use super::address::{Address, Session};
@@ -36,6 +36,7 @@ use super::responder::{ReplySlot, Responder};
 use super::session::Wake;
 use super::slot::{FirstPoll, HandlerSlot};
 use super::value::Value;
+use super::waker::TaskWaker;
 use crate::executor::{Event, ExitReason, FaultSite};
 use crate::mutants::{self, Mutant};
 
@@ -78,9 +79,9 @@ pub(crate) enum Phase {
 /// The part of a service only its runner touches.
 pub(crate) struct ServiceCore {
     pub(super) tasks: Slab<Task>,
-    /// One waker per slab slot, made on first use and kept: slots are reused, and a stale wake
-    /// only causes a harmless extra poll, so handlers cost no waker allocation.
-    pub(super) wakers: Vec<(Arc<TaskWaker>, Waker)>,
+    /// The wakers of slab slots 1 and up, made on first use and kept (`waker.rs`; slot 0's is
+    /// the cell).
+    pub(super) wakers: Vec<Arc<TaskWaker>>,
     pub(crate) phase: Phase,
     /// Requests that arrived while `Starting`, in arrival order.
     deferred: VecDeque<Envelope>,
@@ -117,25 +118,6 @@ pub(crate) fn polled_here(cell: &ServiceCell) -> bool {
     CURRENT.get().0 == std::ptr::from_ref(cell) as usize
 }
 
-pub(super) struct TaskWaker {
-    cell: Weak<ServiceCell>,
-    task: usize,
-    /// A `Wake` for this slot is in the mailbox and not yet handled: further wakes add nothing
-    /// (a thousand children of one `join_all` finishing at once cost one poll, not a thousand).
-    notified: AtomicBool,
-}
-
-impl ArcWake for TaskWaker {
-    fn wake_by_ref(this: &Arc<Self>) {
-        if this.notified.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        if let Some(cell) = this.cell.upgrade() {
-            cell.runtime.deliver(cell.address, Envelope::Wake { task: this.task });
-        }
-    }
-}
-
 pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
     match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
         (Some(s), _) => (*s).to_owned(),
@@ -153,7 +135,13 @@ impl ServiceCell {
     ///
     /// [`drop_user`]: Self::drop_user
     pub(crate) fn run_turn(self: &Arc<Self>, budget: usize) {
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.turn(budget))) {
+        self.run_turn_with(budget, None);
+    }
+
+    /// [`run_turn`](Self::run_turn), handling `first` before anything else: an envelope that
+    /// never went through the mailbox (a new service's init run inline, `handoff.rs`).
+    pub(crate) fn run_turn_with(self: &Arc<Self>, budget: usize, first: Option<Envelope>) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.turn(budget, first))) {
             self.user_panic("running a turn", &*panic);
             let exited = lock(&self.core).phase == Phase::Exited;
             if !exited {
@@ -162,7 +150,7 @@ impl ServiceCell {
         }
     }
 
-    fn turn(self: &Arc<Self>, budget: usize) {
+    fn turn(self: &Arc<Self>, budget: usize, mut first: Option<Envelope>) {
         let mut core = match self.core.try_lock() {
             Ok(core) => core,
             Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
@@ -175,12 +163,14 @@ impl ServiceCell {
             return;
         }
         let _turn = super::memo::Turn::start(self);
-        self.take_batch(&mut core.batch);
+        if first.is_none() {
+            self.take_batch(&mut core.batch);
+        }
         for _ in 0..budget {
             if self.sched.exit_requested() {
                 break;
             }
-            let Some(envelope) = core.batch.pop_front() else { break };
+            let Some(envelope) = first.take().or_else(|| core.batch.pop_front()) else { break };
             self.sched.set_batched(core.batch.len()); // for `complete_here`
             // Handlers' panics are caught per task; this catches a `Drop` the runtime runs
             // itself (a late answer nobody waits for, a finished task's future, a send's result).
@@ -198,6 +188,9 @@ impl ServiceCell {
             }
         }
         if self.sched.exit_requested() {
+            if let Some(first) = first {
+                core.batch.push_front(first); // unhandled: the exit answers it as it would the batch's
+            }
             return self.exit_now(&mut core);
         }
         // What the budget left stays in the batch, ahead of the mailbox, for the next turn.
@@ -237,7 +230,9 @@ impl ServiceCell {
                 let wake = lock(&self.sessions).complete(session, result);
                 match wake {
                     // Polled by the task itself: poll it now, skipping the mailbox.
-                    Wake::Task(task, waker) if core.wakers.get(task).is_some_and(|(_, w)| w.will_wake(&waker)) => {
+                    Wake::Task(task, waker)
+                        if self.made_waker(&core.wakers, task).is_some_and(|w| w.will_wake(&waker)) =>
+                    {
                         self.poll_task(core, task)
                     }
                     Wake::Task(_, waker) | Wake::Waker(waker) => waker.wake(),
@@ -246,20 +241,39 @@ impl ServiceCell {
             }
             Envelope::Wake { task } => self.poll_task(core, task),
             Envelope::Fork { task } => self.start_task(core, task.map(|()| Outcome::Done).boxed(), Origin::Fork),
-            Envelope::Init { args, prelude, notify } => {
-                let ctx = Ctx::new(self.clone());
-                let kind = self.kind.clone();
-                let injected = self.runtime.inject(FaultSite::Init { address: self.address, kind: self.name() });
-                let future = async move {
-                    anyhow::ensure!(!injected, "injected init failure");
-                    if let Some(prelude) = prelude {
-                        prelude.await?;
-                    }
-                    (kind.init)(ctx, args).await
-                };
-                self.start_task(core, future.map(Outcome::Init).boxed(), Origin::Init(notify));
-            }
+            Envelope::Init { args, prelude, notify } => self.start_init(core, args, prelude, notify),
         }
+    }
+
+    /// Starts the init as the service's first task. Without a prelude or an injected fault
+    /// it is the kind's own future, polled as it is (no box around it); the kind's init
+    /// function is user code, so a panic in it (before any future exists) fails the init too.
+    fn start_init(
+        self: &Arc<Self>,
+        core: &mut ServiceCore,
+        args: super::kind::Args,
+        prelude: Option<super::cell::Prelude>,
+        notify: Option<(Address, Session)>,
+    ) {
+        let ctx = Ctx::new(self.clone());
+        let injected = self.runtime.inject(FaultSite::Init { address: self.address, kind: self.name() });
+        if prelude.is_none() && !injected {
+            return match catch_unwind(AssertUnwindSafe(|| (self.kind.init)(ctx, args))) {
+                Ok(future) => self.start_task(core, future, Origin::Init(notify)),
+                Err(panic) => self.task_panicked(core, Origin::Init(notify), &*panic),
+            };
+        }
+        let kind = self.kind.clone();
+        let future = async move {
+            if injected {
+                return Outcome::Init(Err(anyhow::anyhow!("injected init failure")));
+            }
+            if let Some(Err(e)) = OptionFuture::from(prelude).await {
+                return Outcome::Init(Err(e));
+            }
+            (kind.init)(ctx, args).await
+        };
+        self.start_task(core, future.boxed(), Origin::Init(notify));
     }
 
     fn start_request(self: &Arc<Self>, core: &mut ServiceCore, reply_to: ReplyTo, args: Value) {
@@ -348,31 +362,13 @@ impl ServiceCell {
     fn start_task(self: &Arc<Self>, core: &mut ServiceCore, mut future: BoxFuture<'static, Outcome>, origin: Origin) {
         let id = core.tasks.vacant_key();
         self.ensure_waker(core, id);
-        match self.poll_future(future.as_mut(), id, &core.wakers[id].1) {
+        match self.poll_future(future.as_mut(), id, &self.task_waker(&core.wakers, id)) {
             Ok(Poll::Pending) => {
                 let stored = core.tasks.insert(Task { future, origin });
                 debug_assert_eq!(stored, id, "nothing takes a slot while a task is polled");
             }
             Ok(Poll::Ready(outcome)) => self.task_done(core, origin, outcome),
             Err(panic) => self.task_panicked(core, origin, &*panic),
-        }
-    }
-
-    /// Makes the wakers up to slot `task`'s, once: a message polled as a slot polled before
-    /// costs one comparison.
-    #[inline]
-    pub(super) fn ensure_waker(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
-        if core.wakers.len() <= task {
-            self.make_wakers(core, task);
-        }
-    }
-
-    #[cold]
-    fn make_wakers(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
-        while core.wakers.len() <= task {
-            let task = core.wakers.len();
-            let waker = Arc::new(TaskWaker { cell: Arc::downgrade(self), task, notified: AtomicBool::new(false) });
-            core.wakers.push((waker.clone(), futures::task::waker(waker)));
         }
     }
 
@@ -391,14 +387,12 @@ impl ServiceCell {
     }
 
     fn poll_task(self: &Arc<Self>, core: &mut ServiceCore, id: usize) {
-        if let Some((slot, _)) = core.wakers.get(id) {
-            slot.notified.store(false, Ordering::Release); // wakes from now on count again
-        }
+        self.rearm_waker(&core.wakers, id);
         if !core.tasks.contains(id) {
             return; // a stale wake for a finished task
         }
         self.ensure_waker(core, id);
-        let polled = self.poll_future(core.tasks[id].future.as_mut(), id, &core.wakers[id].1);
+        let polled = self.poll_future(core.tasks[id].future.as_mut(), id, &self.task_waker(&core.wakers, id));
         match polled {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(outcome)) => {
@@ -484,12 +478,13 @@ impl ServiceCell {
         // Neither buffer is needed any more unless requests came in: a service started and
         // left idle keeps none (the one its init came in was the mailbox's; the next message
         // makes a new one).
-        let deferred = std::mem::take(&mut core.deferred);
-        if deferred.is_empty() && core.batch.is_empty() {
+        // (An init run inline came in no buffer at all: nothing to give back then.)
+        if !core.deferred.is_empty() {
+            for envelope in std::mem::take(&mut core.deferred).into_iter().rev() {
+                core.batch.push_front(envelope);
+            }
+        } else if core.batch.is_empty() && core.batch.capacity() > 0 {
             core.batch = VecDeque::new();
-        }
-        for envelope in deferred.into_iter().rev() {
-            core.batch.push_front(envelope);
         }
         if let Some((to, session)) = notify {
             let response = Envelope::Response { session, result: Ok(Value::Address(self.address)) };
@@ -531,10 +526,14 @@ impl ServiceCell {
             (std::mem::take(&mut mailbox.queue), std::mem::take(&mut mailbox.monitors))
         };
         self.runtime.remove_service(self.address);
-        let unhandled: Vec<Envelope> = core.deferred.drain(..).chain(core.batch.drain(..)).chain(queue).collect();
-        let mut payloads = Vec::with_capacity(unhandled.len());
-        for envelope in unhandled {
-            payloads.extend(self.reject(envelope));
+        // An idle service (the common exit) has nothing unhandled and no task: no lists then.
+        let mut payloads = Vec::new();
+        if !(core.deferred.is_empty() && core.batch.is_empty() && queue.is_empty()) {
+            let unhandled: Vec<Envelope> = core.deferred.drain(..).chain(core.batch.drain(..)).chain(queue).collect();
+            payloads.reserve(unhandled.len());
+            for envelope in unhandled {
+                payloads.extend(self.reject(envelope));
+            }
         }
         let tasks = std::mem::take(&mut core.tasks);
         let mut futures = Vec::with_capacity(tasks.len());
@@ -550,9 +549,8 @@ impl ServiceCell {
             }
             futures.push(task.future);
         }
-        let reason_value = Value::opaque(reason.clone());
         for (watcher, session) in monitors {
-            let response = Envelope::Response { session, result: Ok(reason_value.clone()) };
+            let response = Envelope::Response { session, result: Ok(super::watchers::exit_value(&reason)) };
             self.runtime.deliver(watcher, response);
         }
         // User values last, each drop caught.

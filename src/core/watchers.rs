@@ -1,0 +1,65 @@
+//! The watchers of one service's exit (its monitors, `Ctx::monitor`), told why it exited once
+//! it has (G9).
+//!
+//! Most services have no watcher or one (whoever started it and waits for its end, or its
+//! group's registry), so the first is held inline and only a second makes a list; and the
+//! answer for the common reasons is one shared value, not a new one per exit. Watching a
+//! service and hearing of its exit then costs no allocation on either side.
+
+use std::sync::OnceLock;
+
+use super::address::{Address, Session};
+use super::value::Value;
+use crate::executor::ExitReason;
+
+/// Who to tell when the service exits: (watcher, the session its monitor waits on).
+#[derive(Default)]
+pub(crate) enum Watchers {
+    #[default]
+    None,
+    One(Address, Session),
+    Many(Vec<(Address, Session)>),
+}
+
+impl Watchers {
+    pub(crate) fn push(&mut self, watcher: Address, session: Session) {
+        *self = match std::mem::take(self) {
+            Watchers::None => Watchers::One(watcher, session),
+            Watchers::One(first, first_session) => Watchers::Many(vec![(first, first_session), (watcher, session)]),
+            Watchers::Many(mut all) => {
+                all.push((watcher, session));
+                Watchers::Many(all)
+            }
+        };
+    }
+}
+
+impl IntoIterator for Watchers {
+    type Item = (Address, Session);
+    type IntoIter = std::iter::Chain<std::option::IntoIter<(Address, Session)>, std::vec::IntoIter<(Address, Session)>>;
+
+    /// In the order they started watching.
+    fn into_iter(self) -> Self::IntoIter {
+        let (first, rest) = match self {
+            Watchers::None => (None, Vec::new()),
+            Watchers::One(watcher, session) => (Some((watcher, session)), Vec::new()),
+            Watchers::Many(all) => (None, all),
+        };
+        first.into_iter().chain(rest)
+    }
+}
+
+/// The answer a monitor gets: `reason` as an opaque value. Reasons without data share one value
+/// each for the process's life (a value is immutable, and equal opaque values are the same
+/// one); `InitFailed` makes its own.
+pub(crate) fn exit_value(reason: &ExitReason) -> Value {
+    static SHARED: [OnceLock<Value>; 4] = [const { OnceLock::new() }; 4];
+    let index = match reason {
+        ExitReason::Stopped => 0,
+        ExitReason::Killed => 1,
+        ExitReason::Crashed => 2,
+        ExitReason::NoService => 3,
+        other => return Value::opaque(other.clone()),
+    };
+    SHARED[index].get_or_init(|| Value::opaque(reason.clone())).clone()
+}

@@ -1,0 +1,94 @@
+//! The lean creation and exit paths (issue 13, item 3), on both backends (S4): an init that
+//! runs inline without a trip through the mailbox, the kind's init future polled as it is (no
+//! box around it), task slot 0 woken through the service's own cell, and the first watcher of
+//! an exit held inline. Each keeps the rule its test names.
+
+mod common;
+
+use std::time::Duration;
+
+use common::backend_test;
+use skygroup::{Address, CallErrorKind, Ctx, ExitReason, Runtime, ServiceKind, Value};
+
+fn address(value: Result<Value, skygroup::CallError>) -> Address {
+    Address::try_from(value.expect("the start succeeds")).expect("an address")
+}
+
+fn define(rt: &Runtime) {
+    // The init function panics before it makes a future.
+    rt.define(ServiceKind::<()>::new("panics_early", |_ctx, (): ()| -> std::future::Ready<anyhow::Result<()>> {
+        panic!("no future for you")
+    }))
+    .unwrap();
+    // The init awaits a timer: its task waits in slot 0, woken through the cell.
+    rt.define(
+        ServiceKind::new("sleepy", |ctx: Ctx<u32>, (): ()| async move {
+            ctx.sleep(Duration::from_millis(2)).await;
+            Ok(7u32)
+        })
+        .command("nap", |ctx: Ctx<u32>, _v: Value| async move {
+            ctx.sleep(Duration::from_millis(1)).await;
+            Ok(ctx.with_state(|n| i64::from(*n)))
+        }),
+    )
+    .unwrap();
+    rt.define(ServiceKind::stateless("plain")).unwrap();
+}
+
+backend_test! {
+    // checks G3: an init function that panics before returning its future fails the start with
+    // an init error naming the service, and leaves no service behind.
+    fn an_init_function_panic_fails_the_start(rt) {
+        define(&rt);
+        let started = rt.block_on(move |ctx| async move { ctx.newservice("panics_early", ()).await });
+        let error = started.expect_err("the start failed");
+        assert!(
+            matches!(error.kind(), CallErrorKind::Init { service, message, .. }
+                if service == "panics_early" && message.contains("no future for you")),
+            "{error:?}"
+        );
+        assert!(rt.services().iter().all(|s| s.kind != "panics_early"), "the failed service is listed");
+    }
+}
+
+backend_test! {
+    // checks G5, G12: an init that waits (slot 0's waker is the service's cell) is woken and
+    // returns; a request sent meanwhile waits for it, and a handler that waits in slot 0 is
+    // woken the same way.
+    fn a_waiting_init_and_handler_are_woken(rt) {
+        define(&rt);
+        let (first, second) = rt.block_on(move |ctx| async move {
+            let starting = ctx.newservice("sleepy", ());
+            let sleepy = address(starting.await);
+            let first = ctx.call(sleepy, "nap", ()).await.expect("nap answers");
+            let second = ctx.call(sleepy, "nap", ()).await.expect("nap answers again");
+            (first, second)
+        });
+        assert_eq!((first, second), (Value::from(7), Value::from(7)));
+    }
+}
+
+backend_test! {
+    // checks G9: every watcher of one service hears its exit (one, two and three watchers: the
+    // first held inline, the others in a list), and one watching an exited service hears
+    // `NoService`.
+    fn every_watcher_hears_the_exit(rt) {
+        define(&rt);
+        let reasons = rt.block_on(move |ctx| async move {
+            let mut reasons = Vec::new();
+            for watchers in 1..=3 {
+                let plain = address(ctx.newservice("plain", ()).await);
+                let exits: Vec<_> = (0..watchers).map(|_| ctx.monitor(plain)).collect();
+                assert!(ctx.kill(plain));
+                for exit in exits {
+                    reasons.push(exit.await);
+                }
+                reasons.push(ctx.monitor(plain).await);
+            }
+            reasons
+        });
+        let killed = |n| std::iter::repeat_n(ExitReason::Killed, n).chain([ExitReason::NoService]);
+        let expected: Vec<_> = killed(1).chain(killed(2)).chain(killed(3)).collect();
+        assert_eq!(reasons, expected);
+    }
+}
