@@ -176,12 +176,22 @@ impl ServiceCell {
         }
         let _turn = super::memo::Turn::start(self);
         self.take_batch(&mut core.batch);
+        // `batched` is stored when the turn starts and whenever the batch turns empty or
+        // non-empty (an init's end puts its deferred requests back), not per message: between
+        // stores it may read high, but it is zero exactly when it should be (all that
+        // `complete_here` and the direct answer ask), and a store per message would pull the
+        // line a pusher reads (the scheduling word's) to this core each time.
+        let mut announced = usize::MAX;
         for _ in 0..budget {
             if self.sched.exit_requested() {
                 break;
             }
             let Some(envelope) = core.batch.pop_front() else { break };
-            self.sched.set_batched(core.batch.len()); // for `complete_here`
+            let left = core.batch.len();
+            if announced == usize::MAX || (left == 0) != (announced == 0) {
+                self.sched.set_batched(left); // for `complete_here`
+                announced = left;
+            }
             // Handlers' panics are caught per task; this catches a `Drop` the runtime runs
             // itself (a late answer nobody waits for, a finished task's future, a send's result).
             let handled = if super::observe::quiet(self) {
