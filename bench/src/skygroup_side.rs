@@ -59,6 +59,33 @@ pub fn sends(n: u64, form: Form) -> Sample {
     Sample::new(n, elapsed)
 }
 
+/// The flood that starts queued: `n` sends to a counter (handlers of the given form) whose
+/// task sleeps 1 ms as the flood begins. The first sends run directly; the timer's wake-up
+/// claims the counter and schedules it on the other worker, and every send from then on
+/// queues behind the ones before it (G6) while the counter drains its mailbox there.
+pub fn sends_queued(n: u64, form: Form) -> Sample {
+    let rt = runtime();
+    let napping =
+        kinds::counter_in(form).command("nap", |ctx: skygroup::Ctx<kinds::Counter>, _v: skygroup::Value| async move {
+            ctx.sleep(std::time::Duration::from_millis(1)).await;
+            Ok(())
+        });
+    rt.define(napping).expect("define counter");
+    let counter = rt.spawn("counter", ()).expect("spawn counter");
+    let elapsed = rt.block_on(move |ctx| async move {
+        ctx.call(counter, "get", ()).await.expect("counter answers");
+        ctx.send(counter, "nap", ());
+        let start = Instant::now();
+        for _ in 0..n {
+            ctx.send(counter, "add", ());
+        }
+        let count = ctx.call(counter, "get", ()).await.expect("counter answers");
+        assert_eq!(count.as_int(), Some(n as i64), "the counter missed sends");
+        start.elapsed()
+    });
+    Sample::new(n, elapsed)
+}
+
 /// Workload 3: `producers` services each send `each` messages to one counter (handlers of the
 /// given form), concurrently.
 pub fn fan_in(producers: u64, each: u64, form: Form) -> Sample {

@@ -135,6 +135,20 @@ fn core(s: Sizes) -> Vec<Workload> {
             baseline: Some(Box::new(move |_| tokio_side::sends(s.sends))),
         },
         Workload {
+            key: "sends-queued",
+            label: format!("one-way sends/s, the flood that starts queued ({} sends)", n(s.sends as f64)),
+            target: Target::None,
+            skygroup: Box::new(move |_| skygroup_side::sends_queued(s.sends, Form::Sync)),
+            baseline: Some(Box::new(move |_| tokio_side::sends(s.sends))),
+        },
+        Workload {
+            key: "sends-queued-async",
+            label: format!("one-way sends/s, the flood that starts queued, `command` ({} sends)", n(s.sends as f64)),
+            target: Target::None,
+            skygroup: Box::new(move |_| skygroup_side::sends_queued(s.sends, Form::Async)),
+            baseline: Some(Box::new(move |_| tokio_side::sends(s.sends))),
+        },
+        Workload {
             key: "fan-in",
             label: format!("fan-in sends/s ({} x {})", s.producers, n(s.sends_each as f64)),
             target: Target::Ratio(1.5),

@@ -341,6 +341,9 @@ impl ServiceCell {
             }
             // It waits: a task of the receiver's now, which answers nobody when done.
             Ok(Direct::Waiting(_)) => {}
+            // Under `Always` (no held deliveries, a send takes no shortcut): straight into its
+            // mailbox, skipping the shortcut questions `queue_send` would ask.
+            Err(args) if mode == Mode::Always => self.push_send(&callee, command, args),
             Err(args) => self.queue_send(to, Some(&callee), command, args),
         }
         memo::give_back(&self.runtime, callee);
@@ -354,6 +357,24 @@ impl ServiceCell {
         match known {
             Some(cell) if self.nothing_held() => self.runtime.deliver_to(cell, request),
             _ => self.deliver_request(to, request),
+        }
+    }
+
+    /// A send the direct path did not take (its receiver is busy, most often), to a service in
+    /// hand, under `Mode::Always` (so no delivery is held back, a send takes no shortcut, and
+    /// nothing of this service's waits behind a name): what `queue_send` does, without asking
+    /// for a shortcut it would not get. A flood to a service that drains its mailbox elsewhere
+    /// (the flood that starts queued) pays this instead of `queue_send`'s path.
+    fn push_send(&self, callee: &Arc<ServiceCell>, command: CommandName, args: Value) {
+        let to = callee.address;
+        self.trace_issue(To::Address(to), 0, &command, &args);
+        let request = Envelope::Request { from: self.address, session: 0, command, args, via: None };
+        match callee.push(request) {
+            // It went idle meanwhile, and this push claimed it.
+            Ok(true) => self.runtime.start_turns(callee.clone(), None),
+            Ok(false) => {}
+            // It has exited meanwhile: bounced (a dead letter) the ordinary way.
+            Err(request) => self.runtime.deliver_now(to, request),
         }
     }
 

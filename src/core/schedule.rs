@@ -30,8 +30,11 @@
 //! service unclaimed, or the runner sees the mail.
 //!
 //! `batched` is a separate counter, written only by the claim's owner: the batch's length as
-//! of the last turn (read by `queue_len`) and, during a turn, what is left of it (read by the
-//! direct answer's "nothing queued" check on the same thread).
+//! of the last turn (read by `queue_len`) and, during a turn, whether anything is left of it
+//! (read by the direct answer's "nothing queued" check on the same thread). A turn stores it
+//! only when the batch turns empty or non-empty, not per message (a store per message would
+//! pull this line, which every push reads, to the runner's core): during a turn it may read
+//! higher than what is left, but it is zero exactly when nothing is.
 
 #[cfg(loom)]
 use loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -89,7 +92,9 @@ impl Schedule {
         self.batched.store(n, Ordering::Relaxed);
     }
 
-    /// Envelopes left in the runner's batch (exact for the claim's owner, a statistic for others).
+    /// Envelopes left in the runner's batch: between two turns exact for the claim's owner; during
+    /// a turn zero exactly when none is left, else at least 1 (see the module docs); a statistic
+    /// for others.
     pub(crate) fn batched(&self) -> usize {
         self.batched.load(Ordering::Relaxed)
     }

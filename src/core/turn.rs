@@ -166,12 +166,22 @@ impl ServiceCell {
         if first.is_none() {
             self.take_batch(&mut core.batch);
         }
+        // `batched` is stored when the turn starts and whenever the batch turns empty or
+        // non-empty (an init's end puts its deferred requests back), not per message: between
+        // stores it may read high, but it is zero exactly when it should be (all that
+        // `complete_here` and the direct answer ask), and a store per message would pull the
+        // line a pusher reads (the scheduling word's) to this core each time.
+        let mut announced = usize::MAX;
         for _ in 0..budget {
             if self.sched.exit_requested() {
                 break;
             }
             let Some(envelope) = first.take().or_else(|| core.batch.pop_front()) else { break };
-            self.sched.set_batched(core.batch.len()); // for `complete_here`
+            let left = core.batch.len();
+            if announced == usize::MAX || (left == 0) != (announced == 0) {
+                self.sched.set_batched(left); // for `complete_here`
+                announced = left;
+            }
             // Handlers' panics are caught per task; this catches a `Drop` the runtime runs
             // itself (a late answer nobody waits for, a finished task's future, a send's result).
             let handled = if super::observe::quiet(self) {
@@ -483,6 +493,7 @@ impl ServiceCell {
             for envelope in std::mem::take(&mut core.deferred).into_iter().rev() {
                 core.batch.push_front(envelope);
             }
+            self.sched.set_batched(core.batch.len()); // the turn's loop stores it only when it turns empty
         } else if core.batch.is_empty() && core.batch.capacity() > 0 {
             core.batch = VecDeque::new();
         }

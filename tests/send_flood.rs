@@ -1,0 +1,112 @@
+//! A flood of sends to one service that turns busy midway: the first sends may run directly
+//! (`handoff.rs`), the rest queue once the receiver is claimed (the sender's busy path,
+//! `push_send`), and none is lost, doubled or reordered (G6, G7). Both backends (S4).
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use common::backend_test;
+use skygroup::{Ctx, Runtime, ServiceKind, Value};
+
+/// Notes sent per flood.
+const FLOOD: i64 = 3_000;
+
+/// `rec` records notes (`note`, async; `note_sync`, synchronous), turns busy on `poke`,
+/// answers what it saw on `seen`, and
+/// exits after handling the note `quit_at` (its init argument; -1: never). `handled` counts
+/// the notes it handled.
+fn define_rec(rt: &Runtime, handled: Arc<AtomicU64>) {
+    let (async_count, sync_count) = (handled.clone(), handled);
+    let kind = ServiceKind::new("rec", |_ctx, quit_at: i64| async move { Ok((quit_at, Vec::<i64>::new())) })
+        .command("note", move |ctx: Ctx<(i64, Vec<i64>)>, v: Value| {
+            let count = async_count.clone();
+            async move {
+                let n = i64::try_from(v)?;
+                count.fetch_add(1, Ordering::Relaxed);
+                let quit = ctx.with_state(|(quit_at, seen)| {
+                    seen.push(n);
+                    *quit_at == n
+                });
+                if quit {
+                    ctx.exit();
+                }
+                Ok(())
+            }
+        })
+        .command_sync("note_sync", move |(quit_at, seen): &mut (i64, Vec<i64>), ctx, v: Value| {
+            let n = i64::try_from(v)?;
+            sync_count.fetch_add(1, Ordering::Relaxed);
+            seen.push(n);
+            if *quit_at == n {
+                ctx.exit();
+            }
+            Ok(())
+        })
+        // Forks a task (its envelope goes to its own mailbox) from inside its own handler: run
+        // directly, it stays claimed (mail came in during the run) and is scheduled, so every
+        // later note queues. An unhandled fork is no dead letter.
+        .command("poke", |ctx: Ctx<(i64, Vec<i64>)>, _v: Value| async move {
+            ctx.fork(async {});
+            Ok(())
+        })
+        .command("seen", |ctx: Ctx<(i64, Vec<i64>)>, _v: Value| async move { Ok(ctx.with_state(|(_, s)| s.clone())) });
+    rt.define(kind).unwrap();
+}
+
+/// Floods `rec` with `FLOOD` notes, alternating the async and the synchronous handler, with a
+/// `poke` before the note `poke_at` (none if it is `FLOOD` or more).
+async fn flood(ctx: &Ctx, rec: skygroup::Address, poke_at: i64) {
+    for n in 0..FLOOD {
+        if n == poke_at {
+            ctx.send(rec, "poke", ());
+        }
+        ctx.send(rec, if n % 2 == 0 { "note" } else { "note_sync" }, n);
+    }
+}
+
+backend_test! {
+    // checks G6, G7: the notes of a flood that starts directly and turns queued when the
+    // receiver's wake-up claims it are all handled, once each, in the order sent.
+    fn a_flood_that_turns_queued_keeps_order(rt) {
+        let handled = Arc::new(AtomicU64::new(0));
+        define_rec(&rt, handled.clone());
+        let seen = rt.block_on(|ctx| async move {
+            let rec = ctx.newservice("rec", -1_i64).await?;
+            let rec = skygroup::Address::try_from(rec)?;
+            ctx.call(rec, "seen", ()).await?;
+            flood(&ctx, rec, FLOOD / 2).await;
+            Ok::<_, skygroup::anyhow::Error>(ctx.call(rec, "seen", ()).await?)
+        });
+        let want: Vec<i64> = (0..FLOOD).collect();
+        assert_eq!(seen.unwrap(), Value::from(want));
+        assert_eq!(handled.load(Ordering::Relaxed), FLOOD as u64);
+    }
+}
+
+backend_test! {
+    // checks G7: a flood to a receiver that exits partway (after the note `FLOOD / 2`): the
+    // notes up to that one are handled, every later one is a dead letter (queued when it
+    // exited, or bounced off its closed mailbox), none is handled after its exit or lost.
+    fn a_flood_to_a_receiver_that_exits_counts_the_rest_as_dead_letters(rt) {
+        let handled = Arc::new(AtomicU64::new(0));
+        define_rec(&rt, handled.clone());
+        // Poked before its exit (the rest queue, and are rejected when it exits), and not
+        // poked (it exits in a note run directly; the rest bounce off its closed mailbox).
+        for poke_at in [FLOOD / 4, FLOOD] {
+            let (before, handled_before) = (rt.dead_letters(), handled.load(Ordering::Relaxed));
+            rt.block_on(move |ctx| async move {
+                let rec = ctx.newservice("rec", FLOOD / 2).await.unwrap();
+                let rec = skygroup::Address::try_from(rec).unwrap();
+                ctx.call(rec, "seen", ()).await.unwrap();
+                let gone = ctx.monitor(rec);
+                flood(&ctx, rec, poke_at).await;
+                gone.await;
+            });
+            let kept = (FLOOD / 2 + 1) as u64;
+            assert_eq!(handled.load(Ordering::Relaxed) - handled_before, kept, "poked at {poke_at}");
+            assert_eq!(rt.dead_letters() - before, FLOOD as u64 - kept, "poked at {poke_at}");
+        }
+    }
+}
