@@ -359,8 +359,7 @@ mod tests {
             offset_of!(ServiceCell, first_slot_notified),
             offset_of!(ServiceCell, started),
             offset_of!(ServiceCell, sched),
-        ]
-        {
+        ] {
             assert!(end < 64, "a field read per message left the first line");
         }
         assert_eq!(offset_of!(ServiceCell, mailbox), 64);
