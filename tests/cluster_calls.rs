@@ -77,6 +77,34 @@ fn a_call_crosses_nodes_and_back() {
     assert!(matches!(map["from"], Value::Address(a) if a.node() == NodeId(1)));
 }
 
+// checks K2 at its cost: a call to a node whose workers all sleep has its turn run by the thread
+// that brought its frame in (`Executor::help`), not by a worker woken for it, and is answered.
+#[test]
+fn a_call_to_a_sleeping_node_runs_on_the_transport_thread() {
+    let net = Loopback::new("help");
+    let ((a, _), (b, _)) = two_nodes(&net);
+    b.define(ServiceKind::stateless("where").command("where", |_ctx, _v: Value| async move {
+        Ok(Value::Str(std::thread::current().name().unwrap_or("?").to_owned()))
+    }))
+    .unwrap();
+    let here = b.spawn("where", ()).unwrap();
+    // A worker may be up now and then (the agent's liveness tick): ask until one sleeps.
+    let threads: Vec<Value> = a.block_on(move |ctx| async move {
+        let mut threads = Vec::new();
+        for _ in 0..50 {
+            ctx.sleep(Duration::from_millis(20)).await;
+            let thread = ctx.call(here, "where", ()).await.unwrap();
+            let done = thread.as_str() == Some("loopback-node#2");
+            threads.push(thread);
+            if done {
+                break;
+            }
+        }
+        threads
+    });
+    assert_eq!(threads.last().and_then(Value::as_str), Some("loopback-node#2"), "{threads:?}");
+}
+
 // checks K2: a handler's error comes back with its kind, naming the remote service.
 #[test]
 fn a_remote_error_keeps_its_kind() {

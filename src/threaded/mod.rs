@@ -8,7 +8,10 @@
 //! in tokio): a call to an idle service is then answered on the same thread without a
 //! cross-thread wake-up. The slot yields to the queues after a few uses in a row, so it cannot
 //! starve other services. Idle workers sleep on a condition variable (an idle runtime uses no
-//! CPU); a timer thread fires `wake_at` deadlines.
+//! CPU); a timer thread fires `wake_at` deadlines. A thread that is not a worker but hands
+//! services a message while no worker runs a turn (a cluster transport's I/O thread with a frame,
+//! through `Executor::help`) runs the few turns that follow itself rather than wake a worker:
+//! a cross-node call then costs no wake-up beyond the socket's.
 
 mod net;
 mod queue;
@@ -32,6 +35,9 @@ use timers::Timers;
 const BATCH: usize = 64;
 /// Turns a worker takes from its next slot in a row before it serves the shared queue.
 const NEXT_SLOT_RUNS_MAX: u32 = 16;
+/// Turns a helping thread (`Executor::help`) runs at most per delivery; the rest go to the
+/// workers, so a transport's I/O thread never stays away from its sockets for long.
+const HELP_TURNS_MAX: usize = 4;
 
 /// The multithreaded executor. Build a runtime on it with [`Runtime::threaded`].
 ///
@@ -56,6 +62,18 @@ struct Shared {
 thread_local! {
     /// On a worker thread: its executor, its next slot and its own run queue.
     static WORKER: RefCell<Option<WorkerState>> = const { RefCell::new(None) };
+}
+
+thread_local! {
+    /// On a thread inside [`Executor::help`] (not a worker): the turns it scheduled while no
+    /// worker ran one, which it runs itself before `help` returns.
+    static HELPER: RefCell<Option<Helper>> = const { RefCell::new(None) };
+}
+
+/// What a helping thread holds (see [`HELPER`]).
+struct Helper {
+    shared: Arc<Shared>,
+    ready: std::collections::VecDeque<Runnable>,
 }
 
 /// What a worker thread keeps for itself.
@@ -158,16 +176,33 @@ fn worker(shared: Arc<Shared>, local: Local<Runnable>) {
     WORKER.with(|w| *w.borrow_mut() = Some(WorkerState { shared: shared.clone(), slot: None, local }));
     let mut next_slot_runs = 0;
     while let Some(runnable) = WORKER.with(|w| next_runnable(w.borrow_mut().as_mut()?, &mut next_slot_runs)) {
-        // The last line: a turn catches every panic of user code itself, so none gets here;
-        // if one ever does, the worker thread still lives on (no thread dies for good).
-        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runnable.run(BATCH))) {
-            let message = crate::core::panic_message(&*panic);
-            tracing::error!("a panic escaped a service's turn: {message}");
-        }
+        run_caught(runnable);
     }
     // Dropped outside the borrow: what the slot and the queue hold may wake something.
     let state = WORKER.with(|w| w.borrow_mut().take());
     drop(state);
+}
+
+/// Runs a turn of `runnable`. The last line: a turn catches every panic of user code itself, so
+/// none gets here; if one ever does, the thread still lives on (no worker dies for good, no
+/// transport thread either).
+fn run_caught(runnable: Runnable) {
+    if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runnable.run(BATCH))) {
+        let message = crate::core::panic_message(&*panic);
+        tracing::error!("a panic escaped a service's turn: {message}");
+    }
+}
+
+/// Ends a thread's [`Executor::help`]: the turns it kept and did not run go to the workers.
+struct HelpEnds<'a>(&'a Shared);
+
+impl Drop for HelpEnds<'_> {
+    fn drop(&mut self) {
+        let left = HELPER.with(|h| h.borrow_mut().take()).map(|helper| helper.ready).unwrap_or_default();
+        for runnable in left {
+            self.0.queue.push(runnable);
+        }
+    }
 }
 
 /// The worker's next runnable: its next slot's, unless the slot has run
@@ -203,8 +238,33 @@ impl Executor for Threaded {
             }
             _ => Some(service),
         });
-        if let Some(runnable) = outside {
+        let Some(runnable) = outside else { return };
+        // A helping thread keeps what it schedules while no worker runs: no wake-up.
+        let kept = HELPER.with(|h| match h.borrow_mut().as_mut() {
+            Some(helper) if Arc::ptr_eq(&helper.shared, &self.shared) && self.shared.queue.all_idle() => {
+                helper.ready.push_back(runnable);
+                None
+            }
+            _ => Some(runnable),
+        });
+        if let Some(runnable) = kept {
             self.shared.queue.push(runnable);
+        }
+    }
+
+    fn help(&self, deliver: &mut dyn FnMut()) {
+        let busy = WORKER.with(|w| w.borrow().is_some()) || HELPER.with(|h| h.borrow().is_some());
+        if busy || self.shared.stop.load(Ordering::Acquire) {
+            return deliver();
+        }
+        let helper = Helper { shared: self.shared.clone(), ready: std::collections::VecDeque::new() };
+        HELPER.with(|h| *h.borrow_mut() = Some(helper));
+        // Whatever happens (a panic in `deliver` included), what is left goes to the workers.
+        let _leave = HelpEnds(&self.shared);
+        deliver();
+        for _ in 0..HELP_TURNS_MAX {
+            let Some(runnable) = HELPER.with(|h| h.borrow_mut().as_mut()?.ready.pop_front()) else { break };
+            run_caught(runnable);
         }
     }
 
