@@ -29,7 +29,7 @@ mod table;
 mod turn;
 mod value;
 mod value_serde;
-mod wire;
+pub(crate) mod wire;
 
 pub use address::{Address, AddressParseError, NodeId};
 pub use command::{Ask, AskError, Command, NoError, Rejection};
