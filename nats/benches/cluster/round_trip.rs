@@ -36,7 +36,8 @@ pub fn compare(server: &LocalServer, calls: usize, concurrency: usize, rounds: u
 /// `valgrind --tool=callgrind` (instructions per round trip = the difference of two such runs
 /// divided by the difference of their calls).
 pub fn only(server: &LocalServer, ours: bool, calls: usize) {
-    let figures = if ours { Nodes::start(server, "only").run(calls, 1) } else { Raw::start(server, false).run(calls, 1) };
+    let figures =
+        if ours { Nodes::start(server, "only").run(calls, 1) } else { Raw::start(server, false).run(calls, 1) };
     println!("{calls} round trips, {}: {:.0} per second", if ours { "skygroup" } else { "raw" }, figures.per_second);
 }
 
