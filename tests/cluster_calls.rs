@@ -105,6 +105,43 @@ fn a_call_to_a_sleeping_node_runs_on_the_transport_thread() {
     assert_eq!(threads.last().and_then(Value::as_str), Some("loopback-node#2"), "{threads:?}");
 }
 
+// checks K2 at its cost: a helped turn that runs long (a heavy handler) pauses the helping, so
+// the next calls go to the node's workers (in parallel) instead of queueing on the transport's
+// thread.
+#[test]
+fn a_long_turn_leaves_the_next_calls_to_the_workers() {
+    let net = Loopback::new("help-slow");
+    let ((a, _), (b, _)) = two_nodes(&net);
+    b.define(ServiceKind::stateless("heavy").command("spin", |_ctx, _v: Value| async move {
+        let until = std::time::Instant::now() + Duration::from_millis(1);
+        while std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        Ok(Value::Str(std::thread::current().name().unwrap_or("?").to_owned()))
+    }))
+    .unwrap();
+    let heavy = b.spawn("heavy", ()).unwrap();
+    // Until one call ran on the transport's thread and the one right after it on a worker.
+    let pairs: Vec<(Value, Value)> = a.block_on(move |ctx| async move {
+        let mut pairs = Vec::new();
+        for _ in 0..30 {
+            ctx.sleep(Duration::from_millis(20)).await;
+            let first = ctx.call(heavy, "spin", ()).await.unwrap();
+            let second = ctx.call(heavy, "spin", ()).await.unwrap();
+            let done = first.as_str() == Some("loopback-node#2")
+                && second.as_str().is_some_and(|t| t.starts_with("skygroup-worker-"));
+            pairs.push((first, second));
+            if done {
+                break;
+            }
+        }
+        pairs
+    });
+    let (first, second) = pairs.last().unwrap();
+    assert_eq!(first.as_str(), Some("loopback-node#2"), "{pairs:?}");
+    assert!(second.as_str().is_some_and(|t| t.starts_with("skygroup-worker-")), "{pairs:?}");
+}
+
 // checks K2: a handler's error comes back with its kind, naming the remote service.
 #[test]
 fn a_remote_error_keeps_its_kind() {

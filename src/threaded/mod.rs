@@ -11,7 +11,8 @@
 //! CPU); a timer thread fires `wake_at` deadlines. A thread that is not a worker but hands
 //! services a message while no worker runs a turn (a cluster transport's I/O thread with a frame,
 //! through `Executor::help`) runs the few turns that follow itself rather than wake a worker:
-//! a cross-node call then costs no wake-up beyond the socket's.
+//! a cross-node call then costs no wake-up beyond the socket's. Helped turns that run long
+//! pause this for a while, so heavy handlers still spread over the workers.
 
 mod net;
 mod queue;
@@ -20,7 +21,7 @@ mod timers;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Waker;
 use std::thread::JoinHandle;
@@ -38,6 +39,12 @@ const NEXT_SLOT_RUNS_MAX: u32 = 16;
 /// Turns a helping thread (`Executor::help`) runs at most per delivery; the rest go to the
 /// workers, so a transport's I/O thread never stays away from its sockets for long.
 const HELP_TURNS_MAX: usize = 4;
+/// Helped turns that take longer than this (together, per delivery) pause helping for
+/// [`HELP_PAUSE`]: a wake-up costs a few microseconds, so turns this long are better run by
+/// the workers, in parallel, than one after another on the helping thread.
+const HELP_SLOW: Duration = Duration::from_micros(200);
+/// See [`HELP_SLOW`].
+const HELP_PAUSE: Duration = Duration::from_millis(10);
 
 /// The multithreaded executor. Build a runtime on it with [`Runtime::threaded`].
 ///
@@ -57,6 +64,10 @@ struct Shared {
     start: Instant,
     /// Whether turns on the workers take the runtime's shortcuts (see [`Builder::shortcuts`]).
     shortcuts: bool,
+    /// Until when (nanoseconds since `start`) helping threads leave turns to the workers: set
+    /// when helped turns ran long ([`HELP_SLOW`]), so heavy handlers spread over the workers
+    /// instead of queueing on a transport's one I/O thread.
+    help_paused_until: AtomicU64,
 }
 
 thread_local! {
@@ -145,6 +156,7 @@ impl Threaded {
             timers: Timers::default(),
             start: Instant::now(),
             shortcuts,
+            help_paused_until: AtomicU64::new(0),
         });
         let mut threads = Vec::with_capacity(workers + 1);
         for (i, local) in locals.into_iter().enumerate() {
@@ -254,7 +266,10 @@ impl Executor for Threaded {
 
     fn help(&self, deliver: &mut dyn FnMut()) {
         let busy = WORKER.with(|w| w.borrow().is_some()) || HELPER.with(|h| h.borrow().is_some());
-        if busy || self.shared.stop.load(Ordering::Acquire) {
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let started = self.now();
+        let paused = nanos(started) < self.shared.help_paused_until.load(Ordering::Relaxed);
+        if busy || paused || self.shared.stop.load(Ordering::Acquire) {
             return deliver();
         }
         let helper = Helper { shared: self.shared.clone(), ready: std::collections::VecDeque::new() };
@@ -265,6 +280,10 @@ impl Executor for Threaded {
         for _ in 0..HELP_TURNS_MAX {
             let Some(runnable) = HELPER.with(|h| h.borrow_mut().as_mut()?.ready.pop_front()) else { break };
             run_caught(runnable);
+        }
+        let now = self.now();
+        if now.saturating_sub(started) > HELP_SLOW {
+            self.shared.help_paused_until.store(nanos(now + HELP_PAUSE), Ordering::Relaxed);
         }
     }
 
