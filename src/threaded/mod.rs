@@ -21,7 +21,7 @@ mod timers;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Waker;
 use std::thread::JoinHandle;
@@ -39,10 +39,13 @@ const NEXT_SLOT_RUNS_MAX: u32 = 16;
 /// Turns a helping thread (`Executor::help`) runs at most per delivery; the rest go to the
 /// workers, so a transport's I/O thread never stays away from its sockets for long.
 const HELP_TURNS_MAX: usize = 4;
-/// Helped turns that take longer than this (together, per delivery) pause helping for
-/// [`HELP_PAUSE`]: a wake-up costs a few microseconds, so turns this long are better run by
-/// the workers, in parallel, than one after another on the helping thread.
+/// Helped turns that take longer than this (together, per delivery) [`HELP_SLOW_STREAK`] times
+/// in a row pause helping for [`HELP_PAUSE`]: a wake-up costs a few microseconds, so turns this
+/// long are better run by the workers, in parallel, than one after another on the helping
+/// thread.
 const HELP_SLOW: Duration = Duration::from_micros(200);
+/// See [`HELP_SLOW`].
+const HELP_SLOW_STREAK: u32 = 3;
 /// See [`HELP_SLOW`].
 const HELP_PAUSE: Duration = Duration::from_millis(10);
 
@@ -65,9 +68,12 @@ struct Shared {
     /// Whether turns on the workers take the runtime's shortcuts (see [`Builder::shortcuts`]).
     shortcuts: bool,
     /// Until when (nanoseconds since `start`) helping threads leave turns to the workers: set
-    /// when helped turns ran long ([`HELP_SLOW`]), so heavy handlers spread over the workers
-    /// instead of queueing on a transport's one I/O thread.
+    /// when helped turns ran long ([`HELP_SLOW`]) several times in a row, so heavy handlers
+    /// spread over the workers instead of queueing on a transport's one I/O thread.
     help_paused_until: AtomicU64,
+    /// Helped deliveries in a row whose turns ran long (a preempted helper makes one slow now
+    /// and then; a heavy handler makes every one).
+    help_slow_streak: AtomicU32,
 }
 
 thread_local! {
@@ -157,6 +163,7 @@ impl Threaded {
             start: Instant::now(),
             shortcuts,
             help_paused_until: AtomicU64::new(0),
+            help_slow_streak: AtomicU32::new(0),
         });
         let mut threads = Vec::with_capacity(workers + 1);
         for (i, local) in locals.into_iter().enumerate() {
@@ -282,7 +289,11 @@ impl Executor for Threaded {
             run_caught(runnable);
         }
         let now = self.now();
-        if now.saturating_sub(started) > HELP_SLOW {
+        let streak = &self.shared.help_slow_streak;
+        if now.saturating_sub(started) <= HELP_SLOW {
+            streak.store(0, Ordering::Relaxed);
+        } else if streak.fetch_add(1, Ordering::Relaxed) + 1 >= HELP_SLOW_STREAK {
+            streak.store(0, Ordering::Relaxed);
             self.shared.help_paused_until.store(nanos(now + HELP_PAUSE), Ordering::Relaxed);
         }
     }
