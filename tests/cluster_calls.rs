@@ -77,6 +77,73 @@ fn a_call_crosses_nodes_and_back() {
     assert!(matches!(map["from"], Value::Address(a) if a.node() == NodeId(1)));
 }
 
+// checks K2 at its cost: a call to a node whose workers all sleep has its turn run by the thread
+// that brought its frame in (`Executor::help`), not by a worker woken for it, and is answered.
+#[test]
+fn a_call_to_a_sleeping_node_runs_on_the_transport_thread() {
+    let net = Loopback::new("help");
+    let ((a, _), (b, _)) = two_nodes(&net);
+    b.define(ServiceKind::stateless("where").command("where", |_ctx, _v: Value| async move {
+        Ok(Value::Str(std::thread::current().name().unwrap_or("?").to_owned()))
+    }))
+    .unwrap();
+    let here = b.spawn("where", ()).unwrap();
+    // A worker may be up now and then (the agent's liveness tick): ask until one sleeps.
+    let threads: Vec<Value> = a.block_on(move |ctx| async move {
+        let mut threads = Vec::new();
+        for _ in 0..50 {
+            ctx.sleep(Duration::from_millis(20)).await;
+            let thread = ctx.call(here, "where", ()).await.unwrap();
+            let done = thread.as_str() == Some("loopback-node#2");
+            threads.push(thread);
+            if done {
+                break;
+            }
+        }
+        threads
+    });
+    assert_eq!(threads.last().and_then(Value::as_str), Some("loopback-node#2"), "{threads:?}");
+}
+
+// checks K2 at its cost: a helped turn that runs long (a heavy handler) pauses the helping, so
+// the next calls go to the node's workers (in parallel) instead of queueing on the transport's
+// thread.
+#[test]
+fn a_long_turn_leaves_the_next_calls_to_the_workers() {
+    let net = Loopback::new("help-slow");
+    let ((a, _), (b, _)) = two_nodes(&net);
+    b.define(ServiceKind::stateless("heavy").command("spin", |_ctx, _v: Value| async move {
+        let until = std::time::Instant::now() + Duration::from_millis(1);
+        while std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        Ok(Value::Str(std::thread::current().name().unwrap_or("?").to_owned()))
+    }))
+    .unwrap();
+    let heavy = b.spawn("heavy", ()).unwrap();
+    // Bursts of calls, until one starts on the transport's thread and ends on a worker.
+    let bursts: Vec<Vec<Value>> = a.block_on(move |ctx| async move {
+        let mut bursts = Vec::new();
+        for _ in 0..30 {
+            ctx.sleep(Duration::from_millis(20)).await;
+            let mut burst = Vec::new();
+            for _ in 0..6 {
+                burst.push(ctx.call(heavy, "spin", ()).await.unwrap());
+            }
+            let done = burst[0].as_str() == Some("loopback-node#2")
+                && burst[5].as_str().is_some_and(|t| t.starts_with("skygroup-worker-"));
+            bursts.push(burst);
+            if done {
+                break;
+            }
+        }
+        bursts
+    });
+    let burst = bursts.last().unwrap();
+    assert_eq!(burst[0].as_str(), Some("loopback-node#2"), "{bursts:?}");
+    assert!(burst[5].as_str().is_some_and(|t| t.starts_with("skygroup-worker-")), "{bursts:?}");
+}
+
 // checks K2: a handler's error comes back with its kind, naming the remote service.
 #[test]
 fn a_remote_error_keeps_its_kind() {

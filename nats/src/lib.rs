@@ -19,7 +19,11 @@
 //!   an expected last sequence per subject; liveness keys expire through the bucket's `max_age`.
 //!
 //! The transport owns a private tokio runtime (one worker thread): the skygroup runtime never
-//! runs tokio, and store answers come back as futures any executor can await.
+//! runs tokio, and store answers come back as futures any executor can await. The other way
+//! round, the transport's thread runs the service turns a frame starts while none of the node's
+//! workers runs a turn (`Executor::help`), so a cross-node round trip wakes no parked worker:
+//! the caller's next call and the callee's answer are published from the thread that read the
+//! frame, as in a raw async-nats request/reply loop.
 //!
 //! This crate is a workspace member outside the default ones, so the root's `cargo test` builds
 //! neither async-nats nor tokio. [`LocalServer`] starts a throw-away `nats-server -js` for tests,

@@ -5,7 +5,10 @@
 //! the node's [`Inbox`], and the store's operations. Everything the node calls is synchronous and
 //! non-blocking except [`NatsTransport::connect`] and [`Transport::attach`] / [`Transport::detach`],
 //! which wait a bounded time; they wait on a plain channel, not on tokio's `block_on`, so they
-//! may be called from any thread, a tokio one included.
+//! may be called from any thread, a tokio one included, except the transport's own runtime
+//! thread: the cluster layer runs there the service turns a frame starts while the node's
+//! workers sleep (`Executor::help`: no wake-up of a parked worker per frame), so a detach from
+//! such a turn does not wait for the flush that only this thread can do.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +30,15 @@ use crate::{NatsError, NatsOptions};
 /// Where connection events find the node's inbox (absent before `attach` and after `detach`).
 type InboxSlot = Arc<Mutex<Option<Arc<dyn Inbox>>>>;
 
+thread_local! {
+    /// On a transport's runtime thread: that transport's number ([`TRANSPORTS`]), so that it
+    /// never waits on its own thread for what only that thread can do.
+    static OWN_THREAD: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Numbers transports (per process; only compared with [`OWN_THREAD`], never observable).
+static TRANSPORTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// A node's transport and store over NATS (see the crate docs). Hand it to
 /// `Runtime::join_cluster`.
 pub struct NatsTransport {
@@ -36,6 +48,8 @@ pub struct NatsTransport {
     drained: Arc<Drained>,
     store: NatsStore,
     inbox: InboxSlot,
+    /// This transport's number, which its runtime thread carries in [`OWN_THREAD`].
+    number: u64,
     subscriber: Mutex<Option<JoinHandle<()>>>,
     /// `Some` until drop; dropped with `shutdown_background` so dropping never blocks.
     runtime: Option<Runtime>,
@@ -94,9 +108,11 @@ impl NatsTransport {
         if !valid_cluster_name(cluster) {
             return Err(NatsError::InvalidClusterName(cluster.to_owned()));
         }
+        let number = TRANSPORTS.fetch_add(1, Ordering::Relaxed);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name(format!("skygroup-nats-{cluster}"))
+            .on_thread_start(move || OWN_THREAD.set(number))
             .enable_all()
             .build()
             .map_err(|err| NatsError::Runtime(err.to_string()))?;
@@ -138,6 +154,7 @@ impl NatsTransport {
             drained,
             store,
             inbox,
+            number,
             subscriber: Mutex::new(None),
             runtime: Some(runtime),
             handle,
@@ -187,8 +204,13 @@ impl NatsTransport {
     }
 
     /// Waits (at most `timeout`) until every frame published so far has been handed to the
-    /// server. False if that did not happen in time.
+    /// server. False if that did not happen in time, or at once if called on the transport's own
+    /// thread (a service's turn that the node's frames started runs there, see
+    /// `Executor::help`): that thread is the one that hands them over, so it cannot wait.
     pub fn flush(&self, timeout: Duration) -> bool {
+        if OWN_THREAD.get() == self.number {
+            return false;
+        }
         match self.queue.flush_marker(timeout) {
             Some(done) => done.recv_timeout(timeout).is_ok(),
             None => false,
@@ -262,6 +284,11 @@ impl Transport for NatsTransport {
             task.abort();
         }
         self.inbox.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if OWN_THREAD.get() == self.number {
+            // A turn on this transport's thread left the cluster: what it published goes out
+            // once the turn is over (the client writes after every batch of commands).
+            return;
+        }
         if !self.flush(Duration::from_secs(2)) {
             tracing::warn!(cluster = %self.cluster, "NATS transport detached before its frames were flushed");
         }

@@ -316,8 +316,7 @@ impl Link {
     }
 
     /// A frame came in (see the module docs).
-    fn receive(&self, bytes: &[u8]) {
-        let Some(runtime) = self.runtime() else { return };
+    fn receive(&self, runtime: &Arc<RuntimeShared>, bytes: &[u8]) {
         let frame = match Frame::decode(bytes) {
             Ok(frame) => frame,
             Err(problem) => {
@@ -345,7 +344,7 @@ impl Link {
                 });
                 runtime.deliver(to, Envelope::Response { session, result });
             }
-            Body::Leaving => self.node_down(&runtime, frame.from),
+            Body::Leaving => self.node_down(runtime, frame.from),
             _ => {
                 tracing::warn!(event = "cluster_misrouted", node = %self.node, from = %frame.from, "{} got a frame for another node", self.node)
             }
@@ -409,7 +408,9 @@ pub(crate) struct LinkInbox(pub(crate) Arc<Link>);
 
 impl Inbox for LinkInbox {
     fn frame(&self, frame: Bytes) {
-        self.0.receive(&frame);
+        let Some(runtime) = self.0.runtime() else { return };
+        // The transport's thread runs the turns this frame starts while no worker runs one.
+        runtime.executor.help(&mut || self.0.receive(&runtime, &frame));
     }
 
     fn connection(&self, up: bool) {

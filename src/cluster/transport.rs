@@ -34,7 +34,11 @@ pub use crate::core::NodeId;
 /// Where a node's frames come in: the cluster layer's side of a [`Transport`].
 pub trait Inbox: Send + Sync + 'static {
     /// A frame published to this node arrived. Frames from one sender come in publish order.
-    /// Called from the transport's own thread (or the simulator's): must not block.
+    /// Called from the transport's own thread (or the simulator's), never from a runtime's
+    /// worker. The cluster layer may run the service turns the frame starts right there, while
+    /// none of the node's workers runs one (`Executor::help`: no wake-up of a sleeping worker
+    /// per frame), so this thread may run service code for a while (a few turns), and must not
+    /// hold a lock that code could need.
     fn frame(&self, frame: Bytes);
 
     /// The connection to the messaging engine was lost (`up == false`) or is back (`up == true`).

@@ -31,7 +31,7 @@ mod value;
 mod value_serde;
 mod waker;
 mod watchers;
-mod wire;
+pub(crate) mod wire;
 
 pub use address::{Address, AddressParseError, NodeId};
 pub use command::{Ask, AskError, Command, NoError, Rejection};

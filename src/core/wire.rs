@@ -49,7 +49,9 @@ impl Value {
     }
 }
 
-fn encode(v: &Value, out: &mut Vec<u8>) -> Result<(), PayloadError> {
+/// Appends `v`'s binary form to `out` (the cluster's frames write their header around it
+/// without building a list of values first).
+pub(crate) fn encode(v: &Value, out: &mut Vec<u8>) -> Result<(), PayloadError> {
     match v {
         Value::Nil => out.push(0xc0),
         Value::Bool(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
@@ -90,7 +92,7 @@ fn encode(v: &Value, out: &mut Vec<u8>) -> Result<(), PayloadError> {
     Ok(())
 }
 
-fn encode_int(i: i64, out: &mut Vec<u8>) {
+pub(crate) fn encode_int(i: i64, out: &mut Vec<u8>) {
     match i {
         0..=127 => out.push(i as u8),
         -32..=-1 => out.push(i as i8 as u8),

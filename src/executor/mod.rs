@@ -60,6 +60,18 @@ pub trait Executor: Send + Sync + 'static {
     /// nothing runnable, no timer pending); the threaded backend just keeps waiting.
     fn block_on(&self, future: Pin<&mut (dyn Future<Output = ()> + Send)>) -> Result<(), Stalled>;
 
+    /// Runs `deliver`, which hands messages to services from a thread that is not one of the
+    /// executor's own (a cluster transport's I/O thread with a frame that just came in), and
+    /// lets the backend run the turns it scheduled on this thread before returning, instead of
+    /// waking a worker for them. Which thread runs a turn is the backend's business (each turn
+    /// is still handed out once, G12), so this changes no outcome, only the cost: the threaded
+    /// backend runs them here while none of its workers runs a turn (a few turns at most, the rest go to
+    /// the workers), which saves two thread wake-ups per cross-node round trip. The default
+    /// (and the simulator, where no thread ever sleeps) just runs `deliver`.
+    fn help(&self, deliver: &mut dyn FnMut()) {
+        deliver();
+    }
+
     /// Stop every thread the executor owns and wait for them. Called once, by
     /// `Runtime::shutdown`, after every service has exited.
     fn shutdown(&self);

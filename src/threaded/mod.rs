@@ -8,7 +8,11 @@
 //! in tokio): a call to an idle service is then answered on the same thread without a
 //! cross-thread wake-up. The slot yields to the queues after a few uses in a row, so it cannot
 //! starve other services. Idle workers sleep on a condition variable (an idle runtime uses no
-//! CPU); a timer thread fires `wake_at` deadlines.
+//! CPU); a timer thread fires `wake_at` deadlines. A thread that is not a worker but hands
+//! services a message while no worker runs a turn (a cluster transport's I/O thread with a frame,
+//! through `Executor::help`) runs the few turns that follow itself rather than wake a worker:
+//! a cross-node call then costs no wake-up beyond the socket's. Helped turns that run long
+//! pause this for a while, so heavy handlers still spread over the workers.
 
 mod net;
 mod queue;
@@ -17,7 +21,7 @@ mod timers;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Waker;
 use std::thread::JoinHandle;
@@ -32,6 +36,18 @@ use timers::Timers;
 const BATCH: usize = 64;
 /// Turns a worker takes from its next slot in a row before it serves the shared queue.
 const NEXT_SLOT_RUNS_MAX: u32 = 16;
+/// Turns a helping thread (`Executor::help`) runs at most per delivery; the rest go to the
+/// workers, so a transport's I/O thread never stays away from its sockets for long.
+const HELP_TURNS_MAX: usize = 4;
+/// Helped turns that take longer than this (together, per delivery) [`HELP_SLOW_STREAK`] times
+/// in a row pause helping for [`HELP_PAUSE`]: a wake-up costs a few microseconds, so turns this
+/// long are better run by the workers, in parallel, than one after another on the helping
+/// thread.
+const HELP_SLOW: Duration = Duration::from_micros(200);
+/// See [`HELP_SLOW`].
+const HELP_SLOW_STREAK: u32 = 3;
+/// See [`HELP_SLOW`].
+const HELP_PAUSE: Duration = Duration::from_millis(10);
 
 /// The multithreaded executor. Build a runtime on it with [`Runtime::threaded`].
 ///
@@ -51,11 +67,30 @@ struct Shared {
     start: Instant,
     /// Whether turns on the workers take the runtime's shortcuts (see [`Builder::shortcuts`]).
     shortcuts: bool,
+    /// Until when (nanoseconds since `start`) helping threads leave turns to the workers: set
+    /// when helped turns ran long ([`HELP_SLOW`]) several times in a row, so heavy handlers
+    /// spread over the workers instead of queueing on a transport's one I/O thread.
+    help_paused_until: AtomicU64,
+    /// Helped deliveries in a row whose turns ran long (a preempted helper makes one slow now
+    /// and then; a heavy handler makes every one).
+    help_slow_streak: AtomicU32,
 }
 
 thread_local! {
     /// On a worker thread: its executor, its next slot and its own run queue.
     static WORKER: RefCell<Option<WorkerState>> = const { RefCell::new(None) };
+}
+
+thread_local! {
+    /// On a thread inside [`Executor::help`] (not a worker): the turns it scheduled while no
+    /// worker ran one, which it runs itself before `help` returns.
+    static HELPER: RefCell<Option<Helper>> = const { RefCell::new(None) };
+}
+
+/// What a helping thread holds (see [`HELPER`]).
+struct Helper {
+    shared: Arc<Shared>,
+    ready: std::collections::VecDeque<Runnable>,
 }
 
 /// What a worker thread keeps for itself.
@@ -127,6 +162,8 @@ impl Threaded {
             timers: Timers::default(),
             start: Instant::now(),
             shortcuts,
+            help_paused_until: AtomicU64::new(0),
+            help_slow_streak: AtomicU32::new(0),
         });
         let mut threads = Vec::with_capacity(workers + 1);
         for (i, local) in locals.into_iter().enumerate() {
@@ -158,16 +195,33 @@ fn worker(shared: Arc<Shared>, local: Local<Runnable>) {
     WORKER.with(|w| *w.borrow_mut() = Some(WorkerState { shared: shared.clone(), slot: None, local }));
     let mut next_slot_runs = 0;
     while let Some(runnable) = WORKER.with(|w| next_runnable(w.borrow_mut().as_mut()?, &mut next_slot_runs)) {
-        // The last line: a turn catches every panic of user code itself, so none gets here;
-        // if one ever does, the worker thread still lives on (no thread dies for good).
-        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runnable.run(BATCH))) {
-            let message = crate::core::panic_message(&*panic);
-            tracing::error!("a panic escaped a service's turn: {message}");
-        }
+        run_caught(runnable);
     }
     // Dropped outside the borrow: what the slot and the queue hold may wake something.
     let state = WORKER.with(|w| w.borrow_mut().take());
     drop(state);
+}
+
+/// Runs a turn of `runnable`. The last line: a turn catches every panic of user code itself, so
+/// none gets here; if one ever does, the thread still lives on (no worker dies for good, no
+/// transport thread either).
+fn run_caught(runnable: Runnable) {
+    if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runnable.run(BATCH))) {
+        let message = crate::core::panic_message(&*panic);
+        tracing::error!("a panic escaped a service's turn: {message}");
+    }
+}
+
+/// Ends a thread's [`Executor::help`]: the turns it kept and did not run go to the workers.
+struct HelpEnds<'a>(&'a Shared);
+
+impl Drop for HelpEnds<'_> {
+    fn drop(&mut self) {
+        let left = HELPER.with(|h| h.borrow_mut().take()).map(|helper| helper.ready).unwrap_or_default();
+        for runnable in left {
+            self.0.queue.push(runnable);
+        }
+    }
 }
 
 /// The worker's next runnable: its next slot's, unless the slot has run
@@ -203,8 +257,44 @@ impl Executor for Threaded {
             }
             _ => Some(service),
         });
-        if let Some(runnable) = outside {
+        let Some(runnable) = outside else { return };
+        // A helping thread keeps what it schedules while no worker runs: no wake-up.
+        let kept = HELPER.with(|h| match h.borrow_mut().as_mut() {
+            Some(helper) if Arc::ptr_eq(&helper.shared, &self.shared) && self.shared.queue.all_idle() => {
+                helper.ready.push_back(runnable);
+                None
+            }
+            _ => Some(runnable),
+        });
+        if let Some(runnable) = kept {
             self.shared.queue.push(runnable);
+        }
+    }
+
+    fn help(&self, deliver: &mut dyn FnMut()) {
+        let busy = WORKER.with(|w| w.borrow().is_some()) || HELPER.with(|h| h.borrow().is_some());
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let started = self.now();
+        let paused = nanos(started) < self.shared.help_paused_until.load(Ordering::Relaxed);
+        if busy || paused || self.shared.stop.load(Ordering::Acquire) {
+            return deliver();
+        }
+        let helper = Helper { shared: self.shared.clone(), ready: std::collections::VecDeque::new() };
+        HELPER.with(|h| *h.borrow_mut() = Some(helper));
+        // Whatever happens (a panic in `deliver` included), what is left goes to the workers.
+        let _leave = HelpEnds(&self.shared);
+        deliver();
+        for _ in 0..HELP_TURNS_MAX {
+            let Some(runnable) = HELPER.with(|h| h.borrow_mut().as_mut()?.ready.pop_front()) else { break };
+            run_caught(runnable);
+        }
+        let now = self.now();
+        let streak = &self.shared.help_slow_streak;
+        if now.saturating_sub(started) <= HELP_SLOW {
+            streak.store(0, Ordering::Relaxed);
+        } else if streak.fetch_add(1, Ordering::Relaxed) + 1 >= HELP_SLOW_STREAK {
+            streak.store(0, Ordering::Relaxed);
+            self.shared.help_paused_until.store(nanos(now + HELP_PAUSE), Ordering::Relaxed);
         }
     }
 

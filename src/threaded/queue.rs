@@ -155,6 +155,16 @@ impl<T> RunQueue<T> {
         self.injector.is_empty() && self.stealers.iter().all(deque::Stealer::is_empty)
     }
 
+    /// Whether no worker runs a turn: each sleeps or searches (and will sleep when it finds
+    /// nothing). A heuristic for a helping thread (`mod.rs`, `Executor::help`), which then runs
+    /// what it would push: pushed, the item would cost a wake-up, or a searcher would take it and
+    /// what its turn publishes would wake the helping thread back. A stale answer costs a
+    /// wake-up or a turn run by that thread, never a lost item.
+    pub(crate) fn all_idle(&self) -> bool {
+        let idle = Idle::split(self.idle.load(Ordering::Relaxed));
+        idle.searching + idle.sleeping == self.stealers.len()
+    }
+
     /// The next item for the worker owning `local`: its own queue, the injector, the others'
     /// queues; then it looks again a few times before sleeping until there is one. None:
     /// stopped.

@@ -14,25 +14,30 @@ use crate::{Figures, median};
 
 const PAYLOAD: usize = 64;
 
-/// Medians of `rounds` runs of `calls` calls with `concurrency` in flight: (skygroup, raw).
-pub fn compare(server: &LocalServer, calls: usize, concurrency: usize, rounds: usize) -> (Figures, Figures) {
+/// Medians of `rounds` runs of `calls` calls with `concurrency` in flight: (skygroup, raw,
+/// raw with one runtime per client).
+pub fn compare(server: &LocalServer, calls: usize, concurrency: usize, rounds: usize) -> (Figures, Figures, Figures) {
     let nodes = Nodes::start(server, &format!("rt{concurrency}"));
-    let raw = Raw::start(server);
+    let raw = Raw::start(server, false);
+    let split = Raw::start(server, true);
     nodes.run(calls / 10, concurrency);
     raw.run(calls / 10, concurrency);
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    split.run(calls / 10, concurrency);
+    let (mut ours, mut theirs, mut split_runs) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         ours.push(nodes.run(calls, concurrency));
         theirs.push(raw.run(calls, concurrency));
+        split_runs.push(split.run(calls, concurrency));
     }
-    (median(ours), median(theirs))
+    (median(ours), median(theirs), median(split_runs))
 }
 
 /// `-- --rt ours|raw CALLS`: only `CALLS` sequential round trips of one side, for
 /// `valgrind --tool=callgrind` (instructions per round trip = the difference of two such runs
 /// divided by the difference of their calls).
 pub fn only(server: &LocalServer, ours: bool, calls: usize) {
-    let figures = if ours { Nodes::start(server, "only").run(calls, 1) } else { Raw::start(server).run(calls, 1) };
+    let figures =
+        if ours { Nodes::start(server, "only").run(calls, 1) } else { Raw::start(server, false).run(calls, 1) };
     println!("{calls} round trips, {}: {:.0} per second", if ours { "skygroup" } else { "raw" }, figures.per_second);
 }
 
@@ -84,44 +89,56 @@ impl Nodes {
     }
 }
 
-/// Two async-nats clients on one tokio runtime: a responder echoing on a subject, a requester.
+/// Two async-nats clients: a responder echoing on a subject, a requester. Both on one 2-worker
+/// tokio runtime (the baseline of record: the raw loop at its best, a reply read and answered
+/// on one thread), or (`split`) each on its own 1-worker runtime, as two processes (or two
+/// skygroup nodes, each with its transport's thread) would be.
 struct Raw {
     runtime: tokio::runtime::Runtime,
+    _responder_runtime: Option<tokio::runtime::Runtime>,
     requester: async_nats::Client,
+    subject: String,
 }
 
 impl Raw {
-    fn start(server: &LocalServer) -> Raw {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    fn start(server: &LocalServer, split: bool) -> Raw {
+        let build = |workers| tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build();
+        let runtime = build(if split { 1 } else { 2 }).unwrap();
+        let responder_runtime = split.then(|| build(1).unwrap());
         let url = server.url();
-        let requester = runtime.block_on(async move {
-            let responder = async_nats::connect(&url).await.unwrap();
-            let mut requests = responder.subscribe("bench.echo").await.unwrap();
-            responder.flush().await.unwrap();
-            tokio::spawn(async move {
-                while let Some(request) = requests.next().await {
-                    if let Some(reply) = request.reply {
-                        let _ = responder.publish(reply, request.payload).await;
+        let subject = format!("bench.echo.{}", if split { "split" } else { "shared" });
+        let on = responder_runtime.as_ref().unwrap_or(&runtime);
+        on.block_on({
+            let (url, subject) = (url.clone(), subject.clone());
+            async move {
+                let responder = async_nats::connect(&url).await.unwrap();
+                let mut requests = responder.subscribe(subject).await.unwrap();
+                responder.flush().await.unwrap();
+                tokio::spawn(async move {
+                    while let Some(request) = requests.next().await {
+                        if let Some(reply) = request.reply {
+                            let _ = responder.publish(reply, request.payload).await;
+                        }
                     }
-                }
-            });
-            async_nats::connect(&url).await.unwrap()
+                });
+            }
         });
-        Raw { runtime, requester }
+        let requester = runtime.block_on(async move { async_nats::connect(&url).await.unwrap() });
+        Raw { runtime, _responder_runtime: responder_runtime, requester, subject }
     }
 
     fn run(&self, calls: usize, concurrency: usize) -> Figures {
-        let requester = self.requester.clone();
+        let (requester, subject) = (self.requester.clone(), self.subject.clone());
         let payload = Bytes::from(vec![7u8; PAYLOAD]);
         let (latencies, elapsed) = self.runtime.block_on(async move {
             let started = Instant::now();
             let lanes = (0..concurrency).map(|_| {
-                let (requester, payload) = (requester.clone(), payload.clone());
+                let (requester, payload, subject) = (requester.clone(), payload.clone(), subject.clone());
                 tokio::spawn(async move {
                     let mut latencies = Vec::with_capacity(calls / concurrency);
                     for _ in 0..calls / concurrency {
                         let sent = Instant::now();
-                        requester.request("bench.echo", payload.clone()).await.expect("echo answers");
+                        requester.request(subject.clone(), payload.clone()).await.expect("echo answers");
                         latencies.push(sent.elapsed());
                     }
                     latencies

@@ -2,6 +2,10 @@
 //! (`super::hub`). Store answers are futures that complete when the simulator fires their
 //! arrival; the operation is issued when the method is called (like a request already on the
 //! wire), not when the future is first polled.
+//!
+//! The NATS transport's thread may run the turns a frame starts itself (`Executor::help`, while
+//! the node's workers are idle); which thread runs a turn is not observable, and the simulator
+//! already lets a turn run at the first step after its message arrives, so it models that too.
 
 use std::future::Future;
 use std::pin::Pin;
