@@ -10,6 +10,7 @@ mod cell;
 mod command;
 mod context;
 mod declared;
+mod delivery;
 mod error;
 mod handoff;
 mod hook;

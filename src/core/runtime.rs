@@ -19,13 +19,11 @@ use super::address::{Address, NodeId, Session};
 use super::cell::{Envelope, Prelude, ServiceCell, lock};
 use super::context::Ctx;
 use super::error::{CallError, CallErrorKind, DefineError, RuntimeError};
-use super::handoff::Delivered;
 use super::kind::{Args, KindDef, ServiceKind};
 use super::naming::Naming;
 use super::remote::{Clustered, Remote};
 use super::table::ServiceTable;
-use super::turn::ReplyTo;
-use crate::executor::{Delivery, Event, Executor, ExitReason, FaultSite, Shortcut, Stalled};
+use crate::executor::{Event, Executor, ExitReason, FaultSite, Stalled};
 
 /// How a new service starts: who asked, which group it joins, what runs before its init.
 #[derive(Default)]
@@ -46,7 +44,7 @@ pub(crate) struct RuntimeShared {
     /// Whether the executor injects faults (asked once).
     faults: bool,
     catalog: RwLock<BTreeMap<String, Arc<KindDef>>>,
-    services: ServiceTable,
+    pub(super) services: ServiceTable,
     last_address: AtomicU64,
     pub(crate) dead_letters: AtomicU64,
     /// Set by shutdown: no new services.
@@ -88,142 +86,6 @@ impl RuntimeShared {
     /// Whether a service lives at `address` (it is in the table): a lookup without a reference.
     pub(crate) fn is_live(&self, address: Address) -> bool {
         self.services.with(address, |cell| cell.is_some())
-    }
-
-    /// Puts `envelope` into `to`'s mailbox, or holds it back for the simulator (see
-    /// `executor::capture`), taking a shortcut where the executor allows (see `handoff.rs`).
-    pub(crate) fn deliver(self: &Arc<Self>, to: Address, envelope: Envelope) {
-        let shortcut = self.shortcut_for(to, &envelope);
-        if shortcut.is_none() && crate::executor::capture::active() {
-            if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {
-                self.push_to(delivery.to, delivery.envelope, None);
-            }
-            return;
-        }
-        self.push_to(to, envelope, shortcut);
-    }
-
-    /// [`deliver`](Self::deliver) to a service already in hand (a turn's memo): the same
-    /// decisions, without looking it up again for the push.
-    pub(crate) fn deliver_to(self: &Arc<Self>, cell: &Arc<ServiceCell>, envelope: Envelope) {
-        let shortcut = self.shortcut_for(cell.address, &envelope);
-        self.deliver_decided(cell, envelope, shortcut);
-    }
-
-    /// A new service's init, to the service in hand: run at once where it takes its shortcut
-    /// (`run_init_inline`: not even through the mailbox), else delivered as any envelope.
-    fn deliver_init(self: &Arc<Self>, cell: &Arc<ServiceCell>, init: Envelope) {
-        let shortcut = self.shortcut_for(cell.address, &init);
-        let init = match shortcut {
-            Some(Shortcut::InlineInit) => match self.run_init_inline(cell, init) {
-                Ok(()) => return,
-                Err(init) => init,
-            },
-            _ => init,
-        };
-        self.deliver_decided(cell, init, shortcut);
-    }
-
-    /// [`deliver_to`](Self::deliver_to) with its shortcut decided.
-    fn deliver_decided(self: &Arc<Self>, cell: &Arc<ServiceCell>, envelope: Envelope, shortcut: Option<Shortcut>) {
-        let to = cell.address;
-        if shortcut.is_none() && crate::executor::capture::active() {
-            if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {
-                self.push_to(delivery.to, delivery.envelope, None);
-            }
-            return;
-        }
-        let delivered = Self::push_cell(cell, envelope, shortcut);
-        self.delivered(
-            to,
-            delivered.map(|d| if matches!(d, Delivered::Idle) { Ok(cell.clone()) } else { Err(d) }),
-            shortcut,
-        );
-    }
-
-    /// Puts `envelope` into `to`'s mailbox now, with no shortcut (a held delivery, released).
-    pub(crate) fn deliver_now(self: &Arc<Self>, to: Address, envelope: Envelope) {
-        self.push_to(to, envelope, None);
-    }
-
-    /// The push itself: an answer taking its shortcut may complete in place; a receiver found
-    /// idle gets its turns started (at once, for a shortcut that runs it).
-    fn push_to(self: &Arc<Self>, to: Address, envelope: Envelope, shortcut: Option<Shortcut>) {
-        let delivered = self.services.with(to, |cell| {
-            let Some(cell) = cell else { return Err(envelope) };
-            // A reference is taken only for a service whose turns this delivery starts.
-            Self::push_cell(cell, envelope, shortcut)
-                .map(|d| if matches!(d, Delivered::Idle) { Ok(cell.clone()) } else { Err(d) })
-        });
-        self.delivered(to, delivered, shortcut);
-    }
-
-    fn push_cell(cell: &ServiceCell, envelope: Envelope, shortcut: Option<Shortcut>) -> Result<Delivered, Envelope> {
-        if shortcut == Some(Shortcut::AnswerInPlace) {
-            cell.complete_here(envelope)
-        } else {
-            cell.push_delivered(envelope)
-        }
-    }
-
-    /// What follows a push: the turns of a service found idle started, a waker woken, or a
-    /// bounced envelope handled.
-    fn delivered(
-        self: &Arc<Self>,
-        to: Address,
-        delivered: Result<Result<Arc<ServiceCell>, Delivered>, Envelope>,
-        shortcut: Option<Shortcut>,
-    ) {
-        match delivered {
-            Ok(Ok(idle)) => self.start_turns(idle, shortcut),
-            Ok(Err(Delivered::Answered(Some(waker)))) => waker.wake(),
-            Ok(Err(_)) => {}
-            Err(envelope) => self.bounce(to, envelope),
-        }
-    }
-
-    /// An envelope whose target is gone: a call gets an error, a send is a dead letter (G7, G9).
-    fn bounce(self: &Arc<Self>, to: Address, envelope: Envelope) {
-        let Some(envelope) = self.forward_remote(to, envelope) else { return };
-        let envelope = match envelope {
-            request @ Envelope::Request { via: Some(_), .. } => match self.naming.reroute(self, to, request) {
-                None => return,
-                Some(envelope) => envelope,
-            },
-            other => other,
-        };
-        match envelope {
-            Envelope::Request { from, session: 0, command, .. } => self.dead_letter(from, to, &command),
-            Envelope::Request { from, session, command, .. } => {
-                let err = CallErrorKind::UnknownAddress { address: to, command: command.to_string() }.into();
-                self.answer(ReplyTo { to: from, session, command }, Err(err));
-            }
-            Envelope::Init { notify: Some((from, session)), .. } => {
-                let err =
-                    CallErrorKind::Init { service: "?".into(), address: to, message: "exited before init".into() }
-                        .into();
-                self.deliver(from, Envelope::Response { session, result: Err(err) });
-            }
-            _ => {}
-        }
-    }
-
-    pub(crate) fn answer(self: &Arc<Self>, reply_to: ReplyTo, result: Result<super::Value, CallError>) {
-        if reply_to.session != 0 {
-            self.deliver(reply_to.to, Envelope::Response { session: reply_to.session, result });
-        }
-    }
-
-    /// Counts a send that reached no one (G7), on the runtime and on its sender.
-    pub(crate) fn dead_letter(&self, from: Address, to: Address, command: &str) {
-        self.dead_letters.fetch_add(1, Ordering::Relaxed);
-        if let Some(sender) = self.lookup(from) {
-            sender.counters.dead_letters.fetch_add(1, Ordering::Relaxed);
-        }
-        tracing::debug!(event = "dead_letter", %from, %to, command, time_us = self.executor.now().as_micros() as u64, "dead letter");
-        if self.tracing {
-            self.trace(&Event::DeadLetter { from, to, command });
-        }
     }
 
     /// The kind `name` of the catalog. The last one found on this thread is remembered (a
