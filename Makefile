@@ -40,7 +40,7 @@ lint: ## formatting and clippy, as CI runs them
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-loom: ## loom models of the scheduling state and the threaded run queue (every interleaving, bounded preemptions)
+loom: ## loom models of the scheduling state, the threaded run queue and the service table's count (every interleaving, bounded preemptions)
 	RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=$${LOOM_MAX_PREEMPTIONS:-3} CARGO_TARGET_DIR=target/loom cargo test --release -p skygroup --lib loom
 
 mutants: ## the mutation score: each known bug class must be caught by the explorer (prints the table)

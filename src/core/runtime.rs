@@ -143,7 +143,7 @@ impl RuntimeShared {
     ) -> Arc<ServiceCell> {
         let address = Address::from_raw(self.last_address.fetch_add(1, Ordering::Relaxed) + 1);
         let cell = Arc::new(ServiceCell::new(address, kind, self.clone(), membership, running));
-        self.services.insert(cell.clone());
+        self.services.insert(cell.address, cell.clone());
         cell
     }
 

@@ -7,8 +7,18 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+// Under `--cfg loom` the shards' locks and the count are loom's (`make loom`: the model at the
+// end of this file checks the count against a removal racing its insert).
+#[cfg(loom)]
+use loom::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(loom)]
+use loom::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+#[cfg(not(loom))]
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+#[cfg(not(loom))]
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::address::Address;
 use super::cell::ServiceCell;
@@ -51,35 +61,45 @@ impl Hasher for NumberHasher {
 /// A map keyed by sequential numbers (addresses, sessions).
 pub(crate) type NumberMap<K, V> = HashMap<K, V, BuildHasherDefault<NumberHasher>>;
 
-type Shard = NumberMap<Address, Arc<ServiceCell>>;
+type Shard<V> = NumberMap<Address, V>;
 
-#[derive(Default)]
-pub(crate) struct ServiceTable {
-    shards: [RwLock<Shard>; SHARDS],
+/// The live services by address: a [`Table`] of their cells.
+pub(crate) type ServiceTable = Table<Arc<ServiceCell>>;
+
+/// Values by address, sharded, with their count. Generic over the value only so that the loom
+/// model below can run it without building service cells.
+pub(crate) struct Table<V> {
+    shards: [RwLock<Shard<V>>; SHARDS],
     len: AtomicUsize,
 }
 
-impl ServiceTable {
-    fn shard(&self, address: Address) -> &RwLock<Shard> {
+impl<V> Default for Table<V> {
+    fn default() -> Self {
+        Table { shards: std::array::from_fn(|_| RwLock::new(Shard::default())), len: AtomicUsize::new(0) }
+    }
+}
+
+impl<V: Clone> Table<V> {
+    fn shard(&self, address: Address) -> &RwLock<Shard<V>> {
         &self.shards[address.raw() as usize % SHARDS]
     }
 
-    fn read(&self, address: Address) -> RwLockReadGuard<'_, Shard> {
+    fn read(&self, address: Address) -> RwLockReadGuard<'_, Shard<V>> {
         self.shard(address).read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self, address: Address) -> RwLockWriteGuard<'_, Shard> {
+    fn write(&self, address: Address) -> RwLockWriteGuard<'_, Shard<V>> {
         self.shard(address).write().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn get(&self, address: Address) -> Option<Arc<ServiceCell>> {
+    pub(crate) fn get(&self, address: Address) -> Option<V> {
         self.read(address).get(&address).cloned()
     }
 
     /// Runs `f` on the service at `address` (None if there is none) under the shard's read lock,
     /// without taking a reference: a delivery costs no reference-count traffic. `f` must not
     /// touch the table.
-    pub(crate) fn with<R>(&self, address: Address, f: impl FnOnce(Option<&Arc<ServiceCell>>) -> R) -> R {
+    pub(crate) fn with<R>(&self, address: Address, f: impl FnOnce(Option<&V>) -> R) -> R {
         f(self.read(address).get(&address))
     }
 
@@ -87,10 +107,9 @@ impl ServiceTable {
     /// service removed right after its insert (shutdown saw it listed and stopped it before the
     /// insert had counted it) once took the count below zero and back, and the removal that
     /// emptied the table saw no `1 -> 0` step to wake shutdown with (it waited for good).
-    pub(crate) fn insert(&self, cell: Arc<ServiceCell>) {
-        let address = cell.address;
+    pub(crate) fn insert(&self, address: Address, value: V) {
         self.len.fetch_add(1, Ordering::AcqRel);
-        if self.write(address).insert(address, cell).is_some() {
+        if self.write(address).insert(address, value).is_some() {
             self.len.fetch_sub(1, Ordering::AcqRel); // replaced one: counted already
         }
     }
@@ -106,13 +125,45 @@ impl ServiceTable {
         self.len.load(Ordering::Acquire)
     }
 
-    /// Every live service, by address.
-    pub(crate) fn all(&self) -> Vec<Arc<ServiceCell>> {
-        let mut cells = Vec::with_capacity(self.len());
+    /// Every value, by address.
+    pub(crate) fn all(&self) -> Vec<V> {
+        let mut entries = Vec::with_capacity(self.len());
         for shard in &self.shards {
-            cells.extend(shard.read().unwrap_or_else(|e| e.into_inner()).values().cloned());
+            let shard = shard.read().unwrap_or_else(|e| e.into_inner());
+            entries.extend(shard.iter().map(|(address, value)| (*address, value.clone())));
         }
-        cells.sort_by_key(|c| c.address);
-        cells
+        entries.sort_by_key(|(address, _)| *address);
+        entries.into_iter().map(|(_, value)| value).collect()
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::{Address, Table};
+    use loom::sync::Arc;
+
+    /// checks G14 (shutdown ends once every service has exited): shutdown stops each service it
+    /// sees listed, so a service may be removed right after its insert listed it; the removal
+    /// that empties the table must say so (it wakes shutdown). Counting after listing, as the
+    /// table once did, fails here: the removal takes the count from 0 and says "not empty".
+    #[test]
+    fn loom_a_removal_racing_its_insert_sees_the_table_empty() {
+        loom::model(|| {
+            let table: Arc<Table<u8>> = Arc::new(Table::default());
+            let address = Address::from_raw(7);
+            let inserter = {
+                let table = table.clone();
+                loom::thread::spawn(move || table.insert(address, 1))
+            };
+            let emptied = loop {
+                if table.get(address).is_some() {
+                    break table.remove(address);
+                }
+                loom::thread::yield_now();
+            };
+            inserter.join().expect("the inserter ends");
+            assert!(emptied, "the removal that emptied the table did not say so");
+            assert_eq!(table.len(), 0);
+        });
     }
 }
