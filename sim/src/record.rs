@@ -105,6 +105,13 @@ pub enum Happening {
         /// The message.
         message: Msg,
     },
+    /// A service's init ended (returned its state if `ok`; see [`Event::InitEnd`]).
+    InitEnd {
+        /// The service.
+        address: Address,
+        /// Whether its init returned its state.
+        ok: bool,
+    },
     /// A service exited.
     Exit {
         /// The service.
@@ -388,6 +395,7 @@ impl Happening {
                 Happening::Deliver { to, message: Msg::from_message(message), mid_step: false }
             }
             Event::Handle { at, ref message } => Happening::Handle { at, message: Msg::from_message(message) },
+            Event::InitEnd { address, ok } => Happening::InitEnd { address, ok },
             Event::Exit { address, kind, reason } => {
                 Happening::Exit { address, kind: kind.to_owned(), reason: reason.to_string() }
             }

@@ -482,6 +482,9 @@ impl ServiceCell {
     }
 
     fn init_done(self: &Arc<Self>, core: &mut ServiceCore, notify: Option<(Address, Session)>, state: State) {
+        if self.runtime.tracing {
+            self.runtime.trace(&Event::InitEnd { address: self.address, ok: true });
+        }
         self.state_slot().state = Some(state);
         core.phase = Phase::Running;
         self.started.store(true, Ordering::Release);
@@ -505,6 +508,9 @@ impl ServiceCell {
 
     fn init_failed(self: &Arc<Self>, notify: Option<(Address, Session)>, message: String) {
         tracing::warn!(event = "init_failed", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "init of service {} ({}) failed: {message}", self.name(), self.address);
+        if self.runtime.tracing {
+            self.runtime.trace(&Event::InitEnd { address: self.address, ok: false });
+        }
         self.notify_init_error(notify, message.clone());
         self.request_exit(ExitReason::InitFailed(message));
     }

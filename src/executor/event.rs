@@ -119,6 +119,15 @@ pub enum Event<'a> {
         /// The message.
         message: Message<'a>,
     },
+    /// A service's init ended: it returned its state (`ok`), or an error, or panicked. Traced
+    /// in the step that ran its end, before the starter is told (G5: requests are handled only
+    /// after this). A service that exits during its init has no such event.
+    InitEnd {
+        /// The service.
+        address: Address,
+        /// Whether its init returned its state.
+        ok: bool,
+    },
     /// A service exited.
     Exit {
         /// The service.
@@ -254,6 +263,8 @@ impl fmt::Display for Event<'_> {
             }
             Event::Deliver { to, message } => write!(f, "deliver {to} <- {message}"),
             Event::Handle { at, message } => write!(f, "handle  {at} {message}"),
+            Event::InitEnd { address, ok: true } => write!(f, "init    {address} returned"),
+            Event::InitEnd { address, ok: false } => write!(f, "init    {address} failed"),
             Event::Exit { address, kind, reason } => write!(f, "exit    {address} {kind} ({reason})"),
             Event::DeadLetter { from, to, command } => write!(f, "dead    {to} <- {from} {command}"),
             Event::Registry { group, name, what } => write!(f, "group#{group} {name}: {what}"),

@@ -6,17 +6,14 @@
 //! - G9: nothing enters the mailbox of an exited service;
 //! - G12: the simulator never runs one service twice in one round.
 //!
-//! When did an init return? The trace does not say directly, but the starter learns it from a
-//! reply that the instance's init-ending step put into its mailbox. For a lazy start the
-//! registry handles that reply in the step where it records `StartEnd`; for `newservice` the
-//! starter handles it in the step where it sends `_register` for the instance. The `Deliver` of
-//! that reply comes right after the instance's last init step, so any request the instance
-//! handled before it was handled during its init.
+//! When did an init return? The runtime traces it (`InitEnd`, in the step that ran the init's
+//! end, before the starter is told), whatever path the init took: queued, run inline in the
+//! starter's turn, its answer delivered or completed in place. A request handled before that
+//! record, or at a service whose init began and never returned, breaks G5.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use skygroup::Address;
-use skygroup::executor::Registry as Decision;
 
 use super::Violation;
 use super::facts::{CLUSTER_AGENT_KIND, Facts, MAIN_KIND, REGISTRY_KIND};
@@ -116,10 +113,15 @@ fn init_first(facts: &Facts<'_>) -> Vec<Violation> {
                 init_began.insert(*at);
             }
             Msg::Request { command, .. } => {
-                let why = if facts.kind(*at) != MAIN_KIND && !init_began.contains(at) {
+                let why = if facts.kind(*at) == MAIN_KIND {
+                    None
+                } else if !init_began.contains(at) {
                     Some("before its init began".to_owned())
                 } else {
-                    ends.get(at).and_then(|end| end.before(i))
+                    match ends.get(at) {
+                        Some(end) => end.before(i),
+                        None => Some("though its init never returned".to_owned()),
+                    }
                 };
                 if let Some(why) = why {
                     let message = format!("{} handled `{command}` {why}", facts.who(*at));
@@ -134,9 +136,9 @@ fn init_first(facts: &Facts<'_>) -> Vec<Violation> {
 
 /// What the trace says about the end of one service's init.
 enum InitEnd {
-    /// Its init returned at the latest just before this record (see the module docs).
+    /// Its init returned at this record.
     Returned(usize),
-    /// Its init failed or it exited during it: it never handles a request.
+    /// Its init failed at this record: it never handles a request.
     Failed(usize),
 }
 
@@ -151,33 +153,13 @@ impl InitEnd {
     }
 }
 
+/// Each service's first init end, as the runtime traced it.
 fn init_ends(facts: &Facts<'_>) -> BTreeMap<Address, InitEnd> {
     let mut ends = BTreeMap::new();
     for (i, record) in facts.records.iter().enumerate() {
-        let instance = match &record.event {
-            Happening::Registry { what: Decision::StartEnd { instance, ok: false }, .. } => {
-                ends.insert(*instance, InitEnd::Failed(i));
-                continue;
-            }
-            Happening::Registry { what: Decision::StartEnd { instance, ok: true }, .. } => *instance,
-            Happening::Issue { command, args, .. } if command == "_register" => match registered(facts, args) {
-                Some(instance) => instance,
-                None => continue,
-            },
-            _ => continue,
-        };
-        let delivered = facts.step_of[i].and_then(|h| facts.reply_delivered(h));
-        if let Some(delivered) = delivered {
-            ends.entry(instance).or_insert(InitEnd::Returned(delivered));
+        if let Happening::InitEnd { address, ok } = record.event {
+            ends.entry(address).or_insert(if ok { InitEnd::Returned(i) } else { InitEnd::Failed(i) });
         }
     }
     ends
-}
-
-/// The instance a `_register ["name", :addr]` names, among the known services.
-fn registered(facts: &Facts<'_>, args: &str) -> Option<Address> {
-    let shown = args.rsplit(", ").next()?.trim_end_matches(']');
-    // Parsed back rather than formatting every known address (this runs for every `_register`).
-    let raw = u64::from_str_radix(shown.strip_prefix(':')?, 16).ok()?;
-    facts.services.keys().copied().find(|a| a.raw() == raw).filter(|a| a.to_string() == shown)
 }

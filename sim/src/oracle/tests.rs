@@ -54,7 +54,7 @@ impl Trace {
             t.spawn(address, kind, Some(group));
         }
         let (reg, drv) = (t.c.reg, t.c.drv);
-        t.handle(reg, Msg::Init).handle(drv, Msg::Init);
+        t.handle(reg, Msg::Init).init_end(reg, true).handle(drv, Msg::Init).init_end(drv, true);
         t
     }
 
@@ -69,6 +69,11 @@ impl Trace {
 
     fn handle(&mut self, at: Address, message: Msg) -> &mut Trace {
         self.push(Happening::Handle { at, message })
+    }
+
+    /// `at`'s init ended (returned if `ok`), as the runtime traces it.
+    fn init_end(&mut self, at: Address, ok: bool) -> &mut Trace {
+        self.push(Happening::InitEnd { address: at, ok })
     }
 
     fn deliver(&mut self, to: Address, message: Msg) -> &mut Trace {
@@ -102,7 +107,11 @@ impl Trace {
     /// `drv` asks for `db`, which starts as `db` and binds.
     fn started(&mut self) -> &mut Trace {
         let (drv, db) = (self.c.drv, self.c.db);
-        self.query(drv, 1).reg("db", D::StartBegin { instance: db }).handle(db, Msg::Init).init_reply(true);
+        self.query(drv, 1)
+            .reg("db", D::StartBegin { instance: db })
+            .handle(db, Msg::Init)
+            .init_end(db, true)
+            .init_reply(true);
         self.reg("db", D::StartEnd { instance: db, ok: true }).reg("db", D::Bind { address: db });
         self.reg("db", D::Answer { asker: drv, address: Some(db) })
     }
@@ -190,12 +199,27 @@ fn g5_a_request_handled_during_init() {
     let mut t = Trace::new();
     let (drv, db) = (t.c.drv, t.c.db);
     t.query(drv, 1).reg("db", D::StartBegin { instance: db }).handle(db, Msg::Init);
-    t.handle(db, req(drv, 0, "push", "1", None)).init_reply(true);
+    t.handle(db, req(drv, 0, "push", "1", None)).init_end(db, true).init_reply(true);
     t.reg("db", D::StartEnd { instance: db, ok: true }).reg("db", D::Answer { asker: drv, address: None });
     assert_eq!(t.rules(), ["G5"]);
     let mut t = Trace::new();
     t.started().handle(db, req(drv, 0, "push", "1", None));
     assert_eq!(t.rules(), Vec::<&str>::new());
+}
+
+// checks G5: an init whose end is never traced has not returned; one that failed never has.
+#[test]
+fn g5_a_request_handled_though_init_never_returned_or_failed() {
+    for end in [None, Some(false)] {
+        let mut t = Trace::new();
+        let (drv, db) = (t.c.drv, t.c.db);
+        t.handle(db, Msg::Init);
+        if let Some(ok) = end {
+            t.init_end(db, ok);
+        }
+        t.handle(db, req(drv, 0, "push", "1", None));
+        assert_eq!(t.rules(), ["G5"], "init end {end:?}");
+    }
 }
 
 #[test]
