@@ -29,5 +29,16 @@ fn shutdown_leaves_no_thread_behind() {
     rt.shutdown();
     assert!(rt.services().is_empty());
     assert!(rt.groups().iter().all(|g| g.services().is_empty()));
-    assert_eq!(threads(), before, "every runtime thread joined");
+    // Every thread is joined by now; the kernel may still list a joined thread for a moment
+    // (a join returns once the thread has let go of its stack, before the kernel reaps it:
+    // seen once in CI under load, 3 listed against 2). A thread left running stays listed.
+    let mut listed = threads();
+    for _ in 0..200 {
+        if listed == before {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        listed = threads();
+    }
+    assert_eq!(listed, before, "every runtime thread joined");
 }
