@@ -52,7 +52,12 @@ impl RuntimeShared {
     }
 
     /// [`deliver_to`](Self::deliver_to) with its shortcut decided.
-    fn deliver_decided(self: &Arc<Self>, cell: &Arc<ServiceCell>, envelope: Envelope, shortcut: Option<Shortcut>) {
+    pub(crate) fn deliver_decided(
+        self: &Arc<Self>,
+        cell: &Arc<ServiceCell>,
+        envelope: Envelope,
+        shortcut: Option<Shortcut>,
+    ) {
         let to = cell.address;
         if shortcut.is_none() && crate::executor::capture::active() {
             if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {

@@ -369,13 +369,9 @@ impl ServiceCell {
         let to = callee.address;
         self.trace_issue(To::Address(to), 0, &command, &args);
         let request = Envelope::Request { from: self.address, session: 0, command, args, via: None };
-        match callee.push(request) {
-            // It went idle meanwhile, and this push claimed it.
-            Ok(true) => self.runtime.start_turns(callee.clone(), None),
-            Ok(false) => {}
-            // It has exited meanwhile: bounced (a dead letter) the ordinary way.
-            Err(request) => self.runtime.deliver_now(to, request),
-        }
+        // The ordinary push with no shortcut (the one the simulator runs when it says no):
+        // started if this push claimed it, bounced (a dead letter) if it has exited meanwhile.
+        self.runtime.deliver_decided(callee, request, None);
     }
 
     /// How this thread may run a handler directly now: `Off` unless inside one of this
