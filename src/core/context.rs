@@ -188,23 +188,35 @@ impl<S: 'static> Ctx<S> {
 
     /// Starts a service of `kind`: its address at once (or why it could not be created), and
     /// the future of its init's end, which resolves to the address again or the init error.
-    pub(crate) fn start(&self, kind: &str, args: Args, options: SpawnOptions) -> (Result<Address, CallError>, Reply) {
-        let session = lock(&self.cell.sessions).open(Address::from_raw(0), CommandName::Borrowed("_init"));
-        let notify = Some((self.cell.address, session));
-        let options = SpawnOptions { notify, parent: Some(self.cell.address), ..options };
-        let started = self.runtime().spawn(kind, args, options);
-        match &started {
-            Ok(address) => {
-                if let Some(waiting) = lock(&self.cell.sessions).open.get_mut(&session) {
-                    waiting.target = *address;
-                }
+    /// From this service's own turn, the session for that answer is opened only if the answer
+    /// did not complete in place while the start ran (an init run inline, `init_notice.rs`).
+    pub(crate) fn start(&self, kind: &str, args: Args, options: SpawnOptions) -> (Result<Address, CallError>, Call) {
+        let cell = &self.cell;
+        let session = lock(&cell.sessions).reserve();
+        let options = SpawnOptions { notify: Some((cell.address, session)), parent: Some(cell.address), ..options };
+        let (started, session) = if super::turn::polled_here(cell) || super::memo::runs_here(cell) {
+            let awaited = super::init_notice::Awaited::begin(cell, session);
+            let started = self.runtime().spawn(kind, args, options);
+            if let Some(answer) = awaited.into_answer() {
+                return (started, Call::ready(answer));
             }
-            Err(e) => {
-                let response = Envelope::Response { session, result: Err(e.clone()) };
-                self.runtime().deliver(self.cell.address, response);
+            let target = started.as_ref().copied().unwrap_or(Address::from_raw(0));
+            lock(&cell.sessions).open_as(session, target, CommandName::Borrowed("_init"));
+            (started, session)
+        } else {
+            // Outside its turn (a context kept elsewhere): the answer may come from any thread.
+            lock(&cell.sessions).open_as(session, Address::from_raw(0), CommandName::Borrowed("_init"));
+            let started = self.runtime().spawn(kind, args, options);
+            if let (Ok(address), Some(waiting)) = (&started, lock(&cell.sessions).open.get_mut(&session)) {
+                waiting.target = *address;
             }
+            (started, session)
+        };
+        if let Err(e) = &started {
+            let response = Envelope::Response { session, result: Err(e.clone()) };
+            self.runtime().deliver(cell.address, response);
         }
-        (started, Reply::new(self.cell.clone(), session))
+        (started, Call::reply(Reply::new(cell.clone(), session)))
     }
 
     /// Runs `task` as a new task of this service: it interleaves with the handlers at their
@@ -243,7 +255,8 @@ impl<S: 'static> Ctx<S> {
     pub fn monitor(&self, target: Address) -> impl Future<Output = ExitReason> + Send + 'static + use<S> {
         let cell = &self.cell;
         let session = lock(&cell.sessions).open(target, CommandName::Borrowed("_monitor"));
-        let watching = cell.runtime.lookup(target).is_some_and(|t| {
+        let watching = cell.runtime.with_service(target, |t| {
+            let Some(t) = t else { return false };
             let mut mailbox = lock(&t.mailbox);
             !mailbox.closed && {
                 mailbox.monitors.push(cell.address, session);

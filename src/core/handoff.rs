@@ -242,6 +242,10 @@ impl ServiceCell {
             memo::ran(&self.runtime, Shortcut::AnswerInPlace, self.address);
             self.runtime.trace(&Event::Deliver { to: self.address, message });
         }
+        // A new service's init answering a start up this stack, which opened no session for it.
+        let Err(result) = super::init_notice::offer(self, session, result) else {
+            return Ok(Delivered::Answered(None));
+        };
         let waker = match lock(&self.sessions).complete(session, result) {
             // The caller polled this reply before: it waits, so wake it (at worst one extra poll).
             Wake::Task(_, waker) | Wake::Waker(waker) => Some(waker),

@@ -14,6 +14,7 @@ mod delivery;
 mod error;
 mod handoff;
 mod hook;
+mod init_notice;
 mod kind;
 mod memo;
 mod naming;

@@ -525,7 +525,7 @@ impl ServiceCell {
     /// Ends the service whose exit was requested, at the end of the step that saw the request
     /// (a turn, or a handler run directly); it keeps its claim for good.
     pub(crate) fn exit_now(self: &Arc<Self>, core: &mut ServiceCore) {
-        let reason = lock(&self.exit_reason).clone().unwrap_or(ExitReason::Killed);
+        let reason = self.exit_reason.get().cloned().unwrap_or(ExitReason::Killed);
         self.finalize(core, reason);
     }
 
@@ -544,16 +544,45 @@ impl ServiceCell {
         };
         self.runtime.remove_service(self.address);
         // An idle service (the common exit) has nothing unhandled and no task: no lists then.
-        let mut payloads = Vec::new();
-        if !(core.deferred.is_empty() && core.batch.is_empty() && queue.is_empty()) {
-            let unhandled: Vec<Envelope> = core.deferred.drain(..).chain(core.batch.drain(..)).chain(queue).collect();
-            payloads.reserve(unhandled.len());
-            for envelope in unhandled {
-                payloads.extend(self.reject(envelope));
-            }
+        let busy = !(core.deferred.is_empty() && core.batch.is_empty() && queue.is_empty() && core.tasks.is_empty());
+        let cut_off = if busy { self.cut_off(core, queue, &reason) } else { Vec::new() };
+        monitors.each(|watcher, session| {
+            let response = Envelope::Response { session, result: Ok(super::watchers::exit_value(&reason)) };
+            self.runtime.deliver(watcher, response);
+        });
+        // User values last, each drop caught.
+        for (value, what) in cut_off {
+            self.drop_user(value, what);
         }
+        core.wakers.clear();
+        let slot = std::mem::take(&mut *self.state_slot());
+        self.drop_user(slot, "dropping its state"); // outside the borrow: the state's drop is user code
+        let open = {
+            let mut sessions = lock(&self.sessions);
+            (!sessions.open.is_empty()).then(|| std::mem::take(&mut sessions.open))
+        };
+        for (_, waiting) in open.into_iter().flatten() {
+            self.drop_user(waiting, "dropping an answer nobody took");
+        }
+        if self.runtime.tracing {
+            self.runtime.trace(&Event::Exit { address: self.address, kind: self.name(), reason: &reason });
+        }
+    }
+
+    /// What an exiting service leaves undone: every envelope it never handled (calls get an
+    /// error, sends are dead letters) and every task cut off (its caller, or its starter, gets
+    /// an error). Hands back the values to drop once its monitors have their answers (their
+    /// drops are user code): the tasks' futures, then the envelopes' payloads.
+    fn cut_off(
+        self: &Arc<Self>,
+        core: &mut ServiceCore,
+        queue: VecDeque<Envelope>,
+        reason: &ExitReason,
+    ) -> Vec<(Box<dyn Any + Send>, &'static str)> {
+        let unhandled: Vec<Envelope> = core.deferred.drain(..).chain(core.batch.drain(..)).chain(queue).collect();
+        let payloads: Vec<_> = unhandled.into_iter().filter_map(|envelope| self.reject(envelope)).collect();
         let tasks = std::mem::take(&mut core.tasks);
-        let mut futures = Vec::with_capacity(tasks.len());
+        let mut cut_off = Vec::with_capacity(tasks.len() + payloads.len());
         for (_, task) in tasks {
             match task.origin {
                 Origin::Call(reply_to) => {
@@ -564,29 +593,10 @@ impl ServiceCell {
                 Origin::Init(notify) => self.notify_init_error(notify, format!("exited during init ({reason})")),
                 Origin::Fork => {}
             }
-            futures.push(task.future);
+            cut_off.push((Box::new(task.future) as Box<dyn Any + Send>, "dropping a task cut off by its exit"));
         }
-        for (watcher, session) in monitors {
-            let response = Envelope::Response { session, result: Ok(super::watchers::exit_value(&reason)) };
-            self.runtime.deliver(watcher, response);
-        }
-        // User values last, each drop caught.
-        for future in futures {
-            self.drop_user(future, "dropping a task cut off by its exit");
-        }
-        for payload in payloads {
-            self.drop_user(payload, "dropping a message it never handled");
-        }
-        core.wakers.clear();
-        let slot = std::mem::take(&mut *self.state_slot());
-        self.drop_user(slot, "dropping its state"); // outside the borrow: the state's drop is user code
-        let open = std::mem::take(&mut lock(&self.sessions).open);
-        for (_, waiting) in open {
-            self.drop_user(waiting, "dropping an answer nobody took");
-        }
-        if self.runtime.tracing {
-            self.runtime.trace(&Event::Exit { address: self.address, kind: self.name(), reason: &reason });
-        }
+        cut_off.extend(payloads.into_iter().map(|payload| (payload, "dropping a message it never handled")));
+        cut_off
     }
 
     pub(crate) fn exited_error(&self, command: &str) -> CallError {

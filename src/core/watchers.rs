@@ -34,18 +34,15 @@ impl Watchers {
     }
 }
 
-impl IntoIterator for Watchers {
-    type Item = (Address, Session);
-    type IntoIter = std::iter::Chain<std::option::IntoIter<(Address, Session)>, std::vec::IntoIter<(Address, Session)>>;
-
-    /// In the order they started watching.
-    fn into_iter(self) -> Self::IntoIter {
-        let (first, rest) = match self {
-            Watchers::None => (None, Vec::new()),
-            Watchers::One(watcher, session) => (Some((watcher, session)), Vec::new()),
-            Watchers::Many(all) => (None, all),
-        };
-        first.into_iter().chain(rest)
+impl Watchers {
+    /// Calls `f` on each watcher, in the order they started watching (no iterator to build
+    /// and drop for the common one).
+    pub(crate) fn each(self, mut f: impl FnMut(Address, Session)) {
+        match self {
+            Watchers::None => {}
+            Watchers::One(watcher, session) => f(watcher, session),
+            Watchers::Many(all) => all.into_iter().for_each(|(watcher, session)| f(watcher, session)),
+        }
     }
 }
 

@@ -47,14 +47,14 @@ pub(crate) fn newservice(cell: Arc<crate::core::ServiceCell>, kind: &str, args: 
     let ctx: Ctx = Ctx::new(cell);
     let Some(group) = membership(&ctx.cell).map(|m| m.group.clone()) else {
         let options = SpawnOptions { prelude: Some(Box::new(resolve_dependencies)), ..SpawnOptions::default() };
-        return Call::reply(ctx.start(kind, args, options).1);
+        return ctx.start(kind, args, options).1;
     };
     if group.is_closed() {
         let error = GroupError::ShutDown { group: group.label.clone(), name: kind.to_owned() };
         return Call::boxed(async move { Err(error.into()) });
     }
     let (instance, init) = ctx.start(kind, args, group_options(&group));
-    let Ok(instance) = instance else { return Call::reply(init) };
+    let Ok(instance) = instance else { return init };
     let registry = group.registry();
     let kind = kind.to_owned();
     join(&ctx, &group, instance, &kind);
