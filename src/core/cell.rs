@@ -166,9 +166,8 @@ pub(crate) struct ServiceCell {
     /// mutex costs a second atomic read-modify-write per handler. See `state_slot`.
     pub(crate) state: AtomicRefCell<SyncWrapper<StateSlot>>,
     pub(crate) sessions: Mutex<Sessions>,
-    /// Why, once requested; the first request wins (set once: its runner reads it without a
-    /// lock).
-    pub(crate) exit_reason: std::sync::OnceLock<ExitReason>,
+    /// Why, once requested; the first request wins.
+    pub(crate) exit_reason: Mutex<Option<ExitReason>>,
     pub(crate) counters: ServiceCounters,
     /// Its requests waiting behind its own by-name messages (G6, see `outbox.rs`).
     pub(crate) outbox: super::outbox::Outbox,
@@ -222,7 +221,7 @@ impl ServiceCell {
             started: AtomicBool::new(running),
             first_slot_notified: AtomicBool::new(false),
             sessions: Mutex::new(Sessions::default()),
-            exit_reason: std::sync::OnceLock::new(),
+            exit_reason: Mutex::new(None),
             exiting: AtomicBool::new(false),
             counters: ServiceCounters::default(),
             sched: Schedule::new(),
@@ -318,7 +317,7 @@ impl ServiceCell {
 
     /// Asks the service to exit at its next step (between two messages, never mid-handler).
     pub(crate) fn request_exit(self: &Arc<Self>, reason: ExitReason) {
-        let _ = self.exit_reason.set(reason);
+        lock(&self.exit_reason).get_or_insert(reason);
         // An exited service keeps its claim for good, so this claims nothing once it is closed.
         if self.sched.request_exit() {
             self.runtime.executor.schedule(Runnable(self.clone()));

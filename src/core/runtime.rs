@@ -158,7 +158,7 @@ impl RuntimeShared {
             // Shutdown may already have drained the table and stopped the executor, so a turn
             // handed to it could never run: the new service's exit runs here, on this thread
             // (nothing of it has run anywhere yet, so this thread may be its runner).
-            let _ = cell.exit_reason.set(ExitReason::Killed);
+            lock(&cell.exit_reason).get_or_insert(ExitReason::Killed);
             if cell.sched.request_exit() {
                 cell.run_turn(1);
             }
@@ -220,7 +220,7 @@ impl RuntimeShared {
     /// executor, as for a busy service (G9).
     pub(crate) fn kill(&self, address: Address) -> bool {
         let Some(cell) = self.lookup(address) else { return false };
-        let _ = cell.exit_reason.set(ExitReason::Killed);
+        lock(&cell.exit_reason).get_or_insert(ExitReason::Killed);
         // An exited service keeps its claim for good, so this claims nothing once it is closed.
         if cell.sched.request_exit() {
             let shortcut = self.exit_shortcut();

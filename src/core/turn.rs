@@ -525,7 +525,7 @@ impl ServiceCell {
     /// Ends the service whose exit was requested, at the end of the step that saw the request
     /// (a turn, or a handler run directly); it keeps its claim for good.
     pub(crate) fn exit_now(self: &Arc<Self>, core: &mut ServiceCore) {
-        let reason = self.exit_reason.get().cloned().unwrap_or(ExitReason::Killed);
+        let reason = lock(&self.exit_reason).clone().unwrap_or(ExitReason::Killed);
         self.finalize(core, reason);
     }
 
