@@ -15,18 +15,20 @@
 //! told apart by its starter and session, so nesting needs a short list, not a single slot.
 
 use std::cell::{Cell, RefCell};
+use std::sync::Arc;
 
-use super::address::Session;
+use super::address::{Address, Session};
 use super::cell::ServiceCell;
 use super::error::CallError;
+use super::runtime::RuntimeShared;
 use super::value::Value;
 
 type Answer = Result<Value, CallError>;
 
-/// One awaited answer: the starter (its cell's address in memory, unique while it lives, so
-/// two runtimes on one thread cannot be confused), its session, and the answer once given.
+/// One awaited answer: the starter (told apart by its cell, not its address: two runtimes on
+/// one thread cannot be confused), its session, and the answer once given.
 struct Entry {
-    starter: usize,
+    starter: Arc<ServiceCell>,
     session: Session,
     answer: Option<Answer>,
 }
@@ -47,8 +49,8 @@ pub(crate) struct Awaited {
 impl Awaited {
     /// Awaits the answer to `starter`'s `session` on this thread. Only for a starter whose turn
     /// runs on this thread (see the module docs).
-    pub(crate) fn begin(starter: &ServiceCell, session: Session) -> Awaited {
-        let starter = std::ptr::from_ref(starter) as usize;
+    pub(crate) fn begin(starter: &Arc<ServiceCell>, session: Session) -> Awaited {
+        let starter = starter.clone();
         AWAITED.with_borrow_mut(|awaited| awaited.push(Entry { starter, session, answer: None }));
         COUNT.set(COUNT.get() + 1);
         Awaited { _not_send: std::marker::PhantomData }
@@ -64,7 +66,7 @@ impl Awaited {
 
 impl Drop for Awaited {
     fn drop(&mut self) {
-        end();
+        drop(end()); // the entry's cell outlives it: the start holds it too
     }
 }
 
@@ -74,15 +76,32 @@ fn end() -> Option<Entry> {
     AWAITED.with_borrow_mut(Vec::pop)
 }
 
+/// The starter awaiting `session`'s answer at `to` on this thread, if any: the answer's
+/// delivery then needs no lookup of it (`RuntimeShared::deliver_to`: the same decisions).
+pub(crate) fn awaiting(runtime: &RuntimeShared, to: Address, session: Session) -> Option<Arc<ServiceCell>> {
+    if COUNT.get() == 0 {
+        return None;
+    }
+    AWAITED.with_borrow(|awaited| {
+        let is_it =
+            |e: &&Entry| e.starter.address == to && e.session == session && std::ptr::eq(&*e.starter.runtime, runtime);
+        let entry = awaited.iter().rev().find(is_it)?;
+        Some(entry.starter.clone())
+    })
+}
+
 /// Takes `answer` for `starter`'s `session` if this thread awaits it (the start that opened no
 /// session for it runs further up this stack); else hands it back, to complete the session.
 pub(crate) fn offer(starter: &ServiceCell, session: Session, answer: Answer) -> Result<(), Answer> {
     if COUNT.get() == 0 {
         return Err(answer);
     }
-    let starter = std::ptr::from_ref(starter) as usize;
     AWAITED.with_borrow_mut(|awaited| {
-        match awaited.iter_mut().rev().find(|e| e.starter == starter && e.session == session && e.answer.is_none()) {
+        let entry = awaited
+            .iter_mut()
+            .rev()
+            .find(|e| std::ptr::eq(Arc::as_ptr(&e.starter), starter) && e.session == session && e.answer.is_none());
+        match entry {
             Some(entry) => {
                 entry.answer = Some(answer);
                 Ok(())
