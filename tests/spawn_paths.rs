@@ -92,3 +92,43 @@ backend_test! {
         assert_eq!(reasons, expected);
     }
 }
+
+backend_test! {
+    // checks G3, G5: a start's answer completed in place while the start runs (its init run
+    // inline, no session opened for it) is the one the starter gets: its address, or the init
+    // error; also from an init that starts services itself (a start nested in another), and
+    // for starts awaited long after they were issued, in any order.
+    fn starts_answered_in_place_reach_their_starter(rt) {
+        define(&rt);
+        rt.define(
+            ServiceKind::new("nests", |ctx: Ctx<Vec<Value>>, (): ()| async move {
+                let inner = ctx.newservice("plain", ());
+                let failing = ctx.newservice("panics_early", ());
+                let failed = failing.await.is_err();
+                Ok(vec![Value::Address(address(inner.await)), Value::from(failed)])
+            })
+            .command_sync("inner", |seen: &mut Vec<Value>, _ctx, _v: Value| Ok(Value::List(seen.clone()))),
+        )
+        .unwrap();
+        let (outer, seen, failed, plain) = rt.block_on(move |ctx| async move {
+            let starts: Vec<_> = ["nests", "panics_early", "plain"].map(|kind| ctx.newservice(kind, ())).into();
+            let mut answers: Vec<_> = Vec::new();
+            for start in starts.into_iter().rev() {
+                answers.push(start.await);
+            }
+            let plain = address(answers.remove(0));
+            let failed = answers.remove(0).expect_err("panics_early fails its start");
+            let outer = address(answers.remove(0));
+            let seen = ctx.call(outer, "inner", ()).await.expect("the outer service answers");
+            (outer, seen, failed, plain)
+        });
+        assert!(matches!(failed.kind(), CallErrorKind::Init { service, .. } if service == "panics_early"), "{failed:?}");
+        let Value::List(seen) = seen else { panic!("a list: {seen:?}") };
+        let inner = Address::try_from(seen[0].clone()).expect("the inner start's address");
+        assert_eq!(seen[1], Value::from(true), "the nested failing start failed");
+        let listed: Vec<_> = rt.services().into_iter().map(|s| (s.address, s.kind)).collect();
+        for (address, kind) in [(outer, "nests"), (inner, "plain"), (plain, "plain")] {
+            assert!(listed.contains(&(address, kind.to_owned())), "{kind} {address} not listed: {listed:?}");
+        }
+    }
+}
