@@ -11,102 +11,75 @@
 //! shortcut decision are the ordinary path's: the delivery is decided, traced and checked as
 //! before, only the completion is caught (the session's number is reserved as before).
 //!
-//! A start nested in another (an init that starts a service) awaits its own answer; each is
-//! told apart by its starter and session, so nesting needs a short list, not a single slot.
+//! One slot per thread is enough for starts nested in one another (an init that starts a
+//! service): a start awaits its answer only while its new service's first turn runs, and every
+//! start nested in that turn has ended (and taken its answer) before the turn answers the
+//! outer one. The outer start's slot is put back when the inner one ends.
 
 use std::cell::{Cell, RefCell};
-use std::sync::Arc;
 
-use super::address::{Address, Session};
+use super::address::Session;
 use super::cell::ServiceCell;
 use super::error::CallError;
-use super::runtime::RuntimeShared;
 use super::value::Value;
 
 type Answer = Result<Value, CallError>;
 
-/// One awaited answer: the starter (told apart by its cell, not its address: two runtimes on
-/// one thread cannot be confused), its session, and the answer once given.
-struct Entry {
-    starter: Arc<ServiceCell>,
-    session: Session,
-    answer: Option<Answer>,
-}
+/// No start awaits an answer on this thread (no cell is at address 0).
+const NONE: (usize, Session) = (0, 0);
 
 thread_local! {
-    /// The answers awaited on this thread, innermost start last.
-    static AWAITED: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
-    /// How many: an answer in place that no start awaits (every call's) reads only this.
-    static COUNT: Cell<usize> = const { Cell::new(0) };
+    /// The start awaiting its answer on this thread, innermost: its starter (told apart by its
+    /// cell, so two runtimes on one thread cannot be confused) and its session.
+    static AWAITED: Cell<(usize, Session)> = const { Cell::new(NONE) };
+    /// Its answer, once given.
+    static ANSWER: RefCell<Option<Answer>> = const { RefCell::new(None) };
 }
 
 /// An init's answer awaited on this thread while its start runs; dropped (also by a panic), it
-/// stops waiting.
+/// stops waiting and the start it is nested in awaits its own again.
 pub(crate) struct Awaited {
+    outer: (usize, Session),
     _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl Awaited {
     /// Awaits the answer to `starter`'s `session` on this thread. Only for a starter whose turn
     /// runs on this thread (see the module docs).
-    pub(crate) fn begin(starter: &Arc<ServiceCell>, session: Session) -> Awaited {
-        let starter = starter.clone();
-        AWAITED.with_borrow_mut(|awaited| awaited.push(Entry { starter, session, answer: None }));
-        COUNT.set(COUNT.get() + 1);
-        Awaited { _not_send: std::marker::PhantomData }
+    pub(crate) fn begin(starter: &ServiceCell, session: Session) -> Awaited {
+        let outer = AWAITED.replace((std::ptr::from_ref(starter) as usize, session));
+        Awaited { outer, _not_send: std::marker::PhantomData }
     }
 
     /// The answer, if it was given while this waited; if not, the caller opens the session
     /// before its turn goes on (the answer is then in, or on its way to, its mailbox).
     pub(crate) fn into_answer(self) -> Option<Answer> {
+        AWAITED.set(self.outer);
+        let answer = ANSWER.with_borrow_mut(Option::take);
         std::mem::forget(self);
-        end().and_then(|entry| entry.answer)
+        answer
     }
 }
 
 impl Drop for Awaited {
     fn drop(&mut self) {
-        drop(end()); // the entry's cell outlives it: the start holds it too
+        AWAITED.set(self.outer);
+        let answer = ANSWER.with_borrow_mut(Option::take);
+        drop(answer); // outside the borrow: a value's drop may be user code
     }
-}
-
-/// Stops awaiting the innermost answer awaited on this thread.
-fn end() -> Option<Entry> {
-    COUNT.set(COUNT.get() - 1);
-    AWAITED.with_borrow_mut(Vec::pop)
-}
-
-/// The starter awaiting `session`'s answer at `to` on this thread, if any: the answer's
-/// delivery then needs no lookup of it (`RuntimeShared::deliver_to`: the same decisions).
-pub(crate) fn awaiting(runtime: &RuntimeShared, to: Address, session: Session) -> Option<Arc<ServiceCell>> {
-    if COUNT.get() == 0 {
-        return None;
-    }
-    AWAITED.with_borrow(|awaited| {
-        let is_it =
-            |e: &&Entry| e.starter.address == to && e.session == session && std::ptr::eq(&*e.starter.runtime, runtime);
-        let entry = awaited.iter().rev().find(is_it)?;
-        Some(entry.starter.clone())
-    })
 }
 
 /// Takes `answer` for `starter`'s `session` if this thread awaits it (the start that opened no
 /// session for it runs further up this stack); else hands it back, to complete the session.
 pub(crate) fn offer(starter: &ServiceCell, session: Session, answer: Answer) -> Result<(), Answer> {
-    if COUNT.get() == 0 {
+    if AWAITED.get() != (std::ptr::from_ref(starter) as usize, session) {
         return Err(answer);
     }
-    AWAITED.with_borrow_mut(|awaited| {
-        let entry = awaited
-            .iter_mut()
-            .rev()
-            .find(|e| std::ptr::eq(Arc::as_ptr(&e.starter), starter) && e.session == session && e.answer.is_none());
-        match entry {
-            Some(entry) => {
-                entry.answer = Some(answer);
-                Ok(())
-            }
-            None => Err(answer),
+    ANSWER.with_borrow_mut(|slot| match slot {
+        None => {
+            *slot = Some(answer);
+            Ok(())
         }
+        Some(_) => Err(answer), // answered twice: the session's way says what to do with it
     })
 }

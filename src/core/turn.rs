@@ -502,11 +502,7 @@ impl ServiceCell {
         }
         if let Some((to, session)) = notify {
             let response = Envelope::Response { session, result: Ok(Value::Address(self.address)) };
-            // Its starter's turn up this stack awaits it (`init_notice.rs`): no lookup of it.
-            match super::init_notice::awaiting(&self.runtime, to, session) {
-                Some(starter) => self.runtime.deliver_to(&starter, response),
-                None => self.runtime.deliver(to, response),
-            }
+            self.runtime.deliver(to, response);
         }
     }
 
