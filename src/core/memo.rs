@@ -128,10 +128,17 @@ impl Turn {
     pub(crate) fn start(cell: &ServiceCell) -> Turn {
         let runtime = &*cell.runtime;
         push_runner(cell);
+        let key = std::ptr::from_ref(runtime) as usize;
+        let enclosing = SHORTCUTS.get();
+        // A turn nested in one of the same runtime on this thread (an inline init or exit) gets
+        // the enclosing turn's answer: the executor's depends on the thread, not on the turn.
+        if enclosing & !DECIDE == key {
+            return Turn { shortcuts: enclosing };
+        }
         let allowed = match runtime.executor.shortcuts() {
             Shortcuts::Never => 0,
-            Shortcuts::Always => std::ptr::from_ref(runtime) as usize,
-            Shortcuts::Decide => std::ptr::from_ref(runtime) as usize | DECIDE,
+            Shortcuts::Always => key,
+            Shortcuts::Decide => key | DECIDE,
         };
         Turn { shortcuts: SHORTCUTS.replace(allowed) }
     }

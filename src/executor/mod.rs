@@ -77,7 +77,10 @@ pub trait Executor: Send + Sync + 'static {
     fn shutdown(&self);
 
     /// Whether the runtime may take its shortcuts (see [`Shortcut`]) in the turn about to run
-    /// on the calling thread. Asked once per turn, so it costs nothing per message: `Always` on
+    /// on the calling thread; the answer may depend on the thread, not on the turn (a turn
+    /// nested in another of the same runtime on that thread, such as an inline init or exit,
+    /// keeps the enclosing turn's answer). Asked once per turn, so it costs nothing per
+    /// message: `Always` on
     /// the threaded backend's own worker threads (unless switched off), `Decide` in the
     /// simulator (then [`take_shortcut`](Self::take_shortcut) answers each one), `Never` by
     /// default.
