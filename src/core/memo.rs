@@ -7,7 +7,9 @@
 //! reference counting either. The memo is dropped when the turn ends,
 //! so it never keeps a service alive; a service that exits meanwhile refuses the message (its
 //! mailbox is closed) exactly as it would have through the table. A call by name likewise keeps
-//! the service it reached, so a loop of calls by one name skips the member's name table.
+//! the service it reached, so a loop of calls by one name skips the member's name table. And
+//! the reference a dropped context leaves is kept for the next context of its service (an
+//! async handler's per message, `context::CellRef`), until the turn ends.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -44,7 +46,14 @@ const RUNNERS: usize = 8;
 
 thread_local! {
     static MEMO: RefCell<Memo> = const {
-        RefCell::new(Memo { depth: 0, runners: [0; RUNNERS], runtime: 0, last: 0, cell: None, named: None })
+        RefCell::new(Memo {
+            depth: 0,
+            runners: [0; RUNNERS],
+            runtime: 0,
+            last: 0,
+            cell: None,
+            named: None,
+        })
     };
 }
 
@@ -53,6 +62,12 @@ thread_local! {
     /// (`handoff.rs`), as an address, with bit 0 set when each shortcut is to be decided by the
     /// executor (`Shortcuts::Decide`); 0 for none. Asked of the executor once per turn.
     static SHORTCUTS: Cell<usize> = const { Cell::new(0) };
+}
+
+thread_local! {
+    /// A reference to a cell a context dropped in this turn left (`context::CellRef`), for the
+    /// next context of that service made here ([`spare`]); dropped when the turn ends.
+    static SPARE: Cell<Option<Arc<ServiceCell>>> = const { Cell::new(None) };
 }
 
 /// Bit 0 of [`SHORTCUTS`]: the executor decides each shortcut (a runtime's address is aligned,
@@ -143,7 +158,7 @@ impl Drop for Turn {
         let cells = MEMO.with_borrow_mut(|m| {
             m.depth -= 1;
             m.last = 0;
-            (m.cell.take(), m.named.take())
+            (m.cell.take(), m.named.take(), SPARE.take())
         });
         drop(cells); // outside the borrow: the last reference to a cell may run user code
         super::kind::forget_last_command();
@@ -196,6 +211,30 @@ pub(crate) fn take(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCe
     });
     drop(replaced); // outside the borrow: the last reference to a cell may run user code
     Some(cell)
+}
+
+/// Keeps `cell`, the reference of a context just dropped (`context::CellRef`), for the next
+/// context of its service made on this thread in this turn ([`spare`]), if a turn that may take
+/// shortcuts runs here (one that may not pays the reference count as before: it is cleared when
+/// the turn ends, and only such a turn knows it runs here without asking the memo). The one
+/// kept before it, if any, is dropped.
+#[inline]
+pub(crate) fn keep_spare(cell: Arc<ServiceCell>) {
+    if SHORTCUTS.get() == 0 {
+        return drop(cell);
+    }
+    // `try_`: a context dropped by another thread-local's destructor is just dropped.
+    let _ = SPARE.try_with(move |spare| drop(spare.replace(Some(cell))));
+}
+
+/// The reference to `cell` a dropped context left on this thread in this turn ([`keep_spare`]),
+/// taken out, if it is the one kept.
+#[inline]
+pub(crate) fn spare(cell: &Arc<ServiceCell>) -> Option<Arc<ServiceCell>> {
+    SPARE.with(|spare| match spare.take() {
+        Some(kept) if Arc::ptr_eq(&kept, cell) => Some(kept),
+        other => spare.replace(other),
+    })
 }
 
 /// Keeps `cell`, the last service [`take`] gave out, for the rest of this turn.

@@ -151,7 +151,7 @@ impl ServiceCell {
     ) -> FirstPoll {
         let mut slot =
             core.slots.get_mut(command.index).and_then(Option::take).unwrap_or_else(|| command.handler.slot());
-        let ctx = Ctx::new(self.clone());
+        let ctx = Ctx::spare(self);
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.as_mut().fill(ctx, args))) {
             self.recycle(core, command.index, slot);
             return FirstPoll::Panicked(panic);
