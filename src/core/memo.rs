@@ -289,3 +289,36 @@ pub(super) fn remember_name(caller: &ServiceCell, name: Name, cell: &Arc<Service
     });
     drop(replaced);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::core::context::Ctx;
+    use crate::{Runtime, ServiceKind};
+
+    /// A context dropped inside a turn leaves its reference for the next context of its service
+    /// made on that thread, only for that service, and the turn's end drops it: the memo never
+    /// keeps a service alive past the turn (see `context::CellRef`).
+    #[test]
+    fn a_spare_reference_lives_no_longer_than_its_turn() {
+        let rt = Runtime::threaded(1);
+        rt.define(ServiceKind::stateless("idle")).expect("define idle");
+        let idle = rt.spawn("idle", ()).expect("spawn idle");
+        rt.block_on(move |ctx| async move {
+            let cell = ctx.cell.runtime.lookup(idle).expect("idle is alive");
+            let held = Arc::strong_count(&cell);
+            drop(Ctx::<()>::new(Arc::clone(&cell)));
+            assert_eq!(Arc::strong_count(&cell), held + 1, "kept for the next context of idle");
+            assert!(super::spare(&ctx.cell).is_none(), "handed out for another service");
+            let again = super::spare(&cell).expect("handed out for idle");
+            assert!(Arc::ptr_eq(&again, &cell));
+            assert!(super::spare(&cell).is_none(), "handed out once");
+            drop(Ctx::<()>::new(again));
+            assert_eq!(Arc::strong_count(&cell), held + 1);
+            ctx.sleep(Duration::from_millis(1)).await; // this turn ends; the next one goes on
+            assert_eq!(Arc::strong_count(&cell), held, "the turn's end dropped it");
+        });
+    }
+}
