@@ -4,7 +4,7 @@
 //! state can cross an `.await`, so the await boundary is visible in the code: everything inside
 //! the closure happens at once, and anything after an await may see state changed by another
 //! handler of the same service (G12). Handlers never run at the same instant, so the state needs
-//! no lock against itself; the mutex inside only proves it.
+//! no lock against itself; the borrow flag inside only proves it.
 
 use std::any::Any;
 use std::future::Future;

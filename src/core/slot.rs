@@ -12,7 +12,10 @@
 //! one (`handoff.rs`) alike.
 //!
 //! The slots live in the service's core, touched only by its runner (the holder of its claim),
-//! and are dropped with it. The first poll itself ([`ServiceCell::first_poll`]) is here too:
+//! and are dropped with it; a slot is polled where the core keeps it, and leaves it only as a
+//! waiting task. The handler's context reuses the reference the last one dropped in this turn
+//! (`context::CellRef`), so with the core's borrow flag a message handled here costs the
+//! synchronous form's locked instructions plus one (the core's flag). The first poll itself ([`ServiceCell::first_poll`]) is here too:
 //! the turn (`turn.rs`) and the direct path (`handoff.rs`) both start async handlers with it.
 
 use std::future::Future;
