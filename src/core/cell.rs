@@ -10,9 +10,11 @@
 //!   nobody claims a service with work pending (G6 on the direct path). No message is left
 //!   behind (G7): a push marks the mail and claims in one atomic step, and a release fails if
 //!   mail came in. See `schedule.rs` for the invariant and `make loom` for its models.
-//! - `core`: tasks and life-cycle phase; only the runner touches it, for a whole turn. A
-//!   handler run directly (`handoff.rs`) needs none of it: its claim of `scheduled` already
-//!   excludes every other runner, and `started` says the init has returned.
+//! - `core`: tasks, recycled handler slots and life-cycle phase; only the runner touches it, for
+//!   a whole turn or an async handler run directly (`handoff.rs`), so like `state` it sits
+//!   behind a borrow flag, not a lock: the claim already excludes every other runner, so taking
+//!   it never waits (a taken flag means two runners, a bug: see [`ServiceCell::try_core`]). A
+//!   synchronous handler run directly needs none of it: `started` says the init has returned.
 //! - `state`: the user's state (and the context synchronous handlers borrow), behind a borrow
 //!   flag rather than a lock: borrowed by the runner only, through `Ctx::with_state` or a
 //!   synchronous handler, so taking it never waits.
@@ -160,7 +162,10 @@ pub(crate) struct ServiceCell {
     /// A `Wake` for task slot 0, whose waker is this cell, is pending (`waker.rs`).
     pub(crate) first_slot_notified: AtomicBool,
     pub(crate) mailbox: OwnLines<Mutex<Mailbox>>,
-    pub(crate) core: Mutex<ServiceCore>,
+    /// Only its runner takes the core (see the module docs), so a borrow flag is enough: one
+    /// compare-and-swap to take it and a plain store to give it back, where a mutex costs a
+    /// second atomic read-modify-write on every turn and every async handler run directly.
+    pub(crate) core: AtomicRefCell<SyncWrapper<ServiceCore>>,
     /// Only its runner borrows the state (the claim excludes every other runner), so a borrow
     /// flag is enough: one compare-and-swap to take it, a plain store to give it back, where a
     /// mutex costs a second atomic read-modify-write per handler. See `state_slot`.
@@ -196,6 +201,21 @@ impl ServiceCell {
         }
     }
 
+    /// The core, for its runner (the holder of its claim); `None` if it is taken, which only a
+    /// second runner at once could cause (a bug, or a mutant that models one). A panic while it
+    /// is taken gives it back as it unwinds (no poisoning to ignore, unlike a mutex).
+    pub(crate) fn try_core(&self) -> Option<AtomicRefMut<'_, ServiceCore>> {
+        self.core.try_borrow_mut().ok().map(|core| AtomicRefMut::map(core, SyncWrapper::get_mut))
+    }
+
+    /// The core, for its runner, which nobody else can hold (see [`try_core`](Self::try_core)).
+    pub(crate) fn runner_core(&self) -> AtomicRefMut<'_, ServiceCore> {
+        match self.try_core() {
+            Some(core) => core,
+            None => unreachable!("service {} was run by two runners at once", self.address),
+        }
+    }
+
     /// Whether the service has not started its exit (it leaves the service table right after).
     pub(crate) fn alive(&self) -> bool {
         !self.exiting.load(Ordering::Acquire)
@@ -216,7 +236,7 @@ impl ServiceCell {
             runtime,
             membership,
             mailbox: OwnLines(Mutex::new(mailbox)),
-            core: Mutex::new(ServiceCore::new(running)),
+            core: AtomicRefCell::new(SyncWrapper::new(ServiceCore::new(running))),
             state: AtomicRefCell::new(SyncWrapper::new(StateSlot::default())),
             started: AtomicBool::new(running),
             first_slot_notified: AtomicBool::new(false),

@@ -4,7 +4,7 @@
 //! state can cross an `.await`, so the await boundary is visible in the code: everything inside
 //! the closure happens at once, and anything after an await may see state changed by another
 //! handler of the same service (G12). Handlers never run at the same instant, so the state needs
-//! no lock against itself; the mutex inside only proves it.
+//! no lock against itself; the borrow flag inside only proves it.
 
 use std::any::Any;
 use std::future::Future;
@@ -30,13 +30,42 @@ use crate::executor::{ExitReason, To};
 ///
 /// `S` is the service's state type (see [`with_state`](Self::with_state)).
 pub struct Ctx<S = ()> {
-    pub(crate) cell: Arc<ServiceCell>,
+    pub(crate) cell: CellRef,
     _state: PhantomData<fn() -> S>,
 }
 
 impl<S> Clone for Ctx<S> {
     fn clone(&self) -> Self {
-        Ctx { cell: self.cell.clone(), _state: PhantomData }
+        Ctx { cell: CellRef(Some(self.cell.clone())), _state: PhantomData }
+    }
+}
+
+/// A context's reference to its service's cell (read as an `Arc<ServiceCell>`). An async
+/// handler gets a context of its own per message and drops it when its future is done, most
+/// often right where it was polled; dropped inside a turn, the reference is kept for the next
+/// context of the same service made on this thread ([`Ctx::spare`], `memo::keep_spare`), so a
+/// flood of messages handled directly counts no reference per message (two locked
+/// instructions, the clone and the drop). It is kept only until the turn ends, as the memo's
+/// cell is, so it never keeps a service alive.
+pub(crate) struct CellRef(Option<Arc<ServiceCell>>);
+
+impl std::ops::Deref for CellRef {
+    type Target = Arc<ServiceCell>;
+
+    #[inline]
+    fn deref(&self) -> &Arc<ServiceCell> {
+        match &self.0 {
+            Some(cell) => cell,
+            None => unreachable!("only its drop takes a context's cell"),
+        }
+    }
+}
+
+impl Drop for CellRef {
+    fn drop(&mut self) {
+        if let Some(cell) = self.0.take() {
+            super::memo::keep_spare(cell);
+        }
     }
 }
 
@@ -69,7 +98,13 @@ impl<'a> From<&'a String> for Target<'a> {
 
 impl<S: 'static> Ctx<S> {
     pub(crate) fn new(cell: Arc<ServiceCell>) -> Ctx<S> {
-        Ctx { cell, _state: PhantomData }
+        Ctx { cell: CellRef(Some(cell)), _state: PhantomData }
+    }
+
+    /// A context of `cell`'s, from the reference a context of it dropped on this thread in this
+    /// turn if there is one (see [`CellRef`]), else a new one: what an async handler is handed.
+    pub(crate) fn spare(cell: &Arc<ServiceCell>) -> Ctx<S> {
+        Ctx::new(super::memo::spare(cell).unwrap_or_else(|| cell.clone()))
     }
 
     pub(crate) fn typed<T>(self) -> Ctx<T> {
@@ -177,7 +212,7 @@ impl<S: 'static> Ctx<S> {
         let session = lock(&cell.sessions).open(to, command.clone());
         cell.trace_issue(To::Address(to), session, &command, &args);
         cell.deliver_request(to, Envelope::Request { from: cell.address, session, command, args, via: None });
-        Reply::new(cell.clone(), session)
+        Reply::new(Arc::clone(cell), session)
     }
 
     /// A send by address, in order with this service's by-name messages (G6, see `outbox.rs`);
@@ -267,7 +302,7 @@ impl<S: 'static> Ctx<S> {
             let gone = Envelope::Response { session, result: Ok(super::watchers::exit_value(&ExitReason::NoService)) };
             cell.runtime.deliver(cell.address, gone);
         }
-        let reply = Reply::new(cell.clone(), session);
+        let reply = Reply::new(Arc::clone(cell), session);
         async move {
             let value = reply.await.unwrap_or_default();
             value.downcast_ref::<ExitReason>().cloned().unwrap_or(ExitReason::NoService)

@@ -12,7 +12,7 @@
 //!   of the target (the `scheduled` flag) excludes every other runner as a turn's would (G12):
 //!   a synchronous handler needs neither the target's core nor a lock (it borrows the state
 //!   through its flag); an async handler's future is polled once in the target's recycled slot
-//!   (`slot.rs`), under the target's core, free since the claim is ours. `started` says the
+//!   (`slot.rs`), in the target's core (a borrow flag, free since the claim is ours). `started` says the
 //!   init has returned. A call is then ready before it is awaited, with no envelope, session
 //!   or answer message; unless the target sent the caller something first, in which case the
 //!   answer is queued behind it (G6). A send's answer is dropped (G8), so a flood of sends to
@@ -57,7 +57,6 @@ use std::sync::atomic::Ordering;
 use std::task::Waker;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::TryLockError;
 
 use super::address::{Address, Session};
 use super::cell::{CommandName, Envelope, ServiceCell, lock};
@@ -410,18 +409,14 @@ impl ServiceCell {
             _ => return Err(args),
         };
         let Some(unclaimed) = self.take_for_direct(mode, callee) else { return Err(args) };
-        // The claim excludes every other runner, so its core (which a turn would lock) is free:
+        // The claim excludes every other runner, so its core (which a turn would take) is free:
         // the handler's future polls in the core's slot and may leave a task there.
-        let mut core = match callee.core.try_lock() {
-            Ok(core) => core,
-            Err(TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(TryLockError::WouldBlock) => {
-                // Only under the mutant: another runner has it.
-                if !unclaimed {
-                    callee.finish_turn(false);
-                }
-                return Err(args);
+        let Some(mut core) = callee.try_core() else {
+            // Only under the mutant: another runner has it.
+            if !unclaimed {
+                callee.finish_turn(false);
             }
+            return Err(args);
         };
         let (session, nested) = self.begin_direct(callee, call, command, &args);
         let inline = Inline::enter(depth + 1);
@@ -496,7 +491,7 @@ impl ServiceCell {
             lock(&self.sessions).open.remove(&session); // traced only
         }
         if !unclaimed && callee.sched.exit_requested() {
-            callee.exit_now(&mut lock(&callee.core)); // as in `run_direct`
+            callee.exit_now(&mut callee.runner_core()); // as in `run_direct`
         } else if !unclaimed {
             callee.finish_turn(false);
         }
@@ -563,7 +558,7 @@ impl ServiceCell {
             && !self.sched.mailed()
             && !self.sched.exit_requested()
             && self.started.load(Ordering::Acquire)
-            && self.core.try_lock().is_ok()
+            && self.try_core().is_some()
     }
 
     /// Traces the issue of a message about to be handled directly; with its delivery and

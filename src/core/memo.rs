@@ -7,7 +7,9 @@
 //! reference counting either. The memo is dropped when the turn ends,
 //! so it never keeps a service alive; a service that exits meanwhile refuses the message (its
 //! mailbox is closed) exactly as it would have through the table. A call by name likewise keeps
-//! the service it reached, so a loop of calls by one name skips the member's name table.
+//! the service it reached, so a loop of calls by one name skips the member's name table. And
+//! the reference a dropped context leaves is kept for the next context of its service (an
+//! async handler's per message, `context::CellRef`), until the turn ends.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -44,7 +46,14 @@ const RUNNERS: usize = 8;
 
 thread_local! {
     static MEMO: RefCell<Memo> = const {
-        RefCell::new(Memo { depth: 0, runners: [0; RUNNERS], runtime: 0, last: 0, cell: None, named: None })
+        RefCell::new(Memo {
+            depth: 0,
+            runners: [0; RUNNERS],
+            runtime: 0,
+            last: 0,
+            cell: None,
+            named: None,
+        })
     };
 }
 
@@ -53,6 +62,12 @@ thread_local! {
     /// (`handoff.rs`), as an address, with bit 0 set when each shortcut is to be decided by the
     /// executor (`Shortcuts::Decide`); 0 for none. Asked of the executor once per turn.
     static SHORTCUTS: Cell<usize> = const { Cell::new(0) };
+}
+
+thread_local! {
+    /// A reference to a cell a context dropped in this turn left (`context::CellRef`), for the
+    /// next context of that service made here ([`spare`]); dropped when the turn ends.
+    static SPARE: Cell<Option<Arc<ServiceCell>>> = const { Cell::new(None) };
 }
 
 /// Bit 0 of [`SHORTCUTS`]: the executor decides each shortcut (a runtime's address is aligned,
@@ -150,7 +165,7 @@ impl Drop for Turn {
         let cells = MEMO.with_borrow_mut(|m| {
             m.depth -= 1;
             m.last = 0;
-            (m.cell.take(), m.named.take())
+            (m.cell.take(), m.named.take(), SPARE.take())
         });
         drop(cells); // outside the borrow: the last reference to a cell may run user code
         super::kind::forget_last_command();
@@ -205,6 +220,30 @@ pub(crate) fn take(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCe
     Some(cell)
 }
 
+/// Keeps `cell`, the reference of a context just dropped (`context::CellRef`), for the next
+/// context of its service made on this thread in this turn ([`spare`]), if a turn that may take
+/// shortcuts runs here (one that may not pays the reference count as before: it is cleared when
+/// the turn ends, and only such a turn knows it runs here without asking the memo). The one
+/// kept before it, if any, is dropped.
+#[inline]
+pub(crate) fn keep_spare(cell: Arc<ServiceCell>) {
+    if SHORTCUTS.get() == 0 {
+        return drop(cell);
+    }
+    // `try_`: a context dropped by another thread-local's destructor is just dropped.
+    let _ = SPARE.try_with(move |spare| drop(spare.replace(Some(cell))));
+}
+
+/// The reference to `cell` a dropped context left on this thread in this turn ([`keep_spare`]),
+/// taken out, if it is the one kept.
+#[inline]
+pub(crate) fn spare(cell: &Arc<ServiceCell>) -> Option<Arc<ServiceCell>> {
+    SPARE.with(|spare| match spare.take() {
+        Some(kept) if Arc::ptr_eq(&kept, cell) => Some(kept),
+        other => spare.replace(other),
+    })
+}
+
 /// Keeps `cell`, the last service [`take`] gave out, for the rest of this turn.
 pub(crate) fn give_back(runtime: &RuntimeShared, cell: Arc<ServiceCell>) {
     let key = std::ptr::from_ref(runtime) as usize;
@@ -256,4 +295,37 @@ pub(super) fn remember_name(caller: &ServiceCell, name: Name, cell: &Arc<Service
         m.named.replace(Named { caller, name, cell: cell.clone() })
     });
     drop(replaced);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::core::context::Ctx;
+    use crate::{Runtime, ServiceKind};
+
+    /// A context dropped inside a turn leaves its reference for the next context of its service
+    /// made on that thread, only for that service, and the turn's end drops it: the memo never
+    /// keeps a service alive past the turn (see `context::CellRef`).
+    #[test]
+    fn a_spare_reference_lives_no_longer_than_its_turn() {
+        let rt = Runtime::threaded(1);
+        rt.define(ServiceKind::stateless("idle")).expect("define idle");
+        let idle = rt.spawn("idle", ()).expect("spawn idle");
+        rt.block_on(move |ctx| async move {
+            let cell = ctx.cell.runtime.lookup(idle).expect("idle is alive");
+            let held = Arc::strong_count(&cell);
+            drop(Ctx::<()>::new(Arc::clone(&cell)));
+            assert_eq!(Arc::strong_count(&cell), held + 1, "kept for the next context of idle");
+            assert!(super::spare(&ctx.cell).is_none(), "handed out for another service");
+            let again = super::spare(&cell).expect("handed out for idle");
+            assert!(Arc::ptr_eq(&again, &cell));
+            assert!(super::spare(&cell).is_none(), "handed out once");
+            drop(Ctx::<()>::new(again));
+            assert_eq!(Arc::strong_count(&cell), held + 1);
+            ctx.sleep(Duration::from_millis(1)).await; // this turn ends; the next one goes on
+            assert_eq!(Arc::strong_count(&cell), held, "the turn's end dropped it");
+        });
+    }
 }

@@ -12,7 +12,10 @@
 //! one (`handoff.rs`) alike.
 //!
 //! The slots live in the service's core, touched only by its runner (the holder of its claim),
-//! and are dropped with it. The first poll itself ([`ServiceCell::first_poll`]) is here too:
+//! and are dropped with it; a slot is polled where the core keeps it, and leaves it only as a
+//! waiting task. The handler's context reuses the reference the last one dropped in this turn
+//! (`context::CellRef`), so with the core's borrow flag a message handled here costs the
+//! synchronous form's locked instructions plus one (the core's flag). The first poll itself ([`ServiceCell::first_poll`]) is here too:
 //! the turn (`turn.rs`) and the direct path (`handoff.rs`) both start async handlers with it.
 
 use std::future::Future;
@@ -140,51 +143,60 @@ pub(crate) struct Pending {
 
 impl ServiceCell {
     /// Runs the async `command` on one message: fills the command's recycled slot with the
-    /// handler's future and polls it once, in place (`slot.rs`), as the slab's next free slot,
-    /// where [`keep_waiting`](Self::keep_waiting) stores it if it has to wait. A ready future
-    /// leaves its slot empty for the next message: no allocation. Catches the handler's panics.
+    /// handler's future and polls it once, in place (`slot.rs`; the slot stays where the core
+    /// keeps it), as the slab's next free slot, where [`keep_waiting`](Self::keep_waiting)
+    /// stores it if it has to wait. A ready future leaves its slot empty for the next message:
+    /// no allocation. Catches the handler's panics.
     pub(crate) fn first_poll(
         self: &Arc<Self>,
         core: &mut ServiceCore,
         command: &AsyncCommand,
         args: Value,
     ) -> FirstPoll {
-        let mut slot =
-            core.slots.get_mut(command.index).and_then(Option::take).unwrap_or_else(|| command.handler.slot());
-        let ctx = Ctx::new(self.clone());
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.as_mut().fill(ctx, args))) {
-            self.recycle(core, command.index, slot);
-            return FirstPoll::Panicked(panic);
-        }
         let id = core.tasks.vacant_key();
         self.ensure_waker(core, id);
-        match self.poll_future(slot.as_mut(), id, &self.task_waker(&core.wakers, id)) {
-            Ok(Poll::Pending) => FirstPoll::Pending(Pending { slot, task: id }),
+        let index = command.index;
+        if core.slots.len() <= index {
+            core.slots.resize_with(index + 1, || None);
+        }
+        let entry = &mut core.slots[index];
+        let slot = entry.get_or_insert_with(|| command.handler.slot());
+        let ctx = Ctx::spare(self);
+        // A handler that panics before making its future leaves the slot empty.
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.as_mut().fill(ctx, args))) {
+            return FirstPoll::Panicked(panic);
+        }
+        let polled = self.poll_future(slot.as_mut(), id, &self.task_waker(&core.wakers, id));
+        let entry = &mut core.slots[index];
+        match polled {
+            Ok(Poll::Pending) => match entry.take() {
+                Some(slot) => FirstPoll::Pending(Pending { slot, task: id }),
+                None => unreachable!("a slot being polled is in its place"),
+            },
             Ok(Poll::Ready(outcome)) => {
-                self.recycle(core, command.index, slot);
+                self.recycle(entry);
                 match outcome {
                     Outcome::Reply(result) => FirstPoll::Ready(result),
                     Outcome::Done | Outcome::Init(_) => unreachable!("an async command's future replies"),
                 }
             }
             Err(panic) => {
-                self.recycle(core, command.index, slot);
+                self.recycle(entry);
                 FirstPoll::Panicked(panic)
             }
         }
     }
 
-    /// Empties a slot whose future is done (its drop is user code: a panic is caught, logged and
-    /// counted, and the slot given up) and keeps it for its command's next message.
-    fn recycle(&self, core: &mut ServiceCore, index: usize, mut slot: Pin<Box<dyn HandlerSlot>>) {
+    /// Empties a slot whose future is done, in its place, for its command's next message (the
+    /// future's drop is user code: a panic is caught, logged and counted, and the slot given up).
+    fn recycle(&self, entry: &mut Option<Pin<Box<dyn HandlerSlot>>>) {
+        let Some(slot) = entry else { return };
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.as_mut().clear())) {
             self.user_panic("dropping a handler's finished future", &*panic);
-            return self.drop_user(slot, "dropping a handler's finished future");
+            if let Some(slot) = entry.take() {
+                self.drop_user(slot, "dropping a handler's finished future");
+            }
         }
-        if core.slots.len() <= index {
-            core.slots.resize_with(index + 1, || None);
-        }
-        core.slots[index] = Some(slot);
     }
 
     /// Stores the slot of a handler that waits (its [`first_poll`](Self::first_poll) was

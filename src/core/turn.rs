@@ -4,9 +4,10 @@
 //! each is polled once where it starts, and most never wait (an async command's future is
 //! polled in a recycled slot, `slot.rs`, so one that does not wait costs no allocation). A turn
 //! pops one envelope at a time and does what it says: start a handler, hand a reply to the task
-//! waiting for it, poll a woken task. Only the worker that holds the service's `core` lock runs
-//! a turn, so at most one task of a service runs at any instant (G12), and while one task awaits
-//! the others keep going (reentrancy). Panics are caught per task: a panicking handler answers
+//! waiting for it, poll a woken task. Only the worker that holds the service's claim runs a turn
+//! (it takes the service's `core` through a borrow flag that never waits), so at most one task
+//! of a service runs at any instant (G12), and while one task awaits the others keep going
+//! (reentrancy). Panics are caught per task: a panicking handler answers
 //! its caller with an error and the service lives on (G8). A panic in a `Drop` the runtime runs
 //! itself (a state dropped at exit, an unhandled payload, a task cut off, a late answer) is
 //! caught where the value is dropped, logged and counted against the service; a turn never
@@ -143,7 +144,7 @@ impl ServiceCell {
     pub(crate) fn run_turn_with(self: &Arc<Self>, budget: usize, first: Option<Envelope>) {
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.turn(budget, first))) {
             self.user_panic("running a turn", &*panic);
-            let exited = lock(&self.core).phase == Phase::Exited;
+            let exited = self.runner_core().phase == Phase::Exited;
             if !exited {
                 self.finish_turn(true); // whatever the batch still holds runs next turn
             }
@@ -151,13 +152,10 @@ impl ServiceCell {
     }
 
     fn turn(self: &Arc<Self>, budget: usize, mut first: Option<Envelope>) {
-        let mut core = match self.core.try_lock() {
-            Ok(core) => core,
-            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) if mutants::active(Mutant::OverlappingHandlers) => return,
-            Err(std::sync::TryLockError::WouldBlock) => {
-                unreachable!("service {} was run by two workers at once", self.address)
-            }
+        let mut core = match self.try_core() {
+            Some(core) => core,
+            None if mutants::active(Mutant::OverlappingHandlers) => return,
+            None => unreachable!("service {} was run by two workers at once", self.address),
         };
         if core.phase == Phase::Exited {
             return;

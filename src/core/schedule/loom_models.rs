@@ -33,6 +33,8 @@ struct Core {
 struct Service {
     sched: Schedule,
     mailbox: Mutex<Mailbox>,
+    /// The cell's core is a borrow flag, not a lock: like it, only `try_lock` takes this one,
+    /// and finding it taken is two runners at once.
     core: Mutex<Core>,
     /// Handled messages, in the order handled (a turn's and a direct handler's alike).
     log: Mutex<Vec<Msg>>,
