@@ -251,7 +251,7 @@ impl<S: 'static> Ctx<S> {
             let response = Envelope::Response { session, result: Err(e.clone()) };
             self.runtime().deliver(cell.address, response);
         }
-        (started, Call::reply(Reply::new(cell.clone(), session)))
+        (started, Call::reply(Reply::new(Arc::clone(cell), session)))
     }
 
     /// Runs `task` as a new task of this service: it interleaves with the handlers at their
