@@ -58,8 +58,12 @@ pub(crate) enum Envelope {
     /// A new task of this service.
     Fork { task: BoxFuture<'static, ()> },
     /// The service's init; the first envelope of every service started from a kind.
-    Init { args: Args, prelude: Option<Prelude>, notify: Option<(Address, Session)> },
+    Init { args: Args, prelude: Option<Prelude>, notify: Option<Notify> },
 }
+
+/// Whom a new service's init answers: the starter's cell (answered in hand, with no lookup in
+/// the service table) and the session its start waits on.
+pub(crate) type Notify = (Arc<ServiceCell>, Session);
 
 /// A service name as messages carry it: interned (see [`intern`]), so carrying it costs a copy,
 /// not a reference count.
@@ -402,7 +406,8 @@ mod tests {
         let mailbox = offset_of!(ServiceCell, mailbox);
         let mailbox_end = mailbox + size_of::<std::sync::Mutex<super::Mailbox>>();
         assert!(mailbox >= first_end + LINE - 1, "the first group and the mailbox may share a line");
-        for runner in [offset_of!(ServiceCell, core), offset_of!(ServiceCell, state), offset_of!(ServiceCell, counters)] {
+        for runner in [offset_of!(ServiceCell, core), offset_of!(ServiceCell, state), offset_of!(ServiceCell, counters)]
+        {
             assert!(runner >= mailbox_end + LINE - 1, "the mailbox and the runner's fields may share a line");
         }
     }

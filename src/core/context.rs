@@ -228,7 +228,7 @@ impl<S: 'static> Ctx<S> {
     pub(crate) fn start(&self, kind: &str, args: Args, options: SpawnOptions) -> (Result<Address, CallError>, Call) {
         let cell = &self.cell;
         let session = lock(&cell.sessions).reserve();
-        let options = SpawnOptions { notify: Some((cell.address, session)), parent: Some(cell.address), ..options };
+        let options = SpawnOptions { notify: Some((Arc::clone(cell), session)), parent: Some(cell.address), ..options };
         let (started, session) = if super::turn::polled_here(cell) || super::memo::runs_here(cell) {
             let awaited = super::init_notice::Awaited::begin(cell, session);
             let started = self.runtime().spawn(kind, args, options);
@@ -294,7 +294,7 @@ impl<S: 'static> Ctx<S> {
             let Some(t) = t else { return false };
             let mut mailbox = lock(&t.mailbox);
             !mailbox.closed && {
-                mailbox.monitors.push(cell.address, session);
+                mailbox.monitors.push(Arc::clone(cell), session);
                 true
             }
         });

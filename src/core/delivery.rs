@@ -134,7 +134,7 @@ impl RuntimeShared {
                 let err =
                     CallErrorKind::Init { service: "?".into(), address: to, message: "exited before init".into() }
                         .into();
-                self.deliver(from, Envelope::Response { session, result: Err(err) });
+                self.deliver_to(&from, Envelope::Response { session, result: Err(err) });
             }
             _ => {}
         }

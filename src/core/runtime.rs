@@ -15,8 +15,8 @@ use std::task::{Context, Poll, Waker};
 
 use futures::FutureExt;
 
-use super::address::{Address, NodeId, Session};
-use super::cell::{Envelope, Prelude, ServiceCell, lock};
+use super::address::{Address, NodeId};
+use super::cell::{Envelope, Notify, Prelude, ServiceCell, lock};
 use super::context::Ctx;
 use super::error::{CallError, CallErrorKind, DefineError, RuntimeError};
 use super::kind::{Args, KindDef, ServiceKind};
@@ -34,7 +34,7 @@ pub(crate) struct SpawnOptions {
     pub(crate) group: Option<u64>,
     pub(crate) prelude: Option<Box<dyn FnOnce(Ctx) -> Prelude + Send>>,
     /// The (service, session) to answer with the address once init returns, or the error.
-    pub(crate) notify: Option<(Address, Session)>,
+    pub(crate) notify: Option<Notify>,
 }
 
 pub(crate) struct RuntimeShared {

@@ -29,7 +29,7 @@ use futures::future::OptionFuture;
 use slab::Slab;
 
 use super::address::{Address, Session};
-use super::cell::{CommandName, Envelope, ServiceCell, StateSlot, lock};
+use super::cell::{CommandName, Envelope, Notify, ServiceCell, StateSlot, lock};
 use super::context::Ctx;
 use super::error::{CallError, CallErrorKind};
 use super::kind::{Handler, State, SyncFn};
@@ -61,7 +61,7 @@ pub(super) enum Origin {
     Call(ReplyTo),
     Deferred(Arc<ReplySlot>),
     Fork,
-    Init(Option<(Address, Session)>),
+    Init(Option<Notify>),
 }
 
 pub(super) struct Task {
@@ -261,7 +261,7 @@ impl ServiceCell {
         core: &mut ServiceCore,
         args: super::kind::Args,
         prelude: Option<super::cell::Prelude>,
-        notify: Option<(Address, Session)>,
+        notify: Option<Notify>,
     ) {
         let ctx = Ctx::new(self.clone());
         let injected = self.runtime.inject(FaultSite::Init { address: self.address, kind: self.name() });
@@ -479,7 +479,7 @@ impl ServiceCell {
         }
     }
 
-    fn init_done(self: &Arc<Self>, core: &mut ServiceCore, notify: Option<(Address, Session)>, state: State) {
+    fn init_done(self: &Arc<Self>, core: &mut ServiceCore, notify: Option<Notify>, state: State) {
         if self.runtime.tracing {
             self.runtime.trace(&Event::InitEnd { address: self.address, ok: true });
         }
@@ -498,13 +498,16 @@ impl ServiceCell {
         } else if core.batch.is_empty() && core.batch.capacity() > 0 {
             core.batch = VecDeque::new();
         }
-        if let Some((to, session)) = notify {
-            let response = Envelope::Response { session, result: Ok(Value::Address(self.address)) };
-            self.runtime.deliver(to, response);
-        }
+        self.answer_starter(notify, Ok(Value::Address(self.address)));
     }
 
-    fn init_failed(self: &Arc<Self>, notify: Option<(Address, Session)>, message: String) {
+    /// Answers the start that awaits this service's init, if any.
+    fn answer_starter(&self, notify: Option<Notify>, result: Result<Value, CallError>) {
+        let Some((starter, session)) = notify else { return };
+        self.runtime.deliver_to(&starter, Envelope::Response { session, result });
+    }
+
+    fn init_failed(self: &Arc<Self>, notify: Option<Notify>, message: String) {
         tracing::warn!(event = "init_failed", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "init of service {} ({}) failed: {message}", self.name(), self.address);
         if self.runtime.tracing {
             self.runtime.trace(&Event::InitEnd { address: self.address, ok: false });
@@ -513,10 +516,10 @@ impl ServiceCell {
         self.request_exit(ExitReason::InitFailed(message));
     }
 
-    pub(crate) fn notify_init_error(&self, notify: Option<(Address, Session)>, message: String) {
-        if let Some((to, session)) = notify {
+    pub(crate) fn notify_init_error(&self, notify: Option<Notify>, message: String) {
+        if notify.is_some() {
             let error = CallErrorKind::Init { service: self.name().to_owned(), address: self.address, message }.into();
-            self.runtime.deliver(to, Envelope::Response { session, result: Err(error) });
+            self.answer_starter(notify, Err(error));
         }
     }
 
@@ -546,7 +549,9 @@ impl ServiceCell {
         let cut_off = if busy { self.cut_off(core, queue, &reason) } else { Vec::new() };
         monitors.each(|watcher, session| {
             let response = Envelope::Response { session, result: Ok(super::watchers::exit_value(&reason)) };
-            self.runtime.deliver(watcher, response);
+            self.runtime.deliver_to(&watcher, response);
+            // An exited watcher's last reference: its state, tasks and messages went at its exit.
+            drop(watcher);
         });
         // User values last, each drop caught.
         for (value, what) in cut_off {

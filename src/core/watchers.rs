@@ -5,10 +5,17 @@
 //! group's registry), so the first is held inline and only a second makes a list; and the
 //! answer for the common reasons is one shared value, not a new one per exit. Watching a
 //! service and hearing of its exit then costs no allocation on either side.
+//!
+//! A watcher is held by its cell, not its address: the exit delivers its answer to the cell in
+//! hand (`deliver_to`: the same decisions and trace as a delivery by address), with no lookup
+//! in the service table. An exited watcher's cell is kept (not its state, its tasks or its
+//! messages, all dropped at its exit) until the service it watched exits too; its mailbox is
+//! closed, so the answer bounces as one to its address would.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use super::address::{Address, Session};
+use super::address::Session;
+use super::cell::ServiceCell;
 use super::value::Value;
 use crate::executor::ExitReason;
 
@@ -17,12 +24,12 @@ use crate::executor::ExitReason;
 pub(crate) enum Watchers {
     #[default]
     None,
-    One(Address, Session),
-    Many(Vec<(Address, Session)>),
+    One(Arc<ServiceCell>, Session),
+    Many(Vec<(Arc<ServiceCell>, Session)>),
 }
 
 impl Watchers {
-    pub(crate) fn push(&mut self, watcher: Address, session: Session) {
+    pub(crate) fn push(&mut self, watcher: Arc<ServiceCell>, session: Session) {
         *self = match std::mem::take(self) {
             Watchers::None => Watchers::One(watcher, session),
             Watchers::One(first, first_session) => Watchers::Many(vec![(first, first_session), (watcher, session)]),
@@ -37,7 +44,7 @@ impl Watchers {
 impl Watchers {
     /// Calls `f` on each watcher, in the order they started watching (no iterator to build
     /// and drop for the common one).
-    pub(crate) fn each(self, mut f: impl FnMut(Address, Session)) {
+    pub(crate) fn each(self, mut f: impl FnMut(Arc<ServiceCell>, Session)) {
         match self {
             Watchers::None => {}
             Watchers::One(watcher, session) => f(watcher, session),
