@@ -4,8 +4,8 @@
 //! `handoff.rs`) would look the target up in the service table for every message: a read lock,
 //! a hash and a reference each time. So the turn keeps the cell of the last service it
 //! messaged directly: each message moves it out of the memo and back, so a flood costs no
-//! reference counting either. The memo is dropped when the turn ends,
-//! so it never keeps a service alive; a service that exits meanwhile refuses the message (its
+//! reference counting either. The memo is dropped when the turn ends (the outermost of its
+//! runtime on this thread, see [`Turn`]), so it never keeps a service alive past it; a service that exits meanwhile refuses the message (its
 //! mailbox is closed) exactly as it would have through the table. A call by name likewise keeps
 //! the service it reached, so a loop of calls by one name skips the member's name table. And
 //! the reference a dropped context leaves is kept for the next context of its service (an
@@ -133,10 +133,16 @@ pub(crate) fn runs_here(cell: &ServiceCell) -> bool {
     MEMO.with_borrow(|m| m.runners[..(m.depth as usize).min(RUNNERS)].contains(&cell))
 }
 
-/// Marks a turn of `cell` running on this thread; its end (the drop) forgets the memo and
-/// restores what an enclosing turn had.
+/// Marks a turn of `cell` running on this thread; its end (the drop) restores what an
+/// enclosing turn had and, for the outermost turn of its runtime here, forgets the memo.
+///
+/// A turn nested in one of the same runtime (an inline init or exit) leaves the memo as it is:
+/// every entry is keyed (by runtime and address, by caller, by cell), so what it memoized is
+/// as valid for the turns around it, and the outermost turn's end forgets it all. Clearing it
+/// at each nested end cost about 80 instructions per inline turn (two per spawn+stop).
 pub(crate) struct Turn {
     shortcuts: usize,
+    nested: bool,
 }
 
 impl Turn {
@@ -148,20 +154,23 @@ impl Turn {
         // A turn nested in one of the same runtime on this thread (an inline init or exit) gets
         // the enclosing turn's answer: the executor's depends on the thread, not on the turn.
         if enclosing & !DECIDE == key {
-            return Turn { shortcuts: enclosing };
+            return Turn { shortcuts: enclosing, nested: true };
         }
         let allowed = match runtime.executor.shortcuts() {
             Shortcuts::Never => 0,
             Shortcuts::Always => key,
             Shortcuts::Decide => key | DECIDE,
         };
-        Turn { shortcuts: SHORTCUTS.replace(allowed) }
+        Turn { shortcuts: SHORTCUTS.replace(allowed), nested: false }
     }
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
         SHORTCUTS.set(self.shortcuts);
+        if self.nested {
+            return MEMO.with_borrow_mut(|m| m.depth -= 1);
+        }
         let cells = MEMO.with_borrow_mut(|m| {
             m.depth -= 1;
             m.last = 0;
