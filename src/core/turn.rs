@@ -538,15 +538,17 @@ impl ServiceCell {
     fn finalize(self: &Arc<Self>, core: &mut ServiceCore, reason: ExitReason) {
         core.phase = Phase::Exited;
         self.exiting.store(true, Ordering::Release);
+        // An idle service (the common exit) has nothing unhandled and no task: no lists then,
+        // and none to drop (each empty one's drop cost about 25-35 instructions).
         let (queue, monitors) = {
             let mut mailbox = lock(&self.mailbox);
             mailbox.closed = true;
-            (std::mem::take(&mut mailbox.queue), std::mem::take(&mut mailbox.monitors))
+            let queue = (!mailbox.queue.is_empty()).then(|| std::mem::take(&mut mailbox.queue));
+            (queue, std::mem::take(&mut mailbox.monitors))
         };
         self.runtime.remove_service(self.address);
-        // An idle service (the common exit) has nothing unhandled and no task: no lists then.
-        let busy = !(core.deferred.is_empty() && core.batch.is_empty() && queue.is_empty() && core.tasks.is_empty());
-        let cut_off = if busy { self.cut_off(core, queue, &reason) } else { Vec::new() };
+        let busy = !(core.deferred.is_empty() && core.batch.is_empty() && queue.is_none() && core.tasks.is_empty());
+        let cut_off = busy.then(|| self.cut_off(core, queue.unwrap_or_default(), &reason));
         monitors.each(|watcher, session| {
             let response = Envelope::Response { session, result: Ok(super::watchers::exit_value(&reason)) };
             self.runtime.deliver_to(&watcher, response);
@@ -554,8 +556,10 @@ impl ServiceCell {
             drop(watcher);
         });
         // User values last, each drop caught.
-        for (value, what) in cut_off {
-            self.drop_user(value, what);
+        if let Some(cut_off) = cut_off {
+            for (value, what) in cut_off {
+                self.drop_user(value, what);
+            }
         }
         core.wakers.clear();
         let slot = std::mem::take(&mut *self.state_slot());
@@ -564,8 +568,10 @@ impl ServiceCell {
             let mut sessions = lock(&self.sessions);
             (!sessions.open.is_empty()).then(|| std::mem::take(&mut sessions.open))
         };
-        for (_, waiting) in open.into_iter().flatten() {
-            self.drop_user(waiting, "dropping an answer nobody took");
+        if let Some(open) = open {
+            for (_, waiting) in open {
+                self.drop_user(waiting, "dropping an answer nobody took");
+            }
         }
         if self.runtime.tracing {
             self.runtime.trace(&Event::Exit { address: self.address, kind: self.name(), reason: &reason });
