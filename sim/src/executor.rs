@@ -438,6 +438,11 @@ impl Executor for SimExecutor {
         true
     }
 
+    /// Without records only deliveries and shortcuts are kept (see [`Executor::trace`] above).
+    fn traces_every_event(&self) -> bool {
+        self.tracing
+    }
+
     fn inject(&self, site: FaultSite<'_>) -> bool {
         let mut state = self.state();
         let Some(fault) = state.faults.as_mut().and_then(|f| f.inject(&site)) else { return false };

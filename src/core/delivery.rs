@@ -153,7 +153,7 @@ impl RuntimeShared {
             sender.counters.dead_letters.fetch_add(1, Ordering::Relaxed);
         }
         tracing::debug!(event = "dead_letter", %from, %to, command, time_us = self.executor.now().as_micros() as u64, "dead letter");
-        if self.tracing {
+        if self.trace_all {
             self.trace(&Event::DeadLetter { from, to, command });
         }
     }

@@ -208,7 +208,7 @@ impl<'a> Nested<'a> {
 
 impl Drop for Nested<'_> {
     fn drop(&mut self) {
-        if self.runtime.tracing {
+        if self.runtime.trace_all {
             self.runtime.trace(&Event::ShortcutEnd { shortcut: self.at, service: self.service });
         }
     }
@@ -537,7 +537,9 @@ impl ServiceCell {
         if self.runtime.tracing {
             let message = Message::Request { from: self.address, session, command, args, via: None };
             self.runtime.trace(&Event::Deliver { to: callee.address, message });
-            self.runtime.trace(&Event::Handle { at: callee.address, message });
+            if self.runtime.trace_all {
+                self.runtime.trace(&Event::Handle { at: callee.address, message });
+            }
         }
         (session, nested)
     }
