@@ -488,9 +488,7 @@ impl ServiceCell {
             Ok(result) => callee.handled(command, result),
             Err(panic) => Err(callee.panicked(command, &*panic)),
         };
-        if session > 0 {
-            lock(&self.sessions).open.remove(&session); // traced only
-        }
+        // A traced session number was only reserved (`trace_direct_issue`): nothing to close.
         if !unclaimed && callee.sched.exit_requested() {
             callee.exit_now(&mut lock(&callee.core)); // as in `run_direct`
         } else if !unclaimed {
