@@ -23,7 +23,7 @@
 //!   directly (a deferred handler, or the simulator said no to `Direct`) runs the callee's turn
 //!   right there, for that one message: it handles exactly what a turn from the run queue would
 //!   have handled first (G6). A new service's first turn (its init) runs at once the same way,
-//!   without even a trip through its mailbox (`run_init_inline`: nothing can be ahead of it), and
+//!   without even a trip through its mailbox (`run_inline`: nothing can be ahead of it), and
 //!   so does the exit of an idle service a turn kills (its exit is a turn that handles nothing:
 //!   it leaves the table and answers its monitors before `kill` returns).
 //! - **the answer skips the mailbox.** An answer for a service whose turn runs on this very
@@ -169,24 +169,30 @@ impl RuntimeShared {
         self.executor.schedule(Runnable(cell));
     }
 
-    /// A new service's init that took `Shortcut::InlineInit`, run at once without a trip
-    /// through its mailbox (no buffer made for it, none taken back): the service is claimed
-    /// as a push that found it idle would claim it, and its first turn handles `init` before
-    /// anything else. The trace reads as the ordinary path's (the delivery, then the nested
-    /// turn). Hands `init` back where that cannot be (too deep, or the service already claimed:
-    /// shutdown asked for its exit, or a message reached it first); the caller then delivers
-    /// it as usual, with the same shortcut.
-    pub(crate) fn run_init_inline(&self, cell: &Arc<ServiceCell>, init: Envelope) -> Result<(), Envelope> {
+    /// A message that took a shortcut running its receiver at once (`InlineInit`, `InlineTurn`,
+    /// `InlineSend`), handled without a trip through the mailbox (no push, no batch taken
+    /// back): the service is claimed as a push that found it idle would claim it (idle: nothing
+    /// mailed or batched, nobody runs it, not exited), and its turn handles `envelope` before
+    /// anything else, exactly what a turn from the mailbox would have handled first (G6). The
+    /// trace reads as the ordinary path's (the delivery, then the nested turn). Hands
+    /// `envelope` back where that cannot be (too deep, the service not idle: shutdown asked for
+    /// its exit, a message reached it first, it exited; or a request to a kind whose mailbox
+    /// limit is 0, which the push refuses); the caller then delivers it as usual, with the
+    /// same shortcut.
+    pub(crate) fn run_inline(&self, cell: &Arc<ServiceCell>, envelope: Envelope, at: Shortcut) -> Result<(), Envelope> {
         let depth = DEPTH.get();
-        if depth >= MAX_INLINE || !cell.sched.claim_direct() {
-            return Err(init);
+        if depth >= MAX_INLINE
+            || (cell.kind.mailbox_limit == 0 && matches!(envelope, Envelope::Request { .. }))
+            || !cell.sched.claim_direct()
+        {
+            return Err(envelope);
         }
         if self.tracing {
-            self.trace(&Event::Deliver { to: cell.address, message: init.message() });
+            self.trace(&Event::Deliver { to: cell.address, message: envelope.message() });
         }
-        let _nested = Nested::begin(self, Shortcut::InlineInit, cell.address);
+        let _nested = Nested::begin(self, at, cell.address);
         let _inline = Inline::enter(depth + 1);
-        cell.run_turn_with(1, Some(init));
+        cell.run_turn_with(1, Some(envelope));
         Ok(())
     }
 }
