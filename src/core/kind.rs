@@ -116,26 +116,25 @@ thread_local! {
     static LAST_COMMAND: RefCell<Option<LastCommand>> = const { RefCell::new(None) };
 }
 
-/// A kind, a command name's address and length, and that command's index in the kind.
-type LastCommand = (Weak<KindDef>, usize, usize, usize);
+/// A kind (weakly, and its address: compared without `Weak::as_ptr`'s dangling check), a
+/// command name's address and length, and that command's index in the kind.
+type LastCommand = (Weak<KindDef>, usize, usize, usize, usize);
 
 /// The handler of `command` in `kind`, if it has one.
 pub(crate) fn handler<'k>(kind: &'k Arc<KindDef>, command: &CommandName) -> Option<&'k Handler> {
     let CommandName::Borrowed(name) = command else {
         return kind.commands.get(command.as_ref()).map(|&index| &kind.handlers[index]);
     };
-    let (address, len) = (name.as_ptr() as usize, name.len());
+    let (at, address, len) = (Arc::as_ptr(kind) as usize, name.as_ptr() as usize, name.len());
     let cached = LAST_COMMAND.with_borrow(|last| match last {
-        Some((k, a, l, index)) if std::ptr::eq(k.as_ptr(), Arc::as_ptr(kind)) && (*a, *l) == (address, len) => {
-            Some(*index)
-        }
+        Some((_, k, a, l, index)) if (*k, *a, *l) == (at, address, len) => Some(*index),
         _ => None,
     });
     let index = match cached {
         Some(index) => index,
         None => {
             let index = *kind.commands.get(*name)?;
-            let entry = (Arc::downgrade(kind), address, len, index);
+            let entry = (Arc::downgrade(kind), at, address, len, index);
             let replaced = LAST_COMMAND.with_borrow_mut(|last| last.replace(entry));
             drop(replaced); // outside the borrow (a weak reference's drop frees only memory)
             index
