@@ -176,15 +176,12 @@ impl RuntimeShared {
     /// anything else, exactly what a turn from the mailbox would have handled first (G6). The
     /// trace reads as the ordinary path's (the delivery, then the nested turn). Hands
     /// `envelope` back where that cannot be (too deep, the service not idle: shutdown asked for
-    /// its exit, a message reached it first, it exited; or a request to a kind whose mailbox
-    /// limit is 0, which the push refuses); the caller then delivers it as usual, with the
-    /// same shortcut.
+    /// its exit, a message reached it first, it exited); the caller then delivers it as usual,
+    /// with the same shortcut. (A mailbox limit never refuses it: an idle service's mailbox is
+    /// empty and a limit is at least 1.)
     pub(crate) fn run_inline(&self, cell: &Arc<ServiceCell>, envelope: Envelope, at: Shortcut) -> Result<(), Envelope> {
         let depth = DEPTH.get();
-        if depth >= MAX_INLINE
-            || (cell.kind.mailbox_limit == 0 && matches!(envelope, Envelope::Request { .. }))
-            || !cell.sched.claim_direct()
-        {
+        if depth >= MAX_INLINE || !cell.sched.claim_direct() {
             return Err(envelope);
         }
         if self.tracing {
