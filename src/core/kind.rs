@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::hash::BuildHasherDefault;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -106,44 +106,41 @@ pub(crate) struct KindDef {
 }
 
 thread_local! {
-    /// The last command looked up on this thread by a `'static` name: its kind, the name's
-    /// address and length, and its index. A flood of one command costs a comparison instead of
-    /// a hash and a string comparison per message. A `'static` string never changes, and the
-    /// entry keeps its kind alive, so an equal address and length is the same command of the
-    /// same kind. Forgotten when a turn ends ([`forget_last_command`]).
+    /// The last command looked up on this thread by a `'static` name: its kind (weakly), the
+    /// name's address and length, and its index. A flood of one command costs a comparison
+    /// instead of a hash and a string comparison per message. A `'static` string never changes,
+    /// and the weak reference keeps the kind's allocation (not its handlers) from being reused
+    /// by another kind, so a kind at the same address with an equal name address and length is
+    /// the same command of the same kind. Kept across turns (no reference count per turn); a
+    /// kind dropped meanwhile just leaves its allocation until the next miss replaces it.
     static LAST_COMMAND: RefCell<Option<LastCommand>> = const { RefCell::new(None) };
 }
 
-/// A kind, a command name's address and length, and that command's index in the kind.
-type LastCommand = (Arc<KindDef>, usize, usize, usize);
+/// A kind (weakly, and its address: compared without `Weak::as_ptr`'s dangling check), a
+/// command name's address and length, and that command's index in the kind.
+type LastCommand = (Weak<KindDef>, usize, usize, usize, usize);
 
 /// The handler of `command` in `kind`, if it has one.
 pub(crate) fn handler<'k>(kind: &'k Arc<KindDef>, command: &CommandName) -> Option<&'k Handler> {
     let CommandName::Borrowed(name) = command else {
         return kind.commands.get(command.as_ref()).map(|&index| &kind.handlers[index]);
     };
-    let (address, len) = (name.as_ptr() as usize, name.len());
+    let (at, address, len) = (Arc::as_ptr(kind) as usize, name.as_ptr() as usize, name.len());
     let cached = LAST_COMMAND.with_borrow(|last| match last {
-        Some((k, a, l, index)) if Arc::ptr_eq(k, kind) && (*a, *l) == (address, len) => Some(*index),
+        Some((_, k, a, l, index)) if (*k, *a, *l) == (at, address, len) => Some(*index),
         _ => None,
     });
     let index = match cached {
         Some(index) => index,
         None => {
             let index = *kind.commands.get(*name)?;
-            let replaced = LAST_COMMAND.with_borrow_mut(|last| last.replace((kind.clone(), address, len, index)));
-            drop(replaced); // outside the borrow: the last reference to a kind drops its handlers
+            let entry = (Arc::downgrade(kind), at, address, len, index);
+            let replaced = LAST_COMMAND.with_borrow_mut(|last| last.replace(entry));
+            drop(replaced); // outside the borrow (a weak reference's drop frees only memory)
             index
         }
     };
     Some(&kind.handlers[index])
-}
-
-/// Forgets [`handler`]'s last command on this thread (the end of a turn: nothing is kept alive
-/// past it).
-pub(crate) fn forget_last_command() {
-    let last = LAST_COMMAND.with_borrow_mut(Option::take);
-    drop(last);
 }
 
 /// A service kind under construction, with state type `S`.

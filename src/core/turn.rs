@@ -226,7 +226,7 @@ impl ServiceCell {
     }
 
     fn handle(self: &Arc<Self>, core: &mut ServiceCore, envelope: Envelope) {
-        if self.runtime.tracing && !matches!(envelope, Envelope::Request { .. } if core.phase == Phase::Starting) {
+        if self.runtime.trace_all && !matches!(envelope, Envelope::Request { .. } if core.phase == Phase::Starting) {
             self.runtime.trace(&Event::Handle { at: self.address, message: envelope.message() });
         }
         match envelope {
@@ -480,7 +480,7 @@ impl ServiceCell {
     }
 
     fn init_done(self: &Arc<Self>, core: &mut ServiceCore, notify: Option<Notify>, state: State) {
-        if self.runtime.tracing {
+        if self.runtime.trace_all {
             self.runtime.trace(&Event::InitEnd { address: self.address, ok: true });
         }
         self.state_slot().state = Some(state);
@@ -509,7 +509,7 @@ impl ServiceCell {
 
     fn init_failed(self: &Arc<Self>, notify: Option<Notify>, message: String) {
         tracing::warn!(event = "init_failed", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "init of service {} ({}) failed: {message}", self.name(), self.address);
-        if self.runtime.tracing {
+        if self.runtime.trace_all {
             self.runtime.trace(&Event::InitEnd { address: self.address, ok: false });
         }
         self.notify_init_error(notify, message.clone());
@@ -573,7 +573,7 @@ impl ServiceCell {
                 self.drop_user(waiting, "dropping an answer nobody took");
             }
         }
-        if self.runtime.tracing {
+        if self.runtime.trace_all {
             self.runtime.trace(&Event::Exit { address: self.address, kind: self.name(), reason: &reason });
         }
     }
