@@ -132,3 +132,35 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    // checks G9, G7: a watcher that exits before the service it watches is held by its cell
+    // (not its address) until then; the later exit's answer to it bounces off its closed
+    // mailbox: no dead letter (an answer is not a send), and every other watcher still hears
+    // the exit.
+    fn a_watcher_gone_first_is_skipped(rt) {
+        define(&rt);
+        rt.define(ServiceKind::stateless("watcher").command("watch", |ctx, v: Value| async move {
+            let exit = ctx.monitor(Address::try_from(v)?);
+            ctx.fork(async move {
+                exit.await;
+            });
+            Ok(Value::Nil)
+        }))
+        .unwrap();
+        let dead_letters = rt.dead_letters();
+        rt.block_on(move |ctx| async move {
+            let target = address(ctx.newservice("plain", ()).await);
+            let watcher = address(ctx.newservice("watcher", ()).await);
+            ctx.call(watcher, "watch", Value::Address(target)).await.expect("watch");
+            let watched = ctx.monitor(watcher);
+            assert!(ctx.kill(watcher));
+            assert_eq!(watched.await, ExitReason::Killed);
+            let exit = ctx.monitor(target);
+            assert!(ctx.kill(target));
+            assert_eq!(exit.await, ExitReason::Killed);
+        });
+        assert_eq!(rt.dead_letters(), dead_letters, "an answer to a gone watcher is no dead letter");
+        assert!(rt.services().iter().all(|s| s.kind != "plain" && s.kind != "watcher"), "services left");
+    }
+}
