@@ -294,7 +294,7 @@ impl<S: 'static> Ctx<S> {
             let Some(t) = t else { return false };
             let mut mailbox = lock(&t.mailbox);
             !mailbox.closed && {
-                mailbox.monitors.push(Arc::clone(cell), session);
+                mailbox.monitors.push(cell.address, session);
                 true
             }
         });

@@ -551,9 +551,7 @@ impl ServiceCell {
         let cut_off = busy.then(|| self.cut_off(core, queue.unwrap_or_default(), &reason));
         monitors.each(|watcher, session| {
             let response = Envelope::Response { session, result: Ok(super::watchers::exit_value(&reason)) };
-            self.runtime.deliver_to(&watcher, response);
-            // An exited watcher's last reference: its state, tasks and messages went at its exit.
-            drop(watcher);
+            self.runtime.deliver(watcher, response);
         });
         // User values last, each drop caught.
         if let Some(cut_off) = cut_off {
