@@ -134,10 +134,9 @@ backend_test! {
 }
 
 backend_test! {
-    // checks G9, G7: a watcher that exits before the service it watches is held by its cell
-    // (not its address) until then; the later exit's answer to it bounces off its closed
-    // mailbox: no dead letter (an answer is not a send), and every other watcher still hears
-    // the exit.
+    // checks G9, G7: a watcher that exits before the service it watches stays on its list;
+    // the later exit's answer to it finds no service: no dead letter (an answer is not a
+    // send), and every other watcher still hears the exit.
     fn a_watcher_gone_first_is_skipped(rt) {
         define(&rt);
         rt.define(ServiceKind::stateless("watcher").command("watch", |ctx, v: Value| async move {
