@@ -402,7 +402,8 @@ mod tests {
         let mailbox = offset_of!(ServiceCell, mailbox);
         let mailbox_end = mailbox + size_of::<std::sync::Mutex<super::Mailbox>>();
         assert!(mailbox >= first_end + LINE - 1, "the first group and the mailbox may share a line");
-        for runner in [offset_of!(ServiceCell, core), offset_of!(ServiceCell, state), offset_of!(ServiceCell, counters)] {
+        for runner in [offset_of!(ServiceCell, core), offset_of!(ServiceCell, state), offset_of!(ServiceCell, counters)]
+        {
             assert!(runner >= mailbox_end + LINE - 1, "the mailbox and the runner's fields may share a line");
         }
     }

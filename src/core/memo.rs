@@ -168,7 +168,6 @@ impl Drop for Turn {
             (m.cell.take(), m.named.take(), SPARE.take())
         });
         drop(cells); // outside the borrow: the last reference to a cell may run user code
-        super::kind::forget_last_command();
     }
 }
 
