@@ -277,3 +277,27 @@ fn queued_floods_never_strand_a_message() {
         assert_eq!(count.unwrap(), Value::from(round * 8000));
     }
 }
+
+// checks G8 (a call gets its own handler's answer): the runtime finds a command named by a
+// `'static` string by the name's address (`kind::handler`, a table per kind). Kinds made and
+// dropped in turn on one thread, the same `'static` name at different indexes, must never get
+// another kind's handler.
+#[test]
+fn a_kind_made_again_gets_its_own_handlers() {
+    for round in 0..40u64 {
+        let sim = skygroup_sim::Sim::builder(round).trace(false).build();
+        let rt = sim.runtime();
+        let first = |_: &mut (), _: &Ctx, _: Value| Ok(Value::from(1));
+        let second = |_: &mut (), _: &Ctx, _: Value| Ok(Value::from(2));
+        let kind = ServiceKind::stateless("twin");
+        let kind = if round % 2 == 0 {
+            kind.command_sync("a", first).command_sync("b", second)
+        } else {
+            kind.command_sync("b", second).command_sync("a", first)
+        };
+        rt.define(kind).unwrap();
+        let twin = rt.spawn("twin", ()).unwrap();
+        let answer = rt.block_on(move |ctx| async move { ctx.call(twin, "a", ()).await.unwrap() });
+        assert_eq!(answer.as_int(), Some(1), "round {round}: \"a\" reached another kind's handler");
+    }
+}

@@ -24,9 +24,10 @@
 //!
 //! What it costs per message matters (exploration makes thousands of runs; `sim-msgs` in the
 //! benchmarks times a bare ping-pong). With the trace off (`SimBuilder::trace(false)`: no
-//! records, so no oracle and no text) the runtime still reports every event, since deliveries
-//! feed the fingerprint and the counts and shortcuts their counts, but every other event returns
-//! before the executor's lock, and nothing is built from any of them. A step allocates nothing
+//! records, so no oracle and no text) the runtime reports only deliveries (they feed the
+//! fingerprint and the counts) and shortcuts (their counts): `Executor::traces_every_event` says
+//! no, so it neither builds nor hands over the other events, and it still numbers the sessions
+//! of traced direct calls as it would with the trace on. A step allocates nothing
 //! (its buffers live in `block_on`'s frame), takes the lock once to pick (plus once per
 //! interleaving choice), and keeps its mid-step flags and the shortcut counts outside the lock.
 //! None of this moves a decision: a run with the trace off is the traced run.
@@ -436,6 +437,11 @@ impl Executor for SimExecutor {
 
     fn tracing(&self) -> bool {
         true
+    }
+
+    /// Without records only deliveries and shortcuts are kept (see [`Executor::trace`] above).
+    fn traces_every_event(&self) -> bool {
+        self.tracing
     }
 
     fn inject(&self, site: FaultSite<'_>) -> bool {

@@ -110,7 +110,7 @@ fn sink(runtime: &Arc<RuntimeShared>, console: Address) -> NetSink {
     let runtime: Weak<RuntimeShared> = Arc::downgrade(runtime);
     Arc::new(move |event: NetEvent| {
         if let Some(runtime) = runtime.upgrade() {
-            if runtime.tracing {
+            if runtime.trace_all {
                 let (command, args) = (CommandName::Borrowed("_net"), Value::Nil);
                 let to = crate::executor::To::Address(console);
                 runtime.trace(&crate::executor::Event::Issue {

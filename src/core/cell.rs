@@ -334,7 +334,7 @@ impl ServiceCell {
 
     /// Records that this service issued a message (before any queueing by name).
     pub(crate) fn trace_issue(&self, to: To<'_>, session: Session, command: &str, args: &Value) {
-        if self.runtime.tracing {
+        if self.runtime.trace_all {
             self.runtime.trace(&Event::Issue { from: self.address, to, session, command, args });
         }
     }

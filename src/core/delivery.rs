@@ -38,11 +38,11 @@ impl RuntimeShared {
     }
 
     /// A new service's init, to the service in hand: run at once where it takes its shortcut
-    /// (`run_init_inline`: not even through the mailbox), else delivered as any envelope.
+    /// (`run_inline`: not even through the mailbox), else delivered as any envelope.
     pub(super) fn deliver_init(self: &Arc<Self>, cell: &Arc<ServiceCell>, init: Envelope) {
         let shortcut = self.shortcut_for(cell.address, &init);
         let init = match shortcut {
-            Some(Shortcut::InlineInit) => match self.run_init_inline(cell, init) {
+            Some(Shortcut::InlineInit) => match self.run_inline(cell, init, Shortcut::InlineInit) {
                 Ok(()) => return,
                 Err(init) => init,
             },
@@ -65,9 +65,23 @@ impl RuntimeShared {
             }
             return;
         }
+        self.push_decided(cell, envelope, shortcut);
+    }
+
+    /// The push of [`deliver_decided`](Self::deliver_decided), not held back: a receiver a
+    /// shortcut runs at once handles the message without the mailbox where it is idle
+    /// (`run_inline`), else it is pushed and its turns started as usual.
+    fn push_decided(self: &Arc<Self>, cell: &Arc<ServiceCell>, envelope: Envelope, shortcut: Option<Shortcut>) {
+        let envelope = match shortcut {
+            Some(at @ (Shortcut::InlineTurn | Shortcut::InlineSend)) => match self.run_inline(cell, envelope, at) {
+                Ok(()) => return,
+                Err(envelope) => envelope,
+            },
+            _ => envelope,
+        };
         let delivered = Self::push_cell(cell, envelope, shortcut);
         self.delivered(
-            to,
+            cell.address,
             delivered.map(|d| if matches!(d, Delivered::Idle) { Ok(cell.clone()) } else { Err(d) }),
             shortcut,
         );
@@ -81,6 +95,11 @@ impl RuntimeShared {
     /// The push itself: an answer taking its shortcut may complete in place; a receiver found
     /// idle gets its turns started (at once, for a shortcut that runs it).
     fn push_to(self: &Arc<Self>, to: Address, envelope: Envelope, shortcut: Option<Shortcut>) {
+        if matches!(shortcut, Some(Shortcut::InlineTurn | Shortcut::InlineSend))
+            && let Some(cell) = self.lookup(to)
+        {
+            return self.push_decided(&cell, envelope, shortcut);
+        }
         let delivered = self.services.with(to, |cell| {
             let Some(cell) = cell else { return Err(envelope) };
             // A reference is taken only for a service whose turns this delivery starts.
@@ -153,7 +172,7 @@ impl RuntimeShared {
             sender.counters.dead_letters.fetch_add(1, Ordering::Relaxed);
         }
         tracing::debug!(event = "dead_letter", %from, %to, command, time_us = self.executor.now().as_micros() as u64, "dead letter");
-        if self.tracing {
+        if self.trace_all {
             self.trace(&Event::DeadLetter { from, to, command });
         }
     }

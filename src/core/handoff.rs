@@ -23,7 +23,7 @@
 //!   directly (a deferred handler, or the simulator said no to `Direct`) runs the callee's turn
 //!   right there, for that one message: it handles exactly what a turn from the run queue would
 //!   have handled first (G6). A new service's first turn (its init) runs at once the same way,
-//!   without even a trip through its mailbox (`run_init_inline`: nothing can be ahead of it), and
+//!   without even a trip through its mailbox (`run_inline`: nothing can be ahead of it), and
 //!   so does the exit of an idle service a turn kills (its exit is a turn that handles nothing:
 //!   it leaves the table and answers its monitors before `kill` returns).
 //! - **the answer skips the mailbox.** An answer for a service whose turn runs on this very
@@ -168,24 +168,27 @@ impl RuntimeShared {
         self.executor.schedule(Runnable(cell));
     }
 
-    /// A new service's init that took `Shortcut::InlineInit`, run at once without a trip
-    /// through its mailbox (no buffer made for it, none taken back): the service is claimed
-    /// as a push that found it idle would claim it, and its first turn handles `init` before
-    /// anything else. The trace reads as the ordinary path's (the delivery, then the nested
-    /// turn). Hands `init` back where that cannot be (too deep, or the service already claimed:
-    /// shutdown asked for its exit, or a message reached it first); the caller then delivers
-    /// it as usual, with the same shortcut.
-    pub(crate) fn run_init_inline(&self, cell: &Arc<ServiceCell>, init: Envelope) -> Result<(), Envelope> {
+    /// A message that took a shortcut running its receiver at once (`InlineInit`, `InlineTurn`,
+    /// `InlineSend`), handled without a trip through the mailbox (no push, no batch taken
+    /// back): the service is claimed as a push that found it idle would claim it (idle: nothing
+    /// mailed or batched, nobody runs it, not exited), and its turn handles `envelope` before
+    /// anything else, exactly what a turn from the mailbox would have handled first (G6). The
+    /// trace reads as the ordinary path's (the delivery, then the nested turn). Hands
+    /// `envelope` back where that cannot be (too deep, the service not idle: shutdown asked for
+    /// its exit, a message reached it first, it exited); the caller then delivers it as usual,
+    /// with the same shortcut. (A mailbox limit never refuses it: an idle service's mailbox is
+    /// empty and a limit is at least 1.)
+    pub(crate) fn run_inline(&self, cell: &Arc<ServiceCell>, envelope: Envelope, at: Shortcut) -> Result<(), Envelope> {
         let depth = DEPTH.get();
         if depth >= MAX_INLINE || !cell.sched.claim_direct() {
-            return Err(init);
+            return Err(envelope);
         }
         if self.tracing {
-            self.trace(&Event::Deliver { to: cell.address, message: init.message() });
+            self.trace(&Event::Deliver { to: cell.address, message: envelope.message() });
         }
-        let _nested = Nested::begin(self, Shortcut::InlineInit, cell.address);
+        let _nested = Nested::begin(self, at, cell.address);
         let _inline = Inline::enter(depth + 1);
-        cell.run_turn_with(1, Some(init));
+        cell.run_turn_with(1, Some(envelope));
         Ok(())
     }
 }
@@ -207,7 +210,7 @@ impl<'a> Nested<'a> {
 
 impl Drop for Nested<'_> {
     fn drop(&mut self) {
-        if self.runtime.tracing {
+        if self.runtime.trace_all {
             self.runtime.trace(&Event::ShortcutEnd { shortcut: self.at, service: self.service });
         }
     }
@@ -487,9 +490,7 @@ impl ServiceCell {
             Ok(result) => callee.handled(command, result),
             Err(panic) => Err(callee.panicked(command, &*panic)),
         };
-        if session > 0 {
-            lock(&self.sessions).open.remove(&session); // traced only
-        }
+        // A traced session number was only reserved (`trace_direct_issue`): nothing to close.
         if !unclaimed && callee.sched.exit_requested() {
             callee.exit_now(&mut callee.runner_core()); // as in `run_direct`
         } else if !unclaimed {
@@ -536,7 +537,9 @@ impl ServiceCell {
         if self.runtime.tracing {
             let message = Message::Request { from: self.address, session, command, args, via: None };
             self.runtime.trace(&Event::Deliver { to: callee.address, message });
-            self.runtime.trace(&Event::Handle { at: callee.address, message });
+            if self.runtime.trace_all {
+                self.runtime.trace(&Event::Handle { at: callee.address, message });
+            }
         }
         (session, nested)
     }

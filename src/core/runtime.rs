@@ -39,8 +39,11 @@ pub(crate) struct SpawnOptions {
 
 pub(crate) struct RuntimeShared {
     pub(crate) executor: Arc<dyn Executor>,
-    /// Whether the executor wants events (asked once).
+    /// Whether the executor wants events (asked once): at least deliveries and shortcuts.
     pub(crate) tracing: bool,
+    /// Whether it wants every other event too (`Executor::traces_every_event`, asked once):
+    /// checked, instead of `tracing`, where any event but a delivery or a shortcut is traced.
+    pub(crate) trace_all: bool,
     /// Whether the executor injects faults (asked once).
     faults: bool,
     catalog: RwLock<BTreeMap<String, Arc<KindDef>>>,
@@ -125,7 +128,7 @@ impl RuntimeShared {
         if let Some(group) = options.group {
             let _ = cell.counters.observed.group.set(group);
         }
-        if self.tracing {
+        if self.trace_all {
             let (address, kind, parent, group) = (cell.address, cell.name(), options.parent, options.group);
             self.trace(&Event::Spawn { address, kind, parent, group });
         }
@@ -181,7 +184,7 @@ impl RuntimeShared {
         if self.closed_meanwhile(&cell) {
             return Err(RuntimeError::Shutdown);
         }
-        if self.tracing {
+        if self.trace_all {
             self.trace(&Event::Spawn { address: cell.address, kind, parent: None, group: None });
         }
         let task = task(Ctx::new(cell.clone()));
@@ -324,6 +327,7 @@ impl Runtime {
     pub(crate) fn assemble(executor: Arc<dyn Executor>, naming: Arc<dyn Naming>) -> Runtime {
         let shared = Arc::new(RuntimeShared {
             tracing: executor.tracing(),
+            trace_all: executor.tracing() && executor.traces_every_event(),
             faults: executor.faults(),
             executor,
             catalog: RwLock::new(BTreeMap::new()),

@@ -7,6 +7,7 @@
 //! combinator that polls its children selectively (`FuturesUnordered`, `join_all` of many), the
 //! combinator's own waker is woken, so it knows which child to poll.
 
+use std::collections::hash_map::Entry;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -102,15 +103,17 @@ impl Future for Reply {
             return Poll::Pending; // only a poll after completion gets here
         }
         let mut sessions = lock(&this.cell.sessions);
-        let Some(waiting) = sessions.open.get_mut(&this.session) else {
+        // One probe of the map whether the answer is in (taken out with its entry) or not.
+        let Entry::Occupied(mut entry) = sessions.open.entry(this.session) else {
             // Already taken; only a poll after completion gets here.
             return Poll::Pending;
         };
-        if waiting.result.is_some() {
-            let result = sessions.open.remove(&this.session).and_then(|w| w.result);
+        if entry.get().result.is_some() {
+            let result = entry.remove().result;
             this.session = 0;
             return Poll::Ready(result.expect("checked above"));
         }
+        let waiting = entry.get_mut();
         waiting.task = current_task(&this.cell);
         match &waiting.waker {
             Some(waker) if waker.will_wake(cx.waker()) => {}

@@ -250,7 +250,7 @@ impl ServiceCell {
     }
 
     fn handle(self: &Arc<Self>, core: &mut ServiceCore, envelope: Envelope) {
-        if self.runtime.tracing && !matches!(envelope, Envelope::Request { .. } if core.phase == Phase::Starting) {
+        if self.runtime.trace_all && !matches!(envelope, Envelope::Request { .. } if core.phase == Phase::Starting) {
             self.runtime.trace(&Event::Handle { at: self.address, message: envelope.message() });
         }
         match envelope {
@@ -504,7 +504,7 @@ impl ServiceCell {
     }
 
     fn init_done(self: &Arc<Self>, core: &mut ServiceCore, notify: Option<(Address, Session)>, state: State) {
-        if self.runtime.tracing {
+        if self.runtime.trace_all {
             self.runtime.trace(&Event::InitEnd { address: self.address, ok: true });
         }
         self.state_slot().state = Some(state);
@@ -530,7 +530,7 @@ impl ServiceCell {
 
     fn init_failed(self: &Arc<Self>, notify: Option<(Address, Session)>, message: String) {
         tracing::warn!(event = "init_failed", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "init of service {} ({}) failed: {message}", self.name(), self.address);
-        if self.runtime.tracing {
+        if self.runtime.trace_all {
             self.runtime.trace(&Event::InitEnd { address: self.address, ok: false });
         }
         self.notify_init_error(notify, message.clone());
@@ -586,7 +586,7 @@ impl ServiceCell {
         for (_, waiting) in open.into_iter().flatten() {
             self.drop_user(waiting, "dropping an answer nobody took");
         }
-        if self.runtime.tracing {
+        if self.runtime.trace_all {
             self.runtime.trace(&Event::Exit { address: self.address, kind: self.name(), reason: &reason });
         }
     }

@@ -107,6 +107,16 @@ pub trait Executor: Send + Sync + 'static {
         false
     }
 
+    /// Whether [`trace`](Self::trace) wants every event, or only [`Event::Deliver`] and
+    /// [`Event::Shortcut`] (asked once, when the runtime is built, if [`tracing`](Self::tracing)
+    /// said yes). The simulator with its records off keeps only those two (its delivery count,
+    /// its fingerprint and its shortcut counts), so the runtime skips building and handing over
+    /// the others. Only which events reach `trace` changes: a session number a traced message
+    /// takes is taken all the same. Default: every event.
+    fn traces_every_event(&self) -> bool {
+        true
+    }
+
     /// Whether a fault fires at `site` (the simulator's fault injection). Only asked when
     /// [`faults`](Self::faults) returned true at start-up; never for the runtime's own services.
     fn inject(&self, site: FaultSite<'_>) -> bool {

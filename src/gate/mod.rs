@@ -140,7 +140,7 @@ fn sink(runtime: &Arc<RuntimeShared>, gate: Address) -> NetSink {
 /// Delivers a send from `from` to `to` outside any turn of `from` (network events, and the
 /// closes a gate sends as it exits), traced as issued like any send.
 fn send_as(runtime: &Arc<RuntimeShared>, from: Address, to: Address, command: CommandName, args: Value) {
-    if runtime.tracing {
+    if runtime.trace_all {
         runtime.trace(&Event::Issue { from, to: To::Address(to), session: 0, command: &command, args: &args });
     }
     runtime.deliver(to, Envelope::Request { from, session: 0, command, args, via: None });

@@ -254,7 +254,7 @@ impl Registry {
 
     /// Records a decision in the trace (the simulator's oracle reads these).
     fn note(&self, name: &str, what: Decision) {
-        if self.runtime.tracing {
+        if self.runtime.trace_all {
             self.runtime.trace(&Event::Registry { group: self.group.id, name, what });
         }
     }

@@ -41,7 +41,8 @@ impl SimExecutor {
         state.pick(self.workers, &mut step.picked);
         self.running.store(true, Ordering::Relaxed);
         drop(state);
-        for r in step.picked.drain(..) {
+        step.picked.reverse(); // popped from the back: in the order picked
+        while let Some(r) = step.picked.pop() {
             let address = r.address();
             let mut run = step.spare.pop().unwrap_or_default();
             capture_into(&mut run, || r.run(1));
