@@ -350,3 +350,48 @@ fn block_on_racing_shutdown_returns() {
         }
     });
 }
+
+/// An async handler's future that is ready at once and panics when dropped (after its reply).
+struct ReadyThenBomb {
+    reply: Option<Value>,
+    _bomb: Bomb,
+}
+
+impl std::future::Future for ReadyThenBomb {
+    type Output = anyhow::Result<Value>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::task::Poll::Ready(Ok(self.reply.take().unwrap_or_default()))
+    }
+}
+
+backend_test! {
+    // checks G8: a panic in the drop of an async handler's finished future (dropped where it
+    // was polled, in its recycled slot) is counted against the service; the reply still
+    // reaches the caller, and the next message of that command gets a new slot.
+    fn finished_future_drop_panic_keeps_the_reply(rt) {
+        within(60, move || {
+            rt.define(ServiceKind::stateless("fuse").command("light", |_ctx, v: Value| ReadyThenBomb {
+                reply: Some(v),
+                _bomb: Bomb,
+            }))
+            .unwrap();
+            let fuse = rt.spawn("fuse", ()).unwrap();
+            let answers = rt.block_on(move |ctx| async move {
+                let mut answers = Vec::new();
+                for i in 0..3 {
+                    answers.push(ctx.call(fuse, "light", i).await);
+                }
+                ctx.send(fuse, "light", 3);
+                answers.push(ctx.call(fuse, "light", 4).await);
+                answers
+            });
+            assert_eq!(answers, (0..5).filter(|i| *i != 3).map(|i| Ok(Value::from(i))).collect::<Vec<_>>());
+            let stats = rt.services().into_iter().find(|s| s.address == fuse).unwrap().stats;
+            assert_eq!(stats.errors, 5, "every finished future's panicking drop counted");
+            assert_eq!(stats.handled, 5);
+            define(&rt);
+            still_works(rt);
+        });
+    }
+}

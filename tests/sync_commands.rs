@@ -278,10 +278,10 @@ fn queued_floods_never_strand_a_message() {
     }
 }
 
-// checks G8 (a call gets its own handler's answer): the runtime caches the last command it
-// looked up per thread, kept across turns and runtimes, by the kind's address and the command
-// name's (`kind::handler`). Kinds made and dropped in turn on one thread, the same `'static`
-// name at different indexes, must never get another kind's handler from that cache.
+// checks G8 (a call gets its own handler's answer): the runtime finds a command named by a
+// `'static` string by the name's address (`kind::handler`, a table per kind). Kinds made and
+// dropped in turn on one thread, the same `'static` name at different indexes, must never get
+// another kind's handler.
 #[test]
 fn a_kind_made_again_gets_its_own_handlers() {
     for round in 0..40u64 {

@@ -6,12 +6,11 @@
 //! defined, so the catalog is one map whatever each kind's state type is.
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::BuildHasherDefault;
 use std::marker::PhantomData;
-use std::sync::{Arc, Weak};
+use std::sync::OnceLock;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -94,6 +93,8 @@ pub(crate) struct KindDef {
     /// names are the program's own).
     commands: HashMap<String, usize, BuildHasherDefault<NumberHasher>>,
     handlers: Vec<Handler>,
+    /// `'static` command names seen, as (address, length, index): see [`KindDef::static_index`].
+    static_names: [OnceLock<(usize, usize, usize)>; STATIC_NAMES],
     /// Definition mistakes found while building; reported by `Runtime::define`.
     pub(crate) problems: Vec<DefineError>,
     /// The mailbox length whose first crossing logs an overload warning (the next warning
@@ -105,42 +106,42 @@ pub(crate) struct KindDef {
     pub(crate) async_commands: usize,
 }
 
-thread_local! {
-    /// The last command looked up on this thread by a `'static` name: its kind (weakly), the
-    /// name's address and length, and its index. A flood of one command costs a comparison
-    /// instead of a hash and a string comparison per message. A `'static` string never changes,
-    /// and the weak reference keeps the kind's allocation (not its handlers) from being reused
-    /// by another kind, so a kind at the same address with an equal name address and length is
-    /// the same command of the same kind. Kept across turns (no reference count per turn); a
-    /// kind dropped meanwhile just leaves its allocation until the next miss replaces it.
-    static LAST_COMMAND: RefCell<Option<LastCommand>> = const { RefCell::new(None) };
-}
+/// How many `'static` command names a kind remembers where [`handler`] found them.
+const STATIC_NAMES: usize = 8;
 
-/// A kind (weakly, and its address: compared without `Weak::as_ptr`'s dangling check), a
-/// command name's address and length, and that command's index in the kind.
-type LastCommand = (Weak<KindDef>, usize, usize, usize, usize);
-
-/// The handler of `command` in `kind`, if it has one.
-pub(crate) fn handler<'k>(kind: &'k Arc<KindDef>, command: &CommandName) -> Option<&'k Handler> {
-    let CommandName::Borrowed(name) = command else {
-        return kind.commands.get(command.as_ref()).map(|&index| &kind.handlers[index]);
-    };
-    let (at, address, len) = (Arc::as_ptr(kind) as usize, name.as_ptr() as usize, name.len());
-    let cached = LAST_COMMAND.with_borrow(|last| match last {
-        Some((_, k, a, l, index)) if (*k, *a, *l) == (at, address, len) => Some(*index),
-        _ => None,
-    });
-    let index = match cached {
-        Some(index) => index,
-        None => {
-            let index = *kind.commands.get(*name)?;
-            let entry = (Arc::downgrade(kind), at, address, len, index);
-            let replaced = LAST_COMMAND.with_borrow_mut(|last| last.replace(entry));
-            drop(replaced); // outside the borrow (a weak reference's drop frees only memory)
-            index
-        }
+/// The handler of `command` in `kind`, if it has one. A `'static` name is found by its address
+/// and length after its first lookup (see [`KindDef::static_index`]); another one is hashed.
+pub(crate) fn handler<'k>(kind: &'k KindDef, command: &CommandName) -> Option<&'k Handler> {
+    let index = match command {
+        CommandName::Borrowed(name) => kind.static_index(name)?,
+        CommandName::Owned(name) => *kind.commands.get(name.as_str())?,
     };
     Some(&kind.handlers[index])
+}
+
+impl KindDef {
+    /// The index of the command named by the `'static` string `name`. A flood of one command
+    /// (the common case: a literal at each call site) costs a comparison or two instead of a
+    /// hash and a string comparison per message: the first lookup of each name's address fills
+    /// one of the kind's [`STATIC_NAMES`] entries for good (a `'static` string never changes,
+    /// so an equal address and length is the same name). Entries are filled once each, by
+    /// whichever thread gets there first, and never change after: a lookup reads them without
+    /// a lock, and nothing that reaches behaviour depends on which entry holds what.
+    fn static_index(&self, name: &'static str) -> Option<usize> {
+        let key = (name.as_ptr() as usize, name.len());
+        for seen in &self.static_names {
+            match seen.get() {
+                Some(&(address, len, index)) if (address, len) == key => return Some(index),
+                Some(_) => {}
+                None => {
+                    let index = *self.commands.get(name)?;
+                    let _ = seen.set((key.0, key.1, index)); // another thread may have won it
+                    return Some(index);
+                }
+            }
+        }
+        self.commands.get(name).copied()
+    }
 }
 
 /// A service kind under construction, with state type `S`.
@@ -207,6 +208,7 @@ impl<S: Send + 'static> ServiceKind<S> {
             init,
             commands: HashMap::default(),
             handlers: Vec::new(),
+            static_names: Default::default(),
             problems,
             overload_warning: DEFAULT_OVERLOAD_WARNING,
             mailbox_limit: usize::MAX,

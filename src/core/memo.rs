@@ -20,10 +20,6 @@ use super::runtime::RuntimeShared;
 use crate::executor::{Event, Shortcut, Shortcuts};
 
 struct Memo {
-    /// Turns running on this thread (an inline turn runs inside another).
-    depth: u32,
-    /// The services whose turns these are, outermost first (the first [`RUNNERS`]).
-    runners: [usize; RUNNERS],
     /// The runtime and address of the last lookup of this turn.
     runtime: usize,
     last: u64,
@@ -47,14 +43,31 @@ const RUNNERS: usize = 8;
 thread_local! {
     static MEMO: RefCell<Memo> = const {
         RefCell::new(Memo {
-            depth: 0,
-            runners: [0; RUNNERS],
             runtime: 0,
             last: 0,
             cell: None,
             named: None,
         })
     };
+}
+
+/// The turns running on this thread, apart from the memo: plain cells with nothing to drop, so
+/// marking an async handler run directly as its service's turn ([`Runner`]) costs no borrow
+/// flag and no thread-local destructor check.
+struct Running {
+    /// Turns running on this thread (an inline turn runs inside another).
+    depth: Cell<usize>,
+    /// The services whose turns these are, outermost first (the first [`RUNNERS`]).
+    runners: [Cell<usize>; RUNNERS],
+}
+
+thread_local! {
+    static RUNNING: Running = const { Running { depth: Cell::new(0), runners: [const { Cell::new(0) }; RUNNERS] } };
+}
+
+/// How many turns run on this thread.
+fn depth() -> usize {
+    RUNNING.with(|r| r.depth.get())
 }
 
 thread_local! {
@@ -130,7 +143,7 @@ pub(crate) fn ran(runtime: &RuntimeShared, at: Shortcut, service: Address) {
 /// its runner).
 pub(crate) fn runs_here(cell: &ServiceCell) -> bool {
     let cell = std::ptr::from_ref(cell) as usize;
-    MEMO.with_borrow(|m| m.runners[..(m.depth as usize).min(RUNNERS)].contains(&cell))
+    RUNNING.with(|r| r.runners[..r.depth.get().min(RUNNERS)].iter().any(|runner| runner.get() == cell))
 }
 
 /// Marks a turn of `cell` running on this thread; its end (the drop) restores what an
@@ -168,11 +181,11 @@ impl Turn {
 impl Drop for Turn {
     fn drop(&mut self) {
         SHORTCUTS.set(self.shortcuts);
+        RUNNING.with(|r| r.depth.set(r.depth.get() - 1));
         if self.nested {
-            return MEMO.with_borrow_mut(|m| m.depth -= 1);
+            return;
         }
         let cells = MEMO.with_borrow_mut(|m| {
-            m.depth -= 1;
             m.last = 0;
             (m.cell.take(), m.named.take(), SPARE.take())
         });
@@ -181,11 +194,12 @@ impl Drop for Turn {
 }
 
 fn push_runner(cell: &ServiceCell) {
-    MEMO.with_borrow_mut(|m| {
-        if let Some(slot) = m.runners.get_mut(m.depth as usize) {
-            *slot = std::ptr::from_ref(cell) as usize;
+    RUNNING.with(|r| {
+        let depth = r.depth.get();
+        if let Some(slot) = r.runners.get(depth) {
+            slot.set(std::ptr::from_ref(cell) as usize);
         }
-        m.depth += 1;
+        r.depth.set(depth + 1);
     });
 }
 
@@ -204,7 +218,7 @@ impl Runner {
 
 impl Drop for Runner {
     fn drop(&mut self) {
-        MEMO.with_borrow_mut(|m| m.depth -= 1);
+        RUNNING.with(|r| r.depth.set(r.depth.get() - 1));
     }
 }
 
@@ -220,6 +234,9 @@ pub(crate) fn take(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCe
         return memoized;
     }
     let cell = runtime.lookup(to)?;
+    if depth() == 0 {
+        return Some(cell); // outside a turn: nothing is kept (so `give_back` asks no depth)
+    }
     let replaced = MEMO.with_borrow_mut(|m| {
         (m.runtime, m.last) = (key, to.raw());
         m.cell.take()
@@ -255,8 +272,9 @@ pub(crate) fn spare(cell: &Arc<ServiceCell>) -> Option<Arc<ServiceCell>> {
 /// Keeps `cell`, the last service [`take`] gave out, for the rest of this turn.
 pub(crate) fn give_back(runtime: &RuntimeShared, cell: Arc<ServiceCell>) {
     let key = std::ptr::from_ref(runtime) as usize;
+    // `last` is set only inside a turn, and forgotten when it ends.
     let unkept = MEMO.with_borrow_mut(|m| {
-        let last = m.depth > 0 && m.runtime == key && m.last == cell.address.raw() && m.cell.is_none();
+        let last = m.runtime == key && m.last == cell.address.raw() && m.cell.is_none();
         if last { m.cell.replace(cell) } else { Some(cell) }
     });
     drop(unkept);
@@ -277,8 +295,9 @@ pub(super) fn take_reached(caller: &ServiceCell, name: &str) -> Option<Reached> 
 
 /// Keeps `reached` for the rest of this turn, unless the turn has remembered another name since.
 pub(super) fn give_back_reached(reached: Reached) {
+    let running = depth() > 0;
     let unkept = MEMO.with_borrow_mut(|m| {
-        let keep = m.depth > 0 && m.named.is_none();
+        let keep = running && m.named.is_none();
         if keep { m.named.replace(reached.0) } else { Some(reached.0) }
     });
     drop(unkept);
@@ -296,12 +315,10 @@ impl Reached {
 /// Remembers, for the rest of this turn, that `caller` reached `cell` directly by `name`.
 pub(super) fn remember_name(caller: &ServiceCell, name: Name, cell: &Arc<ServiceCell>) {
     let caller = std::ptr::from_ref(caller) as usize;
-    let replaced = MEMO.with_borrow_mut(|m| {
-        if m.depth == 0 {
-            return None;
-        }
-        m.named.replace(Named { caller, name, cell: cell.clone() })
-    });
+    if depth() == 0 {
+        return;
+    }
+    let replaced = MEMO.with_borrow_mut(|m| m.named.replace(Named { caller, name, cell: cell.clone() }));
     drop(replaced);
 }
 

@@ -31,7 +31,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use super::cell::ServiceCell;
 use super::context::Ctx;
 use super::kind::AsyncCommand;
-use super::turn::{Origin, Outcome, ReplyTo, ServiceCore, Task};
+use super::turn::{Origin, Outcome, PolledAs, ReplyTo, ServiceCore, Task};
 use super::value::Value;
 
 /// A type-erased async command handler: makes the slots its futures run in.
@@ -44,13 +44,26 @@ pub(crate) trait AsyncHandler: Send + Sync {
 /// future it polls the future it holds; polled empty, it is pending for good (nothing polls an
 /// empty slot: it is emptied only once its future is ready).
 pub(crate) trait HandlerSlot: Future<Output = Outcome> + Send {
-    /// Runs the handler on one message: the slot now holds the handler's future, not yet
-    /// polled. The handler function itself is user code (it may panic before making a future:
-    /// the slot stays empty then).
-    fn fill(self: Pin<&mut Self>, ctx: Ctx, args: Value);
+    /// Runs the handler on one message and polls its future once, in place, as the task
+    /// `polled_as` says (set only for the poll itself): one dynamic call per message. A future
+    /// that waits stays in the slot; a ready one is dropped there, leaving the slot empty for
+    /// the next message. User code runs throughout (the handler function, which may panic
+    /// before making a future, leaving the slot empty; the poll; the finished future's drop,
+    /// whose panic is handed back with the reply): the caller catches the first two.
+    fn start(self: Pin<&mut Self>, ctx: Ctx, args: Value, cx: &mut Context<'_>, polled_as: &PolledAs) -> Started;
 
     /// Drops the future it holds (user code), leaving the slot empty for the next message.
     fn clear(self: Pin<&mut Self>);
+}
+
+/// What [`HandlerSlot::start`] did.
+pub(crate) enum Started {
+    /// The future waits, in the slot.
+    Pending,
+    /// The future is done and its slot empty again.
+    Ready(anyhow::Result<Value>),
+    /// The future is done, and dropping it panicked (the slot is empty; given up by the caller).
+    ReadyDropPanicked(anyhow::Result<Value>, Box<dyn Any + Send>),
 }
 
 /// What an async command's future returns: its reply, or why it has none.
@@ -116,10 +129,20 @@ where
     H: Fn(Ctx<S>, Value) -> Fut + Send + Sync + 'static,
     Fut: Future<Output: IntoReply> + Send + 'static,
 {
-    fn fill(self: Pin<&mut Self>, ctx: Ctx, args: Value) {
+    fn start(self: Pin<&mut Self>, ctx: Ctx, args: Value, cx: &mut Context<'_>, polled_as: &PolledAs) -> Started {
         let mut this = self.project();
         let future = (this.handler)(ctx.typed(), args);
         this.future.set(Some(future));
+        let Some(future) = this.future.as_mut().as_pin_mut() else { unreachable!("the future was just set") };
+        polled_as.enter();
+        let polled = future.poll(cx);
+        polled_as.leave();
+        let Poll::Ready(reply) = polled else { return Started::Pending };
+        let reply = reply.into_reply();
+        match catch_unwind(AssertUnwindSafe(|| this.future.set(None))) {
+            Ok(()) => Started::Ready(reply),
+            Err(panic) => Started::ReadyDropPanicked(reply, panic),
+        }
     }
 
     fn clear(self: Pin<&mut Self>) {
@@ -145,8 +168,9 @@ impl ServiceCell {
     /// Runs the async `command` on one message: fills the command's recycled slot with the
     /// handler's future and polls it once, in place (`slot.rs`; the slot stays where the core
     /// keeps it), as the slab's next free slot, where [`keep_waiting`](Self::keep_waiting)
-    /// stores it if it has to wait. A ready future leaves its slot empty for the next message:
-    /// no allocation. Catches the handler's panics.
+    /// stores it if it has to wait: one dynamic call ([`HandlerSlot::start`]) under one
+    /// `catch_unwind`. A ready future leaves its slot empty for the next message: no
+    /// allocation. Catches the handler's panics.
     pub(crate) fn first_poll(
         self: &Arc<Self>,
         core: &mut ServiceCore,
@@ -159,28 +183,29 @@ impl ServiceCell {
         if core.slots.len() <= index {
             core.slots.resize_with(index + 1, || None);
         }
-        let entry = &mut core.slots[index];
+        let ServiceCore { slots, wakers, .. } = core;
+        let entry = &mut slots[index];
         let slot = entry.get_or_insert_with(|| command.handler.slot());
         let ctx = Ctx::spare(self);
-        // A handler that panics before making its future leaves the slot empty.
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.as_mut().fill(ctx, args))) {
-            return FirstPoll::Panicked(panic);
-        }
-        let polled = self.poll_future(slot.as_mut(), id, &self.task_waker(&core.wakers, id));
-        let entry = &mut core.slots[index];
-        match polled {
-            Ok(Poll::Pending) => match entry.take() {
+        let waker = self.task_waker(wakers, id);
+        let mut cx = Context::from_waker(&waker);
+        let polled_as = PolledAs::task(self, id);
+        let started = catch_unwind(AssertUnwindSafe(|| slot.as_mut().start(ctx, args, &mut cx, &polled_as)));
+        match started {
+            Ok(Started::Ready(result)) => FirstPoll::Ready(result),
+            Ok(Started::Pending) => match entry.take() {
                 Some(slot) => FirstPoll::Pending(Pending { slot, task: id }),
                 None => unreachable!("a slot being polled is in its place"),
             },
-            Ok(Poll::Ready(outcome)) => {
-                self.recycle(entry);
-                match outcome {
-                    Outcome::Reply(result) => FirstPoll::Ready(result),
-                    Outcome::Done | Outcome::Init(_) => unreachable!("an async command's future replies"),
+            Ok(Started::ReadyDropPanicked(result, panic)) => {
+                self.user_panic("dropping a handler's finished future", &*panic);
+                if let Some(slot) = entry.take() {
+                    self.drop_user(slot, "dropping a handler's finished future");
                 }
+                FirstPoll::Ready(result)
             }
             Err(panic) => {
+                polled_as.leave(); // a panic in the poll skipped it
                 self.recycle(entry);
                 FirstPoll::Panicked(panic)
             }

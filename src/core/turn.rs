@@ -114,6 +114,30 @@ pub(crate) fn current_task(cell: &Arc<ServiceCell>) -> Option<usize> {
     (ptr == Arc::as_ptr(cell) as usize).then_some(task)
 }
 
+/// A poll of task `id` of a service about to run on this thread: [`enter`](Self::enter) marks it
+/// as the task polled (`CURRENT`) for the poll itself, [`leave`](Self::leave) restores what was
+/// marked before (a slot's first poll, `slot.rs`, polls from inside the handler's own code).
+pub(crate) struct PolledAs {
+    task: (usize, usize),
+    previous: (usize, usize),
+}
+
+impl PolledAs {
+    pub(super) fn task(cell: &Arc<ServiceCell>, id: usize) -> PolledAs {
+        PolledAs { task: (Arc::as_ptr(cell) as usize, id), previous: CURRENT.get() }
+    }
+
+    #[inline]
+    pub(crate) fn enter(&self) {
+        CURRENT.set(self.task);
+    }
+
+    #[inline]
+    pub(crate) fn leave(&self) {
+        CURRENT.set(self.previous);
+    }
+}
+
 /// Whether a task of `cell` is being polled on this thread right now.
 pub(crate) fn polled_here(cell: &ServiceCell) -> bool {
     CURRENT.get().0 == std::ptr::from_ref(cell) as usize
