@@ -12,6 +12,7 @@ use super::address::Address;
 use super::cell::{Envelope, ServiceCell};
 use super::error::{CallError, CallErrorKind};
 use super::handoff::Delivered;
+use super::memo::{self, Mode};
 use super::runtime::RuntimeShared;
 use super::turn::ReplyTo;
 use crate::executor::{Delivery, Event, Shortcut};
@@ -20,10 +21,26 @@ impl RuntimeShared {
     /// Puts `envelope` into `to`'s mailbox, or holds it back for the simulator (see
     /// `executor::capture`), taking a shortcut where the executor allows (see `handoff.rs`).
     pub(crate) fn deliver(self: &Arc<Self>, to: Address, envelope: Envelope) {
+        // Where each shortcut is a decision that reads the receiver (the simulator), one lookup
+        // serves the decision, the push and a held delivery's later push; where none is (or
+        // every one is taken unchecked), the push's own lookup is the only one.
+        if memo::mode(self) == Mode::Decide
+            && let Some(cell) = self.lookup(to)
+        {
+            let shortcut = self.shortcut_for_found(&cell, &envelope);
+            if shortcut.is_none() && crate::executor::capture::active() {
+                if let Some(delivery) = crate::executor::capture::hold(Delivery::found(cell, envelope)) {
+                    delivery.deliver();
+                }
+                return;
+            }
+            return self.push_decided(&cell, envelope, shortcut);
+        }
         let shortcut = self.shortcut_for(to, &envelope);
         if shortcut.is_none() && crate::executor::capture::active() {
-            if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {
-                self.push_to(delivery.to, delivery.envelope, None);
+            if let Some(delivery) = crate::executor::capture::hold(Delivery::to_address(self.clone(), to, envelope))
+            {
+                delivery.deliver();
             }
             return;
         }
@@ -60,8 +77,9 @@ impl RuntimeShared {
     ) {
         let to = cell.address;
         if shortcut.is_none() && crate::executor::capture::active() {
-            if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {
-                self.push_to(delivery.to, delivery.envelope, None);
+            if let Some(delivery) = crate::executor::capture::hold(Delivery::to_address(self.clone(), to, envelope))
+            {
+                delivery.deliver();
             }
             return;
         }
@@ -71,7 +89,7 @@ impl RuntimeShared {
     /// The push of [`deliver_decided`](Self::deliver_decided), not held back: a receiver a
     /// shortcut runs at once handles the message without the mailbox where it is idle
     /// (`run_inline`), else it is pushed and its turns started as usual.
-    fn push_decided(self: &Arc<Self>, cell: &Arc<ServiceCell>, envelope: Envelope, shortcut: Option<Shortcut>) {
+    pub(crate) fn push_decided(self: &Arc<Self>, cell: &Arc<ServiceCell>, envelope: Envelope, shortcut: Option<Shortcut>) {
         let envelope = match shortcut {
             Some(at @ (Shortcut::InlineTurn | Shortcut::InlineSend)) => match self.run_inline(cell, envelope, at) {
                 Ok(()) => return,
