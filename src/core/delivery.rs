@@ -2,6 +2,11 @@
 //! or takes a shortcut), and what happens to one that cannot (a bounce: resolved again by name,
 //! answered with an error, or counted as a dead letter, G7).
 //!
+//! In the simulator, where each shortcut is a decision that reads the receiver, a delivery looks
+//! its receiver up once: the cell found decides the shortcut, takes the push and, if the step
+//! holds the message back, goes with it (`executor::capture::Delivery`), so neither needs a
+//! second lookup.
+//!
 //! Kept apart from `runtime.rs`, which owns the catalog, the table and the runtime's life; the
 //! functions here are the shared runtime's, as every sender holds it.
 
