@@ -43,8 +43,7 @@ impl RuntimeShared {
         }
         let shortcut = self.shortcut_for(to, &envelope);
         if shortcut.is_none() && crate::executor::capture::active() {
-            if let Some(delivery) = crate::executor::capture::hold(Delivery::to_address(self.clone(), to, envelope))
-            {
+            if let Some(delivery) = crate::executor::capture::hold(Delivery::to_address(self.clone(), to, envelope)) {
                 delivery.deliver();
             }
             return;
@@ -82,8 +81,7 @@ impl RuntimeShared {
     ) {
         let to = cell.address;
         if shortcut.is_none() && crate::executor::capture::active() {
-            if let Some(delivery) = crate::executor::capture::hold(Delivery::to_address(self.clone(), to, envelope))
-            {
+            if let Some(delivery) = crate::executor::capture::hold(Delivery::to_address(self.clone(), to, envelope)) {
                 delivery.deliver();
             }
             return;
@@ -94,7 +92,12 @@ impl RuntimeShared {
     /// The push of [`deliver_decided`](Self::deliver_decided), not held back: a receiver a
     /// shortcut runs at once handles the message without the mailbox where it is idle
     /// (`run_inline`), else it is pushed and its turns started as usual.
-    pub(crate) fn push_decided(self: &Arc<Self>, cell: &Arc<ServiceCell>, envelope: Envelope, shortcut: Option<Shortcut>) {
+    pub(crate) fn push_decided(
+        self: &Arc<Self>,
+        cell: &Arc<ServiceCell>,
+        envelope: Envelope,
+        shortcut: Option<Shortcut>,
+    ) {
         let envelope = match shortcut {
             Some(at @ (Shortcut::InlineTurn | Shortcut::InlineSend)) => match self.run_inline(cell, envelope, at) {
                 Ok(()) => return,
