@@ -29,7 +29,8 @@ impl RuntimeShared {
         // Where each shortcut is a decision that reads the receiver (the simulator), one lookup
         // serves the decision, the push and a held delivery's later push; where none is (or
         // every one is taken unchecked), the push's own lookup is the only one.
-        if memo::mode(self) == Mode::Decide
+        let mode = memo::mode(self);
+        if mode == Mode::Decide
             && let Some(cell) = self.lookup(to)
         {
             let shortcut = self.shortcut_for_found(&cell, &envelope);
@@ -41,7 +42,7 @@ impl RuntimeShared {
             }
             return self.push_decided(&cell, envelope, shortcut);
         }
-        let shortcut = self.shortcut_for(to, &envelope);
+        let shortcut = self.shortcut_for_in(mode, to, &envelope);
         if shortcut.is_none() && crate::executor::capture::active() {
             if let Some(delivery) = crate::executor::capture::hold(Delivery::to_address(self.clone(), to, envelope)) {
                 delivery.deliver();

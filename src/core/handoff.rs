@@ -115,17 +115,28 @@ impl RuntimeShared {
     /// asked only where the shortcut is possible now, and a yes releases the step's held
     /// deliveries first (then the push itself checks again, against the real mailbox).
     pub(crate) fn shortcut_for(&self, to: Address, envelope: &Envelope) -> Option<Shortcut> {
-        self.shortcut_where(envelope, |at| self.shortcut_possible(to, at))
+        self.shortcut_for_in(memo::mode(self), to, envelope)
     }
 
-    /// [`shortcut_for`](Self::shortcut_for) a service just found in the table (so live): the
-    /// same decision, checked on the cell in hand instead of looking it up again.
+    /// [`shortcut_for`](Self::shortcut_for) with this thread's `mode` already read.
+    pub(crate) fn shortcut_for_in(&self, mode: Mode, to: Address, envelope: &Envelope) -> Option<Shortcut> {
+        self.shortcut_where(mode, envelope, |at| self.shortcut_possible(to, at))
+    }
+
+    /// [`shortcut_for`](Self::shortcut_for) a service just found in the table (so live), where
+    /// this thread decides each shortcut (`Mode::Decide`): the same decision, checked on the
+    /// cell in hand instead of looking it up again.
     pub(crate) fn shortcut_for_found(&self, cell: &ServiceCell, envelope: &Envelope) -> Option<Shortcut> {
-        self.shortcut_where(envelope, |at| shortcut_possible_on(cell, at))
+        self.shortcut_where(Mode::Decide, envelope, |at| shortcut_possible_on(cell, at))
     }
 
     /// The shortcut a delivery of `envelope` may take, where `possible` says whether one is.
-    fn shortcut_where(&self, envelope: &Envelope, possible: impl FnOnce(Shortcut) -> bool) -> Option<Shortcut> {
+    fn shortcut_where(
+        &self,
+        mode: Mode,
+        envelope: &Envelope,
+        possible: impl FnOnce(Shortcut) -> bool,
+    ) -> Option<Shortcut> {
         let at = match envelope {
             Envelope::Response { .. } => Shortcut::AnswerInPlace,
             Envelope::Request { session: 1.., .. } => Shortcut::InlineTurn,
@@ -133,7 +144,7 @@ impl RuntimeShared {
             Envelope::Init { .. } => Shortcut::InlineInit,
             Envelope::Wake { .. } | Envelope::Fork { .. } => return None,
         };
-        match memo::mode(self) {
+        match mode {
             Mode::Off => None,
             Mode::Always => (at != Shortcut::InlineSend).then_some(at),
             Mode::Decide => (possible(at) && memo::take_shortcut(self, Mode::Decide, at)).then_some(at),
