@@ -5,7 +5,7 @@
 //! Exploration strategies (`crate::strategy`) are other choosers; they see what each decision
 //! is about through [`Decision`], so a strategy can, say, prefer one service over another.
 
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use skygroup::Address;
 
@@ -80,6 +80,14 @@ impl SeededChooser {
 
 impl Chooser for SeededChooser {
     fn choose(&mut self, n: usize) -> usize {
+        if n == 2 {
+            // A yes/no decision (every shortcut, most of a run's decisions): what
+            // `random_range(0..2)` draws, without its range checks. It multiplies one `u32` by 2
+            // and keeps the high word (the top bit); its second draw, taken when the low word
+            // exceeds `2u32.wrapping_neg()`, never happens, as that low word is even (the test
+            // below checks both against `random_range`).
+            return (self.rng.next_u32() >> 31) as usize;
+        }
         self.rng.random_range(0..n)
     }
 }
@@ -101,4 +109,24 @@ pub fn stream_rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
     rng
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The yes/no fast path draws exactly what `random_range(0..2)` draws, so every seed
+    /// replays as before (S1), including when other decisions are interleaved.
+    #[test]
+    fn a_yes_no_decision_draws_what_random_range_draws() {
+        // checks S1
+        for seed in 0..64 {
+            let mut fast = SeededChooser::new(seed);
+            let mut plain = stream_rng(seed, SCHEDULE_STREAM);
+            for i in 0..2_000usize {
+                let n = if i % 3 == 0 { 2 + i % 7 } else { 2 };
+                assert_eq!(fast.choose(n), plain.random_range(0..n), "seed {seed}, decision {i} of {n} options");
+            }
+        }
+    }
 }

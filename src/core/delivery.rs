@@ -2,6 +2,11 @@
 //! or takes a shortcut), and what happens to one that cannot (a bounce: resolved again by name,
 //! answered with an error, or counted as a dead letter, G7).
 //!
+//! In the simulator, where each shortcut is a decision that reads the receiver, a delivery looks
+//! its receiver up once: the cell found decides the shortcut, takes the push and, if the step
+//! holds the message back, goes with it (`executor::capture::Delivery`), so neither needs a
+//! second lookup.
+//!
 //! Kept apart from `runtime.rs`, which owns the catalog, the table and the runtime's life; the
 //! functions here are the shared runtime's, as every sender holds it.
 
@@ -12,6 +17,7 @@ use super::address::Address;
 use super::cell::{Envelope, ServiceCell};
 use super::error::{CallError, CallErrorKind};
 use super::handoff::Delivered;
+use super::memo::{self, Mode};
 use super::runtime::RuntimeShared;
 use super::turn::ReplyTo;
 use crate::executor::{Delivery, Event, Shortcut};
@@ -20,10 +26,26 @@ impl RuntimeShared {
     /// Puts `envelope` into `to`'s mailbox, or holds it back for the simulator (see
     /// `executor::capture`), taking a shortcut where the executor allows (see `handoff.rs`).
     pub(crate) fn deliver(self: &Arc<Self>, to: Address, envelope: Envelope) {
-        let shortcut = self.shortcut_for(to, &envelope);
+        // Where each shortcut is a decision that reads the receiver (the simulator), one lookup
+        // serves the decision, the push and a held delivery's later push; where none is (or
+        // every one is taken unchecked), the push's own lookup is the only one.
+        let mode = memo::mode(self);
+        if mode == Mode::Decide
+            && let Some(cell) = self.lookup(to)
+        {
+            let shortcut = self.shortcut_for_found(&cell, &envelope);
+            if shortcut.is_none() && crate::executor::capture::active() {
+                if let Some(delivery) = crate::executor::capture::hold(Delivery::found(cell, envelope)) {
+                    delivery.deliver();
+                }
+                return;
+            }
+            return self.push_decided(&cell, envelope, shortcut);
+        }
+        let shortcut = self.shortcut_for_in(mode, to, &envelope);
         if shortcut.is_none() && crate::executor::capture::active() {
-            if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {
-                self.push_to(delivery.to, delivery.envelope, None);
+            if let Some(delivery) = crate::executor::capture::hold(Delivery::to_address(self.clone(), to, envelope)) {
+                delivery.deliver();
             }
             return;
         }
@@ -60,8 +82,8 @@ impl RuntimeShared {
     ) {
         let to = cell.address;
         if shortcut.is_none() && crate::executor::capture::active() {
-            if let Some(delivery) = crate::executor::capture::hold(Delivery { runtime: self.clone(), to, envelope }) {
-                self.push_to(delivery.to, delivery.envelope, None);
+            if let Some(delivery) = crate::executor::capture::hold(Delivery::to_address(self.clone(), to, envelope)) {
+                delivery.deliver();
             }
             return;
         }
@@ -71,7 +93,12 @@ impl RuntimeShared {
     /// The push of [`deliver_decided`](Self::deliver_decided), not held back: a receiver a
     /// shortcut runs at once handles the message without the mailbox where it is idle
     /// (`run_inline`), else it is pushed and its turns started as usual.
-    fn push_decided(self: &Arc<Self>, cell: &Arc<ServiceCell>, envelope: Envelope, shortcut: Option<Shortcut>) {
+    pub(crate) fn push_decided(
+        self: &Arc<Self>,
+        cell: &Arc<ServiceCell>,
+        envelope: Envelope,
+        shortcut: Option<Shortcut>,
+    ) {
         let envelope = match shortcut {
             Some(at @ (Shortcut::InlineTurn | Shortcut::InlineSend)) => match self.run_inline(cell, envelope, at) {
                 Ok(()) => return,

@@ -115,6 +115,28 @@ impl RuntimeShared {
     /// asked only where the shortcut is possible now, and a yes releases the step's held
     /// deliveries first (then the push itself checks again, against the real mailbox).
     pub(crate) fn shortcut_for(&self, to: Address, envelope: &Envelope) -> Option<Shortcut> {
+        self.shortcut_for_in(memo::mode(self), to, envelope)
+    }
+
+    /// [`shortcut_for`](Self::shortcut_for) with this thread's `mode` already read.
+    pub(crate) fn shortcut_for_in(&self, mode: Mode, to: Address, envelope: &Envelope) -> Option<Shortcut> {
+        self.shortcut_where(mode, envelope, |at| self.shortcut_possible(to, at))
+    }
+
+    /// [`shortcut_for`](Self::shortcut_for) a service just found in the table (so live), where
+    /// this thread decides each shortcut (`Mode::Decide`): the same decision, checked on the
+    /// cell in hand instead of looking it up again.
+    pub(crate) fn shortcut_for_found(&self, cell: &ServiceCell, envelope: &Envelope) -> Option<Shortcut> {
+        self.shortcut_where(Mode::Decide, envelope, |at| shortcut_possible_on(cell, at))
+    }
+
+    /// The shortcut a delivery of `envelope` may take, where `possible` says whether one is.
+    fn shortcut_where(
+        &self,
+        mode: Mode,
+        envelope: &Envelope,
+        possible: impl FnOnce(Shortcut) -> bool,
+    ) -> Option<Shortcut> {
         let at = match envelope {
             Envelope::Response { .. } => Shortcut::AnswerInPlace,
             Envelope::Request { session: 1.., .. } => Shortcut::InlineTurn,
@@ -122,12 +144,10 @@ impl RuntimeShared {
             Envelope::Init { .. } => Shortcut::InlineInit,
             Envelope::Wake { .. } | Envelope::Fork { .. } => return None,
         };
-        match memo::mode(self) {
+        match mode {
             Mode::Off => None,
             Mode::Always => (at != Shortcut::InlineSend).then_some(at),
-            Mode::Decide => {
-                (self.shortcut_possible(to, at) && memo::take_shortcut(self, Mode::Decide, at)).then_some(at)
-            }
+            Mode::Decide => (possible(at) && memo::take_shortcut(self, Mode::Decide, at)).then_some(at),
         }
     }
 
@@ -135,12 +155,7 @@ impl RuntimeShared {
     /// deliveries only add messages, so releasing them never makes an impossible one possible).
     fn shortcut_possible(&self, to: Address, at: Shortcut) -> bool {
         // Under the table's read lock, without a reference (the checks touch no table).
-        self.with_service(to, |cell| {
-            cell.is_some_and(|cell| match at {
-                Shortcut::AnswerInPlace => (polled_here(cell) || memo::runs_here(cell)) && cell.nothing_queued(),
-                _ => DEPTH.get() < MAX_INLINE && cell.sched.idle(),
-            })
-        })
+        self.with_service(to, |cell| cell.is_some_and(|cell| shortcut_possible_on(cell, at)))
     }
 
     /// The shortcut a kill that claimed an idle service takes: its exit runs at once, nested
@@ -281,6 +296,14 @@ impl ServiceCell {
     /// `push`, saying what it did.
     pub(crate) fn push_delivered(&self, envelope: Envelope) -> Result<Delivered, Envelope> {
         Ok(if self.push(envelope)? { Delivered::Idle } else { Delivered::Queued })
+    }
+}
+
+/// [`RuntimeShared::shortcut_possible`] for a live service in hand.
+fn shortcut_possible_on(cell: &ServiceCell, at: Shortcut) -> bool {
+    match at {
+        Shortcut::AnswerInPlace => (polled_here(cell) || memo::runs_here(cell)) && cell.nothing_queued(),
+        _ => DEPTH.get() < MAX_INLINE && cell.sched.idle(),
     }
 }
 

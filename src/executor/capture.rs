@@ -16,7 +16,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use crate::core::{Address, Envelope, RuntimeShared};
+use crate::core::{Address, Envelope, RuntimeShared, ServiceCell};
 use std::sync::Arc;
 
 thread_local! {
@@ -29,21 +29,43 @@ thread_local! {
 ///
 /// Not part of the API: the simulator's (`skygroup-sim`) way to interleave a step's deliveries.
 /// Public only so that crate can reach it; hidden from the docs and free to change.
-pub struct Delivery {
-    pub(crate) runtime: Arc<RuntimeShared>,
-    pub(crate) to: Address,
-    pub(crate) envelope: Envelope,
+pub struct Delivery(Held);
+
+/// Where a held delivery goes.
+enum Held {
+    /// To a service looked up when the message was sent (the lookup that decided its
+    /// shortcut): pushed into that cell, whose closed mailbox refuses it if the service exited
+    /// meanwhile, exactly as the table would. No second lookup, no reference to the runtime.
+    Found { cell: Arc<ServiceCell>, envelope: Envelope },
+    /// To an address, looked up when delivered (bounced if no service is there then).
+    To { runtime: Arc<RuntimeShared>, to: Address, envelope: Envelope },
 }
 
 impl Delivery {
+    /// A delivery to `cell`, just found in the table.
+    pub(crate) fn found(cell: Arc<ServiceCell>, envelope: Envelope) -> Delivery {
+        Delivery(Held::Found { cell, envelope })
+    }
+
+    /// A delivery to the address `to`, from a service of `runtime`.
+    pub(crate) fn to_address(runtime: Arc<RuntimeShared>, to: Address, envelope: Envelope) -> Delivery {
+        Delivery(Held::To { runtime, to, envelope })
+    }
+
     /// The receiving service.
     pub fn to(&self) -> Address {
-        self.to
+        match &self.0 {
+            Held::Found { cell, .. } => cell.address,
+            Held::To { to, .. } => *to,
+        }
     }
 
     /// Puts the message into its target's mailbox now (or bounces it if the target is gone).
     pub fn deliver(self) {
-        self.runtime.deliver_now(self.to, self.envelope);
+        match self.0 {
+            Held::Found { cell, envelope } => cell.runtime.push_decided(&cell, envelope, None),
+            Held::To { runtime, to, envelope } => runtime.deliver_now(to, envelope),
+        }
     }
 }
 

@@ -51,11 +51,18 @@ impl SimExecutor {
                 continue;
             }
             self.held_earlier.store(true, Ordering::Relaxed);
-            run.reverse(); // popped from the back: the first delivery first
             step.held.push((address, run));
         }
         self.running.store(false, Ordering::Relaxed);
         self.held_earlier.store(false, Ordering::Relaxed);
+        if step.held.len() == 1 {
+            // One service's deliveries go in their order: no decision, nothing to interleave.
+            let (_, mut run) = step.held.pop().expect("one");
+            run.drain(..).for_each(Delivery::deliver);
+            step.spare.push(run);
+            return Ok(());
+        }
+        step.held.iter_mut().for_each(|(_, run)| run.reverse()); // popped from the back: first first
         while !step.held.is_empty() {
             // One service's deliveries go in their order: no decision (`choose` of one option).
             let i = if step.held.len() == 1 {
