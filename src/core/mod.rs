@@ -12,6 +12,7 @@ mod context;
 mod declared;
 mod delivery;
 mod error;
+mod exit;
 mod handoff;
 mod hook;
 mod init_notice;
