@@ -59,20 +59,6 @@ impl RuntimeShared {
         self.deliver_decided(cell, envelope, shortcut);
     }
 
-    /// A new service's init, to the service in hand: run at once where it takes its shortcut
-    /// (`run_inline`: not even through the mailbox), else delivered as any envelope.
-    pub(super) fn deliver_init(self: &Arc<Self>, cell: &Arc<ServiceCell>, init: Envelope) {
-        let shortcut = self.shortcut_for(cell.address, &init);
-        let init = match shortcut {
-            Some(Shortcut::InlineInit) => match self.run_inline(cell, init, Shortcut::InlineInit) {
-                Ok(()) => return,
-                Err(init) => init,
-            },
-            _ => init,
-        };
-        self.deliver_decided(cell, init, shortcut);
-    }
-
     /// [`deliver_to`](Self::deliver_to) with its shortcut decided.
     pub(crate) fn deliver_decided(
         self: &Arc<Self>,
@@ -91,8 +77,9 @@ impl RuntimeShared {
     }
 
     /// The push of [`deliver_decided`](Self::deliver_decided), not held back: a receiver a
-    /// shortcut runs at once handles the message without the mailbox where it is idle
-    /// (`run_inline`), else it is pushed and its turns started as usual.
+    /// shortcut runs at once (a new service's init, an inline turn or send) handles the message
+    /// without the mailbox where it is idle (`run_inline`), else it is pushed and its turns
+    /// started as usual.
     pub(crate) fn push_decided(
         self: &Arc<Self>,
         cell: &Arc<ServiceCell>,
@@ -100,10 +87,12 @@ impl RuntimeShared {
         shortcut: Option<Shortcut>,
     ) {
         let envelope = match shortcut {
-            Some(at @ (Shortcut::InlineTurn | Shortcut::InlineSend)) => match self.run_inline(cell, envelope, at) {
-                Ok(()) => return,
-                Err(envelope) => envelope,
-            },
+            Some(at @ (Shortcut::InlineInit | Shortcut::InlineTurn | Shortcut::InlineSend)) => {
+                match self.run_inline(cell, envelope, at) {
+                    Ok(()) => return,
+                    Err(envelope) => envelope,
+                }
+            }
             _ => envelope,
         };
         let delivered = Self::push_cell(cell, envelope, shortcut);

@@ -134,7 +134,7 @@ impl RuntimeShared {
         }
         // The prelude resolves the dependency list: nothing to run (or allocate) without one.
         let prelude = options.prelude.filter(|_| !cell.kind.depends_on.is_empty()).map(|p| p(Ctx::new(cell.clone())));
-        self.deliver_init(&cell, Envelope::Init { args, prelude, notify: options.notify });
+        self.deliver_to(&cell, Envelope::Init { args, prelude, notify: options.notify });
         Ok(cell.address)
     }
 
