@@ -103,6 +103,28 @@ impl ServiceCore {
     }
 }
 
+/// The handler a turn found last, by its command's `'static` name (address and length): a turn
+/// that drains a flood of one command looks its handler up once, not per message.
+#[derive(Default)]
+pub(super) struct HandlerMemo<'k> {
+    last: Option<((usize, usize), &'k Handler)>,
+}
+
+impl<'k> HandlerMemo<'k> {
+    fn find(&mut self, kind: &'k super::kind::KindDef, command: &CommandName) -> Option<&'k Handler> {
+        let CommandName::Borrowed(name) = command else { return super::kind::handler(kind, command) };
+        let key = (name.as_ptr() as usize, name.len());
+        match self.last {
+            Some((last, handler)) if last == key => Some(handler),
+            _ => {
+                let handler = super::kind::handler(kind, command)?;
+                self.last = Some((key, handler));
+                Some(handler)
+            }
+        }
+    }
+}
+
 thread_local! {
     /// (service cell pointer, task id) of the task being polled on this thread.
     static CURRENT: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
@@ -194,6 +216,7 @@ impl ServiceCell {
         // `complete_here` and the direct answer ask), and a store per message would pull the
         // line a pusher reads (the scheduling word's) to this core each time.
         let mut announced = usize::MAX;
+        let mut handlers = HandlerMemo::default();
         for _ in 0..budget {
             if self.sched.exit_requested() {
                 break;
@@ -207,10 +230,10 @@ impl ServiceCell {
             // Handlers' panics are caught per task; this catches a `Drop` the runtime runs
             // itself (a late answer nobody waits for, a finished task's future, a send's result).
             let handled = if super::observe::quiet(self) {
-                catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope)))
+                catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope, &mut handlers)))
             } else {
                 let span = super::observe::message_span(self, &envelope);
-                span.in_scope(|| catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope))))
+                span.in_scope(|| catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope, &mut handlers))))
             };
             if let Err(panic) = handled {
                 self.user_panic("dropping a value it was done with", &*panic);
@@ -249,14 +272,14 @@ impl ServiceCell {
         tracing::warn!(event = "panic", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "service {} ({}) panicked {what}: {message}", self.name(), self.address);
     }
 
-    fn handle(self: &Arc<Self>, core: &mut ServiceCore, envelope: Envelope) {
+    fn handle<'k>(self: &'k Arc<Self>, core: &mut ServiceCore, envelope: Envelope, handlers: &mut HandlerMemo<'k>) {
         if self.runtime.trace_all && !matches!(envelope, Envelope::Request { .. } if core.phase == Phase::Starting) {
             self.runtime.trace(&Event::Handle { at: self.address, message: envelope.message() });
         }
         match envelope {
             Envelope::Request { .. } if core.phase == Phase::Starting => core.deferred.push_back(envelope),
             Envelope::Request { from, session, command, args, .. } => {
-                self.start_request(core, ReplyTo { to: from, session, command }, args)
+                self.start_request(core, ReplyTo { to: from, session, command }, args, handlers)
             }
             Envelope::Response { session, result } => {
                 let wake = lock(&self.sessions).complete(session, result);
@@ -308,8 +331,14 @@ impl ServiceCell {
         self.start_task(core, future.boxed(), Origin::Init(notify));
     }
 
-    fn start_request(self: &Arc<Self>, core: &mut ServiceCore, reply_to: ReplyTo, args: Value) {
-        let handler = super::kind::handler(&self.kind, &reply_to.command);
+    fn start_request<'k>(
+        self: &'k Arc<Self>,
+        core: &mut ServiceCore,
+        reply_to: ReplyTo,
+        args: Value,
+        handlers: &mut HandlerMemo<'k>,
+    ) {
+        let handler = handlers.find(&self.kind, &reply_to.command);
         let handler = match handler {
             Some(h) => h,
             None if reply_to.command.starts_with('_') => {
@@ -333,6 +362,7 @@ impl ServiceCell {
         }
         if let Handler::Sync(f) = handler {
             return match catch_unwind(AssertUnwindSafe(|| self.run_sync(f, args))) {
+                Ok(Ok(value)) if reply_to.session == 0 => self.send_handled(value),
                 Ok(result) => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(result)),
                 Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
             };
@@ -340,6 +370,7 @@ impl ServiceCell {
         match handler {
             Handler::Sync(_) => unreachable!("handled above"),
             Handler::Reply(command) => match self.first_poll(core, command, args) {
+                FirstPoll::Ready(Ok(value)) if reply_to.session == 0 => self.send_handled(value),
                 FirstPoll::Ready(result) => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(result)),
                 FirstPoll::Pending(pending) => self.keep_waiting(core, pending, reply_to),
                 FirstPoll::Panicked(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
@@ -355,6 +386,14 @@ impl ServiceCell {
                 }
             }
         }
+    }
+
+    /// A send whose handler returned: what `task_done` does for it (count it; its result is
+    /// dropped, G8), without carrying the send's origin and outcome there: in a flood that
+    /// drains through the mailbox this is every message.
+    fn send_handled(&self, value: Value) {
+        self.counters.count_handled();
+        drop(value);
     }
 
     /// Runs a synchronous handler on the state, which no task can hold at this point (a
