@@ -1,7 +1,7 @@
 //! A turn's memo of the service it keeps messaging directly.
 //!
 //! A handler that floods one service with sends or calls its synchronous commands (see
-//! `handoff.rs`) would look the target up in the service table for every message: a read lock,
+//! `direct.rs`) would look the target up in the service table for every message: a read lock,
 //! a hash and a reference each time. So the turn keeps the cell of the last service it
 //! messaged directly: each message moves it out of the memo and back, so a flood costs no
 //! reference counting either. The memo is dropped when the turn ends (the outermost of its
@@ -204,7 +204,7 @@ fn push_runner(cell: &ServiceCell) {
 }
 
 /// Marks `cell` as run on this thread by an async handler run directly inside a turn of the
-/// same runtime (`handoff.rs`), as its own turn would (`runs_here`), until dropped. Unlike a
+/// same runtime (`direct.rs`), as its own turn would (`runs_here`), until dropped. Unlike a
 /// [`Turn`] it keeps the enclosing turn's memo and shortcut mode: a flood of messages from that
 /// turn keeps its memoized target.
 pub(crate) struct Runner;

@@ -9,14 +9,14 @@
 //! one that is pending takes the box with it as its task (the box coerces to the task's future
 //! with no allocation), and the next message of that command makes a new slot. So the steady
 //! path of a handler that does not await allocates nothing, on the turn's path and on the direct
-//! one (`handoff.rs`) alike.
+//! one (`direct.rs`) alike.
 //!
 //! The slots live in the service's core, touched only by its runner (the holder of its claim),
 //! and are dropped with it; a slot is polled where the core keeps it, and leaves it only as a
 //! waiting task. The handler's context reuses the reference the last one dropped in this turn
 //! (`context::CellRef`), so with the core's borrow flag a message handled here costs the
 //! synchronous form's locked instructions plus one (the core's flag). The first poll itself ([`ServiceCell::first_poll`]) is here too:
-//! the turn (`turn.rs`) and the direct path (`handoff.rs`) both start async handlers with it.
+//! the turn (`turn.rs`) and the direct path (`direct.rs`) both start async handlers with it.
 
 use std::future::Future;
 use std::pin::Pin;
