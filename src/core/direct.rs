@@ -25,6 +25,16 @@ use super::value::Value;
 use crate::executor::{Event, Message, Shortcut, To};
 use crate::mutants::{self, Mutant};
 
+/// Drops the answer of a send handled directly (G8), logging and counting a failure. The
+/// answer is the receiver's value: a panic in its drop is charged to it.
+#[inline(never)]
+fn drop_send_answer(callee: &ServiceCell, answer: Result<Value, CallError>) {
+    if let Err(err) = &answer {
+        tracing::warn!(event = "send_failed", service = %callee.address, kind = callee.name(), time_us = super::observe::time_us(callee), "send failed: {err}");
+    }
+    callee.drop_user(answer, "dropping a send's result");
+}
+
 /// What a message handled directly did.
 enum Direct {
     /// Its handler returned (or panicked): the answer.
@@ -79,13 +89,9 @@ impl ServiceCell {
         let callee = if mode == Mode::Off { None } else { memo::take(&self.runtime, to) };
         let Some(callee) = callee else { return self.queue_send(to, None, command, args) };
         match self.run_direct(mode, &callee, &command, args, false) {
-            Ok(Direct::Answered(result)) => {
-                if let Err(err) = &result {
-                    tracing::warn!(event = "send_failed", service = %callee.address, kind = callee.name(), time_us = super::observe::time_us(&callee), "send failed: {err}");
-                }
-                // The result is the receiver's value: a panic in its drop is charged to it.
-                callee.drop_user(result, "dropping a send's result");
-            }
+            // Nothing to drop (what a handler returning `()` answers): no call, no unwind guard.
+            Ok(Direct::Answered(result @ Ok(Value::Nil))) => std::mem::forget(result),
+            Ok(Direct::Answered(result)) => drop_send_answer(&callee, result),
             // It waits: a task of the receiver's now, which answers nobody when done.
             Ok(Direct::Waiting(_)) => {}
             // Under `Always` (no held deliveries, a send takes no shortcut): straight into its
@@ -271,7 +277,23 @@ impl ServiceCell {
     /// Traces the message about to be handled directly as the ordinary path would (issue,
     /// delivery, handling: the simulator's oracle checks it like any other) and marks the
     /// shortcut; the session number traced (0 untraced, or for a send), and the mark's end.
+    #[inline]
     fn begin_direct(&self, callee: &ServiceCell, call: bool, command: &CommandName, args: &Value) -> (u64, Nested<'_>) {
+        if !self.runtime.tracing {
+            return (0, Nested::begin(&self.runtime, Shortcut::Direct, callee.address));
+        }
+        self.begin_direct_traced(callee, call, command, args)
+    }
+
+    /// [`begin_direct`](Self::begin_direct) with the trace on.
+    #[inline(never)]
+    fn begin_direct_traced(
+        &self,
+        callee: &ServiceCell,
+        call: bool,
+        command: &CommandName,
+        args: &Value,
+    ) -> (u64, Nested<'_>) {
         let session =
             if self.runtime.tracing { self.trace_direct_issue(callee.address, call, command, args) } else { 0 };
         let nested = Nested::begin(&self.runtime, Shortcut::Direct, callee.address);

@@ -460,12 +460,21 @@ impl ServiceCell {
     }
 
     /// Counts a handled command and turns its result into its caller's answer (G8).
+    #[inline]
     pub(crate) fn handled(&self, command: &str, result: anyhow::Result<Value>) -> Result<Value, CallError> {
         self.counters.count_handled();
-        result.map_err(|e| {
-            self.counters.errors.fetch_add(1, Ordering::Relaxed);
-            crate::error::handler_error(self.name(), self.address, command, e)
-        })
+        match result {
+            Ok(value) => Ok(value),
+            Err(e) => Err(self.failed(command, e)),
+        }
+    }
+
+    /// Counts a handler's error and says it to its caller (G8).
+    #[cold]
+    #[inline(never)]
+    fn failed(&self, command: &str, e: anyhow::Error) -> CallError {
+        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        crate::error::handler_error(self.name(), self.address, command, e)
     }
 
     /// Counts a handler's panic and says it to its caller (G8).
