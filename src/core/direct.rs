@@ -25,8 +25,23 @@ use super::value::Value;
 use crate::executor::{Event, Message, Shortcut, To};
 use crate::mutants::{self, Mutant};
 
-/// Drops the answer of a send handled directly (G8), logging and counting a failure. The
-/// answer is the receiver's value: a panic in its drop is charged to it.
+/// A call's answer, as the callee gave it.
+fn keep_answer(_callee: &ServiceCell, answer: Result<Value, CallError>) -> Result<Value, CallError> {
+    answer
+}
+
+/// Drops a send's answer (G8), logging and counting a failure.
+#[inline]
+fn drop_answer(callee: &ServiceCell, answer: Result<Value, CallError>) {
+    match answer {
+        // Nothing to drop (what a handler returning `()` answers): no call, no unwind guard.
+        Ok(Value::Nil) => std::mem::forget(answer),
+        answer => drop_send_answer(callee, answer),
+    }
+}
+
+/// [`drop_answer`] of anything but a unit answer. The answer is the receiver's value: a panic
+/// in its drop is charged to it.
 #[inline(never)]
 fn drop_send_answer(callee: &ServiceCell, answer: Result<Value, CallError>) {
     if let Err(err) = &answer {
@@ -36,9 +51,10 @@ fn drop_send_answer(callee: &ServiceCell, answer: Result<Value, CallError>) {
 }
 
 /// What a message handled directly did.
-enum Direct {
-    /// Its handler returned (or panicked): the answer.
-    Answered(Result<Value, CallError>),
+enum Direct<A> {
+    /// Its handler returned (or panicked): the answer, as the sender took it (a call keeps it,
+    /// a send drops it).
+    Answered(A),
     /// Its async handler waits, as a task of the receiver's that will answer this session of
     /// the sender's (0 for a send).
     Waiting(Session),
@@ -59,7 +75,7 @@ impl ServiceCell {
         }
         let Some(callee) = memo::take(&self.runtime, to) else { return Err(args) };
         // Not through `call_direct_to`: its second check measurably slows the loop of calls.
-        let answer = self.run_direct(mode, &callee, command, args, true);
+        let answer = self.run_direct(mode, &callee, command, args, true, keep_answer);
         memo::give_back(&self.runtime, callee);
         Ok(self.answer_direct(to, command, answer?))
     }
@@ -75,7 +91,7 @@ impl ServiceCell {
         if mode == Mode::Off {
             return Err(args);
         }
-        let answer = self.run_direct(mode, callee, command, args, true)?;
+        let answer = self.run_direct(mode, callee, command, args, true, keep_answer)?;
         Ok(self.answer_direct(callee.address, command, answer))
     }
 
@@ -88,12 +104,10 @@ impl ServiceCell {
         let mode = self.direct_mode();
         let callee = if mode == Mode::Off { None } else { memo::take(&self.runtime, to) };
         let Some(callee) = callee else { return self.queue_send(to, None, command, args) };
-        match self.run_direct(mode, &callee, &command, args, false) {
-            // Nothing to drop (what a handler returning `()` answers): no call, no unwind guard.
-            Ok(Direct::Answered(result @ Ok(Value::Nil))) => std::mem::forget(result),
-            Ok(Direct::Answered(result)) => drop_send_answer(&callee, result),
-            // It waits: a task of the receiver's now, which answers nobody when done.
-            Ok(Direct::Waiting(_)) => {}
+        match self.run_direct(mode, &callee, &command, args, false, drop_answer) {
+            // Its answer dropped, or it waits: a task of the receiver's now, which answers
+            // nobody when done.
+            Ok(Direct::Answered(()) | Direct::Waiting(_)) => {}
             // Under `Always` (no held deliveries, a send takes no shortcut): straight into its
             // mailbox, skipping the shortcut questions `queue_send` would ask.
             Err(args) if mode == Mode::Always => self.push_send(&callee, command, args),
@@ -140,21 +154,26 @@ impl ServiceCell {
     /// once, in its recycled slot; one that waits becomes a task of the callee, answering a
     /// session of this service's); what it did, or `args` back if it is not taken. A
     /// synchronous handler goes its own way (`run_direct_sync`), which pays nothing for the
-    /// async form: no core, no slot, no first poll.
-    fn run_direct(
+    /// async form: no core, no slot, no first poll. The answer goes through `answer` once the
+    /// callee is released, as the caller would have seen it.
+    #[inline]
+    fn run_direct<A>(
         &self,
         mode: Mode,
         callee: &Arc<ServiceCell>,
         command: &CommandName,
         args: Value,
         call: bool,
-    ) -> Result<Direct, Value> {
+        answer: impl FnOnce(&ServiceCell, Result<Value, CallError>) -> A,
+    ) -> Result<Direct<A>, Value> {
         // A synchronous handler runs at the depth `DIRECT`, which takes no shortcut itself; an
         // async one runs as an inline turn would (it may take shortcuts itself, up to
         // `MAX_INLINE` deep), so only below that depth.
         let depth = DEPTH.get();
         let handler = match super::kind::handler(&callee.kind, command) {
-            Some(Handler::Sync(handler)) => return self.run_direct_sync(mode, callee, handler, command, args, call),
+            Some(Handler::Sync(handler)) => {
+                return self.run_direct_sync(mode, callee, handler, command, args, call, answer);
+            }
             Some(Handler::Reply(handler)) if depth < MAX_INLINE => handler,
             _ => return Err(args),
         };
@@ -207,13 +226,18 @@ impl ServiceCell {
             callee.finish_turn(false);
         }
         drop(nested);
-        Ok(direct)
+        Ok(match direct {
+            Direct::Answered(result) => Direct::Answered(answer(callee, result)),
+            Direct::Waiting(session) => Direct::Waiting(session),
+        })
     }
 
     /// [`run_direct`](Self::run_direct) of a synchronous handler: the same claim, trace and
     /// end, and the handler a plain call under the claim (it borrows the state through the
     /// state's own flag: no core, no slot, no task).
-    fn run_direct_sync(
+    #[allow(clippy::too_many_arguments)] // `run_direct`'s, and its handler
+    #[inline]
+    fn run_direct_sync<A>(
         &self,
         mode: Mode,
         callee: &Arc<ServiceCell>,
@@ -221,7 +245,8 @@ impl ServiceCell {
         command: &CommandName,
         args: Value,
         call: bool,
-    ) -> Result<Direct, Value> {
+        answer: impl FnOnce(&ServiceCell, Result<Value, CallError>) -> A,
+    ) -> Result<Direct<A>, Value> {
         let Some(unclaimed) = self.take_for_direct(mode, callee) else { return Err(args) };
         let (session, nested) = self.begin_direct(callee, call, command, &args);
         let inline = Inline::enter(DIRECT);
@@ -233,7 +258,7 @@ impl ServiceCell {
             span.in_scope(move || run(args))
         };
         drop(inline);
-        let answer = match ran {
+        let result = match ran {
             Ok(result) => callee.handled(command, result),
             Err(panic) => Err(callee.panicked(command, &*panic)),
         };
@@ -244,7 +269,7 @@ impl ServiceCell {
             callee.finish_turn(false);
         }
         drop(nested);
-        Ok(Direct::Answered(answer))
+        Ok(Direct::Answered(answer(callee, result)))
     }
 
     /// Takes `callee` for a handler run directly: `Some(unclaimed)` if it is taken, `None` if
@@ -340,7 +365,12 @@ impl ServiceCell {
     /// The call of a direct answer: ready now, unless messages wait in this service's mailbox
     /// or batch (the callee may have sent some while answering): then the answer goes in behind
     /// them, as a reply would have (G6).
-    fn answer_direct(self: &Arc<Self>, to: Address, command: &CommandName, direct: Direct) -> Call {
+    fn answer_direct(
+        self: &Arc<Self>,
+        to: Address,
+        command: &CommandName,
+        direct: Direct<Result<Value, CallError>>,
+    ) -> Call {
         let answer = match direct {
             Direct::Waiting(session) => return Call::reply(Reply::new(self.clone(), session)),
             Direct::Answered(answer) => answer,

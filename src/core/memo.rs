@@ -11,7 +11,7 @@
 //! the reference a dropped context leaves is kept for the next context of its service (an
 //! async handler's per message, `context::CellRef`), until the turn ends.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::sync::Arc;
 
 use super::address::Address;
@@ -19,14 +19,16 @@ use super::cell::{Name, ServiceCell};
 use super::runtime::RuntimeShared;
 use crate::executor::{Event, Shortcut, Shortcuts};
 
+/// Plain cells, not a `RefCell`: every use moves a value in or out (no borrow flag to set and
+/// clear per message), and a drop inside one (user code) can reenter it harmlessly.
 struct Memo {
     /// The runtime and address of the last lookup of this turn.
-    runtime: usize,
-    last: u64,
+    runtime: Cell<usize>,
+    last: Cell<u64>,
     /// Its cell, while not taken out.
-    cell: Option<Arc<ServiceCell>>,
+    cell: Cell<Option<Arc<ServiceCell>>>,
     /// The service the turn's service last reached directly by a name.
-    named: Option<Named>,
+    named: Cell<Option<Named>>,
 }
 
 /// A name one service resolved to a live service, as a call by name used it this turn.
@@ -41,13 +43,8 @@ struct Named {
 const RUNNERS: usize = 8;
 
 thread_local! {
-    static MEMO: RefCell<Memo> = const {
-        RefCell::new(Memo {
-            runtime: 0,
-            last: 0,
-            cell: None,
-            named: None,
-        })
+    static MEMO: Memo = const {
+        Memo { runtime: Cell::new(0), last: Cell::new(0), cell: Cell::new(None), named: Cell::new(None) }
     };
 }
 
@@ -185,11 +182,11 @@ impl Drop for Turn {
         if self.nested {
             return;
         }
-        let cells = MEMO.with_borrow_mut(|m| {
-            m.last = 0;
+        let cells = MEMO.with(|m| {
+            m.last.set(0);
             (m.cell.take(), m.named.take(), SPARE.take())
         });
-        drop(cells); // outside the borrow: the last reference to a cell may run user code
+        drop(cells); // the last reference to a cell may run user code
     }
 }
 
@@ -224,24 +221,36 @@ impl Drop for Runner {
 
 /// The service at `to`, taken out of the memo if it is there (a move: no reference counted),
 /// else from the table. Hand it back with [`give_back`] once done with it.
+#[inline]
 pub(crate) fn take(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCell>> {
     let key = std::ptr::from_ref(runtime) as usize;
-    let memoized = MEMO.with_borrow_mut(|m| match &m.cell {
-        Some(cell) if m.runtime == key && cell.address == to => m.cell.take(),
-        _ => None,
+    let memoized = MEMO.with(|m| match m.cell.take() {
+        Some(cell) if m.runtime.get() == key && cell.address == to => Some(cell),
+        other => {
+            m.cell.set(other);
+            None
+        }
     });
     if memoized.is_some() {
         return memoized;
     }
+    look_up(runtime, to)
+}
+
+/// [`take`] of a service not in the memo: from the table, and memoized for the rest of the turn.
+#[inline(never)]
+fn look_up(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCell>> {
     let cell = runtime.lookup(to)?;
     if depth() == 0 {
         return Some(cell); // outside a turn: nothing is kept (so `give_back` asks no depth)
     }
-    let replaced = MEMO.with_borrow_mut(|m| {
-        (m.runtime, m.last) = (key, to.raw());
+    let key = std::ptr::from_ref(runtime) as usize;
+    let replaced = MEMO.with(|m| {
+        m.runtime.set(key);
+        m.last.set(to.raw());
         m.cell.take()
     });
-    drop(replaced); // outside the borrow: the last reference to a cell may run user code
+    drop(replaced); // the last reference to a cell may run user code
     Some(cell)
 }
 
@@ -270,12 +279,19 @@ pub(crate) fn spare(cell: &Arc<ServiceCell>) -> Option<Arc<ServiceCell>> {
 }
 
 /// Keeps `cell`, the last service [`take`] gave out, for the rest of this turn.
+#[inline]
 pub(crate) fn give_back(runtime: &RuntimeShared, cell: Arc<ServiceCell>) {
     let key = std::ptr::from_ref(runtime) as usize;
     // `last` is set only inside a turn, and forgotten when it ends.
-    let unkept = MEMO.with_borrow_mut(|m| {
-        let last = m.runtime == key && m.last == cell.address.raw() && m.cell.is_none();
-        if last { m.cell.replace(cell) } else { Some(cell) }
+    let unkept = MEMO.with(|m| {
+        if m.runtime.get() != key || m.last.get() != cell.address.raw() {
+            return Some(cell);
+        }
+        match m.cell.replace(Some(cell)) {
+            None => None,
+            // Memoized meanwhile (another flood nested in this one's handler): it stays.
+            kept => m.cell.replace(kept),
+        }
     });
     drop(unkept);
 }
@@ -287,18 +303,27 @@ pub(crate) fn give_back(runtime: &RuntimeShared, cell: Arc<ServiceCell>) {
 /// then takes the full by-name path (and queues behind any resolution in progress, G6).
 pub(super) fn take_reached(caller: &ServiceCell, name: &str) -> Option<Reached> {
     let caller = std::ptr::from_ref(caller) as usize;
-    MEMO.with_borrow_mut(|m| match &m.named {
-        Some(named) if named.caller == caller && named.name == name => m.named.take().map(Reached),
-        _ => None,
+    MEMO.with(|m| match m.named.take() {
+        Some(named) if named.caller == caller && named.name == name => Some(Reached(named)),
+        other => {
+            m.named.set(other);
+            None
+        }
     })
 }
 
 /// Keeps `reached` for the rest of this turn, unless the turn has remembered another name since.
 pub(super) fn give_back_reached(reached: Reached) {
     let running = depth() > 0;
-    let unkept = MEMO.with_borrow_mut(|m| {
-        let keep = running && m.named.is_none();
-        if keep { m.named.replace(reached.0) } else { Some(reached.0) }
+    let unkept = MEMO.with(|m| match m.named.take() {
+        None if running => {
+            m.named.set(Some(reached.0));
+            None
+        }
+        other => {
+            m.named.set(other);
+            Some(reached.0)
+        }
     });
     drop(unkept);
 }
@@ -318,7 +343,7 @@ pub(super) fn remember_name(caller: &ServiceCell, name: Name, cell: &Arc<Service
     if depth() == 0 {
         return;
     }
-    let replaced = MEMO.with_borrow_mut(|m| m.named.replace(Named { caller, name, cell: cell.clone() }));
+    let replaced = MEMO.with(|m| m.named.replace(Some(Named { caller, name, cell: cell.clone() })));
     drop(replaced);
 }
 
