@@ -11,6 +11,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use atomic_refcell::AtomicRefMut;
+
 use super::address::{Address, Session};
 use super::cell::{CommandName, Envelope, ServiceCell, lock};
 use super::context::Call;
@@ -20,7 +22,7 @@ use super::kind::{Handler, SyncFn};
 use super::memo::{self, Mode};
 use super::session::Reply;
 use super::slot::FirstPoll;
-use super::turn::ReplyTo;
+use super::turn::{ReplyTo, ServiceCore};
 use super::value::Value;
 use crate::executor::{Event, Message, Shortcut, To};
 use crate::mutants::{self, Mutant};
@@ -197,9 +199,21 @@ impl ServiceCell {
             span.in_scope(|| callee.first_poll(&mut core, handler, args))
         };
         drop((runner, inline));
-        let direct = match ran {
-            FirstPoll::Ready(result) => Direct::Answered(callee.handled(command, result)),
-            FirstPoll::Panicked(panic) => Direct::Answered(Err(callee.panicked(command, &*panic))),
+        // Each outcome ends the direct run in its own arm, so the answer is consumed where the
+        // poll left it (no enum of it built and taken apart).
+        match ran {
+            FirstPoll::Ready(result) => {
+                let result = callee.handled(command, result);
+                callee.end_direct(unclaimed, core);
+                drop(nested);
+                Ok(Direct::Answered(answer(callee, result)))
+            }
+            FirstPoll::Panicked(panic) => {
+                let result = Err(callee.panicked(command, &*panic));
+                callee.end_direct(unclaimed, core);
+                drop(nested);
+                Ok(Direct::Answered(answer(callee, result)))
+            }
             FirstPoll::Pending(pending) => {
                 let session = match (call, session) {
                     (false, _) => 0,
@@ -214,22 +228,25 @@ impl ServiceCell {
                     pending,
                     ReplyTo { to: self.address, session, command: command.clone() },
                 );
-                Direct::Waiting(session)
+                callee.end_direct(unclaimed, core);
+                drop(nested);
+                Ok(Direct::Waiting(session))
             }
-        };
-        if !unclaimed && callee.sched.exit_requested() {
-            // As at the end of a turn: the exit the handler asked for (or a kill meanwhile)
-            // happens before its answer is seen, and the service keeps its claim for good.
-            callee.exit_now(&mut core);
+        }
+    }
+
+    /// Ends a direct run of this service's async handler, with its core: as at the end of a
+    /// turn, the exit the handler asked for (or a kill meanwhile) happens before its answer is
+    /// seen, and the service keeps its claim for good; else the claim is released (handing the
+    /// service to the executor if messages came meanwhile). Nothing to end `unclaimed`.
+    #[inline]
+    fn end_direct(self: &Arc<Self>, unclaimed: bool, mut core: AtomicRefMut<'_, ServiceCore>) {
+        if !unclaimed && self.sched.exit_requested() {
+            self.exit_now(&mut core);
         } else if !unclaimed {
             drop(core);
-            callee.finish_turn(false);
+            self.finish_turn(false);
         }
-        drop(nested);
-        Ok(match direct {
-            Direct::Answered(result) => Direct::Answered(answer(callee, result)),
-            Direct::Waiting(session) => Direct::Waiting(session),
-        })
     }
 
     /// [`run_direct`](Self::run_direct) of a synchronous handler: the same claim, trace and
