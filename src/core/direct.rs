@@ -35,10 +35,12 @@ fn keep_answer(_callee: &ServiceCell, answer: Result<Value, CallError>) -> Resul
 /// Drops a send's answer (G8), logging and counting a failure.
 #[inline]
 fn drop_answer(callee: &ServiceCell, answer: Result<Value, CallError>) {
-    match answer {
-        // Nothing to drop (what a handler returning `()` answers): no call, no unwind guard.
-        Ok(Value::Nil) => std::mem::forget(answer),
-        answer => drop_send_answer(callee, answer),
+    // Nothing to drop (what a handler returning `()` answers): no call, no unwind guard, and
+    // (checked in place) no copy of the answer.
+    if matches!(answer, Ok(Value::Nil)) {
+        std::mem::forget(answer);
+    } else {
+        drop_send_answer(callee, answer);
     }
 }
 
@@ -240,13 +242,20 @@ impl ServiceCell {
     /// seen, and the service keeps its claim for good; else the claim is released (handing the
     /// service to the executor if messages came meanwhile). Nothing to end `unclaimed`.
     #[inline]
-    fn end_direct(self: &Arc<Self>, unclaimed: bool, mut core: AtomicRefMut<'_, ServiceCore>) {
+    fn end_direct(self: &Arc<Self>, unclaimed: bool, core: AtomicRefMut<'_, ServiceCore>) {
         if !unclaimed && self.sched.exit_requested() {
-            self.exit_now(&mut core);
+            self.exit_direct(core);
         } else if !unclaimed {
             drop(core);
             self.finish_turn(false);
         }
+    }
+
+    /// The exit at the end of a direct run (see [`end_direct`](Self::end_direct)).
+    #[cold]
+    #[inline(never)]
+    fn exit_direct(self: &Arc<Self>, mut core: AtomicRefMut<'_, ServiceCore>) {
+        self.exit_now(&mut core);
     }
 
     /// [`run_direct`](Self::run_direct) of a synchronous handler: the same claim, trace and
@@ -275,18 +284,32 @@ impl ServiceCell {
             span.in_scope(move || run(args))
         };
         drop(inline);
-        let result = match ran {
-            Ok(result) => callee.handled(command, result),
-            Err(panic) => Err(callee.panicked(command, &*panic)),
-        };
         // A traced session number was only reserved (`trace_direct_issue`): nothing to close.
-        if !unclaimed && callee.sched.exit_requested() {
-            callee.exit_now(&mut callee.runner_core()); // as in `run_direct`
-        } else if !unclaimed {
-            callee.finish_turn(false);
+        // Each outcome ends the run in its own arm, as in `run_direct`.
+        match ran {
+            Ok(result) => {
+                let result = callee.handled(command, result);
+                callee.end_direct_sync(unclaimed);
+                drop(nested);
+                Ok(Direct::Answered(answer(callee, result)))
+            }
+            Err(panic) => {
+                let result = Err(callee.panicked(command, &*panic));
+                callee.end_direct_sync(unclaimed);
+                drop(nested);
+                Ok(Direct::Answered(answer(callee, result)))
+            }
         }
-        drop(nested);
-        Ok(Direct::Answered(answer(callee, result)))
+    }
+
+    /// [`end_direct`](Self::end_direct) of a synchronous handler, which held no core.
+    #[inline]
+    fn end_direct_sync(self: &Arc<Self>, unclaimed: bool) {
+        if !unclaimed && self.sched.exit_requested() {
+            self.exit_direct(self.runner_core());
+        } else if !unclaimed {
+            self.finish_turn(false);
+        }
     }
 
     /// Takes `callee` for a handler run directly: `Some(unclaimed)` if it is taken, `None` if

@@ -170,7 +170,9 @@ impl ServiceCell {
     /// keeps it), as the slab's next free slot, where [`keep_waiting`](Self::keep_waiting)
     /// stores it if it has to wait: one dynamic call ([`HandlerSlot::start`]) under one
     /// `catch_unwind`. A ready future leaves its slot empty for the next message: no
-    /// allocation. Catches the handler's panics.
+    /// allocation. Catches the handler's panics. Inline: it is the body of the direct path's
+    /// async run (`direct.rs`), whose every message passes here.
+    #[inline]
     pub(crate) fn first_poll(
         self: &Arc<Self>,
         core: &mut ServiceCore,
