@@ -17,7 +17,7 @@ use super::address::{Address, Session};
 use super::cell::{CommandName, Envelope, ServiceCell, lock};
 use super::context::Call;
 use super::error::CallError;
-use super::handoff::{DEPTH, DIRECT, Inline, MAX_INLINE, Nested};
+use super::handoff::{DIRECT, Inline, MAX_INLINE, Nested};
 use super::kind::{Handler, SyncFn};
 use super::memo::{self, Mode};
 use super::session::Reply;
@@ -54,6 +54,14 @@ fn drop_send_answer(callee: &ServiceCell, answer: Result<Value, CallError>) {
     callee.drop_user(answer, "dropping a send's result");
 }
 
+/// How this thread may run a handler directly now ([`ServiceCell::direct_mode`]).
+#[derive(Clone, Copy)]
+struct Here {
+    mode: Mode,
+    /// How deep this thread is in inline turns (`memo::inline_depth`).
+    depth: u8,
+}
+
 /// What a message handled directly did.
 enum Direct<A> {
     /// Its handler returned (or panicked): the answer, as the sender took it (a call keeps it,
@@ -73,13 +81,13 @@ impl ServiceCell {
         command: &CommandName,
         args: Value,
     ) -> Result<Call, Value> {
-        let mode = self.direct_mode();
-        if mode == Mode::Off {
+        let here = self.direct_mode();
+        if here.mode == Mode::Off {
             return Err(args);
         }
         let Some(callee) = memo::take(&self.runtime, to) else { return Err(args) };
         // Not through `call_direct_to`: its second check measurably slows the loop of calls.
-        let answer = self.run_direct(mode, &callee, command, args, true, keep_answer);
+        let answer = self.run_direct(here, &callee, command, args, true, keep_answer);
         memo::give_back(&self.runtime, callee);
         Ok(self.answer_direct(to, command, answer?))
     }
@@ -91,11 +99,11 @@ impl ServiceCell {
         command: &CommandName,
         args: Value,
     ) -> Result<Call, Value> {
-        let mode = self.direct_mode();
-        if mode == Mode::Off {
+        let here = self.direct_mode();
+        if here.mode == Mode::Off {
             return Err(args);
         }
-        let answer = self.run_direct(mode, callee, command, args, true, keep_answer)?;
+        let answer = self.run_direct(here, callee, command, args, true, keep_answer)?;
         Ok(self.answer_direct(callee.address, command, answer))
     }
 
@@ -105,16 +113,16 @@ impl ServiceCell {
     /// the service in hand when the direct path had it (no second lookup: a flood to a busy
     /// service costs no table lock per message).
     pub(crate) fn send_to(&self, to: Address, command: CommandName, args: Value) {
-        let mode = self.direct_mode();
-        let callee = if mode == Mode::Off { None } else { memo::take(&self.runtime, to) };
+        let here = self.direct_mode();
+        let callee = if here.mode == Mode::Off { None } else { memo::take(&self.runtime, to) };
         let Some(callee) = callee else { return self.queue_send(to, None, command, args) };
-        match self.run_direct(mode, &callee, &command, args, false, drop_answer) {
+        match self.run_direct(here, &callee, &command, args, false, drop_answer) {
             // Its answer dropped, or it waits: a task of the receiver's now, which answers
             // nobody when done.
             Ok(Direct::Answered(()) | Direct::Waiting(_)) => {}
             // Under `Always` (no held deliveries, a send takes no shortcut): straight into its
             // mailbox, skipping the shortcut questions `queue_send` would ask.
-            Err(args) if mode == Mode::Always => self.push_send(&callee, command, args),
+            Err(args) if here.mode == Mode::Always => self.push_send(&callee, command, args),
             Err(args) => self.queue_send(to, Some(&callee), command, args),
         }
         memo::give_back(&self.runtime, callee);
@@ -149,8 +157,11 @@ impl ServiceCell {
     /// runtime's turns on a thread that allows or decides shortcuts, not already inside a
     /// directly run handler, and with none of this service's messages held behind a name being
     /// resolved (G6: `core/outbox.rs`).
-    fn direct_mode(&self) -> Mode {
-        if DEPTH.get() == DIRECT || !self.nothing_held() { Mode::Off } else { memo::mode(&self.runtime) }
+    #[inline]
+    fn direct_mode(&self) -> Here {
+        let (mode, depth) = memo::mode_and_depth(&self.runtime);
+        let mode = if depth == DIRECT || !self.nothing_held() { Mode::Off } else { mode };
+        Here { mode, depth }
     }
 
     /// Runs `callee`'s `command` here and now if it is idle (and, under `Decide`, the executor
@@ -163,7 +174,7 @@ impl ServiceCell {
     #[inline]
     fn run_direct<A>(
         &self,
-        mode: Mode,
+        here: Here,
         callee: &Arc<ServiceCell>,
         command: &CommandName,
         args: Value,
@@ -173,7 +184,7 @@ impl ServiceCell {
         // A synchronous handler runs at the depth `DIRECT`, which takes no shortcut itself; an
         // async one runs as an inline turn would (it may take shortcuts itself, up to
         // `MAX_INLINE` deep), so only below that depth.
-        let depth = DEPTH.get();
+        let Here { mode, depth } = here;
         let handler = match super::kind::handler(&callee.kind, command) {
             Some(Handler::Sync(handler)) => {
                 return self.run_direct_sync(mode, callee, handler, command, args, call, answer);
@@ -192,15 +203,14 @@ impl ServiceCell {
             return Err(args);
         };
         let (session, nested) = self.begin_direct(callee, call, command, &args);
-        let inline = Inline::enter(depth + 1);
-        let runner = memo::Runner::enter(callee);
+        let runner = memo::Runner::enter(callee, depth + 1);
         let ran = if super::observe::quiet(callee) {
             callee.first_poll(&mut core, handler, args)
         } else {
             let span = super::observe::request_span(callee, self.address, command, session, &args);
             span.in_scope(|| callee.first_poll(&mut core, handler, args))
         };
-        drop((runner, inline));
+        drop(runner);
         // Each outcome ends the direct run in its own arm, so the answer is consumed where the
         // poll left it (no enum of it built and taken apart).
         match ran {

@@ -53,7 +53,6 @@
 //! runs. A shortcut that runs a service leaves the trace events of the ordinary path (`Issue`,
 //! `Deliver`, `Handle`) between `Event::Shortcut` and `Event::ShortcutEnd`.
 
-use std::cell::Cell;
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -66,14 +65,6 @@ use super::turn::polled_here;
 use crate::executor::{Event, Message, Runnable, Shortcut};
 use crate::mutants::{self, Mutant};
 
-thread_local! {
-    /// How deep this thread is in shortcuts: 0 in a turn from the executor, `n` inside `n`
-    /// nested inline turns or async handlers run directly (at most [`MAX_INLINE`]), [`DIRECT`]
-    /// inside a directly run synchronous handler (which takes no shortcut itself). Stacks stay
-    /// flat.
-    pub(super) static DEPTH: Cell<u8> = const { Cell::new(0) };
-}
-
 /// Inline turns one thread may nest: a client's turn calls the registry, which starts a
 /// service, whose init runs at once (a first use resolved without leaving the thread).
 pub(super) const MAX_INLINE: u8 = 3;
@@ -81,18 +72,22 @@ pub(super) const MAX_INLINE: u8 = 3;
 /// The depth of a handler run directly.
 pub(super) const DIRECT: u8 = u8::MAX;
 
-/// Enters `depth` until dropped (also by a panic), then restores the depth before.
+/// Enters the inline `depth` (how deep this thread is in shortcuts: 0 in a turn from the
+/// executor, `n` inside `n` nested inline turns or async handlers run directly, at most
+/// [`MAX_INLINE`], [`DIRECT`] inside a directly run synchronous handler, which takes no shortcut
+/// itself; `memo::inline_depth`) until dropped (also by a panic), then restores the depth
+/// before. Stacks stay flat.
 pub(super) struct Inline(u8);
 
 impl Inline {
     pub(super) fn enter(depth: u8) -> Inline {
-        Inline(DEPTH.replace(depth))
+        Inline(memo::replace_inline_depth(depth))
     }
 }
 
 impl Drop for Inline {
     fn drop(&mut self) {
-        DEPTH.set(self.0);
+        memo::replace_inline_depth(self.0);
     }
 }
 
@@ -157,14 +152,14 @@ impl RuntimeShared {
     /// inline turns (under `Decide`, if the executor says so). Pass it to `start_turns`.
     pub(crate) fn exit_shortcut(&self) -> Option<Shortcut> {
         let at = Shortcut::InlineExit;
-        (DEPTH.get() < MAX_INLINE && memo::take_shortcut(self, memo::mode(self), at)).then_some(at)
+        (memo::inline_depth() < MAX_INLINE && memo::take_shortcut(self, memo::mode(self), at)).then_some(at)
     }
 
     /// Gets `cell`'s turns going after a push found it idle: at once, nested, if the push took
     /// a shortcut that runs the receiver (`shortcut_for`) and this thread is not too deep in
     /// inline turns, else through the executor.
     pub(crate) fn start_turns(&self, cell: Arc<ServiceCell>, shortcut: Option<Shortcut>) {
-        let depth = DEPTH.get();
+        let depth = memo::inline_depth();
         if let Some(at) = shortcut
             && at != Shortcut::AnswerInPlace
             && depth < MAX_INLINE
@@ -188,7 +183,7 @@ impl RuntimeShared {
     /// with the same shortcut. (A mailbox limit never refuses it: an idle service's mailbox is
     /// empty and a limit is at least 1.)
     pub(crate) fn run_inline(&self, cell: &Arc<ServiceCell>, envelope: Envelope, at: Shortcut) -> Result<(), Envelope> {
-        let depth = DEPTH.get();
+        let depth = memo::inline_depth();
         if depth >= MAX_INLINE || !cell.sched.claim_direct() {
             return Err(envelope);
         }
@@ -297,6 +292,6 @@ impl ServiceCell {
 fn shortcut_possible_on(cell: &ServiceCell, at: Shortcut) -> bool {
     match at {
         Shortcut::AnswerInPlace => (polled_here(cell) || memo::runs_here(cell)) && cell.nothing_queued(),
-        _ => DEPTH.get() < MAX_INLINE && cell.sched.idle(),
+        _ => memo::inline_depth() < MAX_INLINE && cell.sched.idle(),
     }
 }

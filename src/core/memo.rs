@@ -50,16 +50,51 @@ thread_local! {
 
 /// The turns running on this thread, apart from the memo: plain cells with nothing to drop, so
 /// marking an async handler run directly as its service's turn ([`Runner`]) costs no borrow
-/// flag and no thread-local destructor check.
+/// flag and no thread-local destructor check. One thread-local for all of it (with the shortcut
+/// mode and the inline depth, which the direct path reads and sets with the runners): each
+/// access to a thread-local not inlined costs a call.
 struct Running {
     /// Turns running on this thread (an inline turn runs inside another).
     depth: Cell<usize>,
     /// The services whose turns these are, outermost first (the first [`RUNNERS`]).
     runners: [Cell<usize>; RUNNERS],
+    /// The runtime whose turn runs on this thread and whose executor lets it take shortcuts
+    /// (`handoff.rs`), as an address, with bit 0 set when each shortcut is to be decided by the
+    /// executor (`Shortcuts::Decide`); 0 for none. Asked of the executor once per turn.
+    shortcuts: Cell<usize>,
+    /// How deep this thread is in shortcuts: 0 in a turn from the executor, `n` inside `n`
+    /// nested inline turns or async handlers run directly (at most `handoff::MAX_INLINE`),
+    /// `handoff::DIRECT` inside a directly run synchronous handler (which takes no shortcut
+    /// itself). Stacks stay flat.
+    inline: Cell<u8>,
 }
 
 thread_local! {
-    static RUNNING: Running = const { Running { depth: Cell::new(0), runners: [const { Cell::new(0) }; RUNNERS] } };
+    static RUNNING: Running = const {
+        Running {
+            depth: Cell::new(0),
+            runners: [const { Cell::new(0) }; RUNNERS],
+            shortcuts: Cell::new(0),
+            inline: Cell::new(0),
+        }
+    };
+}
+
+/// How deep this thread is in inline turns and handlers run directly (see [`Running`]).
+pub(super) fn inline_depth() -> u8 {
+    RUNNING.with(|r| r.inline.get())
+}
+
+/// Sets how deep this thread is in inline turns (see [`Running`]); the depth before.
+pub(super) fn replace_inline_depth(depth: u8) -> u8 {
+    RUNNING.with(|r| r.inline.replace(depth))
+}
+
+/// How this thread may take `runtime`'s shortcuts and how deep it is in inline turns, in one
+/// read of the thread-local: what a direct call or send asks first.
+#[inline]
+pub(super) fn mode_and_depth(runtime: &RuntimeShared) -> (Mode, u8) {
+    RUNNING.with(|r| (mode_of(r.shortcuts.get(), runtime), r.inline.get()))
 }
 
 /// How many turns run on this thread.
@@ -68,19 +103,12 @@ fn depth() -> usize {
 }
 
 thread_local! {
-    /// The runtime whose turn runs on this thread and whose executor lets it take shortcuts
-    /// (`handoff.rs`), as an address, with bit 0 set when each shortcut is to be decided by the
-    /// executor (`Shortcuts::Decide`); 0 for none. Asked of the executor once per turn.
-    static SHORTCUTS: Cell<usize> = const { Cell::new(0) };
-}
-
-thread_local! {
     /// A reference to a cell a context dropped in this turn left (`context::CellRef`), for the
     /// next context of that service made here ([`spare`]); dropped when the turn ends.
     static SPARE: Cell<Option<Arc<ServiceCell>>> = const { Cell::new(None) };
 }
 
-/// Bit 0 of [`SHORTCUTS`]: the executor decides each shortcut (a runtime's address is aligned,
+/// Bit 0 of [`Running::shortcuts`]: the executor decides each shortcut (a runtime's address is aligned,
 /// so its bit 0 is free).
 const DECIDE: usize = 1;
 
@@ -97,7 +125,12 @@ pub(crate) enum Mode {
 
 /// How code running on this thread may take `runtime`'s shortcuts: one thread-local read.
 pub(crate) fn mode(runtime: &RuntimeShared) -> Mode {
-    let allowed = SHORTCUTS.get();
+    mode_of(RUNNING.with(|r| r.shortcuts.get()), runtime)
+}
+
+/// The mode of [`Running::shortcuts`] `allowed` for `runtime`.
+#[inline]
+fn mode_of(allowed: usize, runtime: &RuntimeShared) -> Mode {
     if allowed & !DECIDE != std::ptr::from_ref(runtime) as usize {
         Mode::Off
     } else if allowed & DECIDE == 0 {
@@ -110,7 +143,7 @@ pub(crate) fn mode(runtime: &RuntimeShared) -> Mode {
 /// Whether code running on this thread may take `runtime`'s shortcuts at all: it runs inside
 /// one of its turns, on a thread of an executor that allows or decides them.
 pub(crate) fn shortcuts(runtime: &RuntimeShared) -> bool {
-    SHORTCUTS.get() & !DECIDE == std::ptr::from_ref(runtime) as usize
+    RUNNING.with(|r| r.shortcuts.get()) & !DECIDE == std::ptr::from_ref(runtime) as usize
 }
 
 /// Whether to take the shortcut `at`, possible now, under `mode`. Under `Decide` the executor
@@ -160,7 +193,7 @@ impl Turn {
         let runtime = &*cell.runtime;
         push_runner(cell);
         let key = std::ptr::from_ref(runtime) as usize;
-        let enclosing = SHORTCUTS.get();
+        let enclosing = RUNNING.with(|r| r.shortcuts.get());
         // A turn nested in one of the same runtime on this thread (an inline init or exit) gets
         // the enclosing turn's answer: the executor's depends on the thread, not on the turn.
         if enclosing & !DECIDE == key {
@@ -171,14 +204,16 @@ impl Turn {
             Shortcuts::Always => key,
             Shortcuts::Decide => key | DECIDE,
         };
-        Turn { shortcuts: SHORTCUTS.replace(allowed), nested: false }
+        Turn { shortcuts: RUNNING.with(|r| r.shortcuts.replace(allowed)), nested: false }
     }
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        SHORTCUTS.set(self.shortcuts);
-        RUNNING.with(|r| r.depth.set(r.depth.get() - 1));
+        RUNNING.with(|r| {
+            r.shortcuts.set(self.shortcuts);
+            r.depth.set(r.depth.get() - 1);
+        });
         if self.nested {
             return;
         }
@@ -191,31 +226,44 @@ impl Drop for Turn {
 }
 
 fn push_runner(cell: &ServiceCell) {
-    RUNNING.with(|r| {
-        let depth = r.depth.get();
-        if let Some(slot) = r.runners.get(depth) {
-            slot.set(std::ptr::from_ref(cell) as usize);
-        }
-        r.depth.set(depth + 1);
-    });
+    RUNNING.with(|r| push_runner_on(r, cell));
+}
+
+fn push_runner_on(r: &Running, cell: &ServiceCell) {
+    let depth = r.depth.get();
+    if let Some(slot) = r.runners.get(depth) {
+        slot.set(std::ptr::from_ref(cell) as usize);
+    }
+    r.depth.set(depth + 1);
 }
 
 /// Marks `cell` as run on this thread by an async handler run directly inside a turn of the
-/// same runtime (`direct.rs`), as its own turn would (`runs_here`), until dropped. Unlike a
-/// [`Turn`] it keeps the enclosing turn's memo and shortcut mode: a flood of messages from that
-/// turn keeps its memoized target.
-pub(crate) struct Runner;
+/// same runtime (`direct.rs`), as its own turn would (`runs_here`), and this thread one inline
+/// level deeper (`inline`), until dropped (also by a panic): one thread-local access each way.
+/// Unlike a [`Turn`] it keeps the enclosing turn's memo and shortcut mode: a flood of messages
+/// from that turn keeps its memoized target.
+pub(crate) struct Runner {
+    /// The inline depth to restore.
+    inline: u8,
+}
 
 impl Runner {
-    pub(crate) fn enter(cell: &ServiceCell) -> Runner {
-        push_runner(cell);
-        Runner
+    #[inline(always)]
+    pub(crate) fn enter(cell: &ServiceCell, inline: u8) -> Runner {
+        RUNNING.with(|r| {
+            push_runner_on(r, cell);
+            Runner { inline: r.inline.replace(inline) }
+        })
     }
 }
 
 impl Drop for Runner {
+    #[inline(always)]
     fn drop(&mut self) {
-        RUNNING.with(|r| r.depth.set(r.depth.get() - 1));
+        RUNNING.with(|r| {
+            r.depth.set(r.depth.get() - 1);
+            r.inline.set(self.inline);
+        });
     }
 }
 
@@ -261,7 +309,7 @@ fn look_up(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCell>> {
 /// kept before it, if any, is dropped.
 #[inline]
 pub(crate) fn keep_spare(cell: Arc<ServiceCell>) {
-    if SHORTCUTS.get() == 0 {
+    if RUNNING.with(|r| r.shortcuts.get()) == 0 {
         return drop(cell);
     }
     // `try_`: a context dropped by another thread-local's destructor is just dropped.
