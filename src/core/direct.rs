@@ -214,6 +214,12 @@ impl ServiceCell {
         // Each outcome ends the direct run in its own arm, so the answer is consumed where the
         // poll left it (no enum of it built and taken apart).
         match ran {
+            FirstPoll::Unit => {
+                callee.counters.count_handled();
+                callee.end_direct(unclaimed, core);
+                drop(nested);
+                Ok(Direct::Answered(answer(callee, Ok(Value::Nil))))
+            }
             FirstPoll::Ready(result) => {
                 let result = callee.handled(command, result);
                 callee.end_direct(unclaimed, core);
@@ -297,6 +303,14 @@ impl ServiceCell {
         // A traced session number was only reserved (`trace_direct_issue`): nothing to close.
         // Each outcome ends the run in its own arm, as in `run_direct`.
         match ran {
+            // A unit answer, as in `run_direct`: nothing carried from enum to enum.
+            Ok(Ok(Value::Nil)) => {
+                std::mem::forget(ran); // holds nothing
+                callee.counters.count_handled();
+                callee.end_direct_sync(unclaimed);
+                drop(nested);
+                Ok(Direct::Answered(answer(callee, Ok(Value::Nil))))
+            }
             Ok(result) => {
                 let result = callee.handled(command, result);
                 callee.end_direct_sync(unclaimed);

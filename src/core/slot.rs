@@ -152,6 +152,9 @@ where
 
 /// What the first poll of an async handler's future did.
 pub(crate) enum FirstPoll {
+    /// Ready with `Ok(Value::Nil)`, what a handler returning `()` answers: no payload, so the
+    /// direct path (a flood of sends, most often) carries no answer from enum to enum.
+    Unit,
     Ready(anyhow::Result<Value>),
     /// It waits: its slot, to become a task (`keep_waiting`).
     Pending(Pending),
@@ -195,6 +198,10 @@ impl ServiceCell {
         let polled_as = PolledAs::task(self, id);
         let started = catch_unwind(AssertUnwindSafe(|| slot.as_mut().start(ctx, args, &mut cx, &polled_as)));
         match started {
+            Ok(Started::Ready(Ok(Value::Nil))) => {
+                std::mem::forget(started); // holds nothing: its answer is `Ok(Value::Nil)`
+                FirstPoll::Unit
+            }
             Ok(Started::Ready(result)) => FirstPoll::Ready(result),
             Ok(Started::Pending) => match entry.take() {
                 Some(slot) => FirstPoll::Pending(Pending { slot, task: id }),

@@ -340,6 +340,7 @@ impl ServiceCell {
         match handler {
             Handler::Sync(_) => unreachable!("handled above"),
             Handler::Reply(command) => match self.first_poll(core, command, args) {
+                FirstPoll::Unit => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(Ok(Value::Nil))),
                 FirstPoll::Ready(result) => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(result)),
                 FirstPoll::Pending(pending) => self.keep_waiting(core, pending, reply_to),
                 FirstPoll::Panicked(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
