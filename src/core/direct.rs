@@ -21,7 +21,7 @@ use super::handoff::{DIRECT, Inline, MAX_INLINE, Nested};
 use super::kind::{Handler, SyncFn};
 use super::memo::{self, Mode};
 use super::session::Reply;
-use super::slot::FirstPoll;
+use super::slot::{FirstPoll, Pending};
 use super::turn::{ReplyTo, ServiceCore};
 use super::value::Value;
 use crate::executor::{Event, Message, Shortcut, To};
@@ -233,24 +233,36 @@ impl ServiceCell {
                 Ok(Direct::Answered(answer(callee, result)))
             }
             FirstPoll::Pending(pending) => {
-                let session = match (call, session) {
-                    (false, _) => 0,
-                    (true, 0) => lock(&self.sessions).open(callee.address, command.clone()),
-                    (true, traced) => {
-                        lock(&self.sessions).open_as(traced, callee.address, command.clone());
-                        traced
-                    }
-                };
-                callee.keep_waiting(
-                    &mut core,
-                    pending,
-                    ReplyTo { to: self.address, session, command: command.clone() },
-                );
+                let session = self.wait_direct(callee, &mut core, pending, call.then_some(session), command);
                 callee.end_direct(unclaimed, core);
                 drop(nested);
                 Ok(Direct::Waiting(session))
             }
         }
+    }
+
+    /// Keeps the async handler of `callee` whose first poll here was pending as a task of
+    /// `callee`'s, answering this service (`traced`: a call's session, its number if traced, 0
+    /// if not; `None`: a send, answering nobody); the session it answers (0 for a send).
+    #[inline(never)]
+    fn wait_direct(
+        &self,
+        callee: &ServiceCell,
+        core: &mut ServiceCore,
+        pending: Pending,
+        traced: Option<Session>,
+        command: &CommandName,
+    ) -> Session {
+        let session = match traced {
+            None => 0,
+            Some(0) => lock(&self.sessions).open(callee.address, command.clone()),
+            Some(traced) => {
+                lock(&self.sessions).open_as(traced, callee.address, command.clone());
+                traced
+            }
+        };
+        callee.keep_waiting(core, pending, ReplyTo { to: self.address, session, command: command.clone() });
+        session
     }
 
     /// Ends a direct run of this service's async handler, with its core: as at the end of a
