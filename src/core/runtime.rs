@@ -243,7 +243,7 @@ impl RuntimeShared {
         for cell in self.cells() {
             let sessions = lock(&cell.sessions);
             let mut open: Vec<_> = sessions.open.iter().collect();
-            open.sort_by_key(|(session, _)| **session);
+            open.sort_by_key(|(session, _)| *session);
             for (_, waiting) in open {
                 if waiting.command.starts_with("_monitor") {
                     continue;
