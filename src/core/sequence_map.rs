@@ -100,9 +100,16 @@ impl<V> SequenceMap<V> {
     }
 
     fn insert_elsewhere(&mut self, key: u64, value: V) -> Option<V> {
-        let Some(offset) = key.checked_sub(self.first).filter(|o| *o < self.window.len() as u64 + REACH) else {
+        let Some(offset) = key.checked_sub(self.first) else {
             return self.far.get_or_insert_default().insert(key, value);
         };
+        if offset >= self.window.len() as u64 + REACH {
+            // Far ahead (numbers skipped, a cluster's node bits): the window moves there, and
+            // what it held becomes stragglers.
+            self.move_window_out();
+            self.first = key;
+        }
+        let offset = key - self.first;
         // A key the stragglers hold keeps its place there (keys are not reused in practice).
         if let Some(far) = self.far.as_mut().filter(|far| key <= far.highest && far.map.contains_key(&key)) {
             return far.insert(key, value);
@@ -148,6 +155,26 @@ impl<V> SequenceMap<V> {
             self.far = None;
         }
         removed
+    }
+
+    /// Moves every entry of the window to the stragglers.
+    fn move_window_out(&mut self) {
+        let first = self.first;
+        let window = std::mem::take(&mut self.window);
+        self.in_window = 0;
+        if window.iter().any(Option::is_some) {
+            let far = self.far.get_or_insert_default();
+            for (key, value) in (first..).zip(window).filter_map(|(key, slot)| Some((key, slot?))) {
+                far.insert(key, value);
+            }
+        }
+    }
+
+    pub(crate) fn get(&self, key: &u64) -> Option<&V> {
+        match self.index(*key) {
+            Some(i) if self.window[i].is_some() => self.window[i].as_ref(),
+            _ => self.far.as_ref()?.map.get(key),
+        }
     }
 
     /// Whether the window is mostly holes (and not small).

@@ -185,7 +185,8 @@ impl ServiceCell {
             return;
         }
         let _turn = super::memo::Turn::start(self);
-        if first.is_none() {
+        // A turn that only exits leaves the mailbox to the exit, which takes it whole.
+        if first.is_none() && !self.sched.exit_requested() {
             self.take_batch(&mut core.batch);
         }
         // `batched` is stored when the turn starts and whenever the batch turns empty or
