@@ -108,7 +108,7 @@ impl Future for Reply {
             return Poll::Pending;
         };
         if let Some(result) = waiting.result.take() {
-            sessions.open.remove(&this.session);
+            sessions.open.discard(&this.session);
             this.session = 0;
             return Poll::Ready(result);
         }
@@ -124,7 +124,7 @@ impl Future for Reply {
 impl Drop for Reply {
     fn drop(&mut self) {
         if self.session != 0 {
-            lock(&self.cell.sessions).open.remove(&self.session);
+            lock(&self.cell.sessions).open.discard(&self.session);
         }
     }
 }
