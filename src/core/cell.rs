@@ -199,7 +199,8 @@ pub(crate) struct ServiceCell {
     /// flag is enough: one compare-and-swap to take it, a plain store to give it back, where a
     /// mutex costs a second atomic read-modify-write per handler. See `state_slot`.
     pub(crate) state: AtomicRefCell<SyncWrapper<StateSlot>>,
-    pub(crate) sessions: Mutex<Sessions>,
+    /// Out of the drop glue like `core`: dropped only where it holds memory.
+    pub(crate) sessions: ManuallyDrop<Mutex<Sessions>>,
     pub(crate) counters: ServiceCounters,
 }
 
@@ -263,7 +264,7 @@ impl ServiceCell {
             state: AtomicRefCell::new(SyncWrapper::new(StateSlot::default())),
             started: AtomicBool::new(running),
             first_slot_notified: AtomicBool::new(false),
-            sessions: Mutex::new(Sessions::default()),
+            sessions: ManuallyDrop::new(Mutex::new(Sessions::default())),
             exit_reason: Mutex::new(None),
             exiting: AtomicBool::new(false),
             counters: ServiceCounters::default(),
@@ -382,14 +383,19 @@ impl ServiceCell {
 }
 
 impl Drop for ServiceCell {
-    /// Drops the core only where it holds memory (see the field): an empty one has nothing to
-    /// free and nothing whose drop is user code (no task, no envelope), so leaving it undropped
-    /// leaks nothing.
+    /// Drops the core and the sessions only where they hold memory (see the fields): empty
+    /// ones have nothing to free and nothing whose drop is user code (no task, envelope or
+    /// answer), so leaving them undropped leaks nothing.
     fn drop(&mut self) {
         let core = self.core.get_mut().get_mut();
         if core.holds_memory() {
             let core = std::mem::replace(core, ManuallyDrop::new(ServiceCore::new(false)));
             drop(ManuallyDrop::into_inner(core));
+        }
+        let sessions = &mut *self.sessions;
+        if sessions.get_mut().unwrap_or_else(|e| e.into_inner()).holds_memory() {
+            let sessions = std::mem::replace(&mut self.sessions, ManuallyDrop::new(Mutex::new(Sessions::default())));
+            drop(ManuallyDrop::into_inner(sessions));
         }
     }
 }

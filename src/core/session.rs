@@ -47,6 +47,11 @@ pub(crate) enum Wake {
 }
 
 impl Sessions {
+    /// Whether dropping them would free anything (see `Drop for ServiceCell`).
+    pub(crate) fn holds_memory(&self) -> bool {
+        self.open.holds_memory()
+    }
+
     pub(crate) fn open(&mut self, target: Address, command: CommandName) -> Session {
         let session = self.reserve();
         self.open_as(session, target, command);
@@ -108,7 +113,7 @@ impl Future for Reply {
             return Poll::Pending;
         };
         if let Some(result) = waiting.result.take() {
-            sessions.open.discard(&this.session);
+            sessions.open.remove(&this.session);
             this.session = 0;
             return Poll::Ready(result);
         }
@@ -124,7 +129,7 @@ impl Future for Reply {
 impl Drop for Reply {
     fn drop(&mut self) {
         if self.session != 0 {
-            lock(&self.cell.sessions).open.discard(&self.session);
+            lock(&self.cell.sessions).open.remove(&self.session);
         }
     }
 }
