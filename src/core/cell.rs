@@ -199,8 +199,9 @@ pub(crate) struct ServiceCell {
     /// flag is enough: one compare-and-swap to take it, a plain store to give it back, where a
     /// mutex costs a second atomic read-modify-write per handler. See `state_slot`.
     pub(crate) state: AtomicRefCell<SyncWrapper<StateSlot>>,
-    /// Out of the drop glue like `core`: dropped only where it holds memory.
-    pub(crate) sessions: ManuallyDrop<Mutex<Sessions>>,
+    /// Out of the drop glue like `core` (the sessions, not their lock, which may hold memory of
+    /// its own on some platforms): dropped only where they hold memory.
+    pub(crate) sessions: Mutex<ManuallyDrop<Sessions>>,
     pub(crate) counters: ServiceCounters,
 }
 
@@ -264,7 +265,7 @@ impl ServiceCell {
             state: AtomicRefCell::new(SyncWrapper::new(StateSlot::default())),
             started: AtomicBool::new(running),
             first_slot_notified: AtomicBool::new(false),
-            sessions: ManuallyDrop::new(Mutex::new(Sessions::default())),
+            sessions: Mutex::new(ManuallyDrop::new(Sessions::default())),
             exit_reason: Mutex::new(None),
             exiting: AtomicBool::new(false),
             counters: ServiceCounters::default(),
@@ -392,9 +393,9 @@ impl Drop for ServiceCell {
             let core = std::mem::replace(core, ManuallyDrop::new(ServiceCore::new(false)));
             drop(ManuallyDrop::into_inner(core));
         }
-        let sessions = &mut *self.sessions;
-        if sessions.get_mut().unwrap_or_else(|e| e.into_inner()).holds_memory() {
-            let sessions = std::mem::replace(&mut self.sessions, ManuallyDrop::new(Mutex::new(Sessions::default())));
+        let sessions = self.sessions.get_mut().unwrap_or_else(|e| e.into_inner());
+        if sessions.holds_memory() {
+            let sessions = std::mem::replace(sessions, ManuallyDrop::new(Sessions::default()));
             drop(ManuallyDrop::into_inner(sessions));
         }
     }
