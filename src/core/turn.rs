@@ -101,6 +101,14 @@ impl ServiceCore {
         let (deferred, batch) = (VecDeque::new(), VecDeque::new());
         ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred, batch, slots: Vec::new() }
     }
+
+    /// Whether dropping it would free anything: a service that never needed a container (an
+    /// idle one, once exited) holds none, and the cell then skips its drop (`Drop for
+    /// ServiceCell`). Every field is named here, so a new one must say whether it holds memory.
+    pub(crate) fn holds_memory(&self) -> bool {
+        let ServiceCore { tasks, wakers, phase: _, deferred, batch, slots } = self;
+        tasks.capacity() | wakers.capacity() | deferred.capacity() | batch.capacity() | slots.capacity() != 0
+    }
 }
 
 /// The handler a turn found last, by its command's `'static` name (address and length): a turn
@@ -207,7 +215,8 @@ impl ServiceCell {
             return;
         }
         let _turn = super::memo::Turn::start(self);
-        if first.is_none() {
+        // A turn that only exits leaves the mailbox to the exit, which takes it whole.
+        if first.is_none() && !self.sched.exit_requested() {
             self.take_batch(&mut core.batch);
         }
         // `batched` is stored when the turn starts and whenever the batch turns empty or
