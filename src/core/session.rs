@@ -6,8 +6,11 @@
 //! the runner polls the task at once instead of a waker round trip through the mailbox; under a
 //! combinator that polls its children selectively (`FuturesUnordered`, `join_all` of many), the
 //! combinator's own waker is woken, so it knows which child to poll.
+//!
+//! The open sessions sit in [`OpenSessions`]: a service usually has one call out at a time,
+//! and that one is kept beside the map, found by one comparison (every queued call opens a
+//! session, polls it twice and completes it, which cost a hash map's probes each time).
 
-use std::collections::hash_map::Entry;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -36,7 +39,7 @@ pub(crate) struct Waiting {
 #[derive(Default)]
 pub(crate) struct Sessions {
     last: u64,
-    pub(crate) open: NumberMap<Session, Waiting>,
+    pub(crate) open: OpenSessions,
 }
 
 /// Whom to wake for a completed session: the waker of the last poll, and the task it ran in.
@@ -103,17 +106,16 @@ impl Future for Reply {
             return Poll::Pending; // only a poll after completion gets here
         }
         let mut sessions = lock(&this.cell.sessions);
-        // One probe of the map whether the answer is in (taken out with its entry) or not.
-        let Entry::Occupied(mut entry) = sessions.open.entry(this.session) else {
+        let Some(waiting) = sessions.open.get_mut(&this.session) else {
             // Already taken; only a poll after completion gets here.
             return Poll::Pending;
         };
-        if entry.get().result.is_some() {
-            let result = entry.remove().result;
+        if waiting.result.is_some() {
+            let result = waiting.result.take();
+            sessions.open.remove(&this.session);
             this.session = 0;
             return Poll::Ready(result.expect("checked above"));
         }
-        let waiting = entry.get_mut();
         waiting.task = current_task(&this.cell);
         match &waiting.waker {
             Some(waker) if waker.will_wake(cx.waker()) => {}
@@ -128,5 +130,67 @@ impl Drop for Reply {
         if self.session != 0 {
             lock(&self.cell.sessions).open.remove(&self.session);
         }
+    }
+}
+
+/// The open sessions of one service, by number (see the module docs): the one opened while
+/// no other was open sits in `first`, the rest in `more`. A service with one call out at a
+/// time (the usual case) never touches the map.
+#[derive(Default)]
+pub(crate) struct OpenSessions {
+    first: Option<(Session, Waiting)>,
+    more: NumberMap<Session, Waiting>,
+}
+
+impl OpenSessions {
+    /// Opens `session` (a number not open already).
+    pub(crate) fn insert(&mut self, session: Session, waiting: Waiting) {
+        match &mut self.first {
+            Some((open, _)) if *open != session => {
+                self.more.insert(session, waiting);
+            }
+            slot => *slot = Some((session, waiting)),
+        }
+    }
+
+    /// The open session `session`, if it is open.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, session: &Session) -> Option<&mut Waiting> {
+        match &mut self.first {
+            Some((open, waiting)) if open == session => Some(waiting),
+            _ if self.more.is_empty() => None,
+            _ => self.more.get_mut(session),
+        }
+    }
+
+    /// Closes `session`; returns its entry if it was open.
+    #[inline]
+    pub(crate) fn remove(&mut self, session: &Session) -> Option<Waiting> {
+        match &self.first {
+            Some((open, _)) if open == session => self.first.take().map(|(_, waiting)| waiting),
+            _ if self.more.is_empty() => None,
+            _ => self.more.remove(session),
+        }
+    }
+
+    /// Whether no session is open.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none() && self.more.is_empty()
+    }
+
+    /// The open sessions, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Session, &Waiting)> {
+        self.first.iter().map(|(session, waiting)| (session, waiting)).chain(&self.more)
+    }
+}
+
+impl IntoIterator for OpenSessions {
+    type Item = (Session, Waiting);
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<(Session, Waiting)>, std::collections::hash_map::IntoIter<Session, Waiting>>;
+
+    /// Every open session, in no particular order.
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.more)
     }
 }
