@@ -20,7 +20,9 @@ use crate::core::{Address, Envelope, RuntimeShared, ServiceCell};
 use std::sync::Arc;
 
 thread_local! {
-    static CAPTURED: RefCell<Option<Vec<Delivery>>> = const { RefCell::new(None) };
+    /// What the capture on this thread holds (empty when none runs). Its buffer is the one the
+    /// simulator handed to [`capture_into`], swapped in and out, so its capacity is kept.
+    static CAPTURED: RefCell<Vec<Delivery>> = const { RefCell::new(Vec::new()) };
     /// Whether a capture runs on this thread: one cheap read on every delivery.
     static CAPTURING: Cell<bool> = const { Cell::new(false) };
 }
@@ -86,22 +88,22 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Delivery>) {
 ///
 /// Not part of the API, like [`capture`].
 pub fn capture_into<R>(held: &mut Vec<Delivery>, f: impl FnOnce() -> R) -> R {
-    /// Ends the capture even if `f` panics.
-    struct Stop;
-    impl Drop for Stop {
+    /// Ends the capture even if `f` panics: `held` gets its buffer back with what the step
+    /// held (nothing, if a shortcut's `release` delivered it meanwhile), and the thread's
+    /// empty one goes back in place.
+    struct Stop<'a>(&'a mut Vec<Delivery>);
+    impl Drop for Stop<'_> {
         fn drop(&mut self) {
             CAPTURING.set(false);
+            CAPTURED.with(|c| std::mem::swap(&mut *c.borrow_mut(), self.0));
         }
     }
     debug_assert!(held.is_empty(), "a capture starts with an empty buffer");
-    let buffer = std::mem::take(held);
-    CAPTURED.with(|c| *c.borrow_mut() = Some(buffer));
+    CAPTURED.with(|c| std::mem::swap(&mut *c.borrow_mut(), held));
     CAPTURING.set(true);
-    let stop = Stop;
+    let stop = Stop(held);
     let out = f();
     drop(stop);
-    // A shortcut's `release` took the buffer (and its capacity) along with what it held.
-    *held = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
     out
 }
 
@@ -112,26 +114,24 @@ pub(crate) fn release() {
         return;
     }
     CAPTURING.set(false);
-    let Some(mut held) = CAPTURED.with(|c| c.borrow_mut().take()) else { return };
+    // Taken out while it delivers (a delivery may run code that asks `active`, never `hold`).
+    let mut held = CAPTURED.with(|c| std::mem::take(&mut *c.borrow_mut()));
     for delivery in held.drain(..) {
         delivery.deliver();
     }
-    // Back, empty, for `capture_into` to hand its capacity on (nothing holds into it now).
-    CAPTURED.with(|c| *c.borrow_mut() = Some(held));
+    // Back, empty, so `capture_into` hands its capacity back to the simulator.
+    CAPTURED.with(|c| *c.borrow_mut() = held);
 }
 
 /// Whether a capture is active on this thread.
+#[inline]
 pub(crate) fn active() -> bool {
     CAPTURING.get()
 }
 
-/// Keeps `delivery` back if a capture is active on this thread; otherwise hands it back.
-pub(crate) fn hold(delivery: Delivery) -> Option<Delivery> {
-    CAPTURED.with(|c| match c.borrow_mut().as_mut() {
-        Some(held) => {
-            held.push(delivery);
-            None
-        }
-        None => Some(delivery),
-    })
+/// Keeps `delivery` back for the capture on this thread, which must be [`active`].
+#[inline]
+pub(crate) fn hold(delivery: Delivery) {
+    debug_assert!(active(), "a delivery is held only while a capture runs");
+    CAPTURED.with(|c| c.borrow_mut().push(delivery));
 }

@@ -38,6 +38,18 @@ impl SimExecutor {
             return Ok(());
         }
         state.now += QUANTUM;
+        if state.ready.len() == 1 {
+            // One runnable service (a ping-pong's every step): nothing to choose (how many run
+            // at once and which are choices of one option, no fault delays the only one), and
+            // its deliveries go in their order.
+            let r = state.ready.pop().expect("one");
+            self.running.store(true, Ordering::Relaxed);
+            drop(state);
+            capture_into(&mut step.single, || r.run(1));
+            self.running.store(false, Ordering::Relaxed);
+            step.single.drain(..).for_each(Delivery::deliver);
+            return Ok(());
+        }
         state.pick(self.workers, &mut step.picked);
         self.running.store(true, Ordering::Relaxed);
         drop(state);
@@ -92,6 +104,8 @@ pub(super) struct StepScratch {
     held: Vec<(Address, Vec<Delivery>)>,
     /// Empty delivery buffers, capacity kept.
     spare: Vec<Vec<Delivery>>,
+    /// The deliveries of a step that ran one service.
+    single: Vec<Delivery>,
 }
 
 impl State {
@@ -99,6 +113,9 @@ impl State {
     /// round of several. Services whose deliveries a fault delays sit this step out (while
     /// others can run).
     fn pick(&mut self, workers: usize, picked: &mut Vec<Runnable>) {
+        if self.faults.is_none() {
+            return self.pick_among_ready(workers, picked); // nothing is delayed
+        }
         let delayed = self.delayed();
         self.pick_among_ready(workers, picked);
         for (i, runnable) in delayed {
