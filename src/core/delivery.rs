@@ -35,7 +35,7 @@ impl RuntimeShared {
         {
             let shortcut = self.shortcut_for_found(&cell, &envelope);
             if shortcut.is_none() && crate::executor::capture::active() {
-                return crate::executor::capture::hold(Delivery::found(cell, envelope));
+                return crate::executor::capture::hold_found(cell, envelope);
             }
             return self.push_decided(&cell, envelope, shortcut);
         }

@@ -44,11 +44,6 @@ enum Held {
 }
 
 impl Delivery {
-    /// A delivery to `cell`, just found in the table.
-    pub(crate) fn found(cell: Arc<ServiceCell>, envelope: Envelope) -> Delivery {
-        Delivery(Held::Found { cell, envelope })
-    }
-
     /// A delivery to the address `to`, from a service of `runtime`.
     pub(crate) fn to_address(runtime: Arc<RuntimeShared>, to: Address, envelope: Envelope) -> Delivery {
         Delivery(Held::To { runtime, to, envelope })
@@ -109,11 +104,21 @@ pub fn capture_into<R>(held: &mut Vec<Delivery>, f: impl FnOnce() -> R) -> R {
 
 /// Delivers everything the capture on this thread holds, in order, and ends it: the rest of the
 /// step delivers at once. Nothing happens if no capture is active.
+#[inline]
 pub(crate) fn release() {
-    if !CAPTURING.get() {
-        return;
+    if CAPTURING.get() {
+        release_held();
     }
+}
+
+/// [`release`] where a capture is active (out of line: the check stays small where it is
+/// inlined, at every shortcut).
+#[inline(never)]
+fn release_held() {
     CAPTURING.set(false);
+    if CAPTURED.with_borrow(Vec::is_empty) {
+        return; // nothing held (the usual case: a step's first shortcut comes before any push)
+    }
     // Taken out while it delivers (a delivery may run code that asks `active`, never `hold`).
     let mut held = CAPTURED.with(|c| std::mem::take(&mut *c.borrow_mut()));
     for delivery in held.drain(..) {
@@ -133,5 +138,13 @@ pub(crate) fn active() -> bool {
 #[inline]
 pub(crate) fn hold(delivery: Delivery) {
     debug_assert!(active(), "a delivery is held only while a capture runs");
-    CAPTURED.with(|c| c.borrow_mut().push(delivery));
+    CAPTURED.with_borrow_mut(|held| held.push(delivery));
+}
+
+/// [`hold`] of a delivery to `cell`, just found in the table, built in place (a delivery is about a
+/// hundred bytes, and each move of one costs a dozen instructions).
+#[inline]
+pub(crate) fn hold_found(cell: Arc<ServiceCell>, envelope: Envelope) {
+    debug_assert!(active(), "a delivery is held only while a capture runs");
+    CAPTURED.with_borrow_mut(|held| held.push(Delivery(Held::Found { cell, envelope })));
 }

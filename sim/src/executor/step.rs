@@ -47,7 +47,7 @@ impl SimExecutor {
             drop(state);
             capture_into(&mut step.single, || r.run(1));
             self.running.store(false, Ordering::Relaxed);
-            step.single.drain(..).for_each(Delivery::deliver);
+            deliver_all(&mut step.single);
             return Ok(());
         }
         state.pick(self.workers, &mut step.picked);
@@ -70,7 +70,7 @@ impl SimExecutor {
         if step.held.len() == 1 {
             // One service's deliveries go in their order: no decision, nothing to interleave.
             let (_, mut run) = step.held.pop().expect("one");
-            run.drain(..).for_each(Delivery::deliver);
+            deliver_all(&mut run);
             step.spare.push(run);
             return Ok(());
         }
@@ -93,6 +93,16 @@ impl SimExecutor {
             delivery.deliver();
         }
         Ok(())
+    }
+}
+
+/// Delivers `run`'s deliveries in order, leaving it empty (its capacity kept). One delivery
+/// (a step's usual count) is popped: a `Drain` for it cost more than the delivery's push.
+fn deliver_all(run: &mut Vec<Delivery>) {
+    match run.len() {
+        0 => {}
+        1 => run.pop().expect("one").deliver(),
+        _ => run.drain(..).for_each(Delivery::deliver),
     }
 }
 
