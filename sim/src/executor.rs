@@ -46,7 +46,7 @@ use sync_wrapper::SyncWrapper;
 
 use skygroup::Address;
 
-use crate::chooser::{Chooser, Decision, DecisionKind};
+use crate::chooser::{Choosers, Decision, DecisionKind};
 use crate::faults::Faults;
 use crate::fingerprint::{Mailboxes, NODE_SHIFT};
 use crate::oracle::Violation;
@@ -103,7 +103,7 @@ pub(crate) struct State {
     /// fault may fire it later): what `cancel_wake_at` looks it up by.
     timers: BTreeMap<(Duration, u64), (Duration, Waker)>,
     last_timer: u64,
-    chooser: Box<dyn Chooser>,
+    chooser: Choosers,
     /// Every choice made with more than one option: (options, chosen).
     decisions: Vec<(u32, u32)>,
     trace: Vec<String>,
@@ -177,7 +177,7 @@ impl RunStats {
 
 impl SimExecutor {
     pub(crate) fn new(
-        chooser: Box<dyn Chooser>,
+        chooser: Choosers,
         settings: Settings,
         faults: Option<Faults>,
         me: &std::sync::Weak<SimExecutor>,

@@ -29,7 +29,7 @@ pub(crate) struct Mailboxes {
 impl Mailboxes {
     /// Folds one delivery into its mailbox's hash. Inlined into the executor's `trace`, which
     /// calls it once per delivered message.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn note(&mut self, to: Address, message: &Message<'_>) {
         let hash = self.mailbox(to);
         let h = *hash;

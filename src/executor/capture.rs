@@ -146,5 +146,8 @@ pub(crate) fn hold(delivery: Delivery) {
 #[inline]
 pub(crate) fn hold_found(cell: Arc<ServiceCell>, envelope: Envelope) {
     debug_assert!(active(), "a delivery is held only while a capture runs");
-    CAPTURED.with_borrow_mut(|held| held.push(Delivery(Held::Found { cell, envelope })));
+    // The delivery goes into the closure by reference and out of it once, into the buffer:
+    // moved into the closure, it was copied twice more on the way.
+    let mut delivery = Some(Delivery(Held::Found { cell, envelope }));
+    CAPTURED.with_borrow_mut(|held| held.extend(delivery.take()));
 }
