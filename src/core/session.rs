@@ -194,3 +194,52 @@ impl IntoIterator for OpenSessions {
         self.first.into_iter().chain(self.more)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waiting(target: u64) -> Waiting {
+        let command = CommandName::Borrowed("echo");
+        Waiting { target: Address::from_raw(target), command, task: None, waker: None, result: None }
+    }
+
+    fn targets(open: &OpenSessions) -> Vec<(Session, u64)> {
+        let mut all: Vec<_> = open.iter().map(|(s, w)| (*s, w.target.raw())).collect();
+        all.sort_unstable();
+        all
+    }
+
+    #[test]
+    fn each_open_session_is_found_by_its_number_wherever_it_sits() {
+        // checks G8: an answer completes the call it answers (its session), none other
+        let mut open = OpenSessions::default();
+        assert!(open.is_empty());
+        open.insert(1, waiting(10)); // beside the map
+        open.insert(2, waiting(20)); // the map: 1 is still open
+        open.insert(3, waiting(30));
+        assert_eq!(targets(&open), [(1, 10), (2, 20), (3, 30)]);
+        assert_eq!(open.get_mut(&2).map(|w| w.target.raw()), Some(20));
+        assert_eq!(open.remove(&1).map(|w| w.target.raw()), Some(10));
+        assert!(open.get_mut(&1).is_none() && open.remove(&1).is_none(), "closed once");
+        open.insert(4, waiting(40)); // beside the map again, with 2 and 3 in it
+        assert_eq!(targets(&open), [(2, 20), (3, 30), (4, 40)]);
+        for (session, target) in [(3, 30), (4, 40), (2, 20)] {
+            assert_eq!(open.get_mut(&session).map(|w| w.target.raw()), Some(target));
+            assert_eq!(open.remove(&session).map(|w| w.target.raw()), Some(target));
+        }
+        assert!(open.is_empty() && open.get_mut(&2).is_none());
+    }
+
+    #[test]
+    fn every_open_session_is_handed_over_once_when_taken() {
+        // checks G9: an exiting service's open calls are all dropped (each once)
+        let mut open = OpenSessions::default();
+        (1..=5).for_each(|s| open.insert(s, waiting(s * 10)));
+        open.remove(&1);
+        let mut all: Vec<_> = std::mem::take(&mut open).into_iter().map(|(s, w)| (s, w.target.raw())).collect();
+        all.sort_unstable();
+        assert_eq!(all, [(2, 20), (3, 30), (4, 40), (5, 50)]);
+        assert!(open.is_empty());
+    }
+}
