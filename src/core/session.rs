@@ -186,8 +186,10 @@ impl OpenSessions {
 
 impl IntoIterator for OpenSessions {
     type Item = (Session, Waiting);
-    type IntoIter =
-        std::iter::Chain<std::option::IntoIter<(Session, Waiting)>, std::collections::hash_map::IntoIter<Session, Waiting>>;
+    type IntoIter = std::iter::Chain<
+        std::option::IntoIter<(Session, Waiting)>,
+        std::collections::hash_map::IntoIter<Session, Waiting>,
+    >;
 
     /// Every open session, in no particular order.
     fn into_iter(self) -> Self::IntoIter {
