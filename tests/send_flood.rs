@@ -1,5 +1,5 @@
 //! A flood of sends to one service that turns busy midway: the first sends may run directly
-//! (`handoff.rs`), the rest queue once the receiver is claimed (the sender's busy path,
+//! (`core/direct.rs`), the rest queue once the receiver is claimed (the sender's busy path,
 //! `push_send`), and none is lost, doubled or reordered (G6, G7). Both backends (S4).
 
 mod common;
@@ -108,5 +108,66 @@ backend_test! {
             assert_eq!(handled.load(Ordering::Relaxed) - handled_before, kept, "poked at {poke_at}");
             assert_eq!(rt.dead_letters() - before, FLOOD as u64 - kept, "poked at {poke_at}");
         }
+    }
+}
+
+/// `ans` answers each form of result from both handler forms: `()` (a unit answer, which the
+/// direct path carries without a payload), a value, an error, a panic.
+fn define_ans(rt: &Runtime) {
+    let kind = ServiceKind::new("ans", |_ctx, ()| async move { Ok(0_i64) })
+        .command("unit", |ctx: Ctx<i64>, _v: Value| async move {
+            ctx.with_state(|n| *n += 1);
+            Ok(())
+        })
+        .command("value", |ctx: Ctx<i64>, v: Value| async move { Ok(ctx.with_state(|n| *n) + i64::try_from(v)?) })
+        .command("fail", |_ctx: Ctx<i64>, _v: Value| async move { Err::<(), _>(skygroup::anyhow::anyhow!("no")) })
+        .command("boom", |_ctx: Ctx<i64>, _v: Value| async move {
+            if true {
+                panic!("boom");
+            }
+            Ok(())
+        })
+        .command_sync("unit_sync", |n: &mut i64, _ctx, _v: Value| {
+            *n += 1;
+            Ok(())
+        })
+        .command_sync("value_sync", |n: &mut i64, _ctx, v: Value| Ok(*n + i64::try_from(v)?))
+        .command_sync("fail_sync", |_n: &mut i64, _ctx, _v: Value| Err::<(), _>(skygroup::anyhow::anyhow!("no")))
+        .command_sync("boom_sync", |_n: &mut i64, _ctx, _v: Value| -> skygroup::anyhow::Result<()> { panic!("boom") });
+    rt.define(kind).unwrap();
+}
+
+backend_test! {
+    // checks G8: calls and sends to an idle service (run directly on the threaded backend,
+    // where the simulator's seed says so in it) answer `()`, a value, an error and a panic as
+    // the queued path would, for both handler forms; every message run to the end counts once
+    // as handled, and every error or panic once as an error, whether its answer is kept or
+    // dropped.
+    fn direct_answers_of_every_kind_count_once(rt) {
+        define_ans(&rt);
+        let ans = rt.block_on(|ctx| async move {
+            let ans = ctx.newservice("ans", ()).await.unwrap();
+            let ans = skygroup::Address::try_from(ans).unwrap();
+            for (round, suffix) in [(1_i64, ""), (2, "_sync")] {
+                let name = |n: &str| format!("{n}{suffix}");
+                assert_eq!(ctx.call(ans, name("unit"), ()).await.unwrap(), Value::Nil, "{suffix}");
+                ctx.send(ans, name("unit"), ());
+                // Two units a round so far, each counted in the state.
+                let value = ctx.call(ans, name("value"), 40_i64).await.unwrap();
+                assert_eq!(value, Value::from(40 + 2 * round), "{suffix}");
+                ctx.send(ans, name("value"), 1_i64);
+                assert!(ctx.call(ans, name("fail"), ()).await.is_err(), "{suffix}");
+                ctx.send(ans, name("fail"), ());
+                assert!(ctx.call(ans, name("boom"), ()).await.is_err(), "{suffix}");
+                ctx.send(ans, name("boom"), ());
+            }
+            // Behind every send above: the sends are all handled once this answers.
+            assert_eq!(ctx.call(ans, "value", 0_i64).await.unwrap(), Value::from(4_i64));
+            ans
+        });
+        let stats = rt.services().into_iter().find(|s| s.address == ans).expect("ans lives").stats;
+        // Run to the end: all but the panics (two a round).
+        assert_eq!(stats.handled, 2 * (8 - 2) + 1);
+        assert_eq!(stats.errors, 2 * 4);
     }
 }

@@ -1,5 +1,5 @@
 //! A service's exit: what happens once its exit was requested, at the end of the step that saw
-//! the request (a turn, or a handler run directly, `handoff.rs`).
+//! the request (a turn, or a handler run directly, `direct.rs`).
 //!
 //! Apart from the turn (`turn.rs`) because the end has its own order to keep (G9): close the
 //! mailbox, leave the table, fail what the service still owes, tell its monitors, and only then

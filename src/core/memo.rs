@@ -1,7 +1,7 @@
 //! A turn's memo of the service it keeps messaging directly.
 //!
 //! A handler that floods one service with sends or calls its synchronous commands (see
-//! `handoff.rs`) would look the target up in the service table for every message: a read lock,
+//! `direct.rs`) would look the target up in the service table for every message: a read lock,
 //! a hash and a reference each time. So the turn keeps the cell of the last service it
 //! messaged directly: each message moves it out of the memo and back, so a flood costs no
 //! reference counting either. The memo is dropped when the turn ends (the outermost of its
@@ -11,7 +11,7 @@
 //! the reference a dropped context leaves is kept for the next context of its service (an
 //! async handler's per message, `context::CellRef`), until the turn ends.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::sync::Arc;
 
 use super::address::Address;
@@ -19,14 +19,16 @@ use super::cell::{Name, ServiceCell};
 use super::runtime::RuntimeShared;
 use crate::executor::{Event, Shortcut, Shortcuts};
 
+/// Plain cells, not a `RefCell`: every use moves a value in or out (no borrow flag to set and
+/// clear per message), and a drop inside one (user code) can reenter it harmlessly.
 struct Memo {
     /// The runtime and address of the last lookup of this turn.
-    runtime: usize,
-    last: u64,
+    runtime: Cell<usize>,
+    last: Cell<u64>,
     /// Its cell, while not taken out.
-    cell: Option<Arc<ServiceCell>>,
+    cell: Cell<Option<Arc<ServiceCell>>>,
     /// The service the turn's service last reached directly by a name.
-    named: Option<Named>,
+    named: Cell<Option<Named>>,
 }
 
 /// A name one service resolved to a live service, as a call by name used it this turn.
@@ -41,28 +43,58 @@ struct Named {
 const RUNNERS: usize = 8;
 
 thread_local! {
-    static MEMO: RefCell<Memo> = const {
-        RefCell::new(Memo {
-            runtime: 0,
-            last: 0,
-            cell: None,
-            named: None,
-        })
+    static MEMO: Memo = const {
+        Memo { runtime: Cell::new(0), last: Cell::new(0), cell: Cell::new(None), named: Cell::new(None) }
     };
 }
 
 /// The turns running on this thread, apart from the memo: plain cells with nothing to drop, so
 /// marking an async handler run directly as its service's turn ([`Runner`]) costs no borrow
-/// flag and no thread-local destructor check.
+/// flag and no thread-local destructor check. One thread-local for all of it (with the shortcut
+/// mode and the inline depth, which the direct path reads and sets with the runners): each
+/// access to a thread-local not inlined costs a call.
 struct Running {
     /// Turns running on this thread (an inline turn runs inside another).
     depth: Cell<usize>,
     /// The services whose turns these are, outermost first (the first [`RUNNERS`]).
     runners: [Cell<usize>; RUNNERS],
+    /// The runtime whose turn runs on this thread and whose executor lets it take shortcuts
+    /// (`handoff.rs`), as an address, with bit 0 set when each shortcut is to be decided by the
+    /// executor (`Shortcuts::Decide`); 0 for none. Asked of the executor once per turn.
+    shortcuts: Cell<usize>,
+    /// How deep this thread is in shortcuts: 0 in a turn from the executor, `n` inside `n`
+    /// nested inline turns or async handlers run directly (at most `handoff::MAX_INLINE`),
+    /// `handoff::DIRECT` inside a directly run synchronous handler (which takes no shortcut
+    /// itself). Stacks stay flat.
+    inline: Cell<u8>,
 }
 
 thread_local! {
-    static RUNNING: Running = const { Running { depth: Cell::new(0), runners: [const { Cell::new(0) }; RUNNERS] } };
+    static RUNNING: Running = const {
+        Running {
+            depth: Cell::new(0),
+            runners: [const { Cell::new(0) }; RUNNERS],
+            shortcuts: Cell::new(0),
+            inline: Cell::new(0),
+        }
+    };
+}
+
+/// How deep this thread is in inline turns and handlers run directly (see [`Running`]).
+pub(super) fn inline_depth() -> u8 {
+    RUNNING.with(|r| r.inline.get())
+}
+
+/// Sets how deep this thread is in inline turns (see [`Running`]); the depth before.
+pub(super) fn replace_inline_depth(depth: u8) -> u8 {
+    RUNNING.with(|r| r.inline.replace(depth))
+}
+
+/// How this thread may take `runtime`'s shortcuts and how deep it is in inline turns, in one
+/// read of the thread-local: what a direct call or send asks first.
+#[inline]
+pub(super) fn mode_and_depth(runtime: &RuntimeShared) -> (Mode, u8) {
+    RUNNING.with(|r| (mode_of(r.shortcuts.get(), runtime), r.inline.get()))
 }
 
 /// How many turns run on this thread.
@@ -71,19 +103,12 @@ fn depth() -> usize {
 }
 
 thread_local! {
-    /// The runtime whose turn runs on this thread and whose executor lets it take shortcuts
-    /// (`handoff.rs`), as an address, with bit 0 set when each shortcut is to be decided by the
-    /// executor (`Shortcuts::Decide`); 0 for none. Asked of the executor once per turn.
-    static SHORTCUTS: Cell<usize> = const { Cell::new(0) };
-}
-
-thread_local! {
     /// A reference to a cell a context dropped in this turn left (`context::CellRef`), for the
     /// next context of that service made here ([`spare`]); dropped when the turn ends.
     static SPARE: Cell<Option<Arc<ServiceCell>>> = const { Cell::new(None) };
 }
 
-/// Bit 0 of [`SHORTCUTS`]: the executor decides each shortcut (a runtime's address is aligned,
+/// Bit 0 of [`Running::shortcuts`]: the executor decides each shortcut (a runtime's address is aligned,
 /// so its bit 0 is free).
 const DECIDE: usize = 1;
 
@@ -100,7 +125,12 @@ pub(crate) enum Mode {
 
 /// How code running on this thread may take `runtime`'s shortcuts: one thread-local read.
 pub(crate) fn mode(runtime: &RuntimeShared) -> Mode {
-    let allowed = SHORTCUTS.get();
+    mode_of(RUNNING.with(|r| r.shortcuts.get()), runtime)
+}
+
+/// The mode of [`Running::shortcuts`] `allowed` for `runtime`.
+#[inline]
+fn mode_of(allowed: usize, runtime: &RuntimeShared) -> Mode {
     if allowed & !DECIDE != std::ptr::from_ref(runtime) as usize {
         Mode::Off
     } else if allowed & DECIDE == 0 {
@@ -113,7 +143,7 @@ pub(crate) fn mode(runtime: &RuntimeShared) -> Mode {
 /// Whether code running on this thread may take `runtime`'s shortcuts at all: it runs inside
 /// one of its turns, on a thread of an executor that allows or decides them.
 pub(crate) fn shortcuts(runtime: &RuntimeShared) -> bool {
-    SHORTCUTS.get() & !DECIDE == std::ptr::from_ref(runtime) as usize
+    RUNNING.with(|r| r.shortcuts.get()) & !DECIDE == std::ptr::from_ref(runtime) as usize
 }
 
 /// Whether to take the shortcut `at`, possible now, under `mode`. Under `Decide` the executor
@@ -163,7 +193,7 @@ impl Turn {
         let runtime = &*cell.runtime;
         push_runner(cell);
         let key = std::ptr::from_ref(runtime) as usize;
-        let enclosing = SHORTCUTS.get();
+        let enclosing = RUNNING.with(|r| r.shortcuts.get());
         // A turn nested in one of the same runtime on this thread (an inline init or exit) gets
         // the enclosing turn's answer: the executor's depends on the thread, not on the turn.
         if enclosing & !DECIDE == key {
@@ -174,74 +204,101 @@ impl Turn {
             Shortcuts::Always => key,
             Shortcuts::Decide => key | DECIDE,
         };
-        Turn { shortcuts: SHORTCUTS.replace(allowed), nested: false }
+        Turn { shortcuts: RUNNING.with(|r| r.shortcuts.replace(allowed)), nested: false }
     }
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        SHORTCUTS.set(self.shortcuts);
-        RUNNING.with(|r| r.depth.set(r.depth.get() - 1));
+        RUNNING.with(|r| {
+            r.shortcuts.set(self.shortcuts);
+            r.depth.set(r.depth.get() - 1);
+        });
         if self.nested {
             return;
         }
-        let cells = MEMO.with_borrow_mut(|m| {
-            m.last = 0;
+        let cells = MEMO.with(|m| {
+            m.last.set(0);
             (m.cell.take(), m.named.take(), SPARE.take())
         });
-        drop(cells); // outside the borrow: the last reference to a cell may run user code
+        drop(cells); // the last reference to a cell may run user code
     }
 }
 
 fn push_runner(cell: &ServiceCell) {
-    RUNNING.with(|r| {
-        let depth = r.depth.get();
-        if let Some(slot) = r.runners.get(depth) {
-            slot.set(std::ptr::from_ref(cell) as usize);
-        }
-        r.depth.set(depth + 1);
-    });
+    RUNNING.with(|r| push_runner_on(r, cell));
+}
+
+fn push_runner_on(r: &Running, cell: &ServiceCell) {
+    let depth = r.depth.get();
+    if let Some(slot) = r.runners.get(depth) {
+        slot.set(std::ptr::from_ref(cell) as usize);
+    }
+    r.depth.set(depth + 1);
 }
 
 /// Marks `cell` as run on this thread by an async handler run directly inside a turn of the
-/// same runtime (`handoff.rs`), as its own turn would (`runs_here`), until dropped. Unlike a
-/// [`Turn`] it keeps the enclosing turn's memo and shortcut mode: a flood of messages from that
-/// turn keeps its memoized target.
-pub(crate) struct Runner;
+/// same runtime (`direct.rs`), as its own turn would (`runs_here`), and this thread one inline
+/// level deeper (`inline`), until dropped (also by a panic): one thread-local access each way.
+/// Unlike a [`Turn`] it keeps the enclosing turn's memo and shortcut mode: a flood of messages
+/// from that turn keeps its memoized target.
+pub(crate) struct Runner {
+    /// The inline depth to restore.
+    inline: u8,
+}
 
 impl Runner {
-    pub(crate) fn enter(cell: &ServiceCell) -> Runner {
-        push_runner(cell);
-        Runner
+    #[inline(always)]
+    pub(crate) fn enter(cell: &ServiceCell, inline: u8) -> Runner {
+        RUNNING.with(|r| {
+            push_runner_on(r, cell);
+            Runner { inline: r.inline.replace(inline) }
+        })
     }
 }
 
 impl Drop for Runner {
+    #[inline(always)]
     fn drop(&mut self) {
-        RUNNING.with(|r| r.depth.set(r.depth.get() - 1));
+        RUNNING.with(|r| {
+            r.depth.set(r.depth.get() - 1);
+            r.inline.set(self.inline);
+        });
     }
 }
 
 /// The service at `to`, taken out of the memo if it is there (a move: no reference counted),
 /// else from the table. Hand it back with [`give_back`] once done with it.
+#[inline]
 pub(crate) fn take(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCell>> {
     let key = std::ptr::from_ref(runtime) as usize;
-    let memoized = MEMO.with_borrow_mut(|m| match &m.cell {
-        Some(cell) if m.runtime == key && cell.address == to => m.cell.take(),
-        _ => None,
+    let memoized = MEMO.with(|m| match m.cell.take() {
+        Some(cell) if m.runtime.get() == key && cell.address == to => Some(cell),
+        other => {
+            m.cell.set(other);
+            None
+        }
     });
     if memoized.is_some() {
         return memoized;
     }
+    look_up(runtime, to)
+}
+
+/// [`take`] of a service not in the memo: from the table, and memoized for the rest of the turn.
+#[inline(never)]
+fn look_up(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCell>> {
     let cell = runtime.lookup(to)?;
     if depth() == 0 {
         return Some(cell); // outside a turn: nothing is kept (so `give_back` asks no depth)
     }
-    let replaced = MEMO.with_borrow_mut(|m| {
-        (m.runtime, m.last) = (key, to.raw());
+    let key = std::ptr::from_ref(runtime) as usize;
+    let replaced = MEMO.with(|m| {
+        m.runtime.set(key);
+        m.last.set(to.raw());
         m.cell.take()
     });
-    drop(replaced); // outside the borrow: the last reference to a cell may run user code
+    drop(replaced); // the last reference to a cell may run user code
     Some(cell)
 }
 
@@ -252,7 +309,7 @@ pub(crate) fn take(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCe
 /// kept before it, if any, is dropped.
 #[inline]
 pub(crate) fn keep_spare(cell: Arc<ServiceCell>) {
-    if SHORTCUTS.get() == 0 {
+    if RUNNING.with(|r| r.shortcuts.get()) == 0 {
         return drop(cell);
     }
     // `try_`: a context dropped by another thread-local's destructor is just dropped.
@@ -270,12 +327,19 @@ pub(crate) fn spare(cell: &Arc<ServiceCell>) -> Option<Arc<ServiceCell>> {
 }
 
 /// Keeps `cell`, the last service [`take`] gave out, for the rest of this turn.
+#[inline]
 pub(crate) fn give_back(runtime: &RuntimeShared, cell: Arc<ServiceCell>) {
     let key = std::ptr::from_ref(runtime) as usize;
     // `last` is set only inside a turn, and forgotten when it ends.
-    let unkept = MEMO.with_borrow_mut(|m| {
-        let last = m.runtime == key && m.last == cell.address.raw() && m.cell.is_none();
-        if last { m.cell.replace(cell) } else { Some(cell) }
+    let unkept = MEMO.with(|m| {
+        if m.runtime.get() != key || m.last.get() != cell.address.raw() {
+            return Some(cell);
+        }
+        match m.cell.replace(Some(cell)) {
+            None => None,
+            // Memoized meanwhile (another flood nested in this one's handler): it stays.
+            kept => m.cell.replace(kept),
+        }
     });
     drop(unkept);
 }
@@ -287,18 +351,27 @@ pub(crate) fn give_back(runtime: &RuntimeShared, cell: Arc<ServiceCell>) {
 /// then takes the full by-name path (and queues behind any resolution in progress, G6).
 pub(super) fn take_reached(caller: &ServiceCell, name: &str) -> Option<Reached> {
     let caller = std::ptr::from_ref(caller) as usize;
-    MEMO.with_borrow_mut(|m| match &m.named {
-        Some(named) if named.caller == caller && named.name == name => m.named.take().map(Reached),
-        _ => None,
+    MEMO.with(|m| match m.named.take() {
+        Some(named) if named.caller == caller && named.name == name => Some(Reached(named)),
+        other => {
+            m.named.set(other);
+            None
+        }
     })
 }
 
 /// Keeps `reached` for the rest of this turn, unless the turn has remembered another name since.
 pub(super) fn give_back_reached(reached: Reached) {
     let running = depth() > 0;
-    let unkept = MEMO.with_borrow_mut(|m| {
-        let keep = running && m.named.is_none();
-        if keep { m.named.replace(reached.0) } else { Some(reached.0) }
+    let unkept = MEMO.with(|m| match m.named.take() {
+        None if running => {
+            m.named.set(Some(reached.0));
+            None
+        }
+        other => {
+            m.named.set(other);
+            Some(reached.0)
+        }
     });
     drop(unkept);
 }
@@ -318,7 +391,7 @@ pub(super) fn remember_name(caller: &ServiceCell, name: Name, cell: &Arc<Service
     if depth() == 0 {
         return;
     }
-    let replaced = MEMO.with_borrow_mut(|m| m.named.replace(Named { caller, name, cell: cell.clone() }));
+    let replaced = MEMO.with(|m| m.named.replace(Some(Named { caller, name, cell: cell.clone() })));
     drop(replaced);
 }
 

@@ -11,6 +11,7 @@ mod command;
 mod context;
 mod declared;
 mod delivery;
+mod direct;
 mod error;
 mod exit;
 mod handoff;

@@ -9,14 +9,14 @@
 //! one that is pending takes the box with it as its task (the box coerces to the task's future
 //! with no allocation), and the next message of that command makes a new slot. So the steady
 //! path of a handler that does not await allocates nothing, on the turn's path and on the direct
-//! one (`handoff.rs`) alike.
+//! one (`direct.rs`) alike.
 //!
 //! The slots live in the service's core, touched only by its runner (the holder of its claim),
 //! and are dropped with it; a slot is polled where the core keeps it, and leaves it only as a
 //! waiting task. The handler's context reuses the reference the last one dropped in this turn
 //! (`context::CellRef`), so with the core's borrow flag a message handled here costs the
 //! synchronous form's locked instructions plus one (the core's flag). The first poll itself ([`ServiceCell::first_poll`]) is here too:
-//! the turn (`turn.rs`) and the direct path (`handoff.rs`) both start async handlers with it.
+//! the turn (`turn.rs`) and the direct path (`direct.rs`) both start async handlers with it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -152,6 +152,9 @@ where
 
 /// What the first poll of an async handler's future did.
 pub(crate) enum FirstPoll {
+    /// Ready with `Ok(Value::Nil)`, what a handler returning `()` answers: no payload, so the
+    /// direct path (a flood of sends, most often) carries no answer from enum to enum.
+    Unit,
     Ready(anyhow::Result<Value>),
     /// It waits: its slot, to become a task (`keep_waiting`).
     Pending(Pending),
@@ -170,7 +173,10 @@ impl ServiceCell {
     /// keeps it), as the slab's next free slot, where [`keep_waiting`](Self::keep_waiting)
     /// stores it if it has to wait: one dynamic call ([`HandlerSlot::start`]) under one
     /// `catch_unwind`. A ready future leaves its slot empty for the next message: no
-    /// allocation. Catches the handler's panics.
+    /// allocation. Catches the handler's panics. Inline: it is the body of the direct path's
+    /// async run (`direct.rs`), whose every message passes here (always: the hint alone was
+    /// dropped as the caller grew, about 20 instructions per message).
+    #[inline(always)]
     pub(crate) fn first_poll(
         self: &Arc<Self>,
         core: &mut ServiceCore,
@@ -192,6 +198,10 @@ impl ServiceCell {
         let polled_as = PolledAs::task(self, id);
         let started = catch_unwind(AssertUnwindSafe(|| slot.as_mut().start(ctx, args, &mut cx, &polled_as)));
         match started {
+            Ok(Started::Ready(Ok(Value::Nil))) => {
+                std::mem::forget(started); // holds nothing: its answer is `Ok(Value::Nil)`
+                FirstPoll::Unit
+            }
             Ok(Started::Ready(result)) => FirstPoll::Ready(result),
             Ok(Started::Pending) => match entry.take() {
                 Some(slot) => FirstPoll::Pending(Pending { slot, task: id }),

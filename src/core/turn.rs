@@ -340,6 +340,7 @@ impl ServiceCell {
         match handler {
             Handler::Sync(_) => unreachable!("handled above"),
             Handler::Reply(command) => match self.first_poll(core, command, args) {
+                FirstPoll::Unit => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(Ok(Value::Nil))),
                 FirstPoll::Ready(result) => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(result)),
                 FirstPoll::Pending(pending) => self.keep_waiting(core, pending, reply_to),
                 FirstPoll::Panicked(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
@@ -460,12 +461,21 @@ impl ServiceCell {
     }
 
     /// Counts a handled command and turns its result into its caller's answer (G8).
+    #[inline]
     pub(crate) fn handled(&self, command: &str, result: anyhow::Result<Value>) -> Result<Value, CallError> {
         self.counters.count_handled();
-        result.map_err(|e| {
-            self.counters.errors.fetch_add(1, Ordering::Relaxed);
-            crate::error::handler_error(self.name(), self.address, command, e)
-        })
+        match result {
+            Ok(value) => Ok(value),
+            Err(e) => Err(self.failed(command, e)),
+        }
+    }
+
+    /// Counts a handler's error and says it to its caller (G8).
+    #[cold]
+    #[inline(never)]
+    fn failed(&self, command: &str, e: anyhow::Error) -> CallError {
+        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        crate::error::handler_error(self.name(), self.address, command, e)
     }
 
     /// Counts a handler's panic and says it to its caller (G8).
