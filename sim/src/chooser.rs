@@ -94,6 +94,7 @@ impl Chooser for SeededChooser {
 
 /// The executor's chooser: the seeded one in place (a run's every decision asks it, and a
 /// call through a box cost a tenth of a yes/no decision), any other boxed.
+#[allow(clippy::large_enum_variant)] // one per run, in the executor's state; boxed, it is the indirection this removes
 pub(crate) enum Choosers {
     Seeded(SeededChooser),
     Boxed(Box<dyn Chooser>),
