@@ -92,6 +92,25 @@ impl Chooser for SeededChooser {
     }
 }
 
+/// The executor's chooser: the seeded one in place (a run's every decision asks it, and a
+/// call through a box cost a tenth of a yes/no decision), any other boxed.
+#[allow(clippy::large_enum_variant)] // one per run, in the executor's state; boxed, it is the indirection this removes
+pub(crate) enum Choosers {
+    Seeded(SeededChooser),
+    Boxed(Box<dyn Chooser>),
+}
+
+impl Choosers {
+    /// [`Chooser::decide`] of the one inside.
+    #[inline]
+    pub(crate) fn decide(&mut self, decision: &Decision<'_>) -> usize {
+        match self {
+            Choosers::Seeded(seeded) => seeded.decide(decision),
+            Choosers::Boxed(boxed) => boxed.decide(decision),
+        }
+    }
+}
+
 /// The ChaCha stream number for scheduling decisions.
 pub const SCHEDULE_STREAM: u64 = 1;
 /// The ChaCha stream number for faults and scenario data.

@@ -28,23 +28,25 @@
 //! fingerprint and the counts) and shortcuts (their counts): `Executor::traces_every_event` says
 //! no, so it neither builds nor hands over the other events, and it still numbers the sessions
 //! of traced direct calls as it would with the trace on. A step allocates nothing
-//! (its buffers live in `block_on`'s frame), takes the lock once to pick (plus once per
-//! interleaving choice), and keeps its mid-step flags and the shortcut counts outside the lock.
+//! (its buffers live in `block_on`'s frame), borrows its state once to pick (plus once per
+//! interleaving choice), and keeps its mid-step flags and the shortcut counts outside it.
 //! None of this moves a decision: a run with the trace off is the traced run.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+use atomic_refcell::{AtomicRefCell, AtomicRefMut};
 use skygroup::executor::{Event, Executor, FaultSite, Runnable, Shortcut, Shortcuts, Stalled};
+use sync_wrapper::SyncWrapper;
 
 use skygroup::Address;
 
-use crate::chooser::{Chooser, Decision, DecisionKind};
+use crate::chooser::{Choosers, Decision, DecisionKind};
 use crate::faults::Faults;
 use crate::fingerprint::{Mailboxes, NODE_SHIFT};
 use crate::oracle::Violation;
@@ -68,13 +70,19 @@ pub const QUANTUM: Duration = Duration::from_micros(1);
 pub const DUE_WAIT_MAX: u32 = 16;
 
 pub(crate) struct SimExecutor {
-    state: Mutex<State>,
+    /// Everything a step, a decision or an event changes. Borrowed, not locked: the simulator
+    /// runs on one thread (inside its own `block_on`), and no borrow is held while a service
+    /// runs, so a borrow never waits (a second one on the same thread, which a lock would have
+    /// deadlocked on, panics). A borrow is one compare-and-swap and a plain store, where an
+    /// uncontended mutex took a swap and two poison checks besides: it is taken once or more
+    /// per delivered message. (`SyncWrapper`: the chooser need not be `Sync`.)
+    state: AtomicRefCell<SyncWrapper<State>>,
     workers: usize,
-    /// Whether records are kept (`State::tracing`, fixed for the run; read without the lock).
+    /// Whether records are kept (`State::tracing`, fixed for the run; read without a borrow).
     tracing: bool,
     /// Whether the picked services of a step are running (a delivery now is mid-step). This
-    /// and the two below sit outside the lock: set and read on the stepping thread, each a
-    /// plain load or store (or one add) instead of a lock and an unlock per step or event.
+    /// and the two below sit outside the state: set and read on the stepping thread, each a
+    /// plain load or store (or one add) instead of a borrow and its release per step or event.
     running: AtomicBool,
     /// A service run earlier in this step holds deliveries back: a shortcut that runs a
     /// service nested could run that one again and let its new messages overtake the held ones
@@ -95,7 +103,7 @@ pub(crate) struct State {
     /// fault may fire it later): what `cancel_wake_at` looks it up by.
     timers: BTreeMap<(Duration, u64), (Duration, Waker)>,
     last_timer: u64,
-    chooser: Box<dyn Chooser>,
+    chooser: Choosers,
     /// Every choice made with more than one option: (options, chosen).
     decisions: Vec<(u32, u32)>,
     trace: Vec<String>,
@@ -169,7 +177,7 @@ impl RunStats {
 
 impl SimExecutor {
     pub(crate) fn new(
-        chooser: Box<dyn Chooser>,
+        chooser: Choosers,
         settings: Settings,
         faults: Option<Faults>,
         me: &std::sync::Weak<SimExecutor>,
@@ -200,7 +208,7 @@ impl SimExecutor {
             handling_node: 0,
         };
         SimExecutor {
-            state: Mutex::new(state),
+            state: AtomicRefCell::new(SyncWrapper::new(state)),
             workers: settings.workers.max(1),
             tracing: settings.tracing,
             running: AtomicBool::new(false),
@@ -211,8 +219,8 @@ impl SimExecutor {
         }
     }
 
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn state(&self) -> AtomicRefMut<'_, State> {
+        AtomicRefMut::map(self.state.borrow_mut(), SyncWrapper::get_mut)
     }
 
     pub(crate) fn trace_lines(&self) -> Vec<String> {
@@ -420,7 +428,7 @@ impl Executor for SimExecutor {
 
     fn trace(&self, event: &Event<'_>) {
         // Without records only deliveries (the count, the fingerprint) and shortcuts (their
-        // counts) are kept, each under one short lock; every other event returns before it.
+        // counts) are kept, each under one short borrow; every other event returns before it.
         if self.tracing {
             return self.keep(event);
         }

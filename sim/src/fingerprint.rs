@@ -27,7 +27,9 @@ pub(crate) struct Mailboxes {
 }
 
 impl Mailboxes {
-    /// Folds one delivery into its mailbox's hash.
+    /// Folds one delivery into its mailbox's hash. Inlined into the executor's `trace`, which
+    /// calls it once per delivered message.
+    #[inline(always)]
     pub(crate) fn note(&mut self, to: Address, message: &Message<'_>) {
         let hash = self.mailbox(to);
         let h = *hash;
@@ -42,7 +44,19 @@ impl Mailboxes {
         };
     }
 
+    /// The hash of `to`'s mailbox (a new one starts at `MIX_START`).
+    #[inline]
     fn mailbox(&mut self, to: Address) -> &mut u64 {
+        let raw = to.raw();
+        if raw >> NODE_SHIFT == 0 && (raw as usize) < self.local.len() {
+            return &mut self.local[raw as usize]; // the common case: a known local mailbox
+        }
+        self.mailbox_new(to)
+    }
+
+    /// [`mailbox`](Self::mailbox) for a node's service, or one not seen yet (out of line).
+    #[inline(never)]
+    fn mailbox_new(&mut self, to: Address) -> &mut u64 {
         let (node, local) = (to.raw() >> NODE_SHIFT, (to.raw() & LOCAL_MASK) as usize);
         let boxes = if node == 0 { &mut self.local } else { self.nodes.entry(node).or_default() };
         if boxes.len() <= local {

@@ -230,7 +230,10 @@ impl SimBuilder {
 
     /// The simulator.
     pub fn build(self) -> Sim {
-        let chooser = self.chooser.unwrap_or_else(|| Box::new(SeededChooser::new(self.seed)));
+        let chooser = match self.chooser {
+            Some(boxed) => chooser::Choosers::Boxed(boxed),
+            None => chooser::Choosers::Seeded(SeededChooser::new(self.seed)),
+        };
         let faults = self.faults.then(|| faults::Faults::new(self.seed));
         let settings = Settings {
             workers: self.workers,

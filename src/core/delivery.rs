@@ -35,19 +35,13 @@ impl RuntimeShared {
         {
             let shortcut = self.shortcut_for_found(&cell, &envelope);
             if shortcut.is_none() && crate::executor::capture::active() {
-                if let Some(delivery) = crate::executor::capture::hold(Delivery::found(cell, envelope)) {
-                    delivery.deliver();
-                }
-                return;
+                return crate::executor::capture::hold_found(cell, envelope);
             }
             return self.push_decided(&cell, envelope, shortcut);
         }
         let shortcut = self.shortcut_for_in(mode, to, &envelope);
         if shortcut.is_none() && crate::executor::capture::active() {
-            if let Some(delivery) = crate::executor::capture::hold(Delivery::to_address(self.clone(), to, envelope)) {
-                delivery.deliver();
-            }
-            return;
+            return crate::executor::capture::hold(Delivery::to_address(self.clone(), to, envelope));
         }
         self.push_to(to, envelope, shortcut);
     }
@@ -68,10 +62,7 @@ impl RuntimeShared {
     ) {
         let to = cell.address;
         if shortcut.is_none() && crate::executor::capture::active() {
-            if let Some(delivery) = crate::executor::capture::hold(Delivery::to_address(self.clone(), to, envelope)) {
-                delivery.deliver();
-            }
-            return;
+            return crate::executor::capture::hold(Delivery::to_address(self.clone(), to, envelope));
         }
         self.push_decided(cell, envelope, shortcut);
     }

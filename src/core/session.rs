@@ -6,6 +6,12 @@
 //! the runner polls the task at once instead of a waker round trip through the mailbox; under a
 //! combinator that polls its children selectively (`FuturesUnordered`, `join_all` of many), the
 //! combinator's own waker is woken, so it knows which child to poll.
+//!
+//! The open sessions sit in [`OpenSessions`]: a service usually has one call out at a time,
+//! and that one is kept beside the map, found by one comparison (every queued call opens a
+//! session, polls it twice and completes it, which cost a hash map's probes each time). The
+//! rest are numbered in increasing order, so they sit in a window by number
+//! (`sequence_map.rs`), not a hash map: no rehash as a spawner's 10,000 monitors open and close.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -35,8 +41,7 @@ pub(crate) struct Waiting {
 #[derive(Default)]
 pub(crate) struct Sessions {
     last: u64,
-    /// By number: opened in increasing order, so a window, not a hash map (`sequence_map.rs`).
-    pub(crate) open: SequenceMap<Waiting>,
+    pub(crate) open: OpenSessions,
 }
 
 /// Whom to wake for a completed session: the waker of the last poll, and the task it ran in.
@@ -131,5 +136,115 @@ impl Drop for Reply {
         if self.session != 0 {
             lock(&self.cell.sessions).open.remove(&self.session);
         }
+    }
+}
+
+/// The open sessions of one service, by number (see the module docs): the one opened while
+/// no other was open sits in `first`, the rest in `more`. A service with one call out at a
+/// time (the usual case) never touches the map.
+#[derive(Default)]
+pub(crate) struct OpenSessions {
+    first: Option<(Session, Waiting)>,
+    more: SequenceMap<Waiting>,
+}
+
+impl OpenSessions {
+    /// Opens `session` (a number not open already).
+    pub(crate) fn insert(&mut self, session: Session, waiting: Waiting) {
+        match &mut self.first {
+            Some((open, _)) if *open != session => {
+                self.more.insert(session, waiting);
+            }
+            slot => *slot = Some((session, waiting)),
+        }
+    }
+
+    /// The open session `session`, if it is open.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, session: &Session) -> Option<&mut Waiting> {
+        match &mut self.first {
+            Some((open, waiting)) if open == session => Some(waiting),
+            _ if self.more.is_empty() => None,
+            _ => self.more.get_mut(session),
+        }
+    }
+
+    /// Closes `session`; returns its entry if it was open.
+    #[inline]
+    pub(crate) fn remove(&mut self, session: &Session) -> Option<Waiting> {
+        match &self.first {
+            Some((open, _)) if open == session => self.first.take().map(|(_, waiting)| waiting),
+            _ if self.more.is_empty() => None,
+            _ => self.more.remove(session),
+        }
+    }
+
+    /// Whether no session is open.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none() && self.more.is_empty()
+    }
+
+    /// Whether dropping them would free anything (see `Drop for ServiceCell`).
+    pub(crate) fn holds_memory(&self) -> bool {
+        self.first.is_some() || self.more.holds_memory()
+    }
+
+    /// The open sessions, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Session, &Waiting)> {
+        self.first.iter().map(|(session, waiting)| (*session, waiting)).chain(self.more.iter())
+    }
+
+    /// Every open session's entry, in no particular order.
+    pub(crate) fn into_values(self) -> impl Iterator<Item = Waiting> {
+        self.first.into_iter().map(|(_, waiting)| waiting).chain(self.more.into_values())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waiting(target: u64) -> Waiting {
+        let command = CommandName::Borrowed("echo");
+        Waiting { target: Address::from_raw(target), command, task: None, waker: None, result: None }
+    }
+
+    fn targets(open: &OpenSessions) -> Vec<(Session, u64)> {
+        let mut all: Vec<_> = open.iter().map(|(s, w)| (s, w.target.raw())).collect();
+        all.sort_unstable();
+        all
+    }
+
+    #[test]
+    fn each_open_session_is_found_by_its_number_wherever_it_sits() {
+        // checks G8: an answer completes the call it answers (its session), none other
+        let mut open = OpenSessions::default();
+        assert!(open.is_empty());
+        open.insert(1, waiting(10)); // beside the map
+        open.insert(2, waiting(20)); // the map: 1 is still open
+        open.insert(3, waiting(30));
+        assert_eq!(targets(&open), [(1, 10), (2, 20), (3, 30)]);
+        assert_eq!(open.get_mut(&2).map(|w| w.target.raw()), Some(20));
+        assert_eq!(open.remove(&1).map(|w| w.target.raw()), Some(10));
+        assert!(open.get_mut(&1).is_none() && open.remove(&1).is_none(), "closed once");
+        open.insert(4, waiting(40)); // beside the map again, with 2 and 3 in it
+        assert_eq!(targets(&open), [(2, 20), (3, 30), (4, 40)]);
+        for (session, target) in [(3, 30), (4, 40), (2, 20)] {
+            assert_eq!(open.get_mut(&session).map(|w| w.target.raw()), Some(target));
+            assert_eq!(open.remove(&session).map(|w| w.target.raw()), Some(target));
+        }
+        assert!(open.is_empty() && open.get_mut(&2).is_none());
+    }
+
+    #[test]
+    fn every_open_session_is_handed_over_once_when_taken() {
+        // checks G9: an exiting service's open calls are all dropped (each once)
+        let mut open = OpenSessions::default();
+        (1..=5).for_each(|s| open.insert(s, waiting(s * 10)));
+        open.remove(&1);
+        let mut all: Vec<_> = std::mem::take(&mut open).into_values().map(|w| w.target.raw()).collect();
+        all.sort_unstable();
+        assert_eq!(all, [20, 30, 40, 50]);
+        assert!(open.is_empty());
     }
 }

@@ -20,7 +20,9 @@ use crate::core::{Address, Envelope, RuntimeShared, ServiceCell};
 use std::sync::Arc;
 
 thread_local! {
-    static CAPTURED: RefCell<Option<Vec<Delivery>>> = const { RefCell::new(None) };
+    /// What the capture on this thread holds (empty when none runs). Its buffer is the one the
+    /// simulator handed to [`capture_into`], swapped in and out, so its capacity is kept.
+    static CAPTURED: RefCell<Vec<Delivery>> = const { RefCell::new(Vec::new()) };
     /// Whether a capture runs on this thread: one cheap read on every delivery.
     static CAPTURING: Cell<bool> = const { Cell::new(false) };
 }
@@ -42,11 +44,6 @@ enum Held {
 }
 
 impl Delivery {
-    /// A delivery to `cell`, just found in the table.
-    pub(crate) fn found(cell: Arc<ServiceCell>, envelope: Envelope) -> Delivery {
-        Delivery(Held::Found { cell, envelope })
-    }
-
     /// A delivery to the address `to`, from a service of `runtime`.
     pub(crate) fn to_address(runtime: Arc<RuntimeShared>, to: Address, envelope: Envelope) -> Delivery {
         Delivery(Held::To { runtime, to, envelope })
@@ -86,52 +83,69 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Delivery>) {
 ///
 /// Not part of the API, like [`capture`].
 pub fn capture_into<R>(held: &mut Vec<Delivery>, f: impl FnOnce() -> R) -> R {
-    /// Ends the capture even if `f` panics.
-    struct Stop;
-    impl Drop for Stop {
+    /// Ends the capture even if `f` panics: `held` gets its buffer back with what the step
+    /// held (nothing, if a shortcut's `release` delivered it meanwhile), and the thread's
+    /// empty one goes back in place.
+    struct Stop<'a>(&'a mut Vec<Delivery>);
+    impl Drop for Stop<'_> {
         fn drop(&mut self) {
             CAPTURING.set(false);
+            CAPTURED.with(|c| std::mem::swap(&mut *c.borrow_mut(), self.0));
         }
     }
     debug_assert!(held.is_empty(), "a capture starts with an empty buffer");
-    let buffer = std::mem::take(held);
-    CAPTURED.with(|c| *c.borrow_mut() = Some(buffer));
+    CAPTURED.with(|c| std::mem::swap(&mut *c.borrow_mut(), held));
     CAPTURING.set(true);
-    let stop = Stop;
+    let stop = Stop(held);
     let out = f();
     drop(stop);
-    // A shortcut's `release` took the buffer (and its capacity) along with what it held.
-    *held = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
     out
 }
 
 /// Delivers everything the capture on this thread holds, in order, and ends it: the rest of the
 /// step delivers at once. Nothing happens if no capture is active.
+///
+/// Out of line, check included: inlined, even the check alone made the shortcut decision
+/// around it too big to inline where the threaded backend takes its direct calls (about 28
+/// instructions more per call there; the simulator pays a call per shortcut taken instead).
+#[inline(never)]
 pub(crate) fn release() {
     if !CAPTURING.get() {
         return;
     }
     CAPTURING.set(false);
-    let Some(mut held) = CAPTURED.with(|c| c.borrow_mut().take()) else { return };
+    if CAPTURED.with_borrow(Vec::is_empty) {
+        return; // nothing held (the usual case: a step's first shortcut comes before any push)
+    }
+    // Taken out while it delivers (a delivery may run code that asks `active`, never `hold`).
+    let mut held = CAPTURED.with(|c| std::mem::take(&mut *c.borrow_mut()));
     for delivery in held.drain(..) {
         delivery.deliver();
     }
-    // Back, empty, for `capture_into` to hand its capacity on (nothing holds into it now).
-    CAPTURED.with(|c| *c.borrow_mut() = Some(held));
+    // Back, empty, so `capture_into` hands its capacity back to the simulator.
+    CAPTURED.with(|c| *c.borrow_mut() = held);
 }
 
 /// Whether a capture is active on this thread.
+#[inline]
 pub(crate) fn active() -> bool {
     CAPTURING.get()
 }
 
-/// Keeps `delivery` back if a capture is active on this thread; otherwise hands it back.
-pub(crate) fn hold(delivery: Delivery) -> Option<Delivery> {
-    CAPTURED.with(|c| match c.borrow_mut().as_mut() {
-        Some(held) => {
-            held.push(delivery);
-            None
-        }
-        None => Some(delivery),
-    })
+/// Keeps `delivery` back for the capture on this thread, which must be [`active`].
+#[inline]
+pub(crate) fn hold(delivery: Delivery) {
+    debug_assert!(active(), "a delivery is held only while a capture runs");
+    CAPTURED.with_borrow_mut(|held| held.push(delivery));
+}
+
+/// [`hold`] of a delivery to `cell`, just found in the table, built in place (a delivery is about a
+/// hundred bytes, and each move of one costs a dozen instructions).
+#[inline]
+pub(crate) fn hold_found(cell: Arc<ServiceCell>, envelope: Envelope) {
+    debug_assert!(active(), "a delivery is held only while a capture runs");
+    // The delivery goes into the closure by reference and out of it once, into the buffer:
+    // moved into the closure, it was copied twice more on the way.
+    let mut delivery = Some(Delivery(Held::Found { cell, envelope }));
+    CAPTURED.with_borrow_mut(|held| held.extend(delivery.take()));
 }

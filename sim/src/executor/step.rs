@@ -38,6 +38,18 @@ impl SimExecutor {
             return Ok(());
         }
         state.now += QUANTUM;
+        if state.ready.len() == 1 {
+            // One runnable service (a ping-pong's every step): nothing to choose (how many run
+            // at once and which are choices of one option, no fault delays the only one), and
+            // its deliveries go in their order.
+            let r = state.ready.pop().expect("one");
+            self.running.store(true, Ordering::Relaxed);
+            drop(state);
+            capture_into(&mut step.single, || r.run(1));
+            self.running.store(false, Ordering::Relaxed);
+            deliver_all(&mut step.single);
+            return Ok(());
+        }
         state.pick(self.workers, &mut step.picked);
         self.running.store(true, Ordering::Relaxed);
         drop(state);
@@ -58,7 +70,7 @@ impl SimExecutor {
         if step.held.len() == 1 {
             // One service's deliveries go in their order: no decision, nothing to interleave.
             let (_, mut run) = step.held.pop().expect("one");
-            run.drain(..).for_each(Delivery::deliver);
+            deliver_all(&mut run);
             step.spare.push(run);
             return Ok(());
         }
@@ -84,6 +96,16 @@ impl SimExecutor {
     }
 }
 
+/// Delivers `run`'s deliveries in order, leaving it empty (its capacity kept). One delivery
+/// (a step's usual count) is popped: a `Drain` for it cost more than the delivery's push.
+fn deliver_all(run: &mut Vec<Delivery>) {
+    match run.len() {
+        0 => {}
+        1 => run.pop().expect("one").deliver(),
+        _ => run.drain(..).for_each(Delivery::deliver),
+    }
+}
+
 /// A step's buffers, kept between steps (by `block_on`) so a step allocates nothing: the services picked, and
 /// per service run, its held-back deliveries (last first).
 #[derive(Default)]
@@ -92,6 +114,8 @@ pub(super) struct StepScratch {
     held: Vec<(Address, Vec<Delivery>)>,
     /// Empty delivery buffers, capacity kept.
     spare: Vec<Vec<Delivery>>,
+    /// The deliveries of a step that ran one service.
+    single: Vec<Delivery>,
 }
 
 impl State {
@@ -99,6 +123,9 @@ impl State {
     /// round of several. Services whose deliveries a fault delays sit this step out (while
     /// others can run).
     fn pick(&mut self, workers: usize, picked: &mut Vec<Runnable>) {
+        if self.faults.is_none() {
+            return self.pick_among_ready(workers, picked); // nothing is delayed
+        }
         let delayed = self.delayed();
         self.pick_among_ready(workers, picked);
         for (i, runnable) in delayed {
