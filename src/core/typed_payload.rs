@@ -179,3 +179,107 @@ fn fast_from_value<T: 'static>(value: Value) -> Result<T, Value> {
 fn serde_from_value<T: DeserializeOwned>(value: Value) -> Result<T, PayloadError> {
     value.deserialize_into()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Debug;
+
+    use bytes::Bytes;
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+
+    use super::{from_value, into_value};
+    use crate::core::address::Address;
+    use crate::core::value::Value;
+
+    const BIG: u64 = i64::MAX as u64 + 1;
+
+    /// Every variant, with the edge values a fast path could get wrong.
+    fn values() -> Vec<Value> {
+        let mut values = vec![Value::Nil, Value::Bool(false), Value::Bool(true)];
+        let ints = [0, 1, -1, i64::MIN, i64::MAX, i32::MIN.into(), i32::MAX.into(), u32::MAX.into()];
+        values.extend(ints.iter().flat_map(|&i| [i, i.wrapping_add(1), i.wrapping_sub(1)]).map(Value::Int));
+        let floats = [0.0, -0.0, 1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MIN_POSITIVE, f64::MAX];
+        values.extend(floats.map(Value::Float));
+        values.extend(["", "x", "\0héllo"].map(Value::from));
+        values.extend([Value::Bytes(Bytes::new()), Value::from(vec![0u8, 255])]);
+        values.extend([0, 7, i64::MAX as u64, BIG, u64::MAX].map(|raw| Value::Address(Address::from_raw(raw))));
+        let opaque = Value::opaque(3u8);
+        values.push(opaque.clone());
+        let high = Value::Address(Address::from_raw(u64::MAX));
+        for inner in [Value::Int(1), Value::from("s"), Value::Float(f64::NAN), high, opaque] {
+            values.push(Value::List(vec![inner.clone(), Value::List(vec![inner.clone()])]));
+            values.push(Value::map([("a", inner.clone()), ("b", Value::map([("c", inner)]))]));
+        }
+        values.extend([Value::List(vec![]), Value::map::<&str, Value>([])]);
+        values
+    }
+
+    /// `from_value` answers exactly what serde answers, for every value.
+    fn reads_as_serde<T: DeserializeOwned + Debug + 'static>(same: impl Fn(&T, &T) -> bool) {
+        for value in values() {
+            let fast = from_value::<T>(value.clone());
+            let serde = value.clone().deserialize_into::<T>();
+            let agree = match (&fast, &serde) {
+                (Ok(a), Ok(b)) => same(a, b),
+                (Err(a), Err(b)) => a == b,
+                _ => false,
+            };
+            let ty = std::any::type_name::<T>();
+            assert!(agree, "{value} as {ty}: fast {fast:?}, serde {serde:?}");
+        }
+    }
+
+    /// `into_value` gives exactly what serde gives, for every sample.
+    fn writes_as_serde<T: Serialize + Clone + Debug + 'static>(samples: impl IntoIterator<Item = T>) {
+        for sample in samples {
+            let fast = into_value(sample.clone());
+            let serde = Value::from_serialize(&sample);
+            assert_eq!(fast, serde, "{sample:?} as {}", std::any::type_name::<T>());
+        }
+    }
+
+    // checks G8: a typed payload travels as the value serde makes of it (the wire form is the
+    // dynamic one), fast path or not: same values, same errors, edge values included.
+    #[test]
+    fn fast_paths_read_exactly_as_serde() {
+        reads_as_serde::<i64>(|a, b| a == b);
+        reads_as_serde::<u64>(|a, b| a == b);
+        reads_as_serde::<i32>(|a, b| a == b);
+        reads_as_serde::<u32>(|a, b| a == b);
+        reads_as_serde::<f64>(|a, b| a.to_bits() == b.to_bits());
+        reads_as_serde::<bool>(|a, b| a == b);
+        reads_as_serde::<()>(|a, b| a == b);
+        reads_as_serde::<String>(|a, b| a == b);
+        reads_as_serde::<Address>(|a, b| a == b);
+        reads_as_serde::<Value>(|a, b| a == b);
+        // and a type without a fast path, through serde
+        reads_as_serde::<Option<i64>>(|a, b| a == b);
+    }
+
+    // checks G8: as above, from the typed side to the value.
+    #[test]
+    fn fast_paths_write_exactly_as_serde() {
+        writes_as_serde([0, 1, -1, i64::MIN, i64::MAX]);
+        writes_as_serde([0, 1, i64::MAX as u64, BIG, u64::MAX]);
+        writes_as_serde([0, -1, i32::MIN, i32::MAX]);
+        writes_as_serde([0, u32::MAX]);
+        writes_as_serde([0.0, -0.0, 1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MIN_POSITIVE]);
+        writes_as_serde([false, true]);
+        writes_as_serde([()]);
+        writes_as_serde(["", "x", "\0héllo"].map(String::from));
+        writes_as_serde([0, 7, i64::MAX as u64, BIG, u64::MAX].map(Address::from_raw));
+        writes_as_serde(values());
+        writes_as_serde([Some(3i64), None]);
+    }
+
+    #[test]
+    fn a_string_moves_into_its_value_and_back() {
+        let name = String::from("a name long enough to be on the heap");
+        let at = name.as_ptr();
+        let value = into_value(name).unwrap();
+        assert_eq!(value.as_str().map(str::as_ptr), Some(at), "moved, not copied");
+        let back = from_value::<String>(value).unwrap();
+        assert_eq!(back.as_ptr(), at, "and back without a copy");
+    }
+}
