@@ -5,8 +5,10 @@
 //! Why on top and not instead: a service is still addressed by name at run time, skynet-style
 //! code and tools call by command name with a [`Value`], and the simulator traces values. So a
 //! typed command travels as the same [`Value`] a dynamic caller would send (its `Args` and
-//! `Reply` converted by serde, directly, `value_serde.rs`): a typed handler answers a dynamic
-//! `call(to, "login", value)`, and a typed `ask` reaches a dynamic handler.
+//! `Reply` converted by serde, directly, `value_serde.rs`; an `i64`, a `String`, a [`Value`]
+//! and the other common types by a plain match to the very same value, `typed_payload.rs`): a
+//! typed handler answers a dynamic `call(to, "login", value)`, and a typed `ask` reaches a
+//! dynamic handler.
 //!
 //! A handler's domain error (the command's `Error`) reaches the caller as that type:
 //! the typed handler returns it through `anyhow` (`Err(NotEnoughGold { .. })?`), the runtime
