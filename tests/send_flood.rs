@@ -171,3 +171,49 @@ backend_test! {
         assert_eq!(stats.errors, 2 * 4);
     }
 }
+
+/// Sends each flood of [`a_flooded_service_runs_on_the_idle_worker_while_its_flood_goes_on`]
+/// makes before it waits for the receiver.
+const SPREAD_FLOOD: i64 = 2_000;
+
+// checks G7 (threaded only: it is about which worker runs a service): a service that is
+// scheduled from inside a turn that goes on flooding it (its direct run found mail of its own,
+// or, without shortcuts, the flood's first push claimed it) is taken up by the idle worker,
+// not left behind that turn until it ends. The sender's turn here never ends before the
+// receiver has handled `mark` (sent by its first `add`), so left behind, it waits forever.
+#[test]
+fn a_flooded_service_runs_on_the_idle_worker_while_its_flood_goes_on() {
+    let rt = common::threaded(2);
+    let marked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = marked.clone();
+    let kind = ServiceKind::new("ctr", |_ctx, _args: ()| async { Ok(0_i64) })
+        .command_sync("add", |count: &mut i64, ctx, _v: Value| {
+            if *count == 0 {
+                ctx.send(ctx.address(), "mark", ()); // mail of its own, during its own run
+            }
+            *count += 1;
+            Ok(())
+        })
+        .command_sync("mark", move |_count: &mut i64, _ctx, _v: Value| {
+            seen.store(true, Ordering::Release);
+            Ok(())
+        })
+        .command_sync("get", |count: &mut i64, _ctx, _v: Value| Ok(*count));
+    rt.define(kind).unwrap();
+    let ctr = rt.spawn("ctr", ()).unwrap();
+    let (waited, count) = rt.block_on(move |ctx| async move {
+        ctx.call(ctr, "get", ()).await.unwrap();
+        for _ in 0..SPREAD_FLOOD {
+            ctx.send(ctr, "add", ());
+        }
+        // This turn goes on (no await) until the other worker has run `ctr`.
+        let start = std::time::Instant::now();
+        while !marked.load(Ordering::Acquire) && start.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::yield_now();
+        }
+        let waited = start.elapsed();
+        (waited, ctx.call(ctr, "get", ()).await.unwrap())
+    });
+    assert!(waited < std::time::Duration::from_secs(10), "ctr waited behind its sender's turn");
+    assert_eq!(count.as_int(), Some(SPREAD_FLOOD), "a send was lost");
+}

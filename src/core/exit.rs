@@ -61,7 +61,7 @@ impl ServiceCell {
             (!sessions.open.is_empty()).then(|| std::mem::take(&mut sessions.open))
         };
         if let Some(open) = open {
-            for (_, waiting) in open {
+            for waiting in open.into_values() {
                 self.drop_user(waiting, "dropping an answer nobody took");
             }
         }

@@ -27,6 +27,7 @@ mod responder;
 mod rng;
 mod runtime;
 mod schedule;
+mod sequence_map;
 mod session;
 mod slot;
 mod table;

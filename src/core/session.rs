@@ -7,7 +7,6 @@
 //! combinator that polls its children selectively (`FuturesUnordered`, `join_all` of many), the
 //! combinator's own waker is woken, so it knows which child to poll.
 
-use std::collections::hash_map::Entry;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 use super::address::{Address, Session};
 use super::cell::{CommandName, ServiceCell, lock};
 use super::error::CallError;
-use super::table::NumberMap;
+use super::sequence_map::SequenceMap;
 use super::turn::current_task;
 use super::value::Value;
 
@@ -36,7 +35,8 @@ pub(crate) struct Waiting {
 #[derive(Default)]
 pub(crate) struct Sessions {
     last: u64,
-    pub(crate) open: NumberMap<Session, Waiting>,
+    /// By number: opened in increasing order, so a window, not a hash map (`sequence_map.rs`).
+    pub(crate) open: SequenceMap<Waiting>,
 }
 
 /// Whom to wake for a completed session: the waker of the last poll, and the task it ran in.
@@ -47,6 +47,11 @@ pub(crate) enum Wake {
 }
 
 impl Sessions {
+    /// Whether dropping them would free anything (see `Drop for ServiceCell`).
+    pub(crate) fn holds_memory(&self) -> bool {
+        self.open.holds_memory()
+    }
+
     pub(crate) fn open(&mut self, target: Address, command: CommandName) -> Session {
         let session = self.reserve();
         self.open_as(session, target, command);
@@ -103,17 +108,15 @@ impl Future for Reply {
             return Poll::Pending; // only a poll after completion gets here
         }
         let mut sessions = lock(&this.cell.sessions);
-        // One probe of the map whether the answer is in (taken out with its entry) or not.
-        let Entry::Occupied(mut entry) = sessions.open.entry(this.session) else {
+        let Some(waiting) = sessions.open.get_mut(&this.session) else {
             // Already taken; only a poll after completion gets here.
             return Poll::Pending;
         };
-        if entry.get().result.is_some() {
-            let result = entry.remove().result;
+        if let Some(result) = waiting.result.take() {
+            sessions.open.remove(&this.session);
             this.session = 0;
-            return Poll::Ready(result.expect("checked above"));
+            return Poll::Ready(result);
         }
-        let waiting = entry.get_mut();
         waiting.task = current_task(&this.cell);
         match &waiting.waker {
             Some(waker) if waker.will_wake(cx.waker()) => {}

@@ -1,9 +1,15 @@
 //! The table of live services, by address: the lookup every delivery makes.
 //!
 //! Sharded by address so workers delivering to different services do not share one lock's
-//! cache line, and hashed with one multiplication (addresses and sessions are sequential
-//! numbers, not attacker-chosen keys, so SipHash buys nothing here). Nothing iterates a shard
-//! in a way that reaches behaviour: listings are sorted by address.
+//! cache line. Addresses are handed out in increasing order, so each shard keeps its services
+//! in a window by number (`sequence_map.rs`: an index, where a hash map cost about 130
+//! instructions per insert with its rehashes, and grew by copying), with the long-lived ones
+//! beside it once they would keep it mostly empty. Nothing iterates a shard in a way that
+//! reaches behaviour: listings are sorted by address.
+//!
+//! [`NumberMap`], hashed with one multiplication (sequential numbers, not attacker-chosen
+//! keys, so SipHash buys nothing), serves the other maps keyed by numbers and the window's
+//! stragglers.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -22,6 +28,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::address::Address;
 use super::cell::ServiceCell;
+use super::sequence_map::SequenceMap;
 
 const SHARDS: usize = 16;
 
@@ -61,7 +68,8 @@ impl Hasher for NumberHasher {
 /// A map keyed by sequential numbers (addresses, sessions).
 pub(crate) type NumberMap<K, V> = HashMap<K, V, BuildHasherDefault<NumberHasher>>;
 
-type Shard<V> = NumberMap<Address, V>;
+/// One shard: its services by `address / SHARDS` (dense: the shard holds every `SHARDS`th).
+type Shard<V> = SequenceMap<V>;
 
 /// The live services by address: a [`Table`] of their cells.
 pub(crate) type ServiceTable = Table<Arc<ServiceCell>>;
@@ -84,6 +92,11 @@ impl<V: Clone> Table<V> {
         &self.shards[address.raw() as usize % SHARDS]
     }
 
+    /// `address`'s number in its shard.
+    fn key(address: Address) -> u64 {
+        address.raw() / SHARDS as u64
+    }
+
     fn read(&self, address: Address) -> RwLockReadGuard<'_, Shard<V>> {
         self.shard(address).read().unwrap_or_else(|e| e.into_inner())
     }
@@ -93,14 +106,14 @@ impl<V: Clone> Table<V> {
     }
 
     pub(crate) fn get(&self, address: Address) -> Option<V> {
-        self.read(address).get(&address).cloned()
+        self.read(address).get(&Self::key(address)).cloned()
     }
 
     /// Runs `f` on the service at `address` (None if there is none) under the shard's read lock,
     /// without taking a reference: a delivery costs no reference-count traffic. `f` must not
     /// touch the table.
     pub(crate) fn with<R>(&self, address: Address, f: impl FnOnce(Option<&V>) -> R) -> R {
-        f(self.read(address).get(&address))
+        f(self.read(address).get(&Self::key(address)))
     }
 
     /// Counted before it is listed, so the count is never below what the shards hold: a
@@ -109,14 +122,14 @@ impl<V: Clone> Table<V> {
     /// emptied the table saw no `1 -> 0` step to wake shutdown with (it waited for good).
     pub(crate) fn insert(&self, address: Address, value: V) {
         self.len.fetch_add(1, Ordering::AcqRel);
-        if self.write(address).insert(address, value).is_some() {
+        if self.write(address).insert(Self::key(address), value).is_some() {
             self.len.fetch_sub(1, Ordering::AcqRel); // replaced one: counted already
         }
     }
 
     /// Removes `address`; true if the table is empty afterwards.
     pub(crate) fn remove(&self, address: Address) -> bool {
-        let removed = self.write(address).remove(&address).is_some();
+        let removed = self.write(address).remove(&Self::key(address)).is_some();
         let before = if removed { self.len.fetch_sub(1, Ordering::AcqRel) } else { self.len() + 1 };
         before == 1
     }
@@ -128,9 +141,9 @@ impl<V: Clone> Table<V> {
     /// Every value, by address.
     pub(crate) fn all(&self) -> Vec<V> {
         let mut entries = Vec::with_capacity(self.len());
-        for shard in &self.shards {
+        for (index, shard) in self.shards.iter().enumerate() {
             let shard = shard.read().unwrap_or_else(|e| e.into_inner());
-            entries.extend(shard.iter().map(|(address, value)| (*address, value.clone())));
+            entries.extend(shard.iter().map(|(key, value)| (key * SHARDS as u64 + index as u64, value.clone())));
         }
         entries.sort_by_key(|(address, _)| *address);
         entries.into_iter().map(|(_, value)| value).collect()

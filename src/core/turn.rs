@@ -101,6 +101,36 @@ impl ServiceCore {
         let (deferred, batch) = (VecDeque::new(), VecDeque::new());
         ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred, batch, slots: Vec::new() }
     }
+
+    /// Whether dropping it would free anything: a service that never needed a container (an
+    /// idle one, once exited) holds none, and the cell then skips its drop (`Drop for
+    /// ServiceCell`). Every field is named here, so a new one must say whether it holds memory.
+    pub(crate) fn holds_memory(&self) -> bool {
+        let ServiceCore { tasks, wakers, phase: _, deferred, batch, slots } = self;
+        tasks.capacity() | wakers.capacity() | deferred.capacity() | batch.capacity() | slots.capacity() != 0
+    }
+}
+
+/// The handler a turn found last, by its command's `'static` name (address and length): a turn
+/// that drains a flood of one command looks its handler up once, not per message.
+#[derive(Default)]
+pub(super) struct HandlerMemo<'k> {
+    last: Option<((usize, usize), &'k Handler)>,
+}
+
+impl<'k> HandlerMemo<'k> {
+    fn find(&mut self, kind: &'k super::kind::KindDef, command: &CommandName) -> Option<&'k Handler> {
+        let CommandName::Borrowed(name) = command else { return super::kind::handler(kind, command) };
+        let key = (name.as_ptr() as usize, name.len());
+        match self.last {
+            Some((last, handler)) if last == key => Some(handler),
+            _ => {
+                let handler = super::kind::handler(kind, command)?;
+                self.last = Some((key, handler));
+                Some(handler)
+            }
+        }
+    }
 }
 
 thread_local! {
@@ -185,7 +215,8 @@ impl ServiceCell {
             return;
         }
         let _turn = super::memo::Turn::start(self);
-        if first.is_none() {
+        // A turn that only exits leaves the mailbox to the exit, which takes it whole.
+        if first.is_none() && !self.sched.exit_requested() {
             self.take_batch(&mut core.batch);
         }
         // `batched` is stored when the turn starts and whenever the batch turns empty or
@@ -194,6 +225,7 @@ impl ServiceCell {
         // `complete_here` and the direct answer ask), and a store per message would pull the
         // line a pusher reads (the scheduling word's) to this core each time.
         let mut announced = usize::MAX;
+        let mut handlers = HandlerMemo::default();
         for _ in 0..budget {
             if self.sched.exit_requested() {
                 break;
@@ -207,10 +239,10 @@ impl ServiceCell {
             // Handlers' panics are caught per task; this catches a `Drop` the runtime runs
             // itself (a late answer nobody waits for, a finished task's future, a send's result).
             let handled = if super::observe::quiet(self) {
-                catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope)))
+                catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope, &mut handlers)))
             } else {
                 let span = super::observe::message_span(self, &envelope);
-                span.in_scope(|| catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope))))
+                span.in_scope(|| catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope, &mut handlers))))
             };
             if let Err(panic) = handled {
                 self.user_panic("dropping a value it was done with", &*panic);
@@ -249,14 +281,14 @@ impl ServiceCell {
         tracing::warn!(event = "panic", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "service {} ({}) panicked {what}: {message}", self.name(), self.address);
     }
 
-    fn handle(self: &Arc<Self>, core: &mut ServiceCore, envelope: Envelope) {
+    fn handle<'k>(self: &'k Arc<Self>, core: &mut ServiceCore, envelope: Envelope, handlers: &mut HandlerMemo<'k>) {
         if self.runtime.trace_all && !matches!(envelope, Envelope::Request { .. } if core.phase == Phase::Starting) {
             self.runtime.trace(&Event::Handle { at: self.address, message: envelope.message() });
         }
         match envelope {
             Envelope::Request { .. } if core.phase == Phase::Starting => core.deferred.push_back(envelope),
             Envelope::Request { from, session, command, args, .. } => {
-                self.start_request(core, ReplyTo { to: from, session, command }, args)
+                self.start_request(core, ReplyTo { to: from, session, command }, args, handlers)
             }
             Envelope::Response { session, result } => {
                 let wake = lock(&self.sessions).complete(session, result);
@@ -308,8 +340,14 @@ impl ServiceCell {
         self.start_task(core, future.boxed(), Origin::Init(notify));
     }
 
-    fn start_request(self: &Arc<Self>, core: &mut ServiceCore, reply_to: ReplyTo, args: Value) {
-        let handler = super::kind::handler(&self.kind, &reply_to.command);
+    fn start_request<'k>(
+        self: &'k Arc<Self>,
+        core: &mut ServiceCore,
+        reply_to: ReplyTo,
+        args: Value,
+        handlers: &mut HandlerMemo<'k>,
+    ) {
+        let handler = handlers.find(&self.kind, &reply_to.command);
         let handler = match handler {
             Some(h) => h,
             None if reply_to.command.starts_with('_') => {
@@ -333,6 +371,7 @@ impl ServiceCell {
         }
         if let Handler::Sync(f) = handler {
             return match catch_unwind(AssertUnwindSafe(|| self.run_sync(f, args))) {
+                Ok(Ok(value)) if reply_to.session == 0 => self.send_handled(value),
                 Ok(result) => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(result)),
                 Err(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
             };
@@ -340,7 +379,9 @@ impl ServiceCell {
         match handler {
             Handler::Sync(_) => unreachable!("handled above"),
             Handler::Reply(command) => match self.first_poll(core, command, args) {
+                FirstPoll::Unit if reply_to.session == 0 => self.counters.count_handled(),
                 FirstPoll::Unit => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(Ok(Value::Nil))),
+                FirstPoll::Ready(Ok(value)) if reply_to.session == 0 => self.send_handled(value),
                 FirstPoll::Ready(result) => self.task_done(core, Origin::Call(reply_to), Outcome::Reply(result)),
                 FirstPoll::Pending(pending) => self.keep_waiting(core, pending, reply_to),
                 FirstPoll::Panicked(panic) => self.task_panicked(core, Origin::Call(reply_to), &*panic),
@@ -356,6 +397,14 @@ impl ServiceCell {
                 }
             }
         }
+    }
+
+    /// A send whose handler returned: what `task_done` does for it (count it; its result is
+    /// dropped, G8), without carrying the send's origin and outcome there: in a flood that
+    /// drains through the mailbox this is every message.
+    fn send_handled(&self, value: Value) {
+        self.counters.count_handled();
+        drop(value);
     }
 
     /// Runs a synchronous handler on the state, which no task can hold at this point (a

@@ -36,6 +36,15 @@ pub trait Executor: Send + Sync + 'static {
     /// de-duplication. Must not run the service inline (the caller may hold its locks).
     fn schedule(&self, service: Runnable);
 
+    /// The calling thread's turn keeps pushing messages to services that are scheduled
+    /// already (a flood, called every so many such pushes): a backend that keeps what this
+    /// thread scheduled for this thread to run after the turn (the threaded backend's next
+    /// slot) should let its other threads take it now, or a service flooded by this turn would
+    /// wait for the whole flood to end while another thread idles. It changes no outcome, only
+    /// which thread runs a turn and when. The default (and the simulator, which keeps nothing
+    /// per thread) does nothing.
+    fn share_kept(&self) {}
+
     /// Time since the runtime started. Monotonic. The simulator returns virtual time, which
     /// moves a little with every step and jumps to the next timer when nothing is runnable.
     fn now(&self) -> Duration;

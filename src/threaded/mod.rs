@@ -7,7 +7,11 @@
 //! schedules while running goes to that worker's one-entry "next" slot instead (a LIFO slot, as
 //! in tokio): a call to an idle service is then answered on the same thread without a
 //! cross-thread wake-up. The slot yields to the queues after a few uses in a row, so it cannot
-//! starve other services. Idle workers sleep on a condition variable (an idle runtime uses no
+//! starve other services. Nor can the turn that filled it keep it for long: a turn that goes on
+//! pushing to services already scheduled (a flood, whose receiver it scheduled: its first push
+//! claimed it, or a run of it directly found mail) moves the slot's runnable to its own queue
+//! every few hundred such pushes (`Executor::share_kept`), where the idle worker steals it; so
+//! the receiver drains on the other worker while the flood goes on, instead of after it. Idle workers sleep on a condition variable (an idle runtime uses no
 //! CPU); a timer thread fires `wake_at` deadlines. A thread that is not a worker but hands
 //! services a message while no worker runs a turn (a cluster transport's I/O thread with a frame,
 //! through `Executor::help`) runs the few turns that follow itself rather than wake a worker:
@@ -269,6 +273,20 @@ impl Executor for Threaded {
         if let Some(runnable) = kept {
             self.shared.queue.push(runnable);
         }
+    }
+
+    /// The next slot's runnable goes to the back of this worker's own queue, where an idle
+    /// worker steals it (woken if all sleep): the turn that kept it floods on (see the module
+    /// docs).
+    fn share_kept(&self) {
+        WORKER.with(|w| {
+            if let Some(worker) = w.borrow_mut().as_mut()
+                && Arc::ptr_eq(&worker.shared, &self.shared)
+                && let Some(kept) = worker.slot.take()
+            {
+                self.shared.queue.push_local(&worker.local, kept);
+            }
+        });
     }
 
     fn help(&self, deliver: &mut dyn FnMut()) {
