@@ -5,7 +5,7 @@
 
 use std::alloc::System;
 
-use skygroup::{Address, Ctx, Runtime, ServiceKind, Threaded, Value};
+use skygroup::{Address, Command, Ctx, NoError, Runtime, ServiceKind, Threaded, Value};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -19,6 +19,18 @@ const COUNTED: i64 = 20_000;
 enum Form {
     Async,
     Sync,
+    /// `on` handlers, asked and told (`ask`/`tell`).
+    TypedAsync,
+    /// `on_sync` handlers, asked and told.
+    TypedSync,
+}
+
+struct Add;
+impl Command for Add {
+    const NAME: &'static str = "add";
+    type Args = i64;
+    type Reply = i64;
+    type Error = NoError;
 }
 
 fn counter(form: Form) -> ServiceKind<i64> {
@@ -39,15 +51,30 @@ fn counter(form: Form) -> ServiceKind<i64> {
                 Ok(*n)
             })
             .command_sync("get", |n: &mut i64, _ctx, _v: Value| Ok(*n)),
+        Form::TypedAsync => kind
+            .on(Add, |ctx: Ctx<i64>, by| async move {
+                Ok(ctx.with_state(|n| {
+                    *n += by;
+                    *n
+                }))
+            })
+            .command("get", |ctx: Ctx<i64>, _v: Value| async move { Ok(ctx.with_state(|n| *n)) }),
+        Form::TypedSync => kind
+            .on_sync(Add, |n: &mut i64, _ctx, by| {
+                *n += by;
+                Ok(*n)
+            })
+            .command_sync("get", |n: &mut i64, _ctx, _v: Value| Ok(*n)),
     }
 }
 
-async fn messages(ctx: &Ctx, counter: Address, calls: bool, n: i64) {
+async fn messages(ctx: &Ctx, counter: Address, typed: bool, calls: bool, n: i64) {
     for _ in 0..n {
-        if calls {
-            ctx.call(counter, "add", 1).await.expect("the counter answers");
-        } else {
-            ctx.send(counter, "add", 1);
+        match (typed, calls) {
+            (false, true) => drop(ctx.call(counter, "add", 1).await.expect("the counter answers")),
+            (false, false) => ctx.send(counter, "add", 1),
+            (true, true) => drop(ctx.ask::<Add>(counter, 1).await.expect("the counter answers")),
+            (true, false) => ctx.tell::<Add>(counter, 1).expect("an int converts"),
         }
     }
     ctx.call(counter, "get", ()).await.expect("the counter answers");
@@ -59,10 +86,11 @@ fn allocations(form: Form, calls: bool, shortcuts: bool) -> usize {
     let rt = Runtime::new(Threaded::builder().workers(2).shortcuts(shortcuts).build());
     rt.define(counter(form)).unwrap();
     let counter = rt.spawn("counter", ()).unwrap();
+    let typed = matches!(form, Form::TypedAsync | Form::TypedSync);
     let allocations = rt.block_on(move |ctx| async move {
-        messages(&ctx, counter, calls, WARM).await;
+        messages(&ctx, counter, typed, calls, WARM).await;
         let region = Region::new(GLOBAL);
-        messages(&ctx, counter, calls, COUNTED).await;
+        messages(&ctx, counter, typed, calls, COUNTED).await;
         let change = region.change();
         change.allocations + change.reallocations
     });
@@ -100,5 +128,16 @@ fn async_handler_steady_path_allocates_nothing() {
 fn sync_handler_steady_path_allocates_nothing() {
     for (calls, shortcuts) in [(true, true), (false, true), (true, false), (false, false)] {
         check(Form::Sync, calls, shortcuts);
+    }
+}
+
+#[test]
+// Typed commands (`ask`/`tell` of an `i64`, `on`/`on_sync` handlers): nothing either, the
+// payload converting without serde's machinery (`core/typed_payload.rs`).
+fn typed_handlers_steady_path_allocates_nothing() {
+    for form in [Form::TypedAsync, Form::TypedSync] {
+        for (calls, shortcuts) in [(true, true), (false, true), (true, false), (false, false)] {
+            check(form, calls, shortcuts);
+        }
     }
 }

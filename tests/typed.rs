@@ -237,3 +237,66 @@ fn traces_show_typed_payloads_by_field() {
     let trace = sim.trace().join("\n");
     assert!(trace.contains(r#"{id: 9, name: "di", token: b""#), "{trace}");
 }
+
+/// `dyn`'s `echo`, asked with any payload type (the types typed commands convert without serde
+/// among them).
+struct Pass<T>(std::marker::PhantomData<T>);
+impl<T: Serialize + serde::de::DeserializeOwned + Send + 'static> Command for Pass<T> {
+    const NAME: &'static str = "echo";
+    type Args = T;
+    type Reply = T;
+    type Error = NoError;
+}
+
+/// `dyn`'s `echo` asked for a number with a string: its reply is not an `i64`.
+struct Mismatch;
+impl Command for Mismatch {
+    const NAME: &'static str = "echo";
+    type Args = String;
+    type Reply = i64;
+    type Error = NoError;
+}
+
+backend_test! {
+    // checks G8: common payload types (converted without serde's machinery) keep the wire form
+    // and the errors of the serde mapping: a dynamic handler sees the value serde makes, and
+    // what serde refuses is refused before anything is sent.
+    fn common_payloads_keep_the_wire_form(rt) {
+        define_kinds(&rt);
+        let d = rt.spawn("dyn", ()).unwrap();
+        let addr = rt.spawn("dyn", ()).unwrap();
+        let nested = Value::map([("to", Value::from(addr)), ("xs", Value::from(vec![Value::Float(f64::NAN)]))]);
+        let sent = nested.clone();
+        let (s, a, v, big, f) = rt.block_on(move |ctx| async move {
+            (
+                ctx.ask::<Pass<String>>(d, "héllo".into()).await,
+                ctx.ask::<Pass<Address>>(d, addr).await,
+                ctx.ask::<Pass<Value>>(d, sent).await,
+                ctx.ask::<Pass<u64>>(d, i64::MAX as u64).await,
+                ctx.ask::<Pass<f64>>(d, -0.0).await,
+            )
+        });
+        assert_eq!(s.unwrap(), "héllo");
+        assert_eq!(a.unwrap(), addr);
+        assert_eq!(v.unwrap(), nested);
+        assert_eq!(big.unwrap(), i64::MAX as u64);
+        assert_eq!(f.unwrap().to_bits(), (-0.0f64).to_bits());
+
+        let (too_big, opaque, wrong) = rt.block_on(move |ctx| async move {
+            (
+                ctx.ask::<Pass<u64>>(d, u64::MAX).await,
+                ctx.ask::<Pass<Value>>(d, Value::List(vec![Value::opaque(1u8)])).await,
+                ctx.ask::<Echo>(d, ("x".into(), 1)).await.map(|_| ()),
+            )
+        });
+        let Err(AskError::Payload { error, .. }) = too_big else { panic!("{too_big:?}") };
+        assert!(error.to_string().contains("out of range"), "{error}");
+        let Err(AskError::Payload { error, .. }) = opaque else { panic!("{opaque:?}") };
+        assert!(error.to_string().contains("opaque"), "{error}");
+        wrong.unwrap();
+        // a reply of another shape than the fast path's type: serde's error, naming the command
+        let mismatch = rt.block_on(move |ctx| async move { ctx.ask::<Mismatch>(d, "seven".into()).await });
+        let Err(AskError::Payload { command: "echo", error }) = mismatch else { panic!("{mismatch:?}") };
+        assert!(error.to_string().contains("expected i64"), "{error}");
+    }
+}

@@ -5,8 +5,10 @@
 //! Why on top and not instead: a service is still addressed by name at run time, skynet-style
 //! code and tools call by command name with a [`Value`], and the simulator traces values. So a
 //! typed command travels as the same [`Value`] a dynamic caller would send (its `Args` and
-//! `Reply` converted by serde, directly, `value_serde.rs`): a typed handler answers a dynamic
-//! `call(to, "login", value)`, and a typed `ask` reaches a dynamic handler.
+//! `Reply` converted by serde, directly, `value_serde.rs`; an `i64`, a `String`, a [`Value`]
+//! and the other common types by a plain match to the very same value, `typed_payload.rs`): a
+//! typed handler answers a dynamic `call(to, "login", value)`, and a typed `ask` reaches a
+//! dynamic handler.
 //!
 //! A handler's domain error (the command's `Error`) reaches the caller as that type:
 //! the typed handler returns it through `anyhow` (`Err(NotEnoughGold { .. })?`), the runtime
@@ -57,12 +59,14 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use pin_project_lite::pin_project;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::context::{Call, Ctx, Target};
 use super::error::{CallError, CallErrorKind};
 use super::kind::ServiceKind;
+use super::typed_payload::{from_value, into_value};
 use super::value::Value;
 use super::value_serde::PayloadError;
 
@@ -152,17 +156,26 @@ impl<E> AskError<E> {
     }
 }
 
+#[inline(always)]
 fn decode_args<C: Command>(args: Value) -> anyhow::Result<C::Args> {
-    args.deserialize_into().map_err(|e| anyhow::anyhow!("arguments of `{}`: {e}", C::NAME))
+    from_value(args).map_err(|e| anyhow::anyhow!("arguments of `{}`: {e}", C::NAME))
 }
 
+#[inline(always)]
 fn encode_reply<C: Command>(reply: anyhow::Result<C::Reply>) -> anyhow::Result<Value> {
     match reply {
-        Ok(reply) => Value::from_serialize(&reply).map_err(|e| anyhow::anyhow!("reply of `{}`: {e}", C::NAME)),
-        Err(e) => match e.downcast::<C::Error>() {
-            Ok(domain) => Err(Rejection::from_error(&domain).into()),
-            Err(e) => Err(e),
-        },
+        Ok(reply) => into_value(reply).map_err(|e| anyhow::anyhow!("reply of `{}`: {e}", C::NAME)),
+        Err(e) => Err(refusal::<C>(e)),
+    }
+}
+
+/// A handler's error on its way to the caller: its domain error as a [`Rejection`], any other
+/// as it is. Out of line: a refusal is not the path a message usually takes.
+#[inline(never)]
+fn refusal<C: Command>(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<C::Error>() {
+        Ok(domain) => Rejection::from_error(&domain).into(),
+        Err(e) => e,
     }
 }
 
@@ -179,9 +192,9 @@ impl<S: Send + 'static> ServiceKind<S> {
         F: Fn(Ctx<S>, C::Args) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<C::Reply>> + Send + 'static,
     {
-        self.command(C::NAME, move |ctx, args| {
-            let started = decode_args::<C>(args).map(|args| handler(ctx, args));
-            async move { encode_reply::<C>(started?.await) }
+        self.command(C::NAME, move |ctx, args| match decode_args::<C>(args) {
+            Ok(args) => TypedAnswer::<C, _>::Running { handler: handler(ctx, args), _command: PhantomData },
+            Err(error) => TypedAnswer::Refused { error: Some(error) },
         })
     }
 
@@ -198,11 +211,37 @@ impl<S: Send + 'static> ServiceKind<S> {
     }
 }
 
+pin_project! {
+    /// A typed async handler's future, its reply made a value (a hand-written future rather
+    /// than an `async` block: the handler's future is polled where it was made, not moved into
+    /// a generator first, and there is no state besides the handler's own).
+    #[project = TypedAnswerProj]
+    enum TypedAnswer<C, Fut> {
+        Running { #[pin] handler: Fut, _command: PhantomData<fn() -> C> },
+        /// The arguments did not have `C::Args`'s shape; taken by the first poll.
+        Refused { error: Option<anyhow::Error> },
+    }
+}
+
+impl<C: Command, Fut: Future<Output = anyhow::Result<C::Reply>>> Future for TypedAnswer<C, Fut> {
+    type Output = anyhow::Result<Value>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<anyhow::Result<Value>> {
+        match self.project() {
+            TypedAnswerProj::Running { handler, .. } => handler.poll(cx).map(encode_reply::<C>),
+            TypedAnswerProj::Refused { error } => {
+                Poll::Ready(Err(error.take().expect("a typed handler polled after it returned")))
+            }
+        }
+    }
+}
+
 impl<S: 'static> Ctx<S> {
     /// Calls the typed command `C` on `to` (an address, or a name in this service's group) and
     /// waits for its reply; ordered and answered exactly as [`call`](Self::call), which it is.
     pub fn ask<'a, C: Command>(&self, to: impl Into<Target<'a>>, args: C::Args) -> Ask<C> {
-        match Value::from_serialize(&args) {
+        match into_value(args) {
             Ok(args) => Ask { state: AskState::Call(self.call(to, C::NAME, args)), _command: PhantomData },
             Err(error) => Ask { state: AskState::Refused(Some(error)), _command: PhantomData },
         }
@@ -212,7 +251,7 @@ impl<S: 'static> Ctx<S> {
     /// only when the arguments cannot become a value (an opaque value inside, an integer
     /// past `i64`); then nothing is sent.
     pub fn tell<'a, C: Command>(&self, to: impl Into<Target<'a>>, args: C::Args) -> Result<(), PayloadError> {
-        self.send(to, C::NAME, Value::from_serialize(&args)?);
+        self.send(to, C::NAME, into_value(args)?);
         Ok(())
     }
 }
@@ -233,6 +272,7 @@ enum AskState {
 impl<C: Command> Future for Ask<C> {
     type Output = Result<C::Reply, AskError<C::Error>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.get_mut().state {
             AskState::Call(call) => Poll::Ready(decode_answer::<C>(ready!(Pin::new(call).poll(cx)))),
@@ -244,15 +284,22 @@ impl<C: Command> Future for Ask<C> {
     }
 }
 
+#[inline(always)]
 fn decode_answer<C: Command>(answer: Result<Value, CallError>) -> Result<C::Reply, AskError<C::Error>> {
     match answer {
-        Ok(reply) => reply.deserialize_into().map_err(|error| AskError::Payload { command: C::NAME, error }),
-        Err(call) => match call.kind() {
-            CallErrorKind::Rejected { error, .. } => match error.clone().deserialize_into::<C::Error>() {
-                Ok(error) => Err(AskError::Rejected { error, call }),
-                Err(_) => Err(AskError::Call(call)),
-            },
-            _ => Err(AskError::Call(call)),
+        Ok(reply) => from_value(reply).map_err(|error| AskError::Payload { command: C::NAME, error }),
+        Err(call) => Err(decode_failure::<C>(call)),
+    }
+}
+
+/// A failed call as the typed caller sees it. Out of line: not the path a call usually takes.
+#[inline(never)]
+fn decode_failure<C: Command>(call: CallError) -> AskError<C::Error> {
+    match call.kind() {
+        CallErrorKind::Rejected { error, .. } => match error.clone().deserialize_into::<C::Error>() {
+            Ok(error) => AskError::Rejected { error, call },
+            Err(_) => AskError::Call(call),
         },
+        _ => AskError::Call(call),
     }
 }

@@ -32,6 +32,7 @@ mod session;
 mod slot;
 mod table;
 mod turn;
+mod typed_payload;
 mod value;
 mod value_serde;
 mod waker;
