@@ -248,17 +248,27 @@ pub(crate) struct Runner {
 }
 
 impl Runner {
-    #[inline(always)]
+    /// Not inline: in a small function of its own the thread-local access is inlined (a
+    /// direct access); inlined into the direct path it was not (a call through the key and one
+    /// to its closure, each way).
+    #[inline(never)]
     pub(crate) fn enter(cell: &ServiceCell, inline: u8) -> Runner {
-        RUNNING.with(|r| {
-            push_runner_on(r, cell);
-            Runner { inline: r.inline.replace(inline) }
-        })
+        let cell = std::ptr::from_ref(cell) as usize;
+        let inline = RUNNING.with(|r| {
+            let depth = r.depth.get();
+            if let Some(slot) = r.runners.get(depth) {
+                slot.set(cell);
+            }
+            r.depth.set(depth + 1);
+            r.inline.replace(inline)
+        });
+        Runner { inline }
     }
 }
 
 impl Drop for Runner {
-    #[inline(always)]
+    /// Not inline, as [`Runner::enter`].
+    #[inline(never)]
     fn drop(&mut self) {
         RUNNING.with(|r| {
             r.depth.set(r.depth.get() - 1);
