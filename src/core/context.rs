@@ -131,6 +131,7 @@ impl<S: 'static> Ctx<S> {
     /// During init (there is no state until init returns), if `S` is not the kind's state
     /// type, and if called from inside another `with_state` of the same service or from a
     /// [`command_sync`](crate::ServiceKind::command_sync) handler (which holds the state).
+    #[inline]
     pub fn with_state<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
         let cell = &self.cell;
         let Ok(guard) = cell.state.try_borrow_mut() else {
