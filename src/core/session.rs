@@ -118,7 +118,7 @@ impl Future for Reply {
             return Poll::Pending;
         };
         if let Some(result) = waiting.result.take() {
-            sessions.open.remove(&this.session);
+            sessions.open.close(&this.session);
             this.session = 0;
             return Poll::Ready(result);
         }
@@ -176,6 +176,17 @@ impl OpenSessions {
             Some((open, _)) if open == session => self.first.take().map(|(_, waiting)| waiting),
             _ if self.more.is_empty() => None,
             _ => self.more.remove(session),
+        }
+    }
+
+    /// Closes `session`, dropping its entry where it sits (a reply's completion: unlike
+    /// [`remove`](Self::remove), the entry is not moved out to be dropped by the caller).
+    #[inline]
+    pub(crate) fn close(&mut self, session: &Session) {
+        match &self.first {
+            Some((open, _)) if open == session => self.first = None,
+            _ if self.more.is_empty() => {}
+            _ => drop(self.more.remove(session)),
         }
     }
 

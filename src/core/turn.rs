@@ -230,22 +230,29 @@ impl ServiceCell {
             if self.sched.exit_requested() {
                 break;
             }
-            let Some(envelope) = first.take().or_else(|| core.batch.pop_front()) else { break };
-            let left = core.batch.len();
-            if announced == usize::MAX || (left == 0) != (announced == 0) {
-                self.sched.set_batched(left); // for `complete_here`
-                announced = left;
-            }
             // Handlers' panics are caught per task; this catches a `Drop` the runtime runs
             // itself (a late answer nobody waits for, a finished task's future, a send's result).
-            let handled = if super::observe::quiet(self) {
-                catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope, &mut handlers)))
-            } else {
-                let span = super::observe::message_span(self, &envelope);
-                span.in_scope(|| catch_unwind(AssertUnwindSafe(|| self.handle(&mut core, envelope, &mut handlers))))
-            };
-            if let Err(panic) = handled {
-                self.user_panic("dropping a value it was done with", &*panic);
+            // The envelope is taken inside the closure: it moves from the batch into `handle`
+            // without a copy into the closure on the way (96 bytes, once per message).
+            let handled = catch_unwind(AssertUnwindSafe(|| {
+                let Some(envelope) = first.take().or_else(|| core.batch.pop_front()) else { return false };
+                let left = core.batch.len();
+                if announced == usize::MAX || (left == 0) != (announced == 0) {
+                    self.sched.set_batched(left); // for `complete_here`
+                    announced = left;
+                }
+                if super::observe::quiet(self) {
+                    self.handle(&mut core, envelope, &mut handlers);
+                } else {
+                    let span = super::observe::message_span(self, &envelope);
+                    span.in_scope(|| self.handle(&mut core, envelope, &mut handlers));
+                }
+                true
+            }));
+            match handled {
+                Ok(true) => {}
+                Ok(false) => break, // nothing left to handle
+                Err(panic) => self.user_panic("dropping a value it was done with", &*panic),
             }
             if self.runtime.inject(FaultSite::Crash { address: self.address, kind: self.name() }) {
                 self.request_exit(ExitReason::Crashed);
