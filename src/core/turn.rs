@@ -111,28 +111,6 @@ impl ServiceCore {
     }
 }
 
-/// The handler a turn found last, by its command's `'static` name (address and length): a turn
-/// that drains a flood of one command looks its handler up once, not per message.
-#[derive(Default)]
-pub(super) struct HandlerMemo<'k> {
-    last: Option<((usize, usize), &'k Handler)>,
-}
-
-impl<'k> HandlerMemo<'k> {
-    fn find(&mut self, kind: &'k super::kind::KindDef, command: &CommandName) -> Option<&'k Handler> {
-        let CommandName::Borrowed(name) = command else { return super::kind::handler(kind, command) };
-        let key = (name.as_ptr() as usize, name.len());
-        match self.last {
-            Some((last, handler)) if last == key => Some(handler),
-            _ => {
-                let handler = super::kind::handler(kind, command)?;
-                self.last = Some((key, handler));
-                Some(handler)
-            }
-        }
-    }
-}
-
 thread_local! {
     /// (service cell pointer, task id) of the task being polled on this thread.
     static CURRENT: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
@@ -225,7 +203,6 @@ impl ServiceCell {
         // `complete_here` and the direct answer ask), and a store per message would pull the
         // line a pusher reads (the scheduling word's) to this core each time.
         let mut announced = usize::MAX;
-        let mut handlers = HandlerMemo::default();
         for _ in 0..budget {
             if self.sched.exit_requested() {
                 break;
@@ -242,10 +219,10 @@ impl ServiceCell {
                     announced = left;
                 }
                 if super::observe::quiet(self) {
-                    self.handle(&mut core, envelope, &mut handlers);
+                    self.handle(&mut core, envelope);
                 } else {
                     let span = super::observe::message_span(self, &envelope);
-                    span.in_scope(|| self.handle(&mut core, envelope, &mut handlers));
+                    span.in_scope(|| self.handle(&mut core, envelope));
                 }
                 true
             }));
@@ -288,14 +265,14 @@ impl ServiceCell {
         tracing::warn!(event = "panic", service = %self.address, kind = self.name(), time_us = super::observe::time_us(self), "service {} ({}) panicked {what}: {message}", self.name(), self.address);
     }
 
-    fn handle<'k>(self: &'k Arc<Self>, core: &mut ServiceCore, envelope: Envelope, handlers: &mut HandlerMemo<'k>) {
+    fn handle(self: &Arc<Self>, core: &mut ServiceCore, envelope: Envelope) {
         if self.runtime.trace_all && !matches!(envelope, Envelope::Request { .. } if core.phase == Phase::Starting) {
             self.runtime.trace(&Event::Handle { at: self.address, message: envelope.message() });
         }
         match envelope {
             Envelope::Request { .. } if core.phase == Phase::Starting => core.deferred.push_back(envelope),
             Envelope::Request { from, session, command, args, .. } => {
-                self.start_request(core, ReplyTo { to: from, session, command }, args, handlers)
+                self.start_request(core, ReplyTo { to: from, session, command }, args)
             }
             Envelope::Response { session, result } => {
                 let wake = lock(&self.sessions).complete(session, result);
@@ -347,14 +324,9 @@ impl ServiceCell {
         self.start_task(core, future.boxed(), Origin::Init(notify));
     }
 
-    fn start_request<'k>(
-        self: &'k Arc<Self>,
-        core: &mut ServiceCore,
-        reply_to: ReplyTo,
-        args: Value,
-        handlers: &mut HandlerMemo<'k>,
-    ) {
-        let handler = handlers.find(&self.kind, &reply_to.command);
+    fn start_request(self: &Arc<Self>, core: &mut ServiceCore, reply_to: ReplyTo, args: Value) {
+        // The kind's table finds a flood's command inline (`kind::handler`).
+        let handler = super::kind::handler(&self.kind, &reply_to.command);
         let handler = match handler {
             Some(h) => h,
             None if reply_to.command.starts_with('_') => {
