@@ -290,7 +290,7 @@ impl<S: 'static> Ctx<S> {
     /// once with [`ExitReason::NoService`] if there is no such service.
     pub fn monitor(&self, target: Address) -> impl Future<Output = ExitReason> + Send + 'static + use<S> {
         let cell = &self.cell;
-        let session = lock(&cell.sessions).open(target, CommandName::Borrowed("_monitor"));
+        let session = lock(&cell.sessions).open(target, CommandName::Borrowed(super::session::Waiting::MONITOR));
         let watching = cell.runtime.with_service(target, |t| {
             let Some(t) = t else { return false };
             let mut mailbox = lock(&t.mailbox);

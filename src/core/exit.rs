@@ -61,7 +61,8 @@ impl ServiceCell {
             (!sessions.open.is_empty()).then(|| std::mem::take(&mut sessions.open))
         };
         if let Some(open) = open {
-            for waiting in open.into_values() {
+            for (session, waiting) in open.into_entries() {
+                waiting.unwatch(self, session);
                 self.drop_user(waiting, "dropping an answer nobody took");
             }
         }

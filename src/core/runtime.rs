@@ -247,7 +247,7 @@ impl RuntimeShared {
             let mut open: Vec<_> = sessions.open.iter().collect();
             open.sort_by_key(|(session, _)| *session);
             for (_, waiting) in open {
-                if waiting.command.starts_with("_monitor") {
+                if waiting.command == super::session::Waiting::MONITOR {
                     continue;
                 }
                 let target = self.lookup(waiting.target);

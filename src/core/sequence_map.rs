@@ -213,10 +213,11 @@ impl<V> SequenceMap<V> {
         window.chain(self.far.iter().flat_map(|far| far.map.iter().map(|(key, value)| (*key, value))))
     }
 
-    /// Every value, the window's in order, then the stragglers'.
-    pub(crate) fn into_values(self) -> impl Iterator<Item = V> {
-        let far = self.far.into_iter().flat_map(|far| far.map.into_values());
-        self.window.into_iter().flatten().chain(far)
+    /// Every entry with its key, the window's in order, then the stragglers'.
+    pub(crate) fn into_entries(self) -> impl Iterator<Item = (u64, V)> {
+        let far = self.far.into_iter().flat_map(|far| far.map.into_iter());
+        let window = self.window.into_iter().zip(self.first..).filter_map(|(slot, key)| Some((key, slot?)));
+        window.chain(far)
     }
 }
 
@@ -278,7 +279,7 @@ mod tests {
         check(&map, &model);
         *map.get_mut(&1).expect("the long-lived entry") += 1;
         *model.get_mut(&1).expect("in the model") += 1;
-        let mut values: Vec<u64> = map.into_values().collect();
+        let mut values: Vec<u64> = map.into_entries().map(|(_, value)| value).collect();
         values.sort_unstable();
         let mut expected: Vec<u64> = model.into_values().collect();
         expected.sort_unstable();

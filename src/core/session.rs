@@ -132,9 +132,33 @@ impl Future for Reply {
 }
 
 impl Drop for Reply {
+    /// Closes a session whose answer nobody took (a call given up on, a monitor dropped); a
+    /// monitor's also stops watching its target (G9), so a service others stop watching holds
+    /// nothing for them.
     fn drop(&mut self) {
         if self.session != 0 {
-            lock(&self.cell.sessions).open.remove(&self.session);
+            let waiting = lock(&self.cell.sessions).open.remove(&self.session);
+            if let Some(waiting) = waiting {
+                waiting.unwatch(&self.cell, self.session);
+            }
+        }
+    }
+}
+
+impl Waiting {
+    /// The command a monitor's session waits on (`Ctx::monitor`).
+    pub(crate) const MONITOR: &str = "_monitor";
+
+    /// If this is a monitor's session that no answer reached, takes `watcher`'s watch off its
+    /// target's list (G9). Called where the session closes unanswered: its reply dropped, or
+    /// its service exiting.
+    pub(crate) fn unwatch(&self, watcher: &ServiceCell, session: Session) {
+        if self.result.is_none() && self.command == Self::MONITOR {
+            watcher.runtime.with_service(self.target, |target| {
+                if let Some(target) = target {
+                    lock(&target.mailbox).monitors.remove(watcher.address, session);
+                }
+            });
         }
     }
 }
@@ -205,9 +229,9 @@ impl OpenSessions {
         self.first.iter().map(|(session, waiting)| (*session, waiting)).chain(self.more.iter())
     }
 
-    /// Every open session's entry, in no particular order.
-    pub(crate) fn into_values(self) -> impl Iterator<Item = Waiting> {
-        self.first.into_iter().map(|(_, waiting)| waiting).chain(self.more.into_values())
+    /// Every open session with its entry, in no particular order.
+    pub(crate) fn into_entries(self) -> impl Iterator<Item = (Session, Waiting)> {
+        self.first.into_iter().chain(self.more.into_entries())
     }
 }
 
@@ -253,7 +277,7 @@ mod tests {
         let mut open = OpenSessions::default();
         (1..=5).for_each(|s| open.insert(s, waiting(s * 10)));
         open.remove(&1);
-        let mut all: Vec<_> = std::mem::take(&mut open).into_values().map(|w| w.target.raw()).collect();
+        let mut all: Vec<_> = std::mem::take(&mut open).into_entries().map(|(_, w)| w.target.raw()).collect();
         all.sort_unstable();
         assert_eq!(all, [20, 30, 40, 50]);
         assert!(open.is_empty());

@@ -40,6 +40,27 @@ impl Watchers {
 }
 
 impl Watchers {
+    /// Forgets `watcher`'s watch by `session` (it exited, or dropped the monitor first); false
+    /// if it was not here (the service exited meanwhile and took its watchers to answer them).
+    /// A scan, in the order they started watching: a service many watch drops one watch of many
+    /// rarely next to the messages it handles.
+    pub(crate) fn remove(&mut self, watcher: Address, session: Session) -> bool {
+        match self {
+            Watchers::One(first, first_session) if (*first, *first_session) == (watcher, session) => {
+                *self = Watchers::None;
+                true
+            }
+            Watchers::Many(all) => match all.iter().position(|&entry| entry == (watcher, session)) {
+                Some(index) => {
+                    all.remove(index);
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
     /// How many watch.
     pub(crate) fn len(&self) -> usize {
         match self {
