@@ -30,6 +30,7 @@ mod schedule;
 mod sequence_map;
 mod session;
 mod slot;
+mod spare;
 mod table;
 mod turn;
 mod typed_payload;

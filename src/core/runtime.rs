@@ -22,6 +22,7 @@ use super::error::{CallError, CallErrorKind, DefineError, RuntimeError};
 use super::kind::{Args, KindDef, ServiceKind};
 use super::naming::Naming;
 use super::remote::{Clustered, Remote};
+use super::spare::SpareCells;
 use super::table::ServiceTable;
 use crate::executor::{Event, Executor, ExitReason, FaultSite, Stalled};
 
@@ -60,6 +61,8 @@ pub(crate) struct RuntimeShared {
     /// The cluster this runtime joined, if any: its node and the layer that carries messages
     /// to other nodes (see `remote.rs`).
     pub(crate) remote: super::remote::RemoteSlot,
+    /// Cells of exited services, kept for the next ones started (`spare.rs`).
+    spare: SpareCells,
 }
 
 impl RuntimeShared {
@@ -145,10 +148,19 @@ impl RuntimeShared {
         running: bool,
     ) -> Arc<ServiceCell> {
         let address = Address::from_raw(self.last_address.fetch_add(1, Ordering::Relaxed) + 1);
-        // Made in its allocation (`new_cyclic` allocates before it runs the closure), where
-        // `Arc::new` built the cell on the stack first and copied it (about 90 instructions).
-        let cell = Arc::new_cyclic(|_| ServiceCell::new(address, kind, self.clone(), membership, running));
-        self.services.insert(cell.address, cell.clone());
+        // The cell of an exited service if one is kept (`spare.rs`), filled anew; else made in
+        // its allocation (`new_cyclic` allocates before it runs the closure), where `Arc::new`
+        // built the cell on the stack first and copied it (about 90 instructions).
+        let mut spare = self.spare.take();
+        let cell = match spare.as_mut().and_then(Arc::get_mut) {
+            Some(unused) => {
+                *unused = ServiceCell::new(address, kind, self.clone(), membership, running);
+                spare.unwrap_or_else(|| unreachable!("the spare cell just filled"))
+            }
+            None => Arc::new_cyclic(|_| ServiceCell::new(address, kind, self.clone(), membership, running)),
+        };
+        let live = self.services.insert(cell.address, cell.clone());
+        self.spare.note_live(live);
         cell
     }
 
@@ -209,6 +221,12 @@ impl RuntimeShared {
     /// How many addresses this runtime has handed out (its counter, node bits included).
     pub(crate) fn addresses_handed_out(&self) -> u64 {
         self.last_address.load(Ordering::SeqCst)
+    }
+
+    /// Keeps the cell of a service that has exited for the next service started, if nobody
+    /// else refers to it (`spare.rs`); else drops this reference.
+    pub(crate) fn keep_spare(&self, cell: Arc<ServiceCell>) {
+        self.spare.keep(cell, self.services.len());
     }
 
     pub(crate) fn remove_service(&self, address: Address) {
@@ -340,6 +358,7 @@ impl Runtime {
             idle: Mutex::new(None),
             naming,
             remote: super::remote::RemoteSlot::new(),
+            spare: SpareCells::new(),
         });
         let runtime = Runtime { shared };
         for def in runtime.shared.naming.kinds() {
@@ -479,6 +498,7 @@ impl Runtime {
         futures::pin_mut!(drained);
         // A stall here is impossible (exits need only turns); if it happens, stop anyway.
         let _ = self.shared.executor.block_on(drained);
+        self.shared.spare.close();
         self.shared.executor.shutdown();
     }
 }
