@@ -226,7 +226,10 @@ impl RuntimeShared {
     /// Keeps the cell of a service that has exited for the next service started, if nobody
     /// else refers to it (`spare.rs`); else drops this reference.
     pub(crate) fn keep_spare(&self, cell: Arc<ServiceCell>) {
-        self.spare.keep(cell, self.services.len());
+        // Only its own: a kept cell is filled anew with its runtime reference unchanged.
+        if std::ptr::eq(Arc::as_ptr(&cell.runtime), self) {
+            self.spare.keep(cell, self.services.len());
+        }
     }
 
     pub(crate) fn remove_service(&self, address: Address) {
