@@ -170,7 +170,7 @@ impl RuntimeShared {
             if !cell.alive() {
                 // An exit that ran here (a kill's, most often) may have left this the last
                 // reference: the cell serves the next service started.
-                self.keep_spare(cell);
+                self.keep_exited(cell);
             }
             return;
         }

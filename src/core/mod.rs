@@ -30,7 +30,7 @@ mod schedule;
 mod sequence_map;
 mod session;
 mod slot;
-mod spare;
+mod kept_cells;
 mod table;
 mod turn;
 mod typed_payload;

@@ -277,7 +277,7 @@ impl Runnable {
         if !cell.alive() {
             // Its exit may have left this the last reference: kept for the next service started.
             let runtime = Arc::clone(&cell.runtime);
-            runtime.keep_spare(cell);
+            runtime.keep_exited(cell);
         }
     }
 
