@@ -19,10 +19,10 @@ use super::address::{Address, NodeId};
 use super::cell::{Envelope, Notify, Prelude, ServiceCell, lock};
 use super::context::Ctx;
 use super::error::{CallError, CallErrorKind, DefineError, RuntimeError};
+use super::kept_cells::KeptCells;
 use super::kind::{Args, KindDef, ServiceKind};
 use super::naming::Naming;
 use super::remote::{Clustered, Remote};
-use super::kept_cells::KeptCells;
 use super::table::ServiceTable;
 use crate::executor::{Event, Executor, ExitReason, FaultSite, Stalled};
 
