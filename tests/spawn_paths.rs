@@ -163,3 +163,51 @@ backend_test! {
         assert!(rt.services().iter().all(|s| s.kind != "plain" && s.kind != "watcher"), "services left");
     }
 }
+
+backend_test! {
+    // checks G3, G9, G11: a service started after others exited (its cell may be one of theirs,
+    // kept for reuse) starts afresh: its own address, its init's state, no count, peak or
+    // watcher of the one before; the exited one stays gone (no service at its address).
+    fn a_service_started_after_an_exit_starts_afresh(rt) {
+        rt.define(
+            ServiceKind::new("tally", |_ctx, start: i64| async move { Ok(start) })
+                .command_sync("add", |n: &mut i64, _ctx, v: Value| {
+                    *n += i64::try_from(v)?;
+                    Ok(Value::from(*n))
+                })
+                .command("peek", |ctx: Ctx<i64>, _v: Value| async move { Ok(ctx.with_state(|n| *n)) }),
+        )
+        .unwrap();
+        let mut before: Option<Address> = None;
+        for round in 0..3_i64 {
+            let (tally, seen, old_gone) = rt.block_on(move |ctx| async move {
+                let tally = address(ctx.newservice("tally", round * 100).await);
+                let seen = ctx.call(tally, "peek", ()).await.expect("peek answers");
+                let old_gone = match before {
+                    Some(old) => !ctx.kill(old) && ctx.call(old, "peek", ()).await.is_err(),
+                    None => true,
+                };
+                (tally, seen, old_gone)
+            });
+            assert_eq!(seen, Value::from(round * 100), "round {round}: the state is the new init's");
+            assert!(old_gone, "round {round}: the service before is gone for good");
+            assert_ne!(Some(tally), before, "a new address");
+            let stats = rt.services().into_iter().find(|s| s.address == tally).expect("listed").stats;
+            // Only its `peek` counted (queued at most, where it did not run at once).
+            assert_eq!((stats.handled, stats.errors), (1, 0), "round {round}: fresh counts");
+            assert!(stats.peak_queue_len <= 1, "round {round}: a peak of its own, not {}", stats.peak_queue_len);
+            let exit = rt.block_on(move |ctx| async move {
+                for _ in 0..5 {
+                    ctx.send(tally, "add", 1);
+                }
+                assert_eq!(ctx.call(tally, "add", 0).await.expect("add answers"), Value::from(round * 100 + 5));
+                let exit = ctx.monitor(tally);
+                assert!(ctx.kill(tally));
+                exit.await
+            });
+            assert_eq!(exit, ExitReason::Killed);
+            before = Some(tally);
+        }
+        assert!(rt.services().iter().all(|s| s.kind != "tally"), "services left");
+    }
+}

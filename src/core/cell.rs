@@ -19,6 +19,10 @@
 //!   flag rather than a lock: borrowed by the runner only, through `Ctx::with_state` or a
 //!   synchronous handler, so taking it never waits.
 //! - `sessions`: this service's outstanding calls; touched by its own tasks and its turn.
+//!
+//! A cell outlives its service only as long as someone holds it; one nobody else holds when its
+//! exit's turn ends is kept by the runtime and filled anew for a later service
+//! (`kept_cells.rs`): an allocation reused, never a service.
 
 use std::any::Any;
 use std::collections::VecDeque;

@@ -167,6 +167,11 @@ impl RuntimeShared {
             let _nested = Nested::begin(self, at, cell.address);
             let _inline = Inline::enter(depth + 1);
             cell.run_turn(1);
+            if !cell.alive() {
+                // An exit that ran here (a kill's, most often) may have left this the last
+                // reference: the cell serves the next service started.
+                self.keep_exited(cell);
+            }
             return;
         }
         self.executor.schedule(Runnable(cell));

@@ -17,6 +17,7 @@ mod exit;
 mod handoff;
 mod hook;
 mod init_notice;
+mod kept_cells;
 mod kind;
 mod memo;
 mod naming;

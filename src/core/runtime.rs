@@ -19,6 +19,7 @@ use super::address::{Address, NodeId};
 use super::cell::{Envelope, Notify, Prelude, ServiceCell, lock};
 use super::context::Ctx;
 use super::error::{CallError, CallErrorKind, DefineError, RuntimeError};
+use super::kept_cells::KeptCells;
 use super::kind::{Args, KindDef, ServiceKind};
 use super::naming::Naming;
 use super::remote::{Clustered, Remote};
@@ -60,6 +61,8 @@ pub(crate) struct RuntimeShared {
     /// The cluster this runtime joined, if any: its node and the layer that carries messages
     /// to other nodes (see `remote.rs`).
     pub(crate) remote: super::remote::RemoteSlot,
+    /// Cells of exited services, kept for the next ones started (`kept_cells.rs`).
+    kept_cells: KeptCells,
 }
 
 impl RuntimeShared {
@@ -145,10 +148,19 @@ impl RuntimeShared {
         running: bool,
     ) -> Arc<ServiceCell> {
         let address = Address::from_raw(self.last_address.fetch_add(1, Ordering::Relaxed) + 1);
-        // Made in its allocation (`new_cyclic` allocates before it runs the closure), where
-        // `Arc::new` built the cell on the stack first and copied it (about 90 instructions).
-        let cell = Arc::new_cyclic(|_| ServiceCell::new(address, kind, self.clone(), membership, running));
-        self.services.insert(cell.address, cell.clone());
+        // The cell of an exited service if one is kept (`kept_cells.rs`), filled anew; else made in
+        // its allocation (`new_cyclic` allocates before it runs the closure), where `Arc::new`
+        // built the cell on the stack first and copied it (about 90 instructions).
+        let mut kept = self.kept_cells.take();
+        let cell = match kept.as_mut().and_then(Arc::get_mut) {
+            Some(unused) => {
+                *unused = ServiceCell::new(address, kind, self.clone(), membership, running);
+                kept.unwrap_or_else(|| unreachable!("the kept cell just filled"))
+            }
+            None => Arc::new_cyclic(|_| ServiceCell::new(address, kind, self.clone(), membership, running)),
+        };
+        let live = self.services.insert(cell.address, cell.clone());
+        self.kept_cells.note_live(live);
         cell
     }
 
@@ -209,6 +221,15 @@ impl RuntimeShared {
     /// How many addresses this runtime has handed out (its counter, node bits included).
     pub(crate) fn addresses_handed_out(&self) -> u64 {
         self.last_address.load(Ordering::SeqCst)
+    }
+
+    /// Keeps the cell of a service that has exited for the next service started, if nobody
+    /// else refers to it (`kept_cells.rs`); else drops this reference.
+    pub(crate) fn keep_exited(&self, cell: Arc<ServiceCell>) {
+        // Only its own: a kept cell is filled anew with its runtime reference unchanged.
+        if std::ptr::eq(Arc::as_ptr(&cell.runtime), self) {
+            self.kept_cells.keep(cell, self.services.len());
+        }
     }
 
     pub(crate) fn remove_service(&self, address: Address) {
@@ -348,6 +369,7 @@ impl Runtime {
             idle: Mutex::new(None),
             naming,
             remote: super::remote::RemoteSlot::new(),
+            kept_cells: KeptCells::new(),
         });
         let runtime = Runtime { shared };
         for def in runtime.shared.naming.kinds() {
@@ -487,6 +509,7 @@ impl Runtime {
         futures::pin_mut!(drained);
         // A stall here is impossible (exits need only turns); if it happens, stop anyway.
         let _ = self.shared.executor.block_on(drained);
+        self.shared.kept_cells.close();
         self.shared.executor.shutdown();
     }
 }

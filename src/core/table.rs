@@ -120,11 +120,14 @@ impl<V: Clone> Table<V> {
     /// service removed right after its insert (shutdown saw it listed and stopped it before the
     /// insert had counted it) once took the count below zero and back, and the removal that
     /// emptied the table saw no `1 -> 0` step to wake shutdown with (it waited for good).
-    pub(crate) fn insert(&self, address: Address, value: V) {
-        self.len.fetch_add(1, Ordering::AcqRel);
+    /// Returns the count it made (the runtime's peak of live services, `kept_cells.rs`).
+    pub(crate) fn insert(&self, address: Address, value: V) -> usize {
+        let live = self.len.fetch_add(1, Ordering::AcqRel) + 1;
         if self.write(address).insert(Self::key(address), value).is_some() {
             self.len.fetch_sub(1, Ordering::AcqRel); // replaced one: counted already
+            return live - 1;
         }
+        live
     }
 
     /// Removes `address`; true if the table is empty afterwards.

@@ -272,7 +272,13 @@ impl Runnable {
     /// again if more remain. The threaded backend runs batches; the simulator runs one message
     /// at a time, so it can interleave services at every step.
     pub fn run(self, budget: usize) {
-        self.0.run_turn(budget.max(1));
+        let cell = self.0;
+        cell.run_turn(budget.max(1));
+        if !cell.alive() {
+            // Its exit may have left this the last reference: kept for the next service started.
+            let runtime = Arc::clone(&cell.runtime);
+            runtime.keep_exited(cell);
+        }
     }
 
     /// The service's address (stable; the simulator sorts and logs by it).
