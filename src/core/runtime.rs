@@ -317,7 +317,8 @@ pub struct ServiceInfo {
 /// Per-service counters (G7, G11).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServiceStats {
-    /// Commands handled (replied to, or run to the end for sends).
+    /// Commands whose handler returned, `Ok` or `Err` (a call's answer made from it, a send's
+    /// dropped, G8). A handler that panicked counts in `errors` only.
     pub handled: u64,
     /// Messages waiting in the mailbox.
     pub queue_len: usize,
