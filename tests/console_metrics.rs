@@ -79,6 +79,8 @@ fn the_runtime_counters_reach_the_installed_recorder() {
     assert_eq!(find(&all, "skygroup_queue_length", &service), &DebugValue::Gauge(0.0.into()));
     assert!(matches!(find(&all, "skygroup_dead_letters_total", &service), DebugValue::Counter(0)));
     assert!(matches!(find(&all, "skygroup_queue_peak", &service), DebugValue::Gauge(_)));
+    // Its group's registry watches it (G9, G11).
+    assert_eq!(find(&all, "skygroup_monitors", &service), &DebugValue::Gauge(1.0.into()));
     assert_eq!(find(&all, "skygroup_group_services", "label=server-1"), &DebugValue::Gauge(1.0.into()));
     assert!(
         matches!(find(&all, "skygroup_gate_connections", &format!("gate={gate}")), DebugValue::Gauge(g) if g.into_inner() == 1.0)

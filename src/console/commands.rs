@@ -99,14 +99,15 @@ fn stat_line(cell: &ServiceCell) -> String {
     let group = cell.counters.observed.group.get().map_or("-".to_owned(), u64::to_string);
     let traced = cell.counters.observed.traced.load(Ordering::Relaxed);
     format!(
-        "{} kind={} group={group} handled={} queued={} peak={} dead_letters={} errors={} traced={traced}",
+        "{} kind={} group={group} handled={} queued={} peak={} dead_letters={} errors={} monitors={} traced={traced}",
         cell.address,
         cell.name(),
         s.handled,
         s.queue_len,
         s.peak_queue_len,
         s.dead_letters,
-        s.errors
+        s.errors,
+        s.monitors
     )
 }
 

@@ -8,8 +8,8 @@
 //! connection gauge themselves as connections open and close.
 //!
 //! Names (labels in brackets): `skygroup_messages_handled_total`, `skygroup_errors_total`,
-//! `skygroup_dead_letters_total` (counters), `skygroup_queue_length`, `skygroup_queue_peak`
-//! (gauges), all [service, kind, group]; `skygroup_group_services` [group, label];
+//! `skygroup_dead_letters_total` (counters), `skygroup_queue_length`, `skygroup_queue_peak`,
+//! `skygroup_monitors` (gauges), all [service, kind, group]; `skygroup_group_services` [group, label];
 //! `skygroup_runtime_dead_letters_total`; `skygroup_gate_connections` (label: gate). Per-service
 //! labels keep counters monotonic (a sum over a kind would drop when a service exits); a
 //! process with many short-lived services may prefer to aggregate in its exporter.
@@ -36,6 +36,7 @@ pub(crate) fn publish_shared(runtime: &std::sync::Arc<RuntimeShared>) {
         counter!("skygroup_dead_letters_total", &labels).absolute(s.dead_letters);
         gauge!("skygroup_queue_length", &labels).set(s.queue_len as f64);
         gauge!("skygroup_queue_peak", &labels).set(s.peak_queue_len as f64);
+        gauge!("skygroup_monitors", &labels).set(s.monitors as f64);
     }
     for group in crate::group::groups_of(runtime) {
         let labels = [("group", group.id().to_string()), ("label", group.label().to_owned())];
