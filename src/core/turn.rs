@@ -183,6 +183,8 @@ impl ServiceCell {
         }
     }
 
+    /// One function of about 60 lines, most of them comments: the per-message loop keeps the
+    /// core's borrow, `first` and `announced` as locals of one frame.
     fn turn(self: &Arc<Self>, budget: usize, mut first: Option<Envelope>) {
         let mut core = match self.try_core() {
             Some(core) => core,

@@ -67,12 +67,20 @@ impl SimExecutor {
         }
         self.running.store(false, Ordering::Relaxed);
         self.held_earlier.store(false, Ordering::Relaxed);
+        self.deliver_held(step);
+        Ok(())
+    }
+
+    /// Delivers what the step's services held back: one service's in its order, several
+    /// services' interleaved as the seed chooses (each service's still in its order, G6).
+    #[inline]
+    fn deliver_held(&self, step: &mut StepScratch) {
         if step.held.len() == 1 {
             // One service's deliveries go in their order: no decision, nothing to interleave.
             let (_, mut run) = step.held.pop().expect("one");
             deliver_all(&mut run);
             step.spare.push(run);
-            return Ok(());
+            return;
         }
         step.held.iter_mut().for_each(|(_, run)| run.reverse()); // popped from the back: first first
         while !step.held.is_empty() {
@@ -92,7 +100,6 @@ impl SimExecutor {
             }
             delivery.deliver();
         }
-        Ok(())
     }
 }
 
