@@ -138,9 +138,9 @@ where
         let future = (this.handler)(ctx.typed(), args);
         this.future.set(Some(future));
         let Some(future) = this.future.as_mut().as_pin_mut() else { unreachable!("the future was just set") };
-        polled_as.enter();
+        let polling = polled_as.enter();
         let polled = future.poll(cx);
-        polled_as.leave();
+        drop(polling);
         let Poll::Ready(reply) = polled else { return Started::Pending };
         let reply = reply.into_reply();
         match catch_unwind(AssertUnwindSafe(|| this.future.set(None))) {
@@ -225,7 +225,6 @@ impl ServiceCell {
                 FirstPoll::Ready(result)
             }
             Err(panic) => {
-                polled_as.leave(); // a panic in the poll skipped it
                 self.recycle(entry);
                 FirstPoll::Panicked(panic)
             }
