@@ -276,8 +276,9 @@ impl ServiceCell {
     /// Ends a direct run of this service's async handler, with its core: as at the end of a
     /// turn, the exit the handler asked for (or a kill meanwhile) happens before its answer is
     /// seen, and the service keeps its claim for good; else the claim is released (handing the
-    /// service to the executor if messages came meanwhile). Nothing to end `unclaimed`.
-    #[inline]
+    /// service to the executor if messages came meanwhile). Nothing to end `unclaimed`. Always
+    /// inline (measured: `inline` alone left it a call, 3 instructions more per async send).
+    #[inline(always)]
     fn end_direct(self: &Arc<Self>, unclaimed: bool, core: AtomicRefMut<'_, ServiceCore>) {
         if !unclaimed && self.sched.exit_requested() {
             self.exit_direct(core);
