@@ -103,6 +103,7 @@ impl<S: 'static> Ctx<S> {
 
     /// A context of `cell`'s, from the reference a context of it dropped on this thread in this
     /// turn if there is one (see [`CellRef`]), else a new one: what an async handler is handed.
+    #[inline]
     pub(crate) fn spare(cell: &Arc<ServiceCell>) -> Ctx<S> {
         Ctx::new(super::memo::spare(cell).unwrap_or_else(|| cell.clone()))
     }

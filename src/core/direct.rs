@@ -143,7 +143,10 @@ impl ServiceCell {
     /// hand, under `Mode::Always` (so no delivery is held back, a send takes no shortcut, and
     /// nothing of this service's waits behind a name): what `queue_send` does, without asking
     /// for a shortcut it would not get. A flood to a service that drains its mailbox elsewhere
-    /// (the flood that starts queued) pays this instead of `queue_send`'s path.
+    /// (the flood that starts queued) pays this instead of `queue_send`'s path. Not inline: in
+    /// `send_to` it crowded the direct path out of the compiler's inlining (a thread-local
+    /// access there became a call); one call here is a few instructions of a push's hundred.
+    #[inline(never)]
     fn push_send(&self, callee: &Arc<ServiceCell>, command: CommandName, args: Value) {
         let to = callee.address;
         self.trace_issue(To::Address(to), 0, &command, &args);

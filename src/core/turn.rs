@@ -132,6 +132,7 @@ pub(crate) struct PolledAs {
 }
 
 impl PolledAs {
+    #[inline]
     pub(super) fn task(cell: &Arc<ServiceCell>, id: usize) -> PolledAs {
         PolledAs { task: (Arc::as_ptr(cell) as usize, id) }
     }
