@@ -62,6 +62,10 @@ impl std::ops::Deref for CellRef {
 }
 
 impl Drop for CellRef {
+    /// Inline (an async handler's future drops its context as it finishes, in the handler's
+    /// crate), with the thread-local work out of line (`memo::keep_spare`, a small function
+    /// where the accesses are inlined).
+    #[inline]
     fn drop(&mut self) {
         if let Some(cell) = self.0.take() {
             super::memo::keep_spare(cell);

@@ -316,8 +316,8 @@ fn look_up(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCell>> {
 /// context of its service made on this thread in this turn ([`spare`]), if a turn that may take
 /// shortcuts runs here (one that may not pays the reference count as before: it is cleared when
 /// the turn ends, and only such a turn knows it runs here without asking the memo). The one
-/// kept before it, if any, is dropped.
-#[inline]
+/// kept before it, if any, is dropped. Not inline: see `context::CellRef`'s drop.
+#[inline(never)]
 pub(crate) fn keep_spare(cell: Arc<ServiceCell>) {
     if RUNNING.with(|r| r.shortcuts.get()) == 0 {
         return drop(cell);
