@@ -267,8 +267,9 @@ impl Runner {
 }
 
 impl Drop for Runner {
-    /// Not inline, as [`Runner::enter`].
-    #[inline(never)]
+    /// Inline, unlike [`Runner::enter`]: measured, its thread-local access inlines at the end of
+    /// the direct path (11 instructions per async send fewer than the call).
+    #[inline]
     fn drop(&mut self) {
         RUNNING.with(|r| {
             r.depth.set(r.depth.get() - 1);
