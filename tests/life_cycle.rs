@@ -113,3 +113,69 @@ backend_test! {
         assert_eq!(drops.load(Ordering::SeqCst), 1);
     }
 }
+
+/// Defines `room` (long-lived, watched) and `player` (its `watch` command monitors the address
+/// it is given, in a task of its own, until the player exits).
+fn define_room(rt: &Runtime) {
+    rt.define(ServiceKind::stateless("room")).unwrap();
+    let player = ServiceKind::stateless("player").command("watch", |ctx, room: Value| async move {
+        let room = Address::try_from(room)?;
+        let exit = ctx.monitor(room);
+        ctx.fork(async move {
+            exit.await;
+        });
+        Ok(())
+    });
+    rt.define(player).unwrap();
+}
+
+fn monitors_of(rt: &Runtime, address: Address) -> usize {
+    rt.services().iter().find(|s| s.address == address).expect("the watched service is listed").stats.monitors
+}
+
+backend_test! {
+    // checks G9: a monitor lasts only as long as its watcher wants it. A long-lived service
+    // watched by short-lived ones holds nothing for those that exited (a player's agent
+    // watching its room), nor for a monitor dropped before it resolved (a watch given up on a
+    // timeout); those still watching hear of its exit.
+    fn a_monitor_ends_with_its_watcher(rt) {
+        define_room(&rt);
+        let room = rt.spawn("room", ()).unwrap();
+        let players = rt.block_on(move |ctx| async move {
+            let mut players = Vec::new();
+            for _ in 0..20 {
+                let player = address(ctx.newservice("player", ()).await);
+                ctx.call(player, "watch", room).await.expect("the player watches the room");
+                players.push(player);
+            }
+            players
+        });
+        assert_eq!(monitors_of(&rt, room), 20, "every player watches the room");
+        rt.block_on(move |ctx| async move {
+            let exits: Vec<_> = players[..15].iter().map(|&p| ctx.monitor(p)).collect();
+            for &player in &players[..15] {
+                assert!(ctx.kill(player));
+            }
+            for exit in exits {
+                assert_eq!(exit.await, ExitReason::Killed);
+            }
+        });
+        assert_eq!(monitors_of(&rt, room), 5, "the exited players still count as watching the room");
+        rt.block_on(move |ctx| async move {
+            drop(ctx.monitor(room));
+            let given_up = ctx.monitor(room);
+            futures::pin_mut!(given_up);
+            let timeout = ctx.sleep(std::time::Duration::from_millis(1));
+            futures::pin_mut!(timeout);
+            assert!(matches!(futures::future::select(given_up, timeout).await, futures::future::Either::Right(_)));
+        });
+        assert_eq!(monitors_of(&rt, room), 5, "a dropped monitor still counts as watching the room");
+        let heard = rt.block_on(move |ctx| async move {
+            let exit = ctx.monitor(room);
+            assert!(ctx.kill(room));
+            exit.await
+        });
+        assert_eq!(heard, ExitReason::Killed);
+        assert_eq!(rt.dead_letters(), 0);
+    }
+}

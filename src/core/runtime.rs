@@ -308,16 +308,24 @@ pub struct ServiceStats {
     pub dead_letters: u64,
     /// Handler errors and panics, unknown and reserved commands.
     pub errors: u64,
+    /// Monitors waiting for its exit (`Ctx::monitor`): one per watch still wanted. A watcher
+    /// that exits, or drops the monitor's future first, no longer counts (G9).
+    pub monitors: usize,
 }
 
 impl ServiceCell {
     pub(crate) fn stats(&self) -> ServiceStats {
+        let (peak_queue_len, monitors) = {
+            let mailbox = lock(&self.mailbox);
+            (mailbox.peak, mailbox.monitors.len())
+        };
         ServiceStats {
             handled: self.counters.handled.load(Ordering::Relaxed),
             queue_len: self.queue_len(),
-            peak_queue_len: lock(&self.mailbox).peak,
+            peak_queue_len,
             dead_letters: self.counters.dead_letters.load(Ordering::Relaxed),
             errors: self.counters.errors.load(Ordering::Relaxed),
+            monitors,
         }
     }
 }

@@ -40,6 +40,15 @@ impl Watchers {
 }
 
 impl Watchers {
+    /// How many watch.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Watchers::None => 0,
+            Watchers::One(..) => 1,
+            Watchers::Many(all) => all.len(),
+        }
+    }
+
     /// Calls `f` on each watcher, in the order they started watching (no iterator to build
     /// and drop for the common one).
     pub(crate) fn each(self, mut f: impl FnMut(Address, Session)) {
