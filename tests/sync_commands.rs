@@ -308,11 +308,11 @@ const MANY: [&str; 10] = ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", 
 
 fn define_many(rt: &Runtime) {
     let mut kind = ServiceKind::stateless("many");
-    for (n, name) in MANY.iter().enumerate() {
+    for (n, name) in MANY.into_iter().enumerate() {
         kind = if n < 5 {
-            kind.command_sync(*name, move |_: &mut (), _ctx: &Ctx, _v: Value| Ok(Value::from(n as i64)))
+            kind.command_sync(name, move |_: &mut (), _ctx: &Ctx, _v: Value| Ok(Value::from(n as i64)))
         } else {
-            kind.command(*name, move |_ctx, _v: Value| async move { Ok(Value::from(n as i64)) })
+            kind.command(name, move |_ctx, _v: Value| async move { Ok(Value::from(n as i64)) })
         };
     }
     rt.define(kind).unwrap();
