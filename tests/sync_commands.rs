@@ -301,3 +301,46 @@ fn a_kind_made_again_gets_its_own_handlers() {
         assert_eq!(answer.as_int(), Some(1), "round {round}: \"a\" reached another kind's handler");
     }
 }
+
+/// Ten commands, more than the kind's table of `'static` names holds: five synchronous, five
+/// async, each answering its own number.
+const MANY: [&str; 10] = ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"];
+
+fn define_many(rt: &Runtime) {
+    let mut kind = ServiceKind::stateless("many");
+    for (n, name) in MANY.into_iter().enumerate() {
+        kind = if n < 5 {
+            kind.command_sync(name, move |_: &mut (), _ctx: &Ctx, _v: Value| Ok(Value::from(n as i64)))
+        } else {
+            kind.command(name, move |_ctx, _v: Value| async move { Ok(Value::from(n as i64)) })
+        };
+    }
+    rt.define(kind).unwrap();
+}
+
+// checks G8 (a call returns its own handler's result): whichever order a kind's commands are
+// first looked up in, each `'static` name keeps finding its own handler, the first one seen
+// (found inline), the next ones (found in the kind's table, `kind::any_handler`), those past
+// the table (hashed), and a name made at run time.
+backend_test!(
+    fn every_command_finds_its_handler_whatever_the_order_of_first_use(rt) {
+        define_many(&rt);
+        let many = rt.spawn("many", ()).unwrap();
+        let answers = rt.block_on(move |ctx| async move {
+            let mut answers = Vec::new();
+            // Backwards first (the table fills from c9), then forwards, then a flood of each.
+            let order = MANY.iter().rev().chain(MANY.iter()).chain(MANY.iter().flat_map(|name| [name; 3]));
+            for name in order {
+                answers.push((*name, ctx.call(many, *name, ()).await.unwrap()));
+            }
+            for name in MANY {
+                answers.push((name, ctx.call(many, name.to_owned(), ()).await.unwrap()));
+            }
+            answers
+        });
+        assert_eq!(answers.len(), 60);
+        for (name, answer) in answers {
+            assert_eq!(answer.as_int(), Some(i64::from(name.as_bytes()[1] - b'0')), "{name} reached another handler");
+        }
+    }
+);

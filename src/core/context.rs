@@ -62,6 +62,10 @@ impl std::ops::Deref for CellRef {
 }
 
 impl Drop for CellRef {
+    /// Inline (an async handler's future drops its context as it finishes, in the handler's
+    /// crate), with the thread-local work out of line (`memo::keep_spare`, a small function
+    /// where the accesses are inlined).
+    #[inline]
     fn drop(&mut self) {
         if let Some(cell) = self.0.take() {
             super::memo::keep_spare(cell);
@@ -103,6 +107,7 @@ impl<S: 'static> Ctx<S> {
 
     /// A context of `cell`'s, from the reference a context of it dropped on this thread in this
     /// turn if there is one (see [`CellRef`]), else a new one: what an async handler is handed.
+    #[inline]
     pub(crate) fn spare(cell: &Arc<ServiceCell>) -> Ctx<S> {
         Ctx::new(super::memo::spare(cell).unwrap_or_else(|| cell.clone()))
     }

@@ -267,8 +267,9 @@ impl Runner {
 }
 
 impl Drop for Runner {
-    /// Not inline, as [`Runner::enter`].
-    #[inline(never)]
+    /// Inline, unlike [`Runner::enter`]: measured, its thread-local access inlines at the end of
+    /// the direct path (11 instructions per async send fewer than the call).
+    #[inline]
     fn drop(&mut self) {
         RUNNING.with(|r| {
             r.depth.set(r.depth.get() - 1);
@@ -316,8 +317,8 @@ fn look_up(runtime: &RuntimeShared, to: Address) -> Option<Arc<ServiceCell>> {
 /// context of its service made on this thread in this turn ([`spare`]), if a turn that may take
 /// shortcuts runs here (one that may not pays the reference count as before: it is cleared when
 /// the turn ends, and only such a turn knows it runs here without asking the memo). The one
-/// kept before it, if any, is dropped.
-#[inline]
+/// kept before it, if any, is dropped. Not inline: see `context::CellRef`'s drop.
+#[inline(never)]
 pub(crate) fn keep_spare(cell: Arc<ServiceCell>) {
     if RUNNING.with(|r| r.shortcuts.get()) == 0 {
         return drop(cell);

@@ -44,13 +44,15 @@ pub(crate) trait AsyncHandler: Send + Sync {
 /// future it polls the future it holds; polled empty, it is pending for good (nothing polls an
 /// empty slot: it is emptied only once its future is ready).
 pub(crate) trait HandlerSlot: Future<Output = Outcome> + Send {
-    /// Runs the handler on one message and polls its future once, in place, as the task
-    /// `polled_as` says (set only for the poll itself): one dynamic call per message. A future
+    /// Runs the handler on one message, with a context of `cell`'s ([`Ctx::spare`]), and polls
+    /// its future once, in place, as `cell`'s task `task` (marked only for the poll itself):
+    /// one dynamic call per message. The context and the mark are made here, in a small
+    /// function of the handler's own, where their thread-local accesses are inlined. A future
     /// that waits stays in the slot; a ready one is dropped there, leaving the slot empty for
     /// the next message. User code runs throughout (the handler function, which may panic
     /// before making a future, leaving the slot empty; the poll; the finished future's drop,
     /// whose panic is handed back with the reply): the caller catches the first two.
-    fn start(self: Pin<&mut Self>, ctx: Ctx, args: Value, cx: &mut Context<'_>, polled_as: &PolledAs) -> Started;
+    fn start(self: Pin<&mut Self>, cell: &Arc<ServiceCell>, task: usize, args: Value, cx: &mut Context<'_>) -> Started;
 
     /// Drops the future it holds (user code), leaving the slot empty for the next message.
     fn clear(self: Pin<&mut Self>);
@@ -133,14 +135,14 @@ where
     H: Fn(Ctx<S>, Value) -> Fut + Send + Sync + 'static,
     Fut: Future<Output: IntoReply> + Send + 'static,
 {
-    fn start(self: Pin<&mut Self>, ctx: Ctx, args: Value, cx: &mut Context<'_>, polled_as: &PolledAs) -> Started {
+    fn start(self: Pin<&mut Self>, cell: &Arc<ServiceCell>, task: usize, args: Value, cx: &mut Context<'_>) -> Started {
         let mut this = self.project();
-        let future = (this.handler)(ctx.typed(), args);
+        let future = (this.handler)(Ctx::spare(cell), args);
         this.future.set(Some(future));
         let Some(future) = this.future.as_mut().as_pin_mut() else { unreachable!("the future was just set") };
-        polled_as.enter();
+        let polling = PolledAs::task(cell, task).enter();
         let polled = future.poll(cx);
-        polled_as.leave();
+        drop(polling);
         let Poll::Ready(reply) = polled else { return Started::Pending };
         let reply = reply.into_reply();
         match catch_unwind(AssertUnwindSafe(|| this.future.set(None))) {
@@ -200,11 +202,14 @@ impl ServiceCell {
         let ServiceCore { slots, wakers, .. } = core;
         let entry = &mut slots[index];
         let slot = entry.get_or_insert_with(|| command.handler.slot());
-        let ctx = Ctx::spare(self);
         let waker = self.task_waker(wakers, id);
         let mut cx = Context::from_waker(&waker);
-        let polled_as = PolledAs::task(self, id);
-        let started = catch_unwind(AssertUnwindSafe(|| slot.as_mut().start(ctx, args, &mut cx, &polled_as)));
+        let started = catch_unwind(AssertUnwindSafe(|| slot.as_mut().start(self, id, args, &mut cx)));
+        // The common outcome first, by one comparison (a match of all of them is a jump table).
+        if matches!(started, Ok(Started::Unit)) {
+            std::mem::forget(started); // holds nothing
+            return FirstPoll::Unit;
+        }
         match started {
             Ok(Started::Unit) => FirstPoll::Unit,
             Ok(Started::Ready(result)) => FirstPoll::Ready(result),
@@ -220,7 +225,6 @@ impl ServiceCell {
                 FirstPoll::Ready(result)
             }
             Err(panic) => {
-                polled_as.leave(); // a panic in the poll skipped it
                 self.recycle(entry);
                 FirstPoll::Panicked(panic)
             }

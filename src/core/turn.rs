@@ -123,25 +123,35 @@ pub(crate) fn current_task(cell: &Arc<ServiceCell>) -> Option<usize> {
 }
 
 /// A poll of task `id` of a service about to run on this thread: [`enter`](Self::enter) marks it
-/// as the task polled (`CURRENT`) for the poll itself, [`leave`](Self::leave) restores what was
-/// marked before (a slot's first poll, `slot.rs`, polls from inside the handler's own code).
+/// as the task polled (`CURRENT`) for the poll itself, until the [`Polling`] it returns is
+/// dropped (a slot's first poll, `slot.rs`, polls from inside the handler's own code). What was
+/// marked before is read as it enters, there: not where the poll is prepared (the direct path,
+/// where that read was not always inlined).
 pub(crate) struct PolledAs {
     task: (usize, usize),
-    previous: (usize, usize),
 }
 
 impl PolledAs {
+    #[inline]
     pub(super) fn task(cell: &Arc<ServiceCell>, id: usize) -> PolledAs {
-        PolledAs { task: (Arc::as_ptr(cell) as usize, id), previous: CURRENT.get() }
+        PolledAs { task: (Arc::as_ptr(cell) as usize, id) }
     }
 
     #[inline]
-    pub(crate) fn enter(&self) {
-        CURRENT.set(self.task);
+    pub(crate) fn enter(&self) -> Polling {
+        Polling { previous: CURRENT.replace(self.task) }
     }
+}
 
+/// A poll marked by [`PolledAs::enter`]; its drop (also by a panic in the poll) restores what was
+/// marked before.
+pub(crate) struct Polling {
+    previous: (usize, usize),
+}
+
+impl Drop for Polling {
     #[inline]
-    pub(crate) fn leave(&self) {
+    fn drop(&mut self) {
         CURRENT.set(self.previous);
     }
 }
