@@ -41,7 +41,7 @@ impl ServiceCell {
             (queue, std::mem::take(&mut mailbox.monitors))
         };
         self.runtime.remove_service(self.address);
-        let busy = !(core.deferred.is_empty() && core.batch.is_empty() && queue.is_none() && core.tasks.is_empty());
+        let busy = !(!core.has_deferred() && core.batch.is_empty() && queue.is_none() && core.tasks.is_empty());
         let cut_off = busy.then(|| self.cut_off(core, queue.unwrap_or_default(), &reason));
         monitors.each(|watcher, session| {
             let response = Envelope::Response { session, result: Ok(super::watchers::exit_value(&reason)) };
@@ -53,7 +53,9 @@ impl ServiceCell {
                 self.drop_user(value, what);
             }
         }
-        core.wakers.clear();
+        if let Some(rare) = core.rare.as_mut() {
+            rare.wakers.clear();
+        }
         let slot = std::mem::take(&mut *self.state_slot());
         self.drop_user(slot, "dropping its state"); // outside the borrow: the state's drop is user code
         let open = {
@@ -81,7 +83,8 @@ impl ServiceCell {
         queue: VecDeque<Envelope>,
         reason: &ExitReason,
     ) -> Vec<(Box<dyn Any + Send>, &'static str)> {
-        let unhandled: Vec<Envelope> = core.deferred.drain(..).chain(core.batch.drain(..)).chain(queue).collect();
+        let unhandled: Vec<Envelope> =
+            core.take_deferred().into_iter().chain(core.batch.drain(..)).chain(queue).collect();
         let payloads: Vec<_> = unhandled.into_iter().filter_map(|envelope| self.reject(envelope)).collect();
         let tasks = std::mem::take(&mut core.tasks);
         let mut cut_off = Vec::with_capacity(tasks.len() + payloads.len());

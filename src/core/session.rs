@@ -30,12 +30,18 @@ pub(crate) struct Waiting {
     /// Whom the call went to (for deadlock reports).
     pub(crate) target: Address,
     pub(crate) command: CommandName,
-    /// The task of this service that last polled the reply, if any.
-    task: Option<usize>,
+    /// The task of this service that last polled the reply, or [`NO_TASK`]: four bytes where
+    /// an `Option<usize>` took sixteen (every cell holds one `Waiting` inline, and a service
+    /// waiting on 10,000 monitors holds 10,000 of them).
+    task: u32,
     /// The waker of that poll.
     waker: Option<Waker>,
     result: Option<Result<Value, CallError>>,
 }
+
+/// `Waiting::task` of a reply last polled outside its service's tasks (or by a task whose id
+/// does not fit, which only costs its answer the trip through the mailbox: see `Wake::Waker`).
+const NO_TASK: u32 = u32::MAX;
 
 /// Sessions are numbered per service from 1; 0 means "send".
 #[derive(Default)]
@@ -72,7 +78,7 @@ impl Sessions {
 
     /// Opens `session`, a number [`reserve`](Self::reserve) gave.
     pub(crate) fn open_as(&mut self, session: Session, target: Address, command: CommandName) {
-        let waiting = Waiting { target, command, task: None, waker: None, result: None };
+        let waiting = Waiting { target, command, task: NO_TASK, waker: None, result: None };
         self.open.insert(session, waiting);
     }
 
@@ -82,8 +88,8 @@ impl Sessions {
         let Some(waiting) = self.open.get_mut(&session) else { return Wake::Nobody };
         waiting.result = Some(result);
         match (waiting.task, waiting.waker.take()) {
-            (Some(task), Some(waker)) => Wake::Task(task, waker),
-            (None, Some(waker)) => Wake::Waker(waker),
+            (NO_TASK, Some(waker)) => Wake::Waker(waker),
+            (task, Some(waker)) => Wake::Task(task as usize, waker),
             (_, None) => Wake::Nobody,
         }
     }
@@ -122,7 +128,7 @@ impl Future for Reply {
             this.session = 0;
             return Poll::Ready(result);
         }
-        waiting.task = current_task(&this.cell);
+        waiting.task = current_task(&this.cell).and_then(|task| u32::try_from(task).ok()).unwrap_or(NO_TASK);
         match &waiting.waker {
             Some(waker) if waker.will_wake(cx.waker()) => {}
             _ => waiting.waker = Some(cx.waker().clone()),
@@ -241,7 +247,7 @@ mod tests {
 
     fn waiting(target: u64) -> Waiting {
         let command = CommandName::Borrowed("echo");
-        Waiting { target: Address::from_raw(target), command, task: None, waker: None, result: None }
+        Waiting { target: Address::from_raw(target), command, task: NO_TASK, waker: None, result: None }
     }
 
     fn targets(open: &OpenSessions) -> Vec<(Session, u64)> {

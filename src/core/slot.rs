@@ -199,10 +199,10 @@ impl ServiceCell {
         if core.slots.len() <= index {
             core.slots.resize_with(index + 1, || None);
         }
-        let ServiceCore { slots, wakers, .. } = core;
+        let ServiceCore { slots, rare, .. } = core;
         let entry = &mut slots[index];
         let slot = entry.get_or_insert_with(|| command.handler.slot());
-        let waker = self.task_waker(wakers, id);
+        let waker = self.task_waker(rare.as_deref().map_or(&[], |rare| &rare.wakers), id);
         let mut cx = Context::from_waker(&waker);
         let started = catch_unwind(AssertUnwindSafe(|| slot.as_mut().start(self, id, args, &mut cx)));
         // The common outcome first, by one comparison (a match of all of them is a jump table).

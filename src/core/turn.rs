@@ -80,12 +80,7 @@ pub(crate) enum Phase {
 /// The part of a service only its runner touches.
 pub(crate) struct ServiceCore {
     pub(super) tasks: Slab<Task>,
-    /// The wakers of slab slots 1 and up, made on first use and kept (`waker.rs`; slot 0's is
-    /// the cell).
-    pub(super) wakers: Vec<Arc<TaskWaker>>,
     pub(crate) phase: Phase,
-    /// Requests that arrived while `Starting`, in arrival order.
-    pub(super) deferred: VecDeque<Envelope>,
     /// Envelopes taken out of the mailbox (all of it at once: one lock and no copy per
     /// message), still to handle; they come after `deferred` and before the mailbox. What a
     /// turn's budget leaves here waits for the next turn.
@@ -93,21 +88,59 @@ pub(crate) struct ServiceCore {
     /// The empty slot of each async command (by its index), kept for its next message
     /// (`slot.rs`).
     pub(super) slots: Vec<Option<Pin<Box<dyn HandlerSlot>>>>,
+    /// What most services never use, made on first use: one pointer in every cell where the
+    /// two lists took 56 bytes (a fresh runtime's spawns fault in every cell's pages, so its
+    /// size is time; see [`Rare`]).
+    pub(super) rare: Option<Box<Rare>>,
+}
+
+/// The core's lists an idle service never touches: only a request that arrives before its
+/// init returns, or a task that waits in a slab slot other than 0, makes them.
+#[derive(Default)]
+pub(super) struct Rare {
+    /// The wakers of slab slots 1 and up, made on first use and kept (`waker.rs`; slot 0's is
+    /// the cell).
+    pub(super) wakers: Vec<Arc<TaskWaker>>,
+    /// Requests that arrived while `Starting`, in arrival order.
+    pub(super) deferred: VecDeque<Envelope>,
 }
 
 impl ServiceCore {
     pub(crate) fn new(running: bool) -> ServiceCore {
         let phase = if running { Phase::Running } else { Phase::Starting };
-        let (deferred, batch) = (VecDeque::new(), VecDeque::new());
-        ServiceCore { tasks: Slab::new(), wakers: Vec::new(), phase, deferred, batch, slots: Vec::new() }
+        ServiceCore { tasks: Slab::new(), phase, batch: VecDeque::new(), slots: Vec::new(), rare: None }
+    }
+
+    /// The wakers of slab slots 1 and up made so far (`waker.rs`).
+    #[inline]
+    pub(super) fn wakers(&self) -> &[Arc<TaskWaker>] {
+        match &self.rare {
+            Some(rare) => &rare.wakers,
+            None => &[],
+        }
+    }
+
+    /// The rare lists, made on first use.
+    pub(super) fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// The requests that arrived while `Starting`, taken (none if none came).
+    pub(super) fn take_deferred(&mut self) -> VecDeque<Envelope> {
+        self.rare.as_mut().map(|rare| std::mem::take(&mut rare.deferred)).unwrap_or_default()
+    }
+
+    /// Whether requests wait for the init to return.
+    pub(super) fn has_deferred(&self) -> bool {
+        self.rare.as_ref().is_some_and(|rare| !rare.deferred.is_empty())
     }
 
     /// Whether dropping it would free anything: a service that never needed a container (an
     /// idle one, once exited) holds none, and the cell then skips its drop (`Drop for
     /// ServiceCell`). Every field is named here, so a new one must say whether it holds memory.
     pub(crate) fn holds_memory(&self) -> bool {
-        let ServiceCore { tasks, wakers, phase: _, deferred, batch, slots } = self;
-        tasks.capacity() | wakers.capacity() | deferred.capacity() | batch.capacity() | slots.capacity() != 0
+        let ServiceCore { tasks, phase: _, batch, slots, rare } = self;
+        tasks.capacity() | batch.capacity() | slots.capacity() != 0 || rare.is_some()
     }
 }
 
@@ -282,7 +315,7 @@ impl ServiceCell {
             self.runtime.trace(&Event::Handle { at: self.address, message: envelope.message() });
         }
         match envelope {
-            Envelope::Request { .. } if core.phase == Phase::Starting => core.deferred.push_back(envelope),
+            Envelope::Request { .. } if core.phase == Phase::Starting => core.rare().deferred.push_back(envelope),
             Envelope::Request { from, session, command, args, .. } => {
                 self.start_request(core, ReplyTo { to: from, session, command }, args)
             }
@@ -291,7 +324,7 @@ impl ServiceCell {
                 match wake {
                     // Polled by the task itself: poll it now, skipping the mailbox.
                     Wake::Task(task, waker)
-                        if self.made_waker(&core.wakers, task).is_some_and(|w| w.will_wake(&waker)) =>
+                        if self.made_waker(core.wakers(), task).is_some_and(|w| w.will_wake(&waker)) =>
                     {
                         self.poll_task(core, task)
                     }
@@ -435,7 +468,7 @@ impl ServiceCell {
     fn start_task(self: &Arc<Self>, core: &mut ServiceCore, mut future: BoxFuture<'static, Outcome>, origin: Origin) {
         let id = core.tasks.vacant_key();
         self.ensure_waker(core, id);
-        match self.poll_future(future.as_mut(), id, &self.task_waker(&core.wakers, id)) {
+        match self.poll_future(future.as_mut(), id, &self.task_waker(core.wakers(), id)) {
             Ok(Poll::Pending) => {
                 let stored = core.tasks.insert(Task { future, origin });
                 debug_assert_eq!(stored, id, "nothing takes a slot while a task is polled");
@@ -460,12 +493,14 @@ impl ServiceCell {
     }
 
     fn poll_task(self: &Arc<Self>, core: &mut ServiceCore, id: usize) {
-        self.rearm_waker(&core.wakers, id);
+        self.rearm_waker(core.wakers(), id);
         if !core.tasks.contains(id) {
             return; // a stale wake for a finished task
         }
         self.ensure_waker(core, id);
-        let polled = self.poll_future(core.tasks[id].future.as_mut(), id, &self.task_waker(&core.wakers, id));
+        let ServiceCore { tasks, rare, .. } = core;
+        let wakers = rare.as_deref().map_or(&[][..], |rare| &rare.wakers);
+        let polled = self.poll_future(tasks[id].future.as_mut(), id, &self.task_waker(wakers, id));
         match polled {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(outcome)) => {
@@ -564,8 +599,8 @@ impl ServiceCell {
         // left idle keeps none (the one its init came in was the mailbox's; the next message
         // makes a new one).
         // (An init run inline came in no buffer at all: nothing to give back then.)
-        if !core.deferred.is_empty() {
-            for envelope in std::mem::take(&mut core.deferred).into_iter().rev() {
+        if core.has_deferred() {
+            for envelope in core.take_deferred().into_iter().rev() {
                 core.batch.push_front(envelope);
             }
             self.sched.set_batched(core.batch.len()); // the turn's loop stores it only when it turns empty

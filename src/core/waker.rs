@@ -56,20 +56,17 @@ impl ServiceCell {
     /// costs one comparison.
     #[inline]
     pub(super) fn ensure_waker(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
-        if core.wakers.len() < task {
+        if core.wakers().len() < task {
             self.make_wakers(core, task);
         }
     }
 
     #[cold]
     fn make_wakers(self: &Arc<Self>, core: &mut ServiceCore, task: usize) {
-        while core.wakers.len() < task {
-            let task = core.wakers.len() + 1;
-            core.wakers.push(Arc::new(TaskWaker {
-                cell: Arc::downgrade(self),
-                task,
-                notified: AtomicBool::new(false),
-            }));
+        let wakers = &mut core.rare().wakers;
+        while wakers.len() < task {
+            let task = wakers.len() + 1;
+            wakers.push(Arc::new(TaskWaker { cell: Arc::downgrade(self), task, notified: AtomicBool::new(false) }));
         }
     }
 
