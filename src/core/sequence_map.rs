@@ -157,6 +157,11 @@ impl<V> SequenceMap<V> {
         removed
     }
 
+    /// Whether dropping it would free anything (no window was ever allocated, no straggler).
+    pub(crate) fn holds_memory(&self) -> bool {
+        self.window.capacity() != 0 || self.far.is_some()
+    }
+
     /// Moves every entry of the window to the stragglers.
     fn move_window_out(&mut self) {
         let first = self.first;

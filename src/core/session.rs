@@ -171,13 +171,11 @@ impl Waiting {
 
 /// The open sessions of one service, by number (see the module docs): the one opened while
 /// no other was open sits in `first`, the rest in `more`. A service with one call out at a
-/// time (the usual case) never touches the map, and never makes it: boxed on first use, it is
-/// one pointer in every cell where it took seven words (a fresh runtime faults in every cell
-/// it makes, so a cell's bytes are time; `cell.rs`'s `a_cell_stays_small`).
+/// time (the usual case) never touches the map.
 #[derive(Default)]
 pub(crate) struct OpenSessions {
     first: Option<(Session, Waiting)>,
-    more: Option<Box<SequenceMap<Waiting>>>,
+    more: SequenceMap<Waiting>,
 }
 
 impl OpenSessions {
@@ -185,7 +183,7 @@ impl OpenSessions {
     pub(crate) fn insert(&mut self, session: Session, waiting: Waiting) {
         match &mut self.first {
             Some((open, _)) if *open != session => {
-                self.more.get_or_insert_with(Box::default).insert(session, waiting);
+                self.more.insert(session, waiting);
             }
             slot => *slot = Some((session, waiting)),
         }
@@ -196,10 +194,8 @@ impl OpenSessions {
     pub(crate) fn get_mut(&mut self, session: &Session) -> Option<&mut Waiting> {
         match &mut self.first {
             Some((open, waiting)) if open == session => Some(waiting),
-            _ => match &mut self.more {
-                Some(more) if !more.is_empty() => more.get_mut(session),
-                _ => None,
-            },
+            _ if self.more.is_empty() => None,
+            _ => self.more.get_mut(session),
         }
     }
 
@@ -208,10 +204,8 @@ impl OpenSessions {
     pub(crate) fn remove(&mut self, session: &Session) -> Option<Waiting> {
         match &self.first {
             Some((open, _)) if open == session => self.first.take().map(|(_, waiting)| waiting),
-            _ => match &mut self.more {
-                Some(more) if !more.is_empty() => more.remove(session),
-                _ => None,
-            },
+            _ if self.more.is_empty() => None,
+            _ => self.more.remove(session),
         }
     }
 
@@ -221,34 +215,29 @@ impl OpenSessions {
     pub(crate) fn close(&mut self, session: &Session) {
         match &self.first {
             Some((open, _)) if open == session => self.first = None,
-            _ => match &mut self.more {
-                Some(more) if !more.is_empty() => drop(more.remove(session)),
-                _ => {}
-            },
+            _ if self.more.is_empty() => {}
+            _ => drop(self.more.remove(session)),
         }
     }
 
     /// Whether no session is open.
     pub(crate) fn is_empty(&self) -> bool {
-        self.first.is_none() && self.more.as_ref().is_none_or(|more| more.is_empty())
+        self.first.is_none() && self.more.is_empty()
     }
 
     /// Whether dropping them would free anything (see `Drop for ServiceCell`).
     pub(crate) fn holds_memory(&self) -> bool {
-        self.first.is_some() || self.more.is_some()
+        self.first.is_some() || self.more.holds_memory()
     }
 
     /// The open sessions, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Session, &Waiting)> {
-        self.first
-            .iter()
-            .map(|(session, waiting)| (*session, waiting))
-            .chain(self.more.iter().flat_map(|more| more.iter()))
+        self.first.iter().map(|(session, waiting)| (*session, waiting)).chain(self.more.iter())
     }
 
     /// Every open session with its entry, in no particular order.
     pub(crate) fn into_entries(self) -> impl Iterator<Item = (Session, Waiting)> {
-        self.first.into_iter().chain(self.more.into_iter().flat_map(|more| more.into_entries()))
+        self.first.into_iter().chain(self.more.into_entries())
     }
 }
 
