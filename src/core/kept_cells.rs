@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use super::cell::{ServiceCell, lock};
 
-/// The most cells one runtime keeps (about 10 MB of cells at 624 bytes each).
+/// The most cells one runtime keeps (about 11 MB of cells at 672 bytes each).
 const MOST: usize = 16_384;
 
 /// The kept cells of one runtime, and its peak of live services.
