@@ -169,15 +169,7 @@ backend_test! {
     // kept for reuse) starts afresh: its own address, its init's state, no count, peak or
     // watcher of the one before; the exited one stays gone (no service at its address).
     fn a_service_started_after_an_exit_starts_afresh(rt) {
-        rt.define(
-            ServiceKind::new("tally", |_ctx, start: i64| async move { Ok(start) })
-                .command_sync("add", |n: &mut i64, _ctx, v: Value| {
-                    *n += i64::try_from(v)?;
-                    Ok(Value::from(*n))
-                })
-                .command("peek", |ctx: Ctx<i64>, _v: Value| async move { Ok(ctx.with_state(|n| *n)) }),
-        )
-        .unwrap();
+        common::define_tally(&rt);
         let mut before: Option<Address> = None;
         for round in 0..3_i64 {
             let (tally, seen, old_gone) = rt.block_on(move |ctx| async move {

@@ -20,15 +20,7 @@ const WATCHERS: usize = 8;
 const LONG: Duration = Duration::from_secs(10);
 
 fn define(rt: &Runtime) {
-    rt.define(
-        ServiceKind::new("tally", |_ctx, start: i64| async move { Ok(start) })
-            .command_sync("add", |n: &mut i64, _ctx, v: Value| {
-                *n += i64::try_from(v)?;
-                Ok(Value::from(*n))
-            })
-            .command("peek", |ctx: Ctx<i64>, _v: Value| async move { Ok(ctx.with_state(|n| *n)) }),
-    )
-    .unwrap();
+    common::define_tally(rt);
     // Starts a tally per round, checks it started afresh, kills it and hears its exit.
     rt.define(ServiceKind::stateless("spawner").command("churn", |ctx, v: Value| async move {
         let id = i64::try_from(v)?;

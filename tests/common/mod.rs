@@ -4,7 +4,7 @@
 
 mod kinds;
 #[allow(unused_imports)] // each test binary uses some of them
-pub use kinds::{define_echo_and_log, define_log};
+pub use kinds::{define_echo_and_log, define_log, define_tally};
 
 /// Seeds each simulator test runs by default (override with `SKYGROUP_SEED=n`).
 pub const SIM_SEEDS: std::ops::Range<u64> = 0..16;
