@@ -225,12 +225,7 @@ impl ServiceCell {
             return Ok(Direct::Answered(answer(callee, Ok(Value::Nil))));
         }
         match ran {
-            FirstPoll::Unit => {
-                callee.counters.count_handled();
-                callee.end_direct(unclaimed, core);
-                drop(nested);
-                Ok(Direct::Answered(answer(callee, Ok(Value::Nil))))
-            }
+            FirstPoll::Unit => unreachable!("a unit answer ended the run above"),
             FirstPoll::Ready(result) => {
                 let result = callee.handled(command, result);
                 callee.end_direct(unclaimed, core);

@@ -41,7 +41,7 @@ impl ServiceCell {
             (queue, std::mem::take(&mut mailbox.monitors))
         };
         self.runtime.remove_service(self.address);
-        let busy = !(!core.has_deferred() && core.batch.is_empty() && queue.is_none() && core.tasks.is_empty());
+        let busy = core.has_deferred() || !core.batch.is_empty() || queue.is_some() || !core.tasks.is_empty();
         let cut_off = busy.then(|| self.cut_off(core, queue.unwrap_or_default(), &reason));
         monitors.each(|watcher, session| {
             let response = Envelope::Response { session, result: Ok(super::watchers::exit_value(&reason)) };

@@ -226,7 +226,8 @@ impl RuntimeShared {
     /// Keeps the cell of a service that has exited for the next service started, if nobody
     /// else refers to it (`kept_cells.rs`); else drops this reference.
     pub(crate) fn keep_exited(&self, cell: Arc<ServiceCell>) {
-        // Only its own: a kept cell is filled anew with its runtime reference unchanged.
+        // Only its own: a kept cell holds the runtime it served, and one of another runtime's
+        // would keep that runtime alive here until reused.
         if std::ptr::eq(Arc::as_ptr(&cell.runtime), self) {
             self.kept_cells.keep(cell, self.services.len());
         }

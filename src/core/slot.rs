@@ -202,7 +202,7 @@ impl ServiceCell {
         let ServiceCore { slots, rare, .. } = core;
         let entry = &mut slots[index];
         let slot = entry.get_or_insert_with(|| command.handler.slot());
-        let waker = self.task_waker(rare.as_deref().map_or(&[], |rare| &rare.wakers), id);
+        let waker = self.task_waker(super::turn::Rare::wakers(rare), id);
         let mut cx = Context::from_waker(&waker);
         let started = catch_unwind(AssertUnwindSafe(|| slot.as_mut().start(self, id, args, &mut cx)));
         // The common outcome first, by one comparison (a match of all of them is a jump table).

@@ -105,6 +105,15 @@ pub(super) struct Rare {
     pub(super) deferred: VecDeque<Envelope>,
 }
 
+impl Rare {
+    /// The wakers `rare` holds, if it was made: for a caller that borrows the core's other
+    /// fields at the same time ([`ServiceCore::wakers`] borrows the whole core).
+    #[inline]
+    pub(super) fn wakers(rare: &Option<Box<Rare>>) -> &[Arc<TaskWaker>] {
+        rare.as_deref().map_or(&[], |rare| &rare.wakers)
+    }
+}
+
 impl ServiceCore {
     pub(crate) fn new(running: bool) -> ServiceCore {
         let phase = if running { Phase::Running } else { Phase::Starting };
@@ -114,10 +123,7 @@ impl ServiceCore {
     /// The wakers of slab slots 1 and up made so far (`waker.rs`).
     #[inline]
     pub(super) fn wakers(&self) -> &[Arc<TaskWaker>] {
-        match &self.rare {
-            Some(rare) => &rare.wakers,
-            None => &[],
-        }
+        Rare::wakers(&self.rare)
     }
 
     /// The rare lists, made on first use.
@@ -499,8 +505,7 @@ impl ServiceCell {
         }
         self.ensure_waker(core, id);
         let ServiceCore { tasks, rare, .. } = core;
-        let wakers = rare.as_deref().map_or(&[][..], |rare| &rare.wakers);
-        let polled = self.poll_future(tasks[id].future.as_mut(), id, &self.task_waker(wakers, id));
+        let polled = self.poll_future(tasks[id].future.as_mut(), id, &self.task_waker(Rare::wakers(rare), id));
         match polled {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(outcome)) => {
